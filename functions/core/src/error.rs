@@ -1,0 +1,270 @@
+//! The workflow's errors. Each variant has a stable name (the Lambda `errorType`) that the state
+//! machines match in `Retry`/`Catch`, and a message that tells a person what went wrong and what to do.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub type Result<T, E = WorkflowError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorkflowError {
+    #[error("invalid input: `{field}` {rule}")]
+    InvalidInput { field: String, rule: String },
+
+    #[error(
+        "EKS cluster `{cluster}` was not found in this account and region; check `clusterName` and the region the workflow runs in"
+    )]
+    ClusterNotFound { cluster: String },
+
+    #[error(
+        "EKS cluster `{cluster}` is {status}; the workflow only provisions storage for ACTIVE (or CREATING) clusters"
+    )]
+    ClusterNotActive { cluster: String, status: String },
+
+    #[error(
+        "EKS cluster `{cluster}` has no private subnet in VPC {vpc_id}: Fargate pods and EFS mount targets need subnets whose route table has no default route to an internet gateway"
+    )]
+    NoPrivateSubnets { cluster: String, vpc_id: String },
+
+    #[error("the workflow cannot reach the Kubernetes API of cluster `{cluster}`: {reason}")]
+    ClusterAccessNotGranted { cluster: String, reason: String },
+
+    #[error(
+        "Fargate profile `{name}` already exists with a different spec ({difference}); delete it or choose another namespace"
+    )]
+    FargateProfileConflict { name: String, difference: String },
+
+    #[error(
+        "cluster `{cluster}` is busy with another Fargate profile change ({message}); EKS allows one at a time, retry shortly"
+    )]
+    FargateProfileBusy { cluster: String, message: String },
+
+    #[error("Fargate profile `{name}` is {status}: {details}")]
+    FargateProfileFailed {
+        name: String,
+        status: String,
+        details: String,
+    },
+
+    #[error(
+        "EFS file system {file_system_id} (creation token `{creation_token}`) already exists with different settings: {difference}; run cleanup first or keep the original settings"
+    )]
+    FileSystemConflict {
+        file_system_id: String,
+        creation_token: String,
+        difference: String,
+    },
+
+    #[error(
+        "EFS {resource} is in state `{state}` and cannot be used; inspect it in the EFS console"
+    )]
+    FileSystemFailed { resource: String, state: String },
+
+    #[error("KMS key behind `{alias}` cannot encrypt the file system: {reason}")]
+    KmsKeyUnusable { alias: String, reason: String },
+
+    #[error("{resource} cannot be deleted yet: {message}; retry after its dependants are gone")]
+    DependencyNotReady { resource: String, message: String },
+
+    #[error(
+        "the workflow's IAM role may not call {operation}: {message}; grant it in the function's policy"
+    )]
+    AccessDenied { operation: String, message: String },
+
+    #[error("AWS throttled {operation}: {message}; retry with backoff")]
+    AwsThrottled { operation: String, message: String },
+
+    #[error("AWS was unavailable for {operation}: {message}; retry")]
+    AwsUnavailable { operation: String, message: String },
+
+    #[error("AWS rejected {operation} with {code}: {message}")]
+    AwsApiError {
+        operation: String,
+        code: String,
+        message: String,
+    },
+}
+
+impl WorkflowError {
+    /// The stable name Step Functions sees as the Lambda `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } => "InvalidInput",
+            Self::ClusterNotFound { .. } => "ClusterNotFound",
+            Self::ClusterNotActive { .. } => "ClusterNotActive",
+            Self::NoPrivateSubnets { .. } => "NoPrivateSubnets",
+            Self::ClusterAccessNotGranted { .. } => "ClusterAccessNotGranted",
+            Self::FargateProfileConflict { .. } => "FargateProfileConflict",
+            Self::FargateProfileBusy { .. } => "FargateProfileBusy",
+            Self::FargateProfileFailed { .. } => "FargateProfileFailed",
+            Self::FileSystemConflict { .. } => "FileSystemConflict",
+            Self::FileSystemFailed { .. } => "FileSystemFailed",
+            Self::KmsKeyUnusable { .. } => "KmsKeyUnusable",
+            Self::DependencyNotReady { .. } => "DependencyNotReady",
+            Self::AccessDenied { .. } => "AccessDenied",
+            Self::AwsThrottled { .. } => "AwsThrottled",
+            Self::AwsUnavailable { .. } => "AwsUnavailable",
+            Self::AwsApiError { .. } => "AwsApiError",
+        }
+    }
+
+    /// Whether the same call may succeed later; the state machines retry exactly these names.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::FargateProfileBusy { .. }
+                | Self::DependencyNotReady { .. }
+                | Self::AwsThrottled { .. }
+                | Self::AwsUnavailable { .. }
+        )
+    }
+
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// Classifies any SDK error: throttling and transport failures are retryable, access denials
+    /// are named, everything else keeps AWS's code and message.
+    pub fn from_sdk<E, R>(operation: &str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let operation = operation.to_string();
+        let (code, message) = match &err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                (
+                    e.code().unwrap_or("Unknown").to_string(),
+                    e.message().unwrap_or("no message").to_string(),
+                )
+            }
+            SdkError::ConstructionFailure(_) => {
+                return Self::AwsApiError {
+                    operation,
+                    code: "RequestConstructionFailed".into(),
+                    message: describe_chain(&err),
+                };
+            }
+            _ => {
+                return Self::AwsUnavailable {
+                    operation,
+                    message: describe_chain(&err),
+                };
+            }
+        };
+        classify_code(operation, code, message)
+    }
+}
+
+fn classify_code(operation: String, code: String, message: String) -> WorkflowError {
+    const THROTTLING: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    ];
+    const UNAVAILABLE: &[&str] = &[
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServerException",
+        "InternalServerErrorException",
+        "Unavailable",
+    ];
+    const DENIED: &[&str] = &[
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+    ];
+    if THROTTLING.contains(&code.as_str()) {
+        WorkflowError::AwsThrottled { operation, message }
+    } else if UNAVAILABLE.contains(&code.as_str()) {
+        WorkflowError::AwsUnavailable { operation, message }
+    } else if DENIED.contains(&code.as_str()) {
+        WorkflowError::AccessDenied { operation, message }
+    } else {
+        WorkflowError::AwsApiError {
+            operation,
+            code,
+            message,
+        }
+    }
+}
+
+/// The error and its sources on one line: SDK errors hide the useful part in the source chain.
+fn describe_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<WorkflowError> for lambda_runtime::Diagnostic {
+    fn from(err: WorkflowError) -> Self {
+        Self {
+            error_type: err.error_type().to_string(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// The SDK error code of a service error, for the few codes a step treats as success
+/// (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`, ...).
+pub fn sdk_error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified_for_retry() {
+        let throttled = classify_code(
+            "DescribeSubnets".into(),
+            "RequestLimitExceeded".into(),
+            "slow".into(),
+        );
+        assert_eq!(throttled.error_type(), "AwsThrottled");
+        assert!(throttled.is_retryable());
+        let denied = classify_code(
+            "CreateFileSystem".into(),
+            "AccessDeniedException".into(),
+            "no".into(),
+        );
+        assert_eq!(denied.error_type(), "AccessDenied");
+        assert!(!denied.is_retryable());
+        let other = classify_code("CreateFileSystem".into(), "BadRequest".into(), "bad".into());
+        assert_eq!(other.error_type(), "AwsApiError");
+        assert!(other.to_string().contains("BadRequest"));
+    }
+
+    #[test]
+    fn diagnostic_carries_the_stable_name() {
+        let diagnostic: lambda_runtime::Diagnostic =
+            WorkflowError::invalid("clusterName", "is required").into();
+        assert_eq!(diagnostic.error_type, "InvalidInput");
+        assert_eq!(
+            diagnostic.error_message,
+            "invalid input: `clusterName` is required"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The console (StartExecution) input.
+
+use super::{DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, rules};
+use crate::error::{Result, WorkflowError};
+use crate::settings::Settings;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConsoleInput {
+    cluster_name: Option<String>,
+    namespace: Option<String>,
+    pod_execution_role_arn: Option<String>,
+    encryption: Option<EncryptionInput>,
+    ttl: Option<String>,
+    deploy_poc_app: Option<bool>,
+    on_failure: Option<OnFailure>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EncryptionInput {
+    at_rest: Option<bool>,
+    kms_key_alias: Option<String>,
+    in_transit: Option<bool>,
+}
+
+pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionRequest> {
+    if !input.is_object() {
+        return Err(WorkflowError::invalid(
+            "(input)",
+            "must be a JSON object such as {\"clusterName\": \"demo\"}",
+        ));
+    }
+    let raw: ConsoleInput = serde_path_to_error::deserialize(input).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "(input)".to_string()
+        } else {
+            path
+        };
+        WorkflowError::invalid(field, e.into_inner().to_string())
+    })?;
+
+    let cluster_name = raw
+        .cluster_name
+        .ok_or_else(|| WorkflowError::invalid("clusterName", "is required"))?;
+    rules::cluster_name("clusterName", &cluster_name)?;
+    let namespace = raw
+        .namespace
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    rules::namespace("namespace", &namespace)?;
+    let pod_execution_role_arn = pod_execution_role(raw.pod_execution_role_arn, settings)?;
+    let encryption = encryption(raw.encryption)?;
+    if let Some(ttl) = &raw.ttl {
+        rules::ttl_seconds("ttl", ttl)?;
+    }
+    Ok(ProvisionRequest {
+        cluster_name,
+        namespace,
+        pod_execution_role_arn,
+        encryption,
+        ttl: raw.ttl,
+        deploy_poc_app: raw.deploy_poc_app.unwrap_or(true),
+        on_failure: raw.on_failure.unwrap_or_default(),
+    })
+}
+
+pub(super) fn pod_execution_role(
+    from_input: Option<String>,
+    settings: &Settings,
+) -> Result<String> {
+    match from_input {
+        Some(arn) => rules::role_arn("podExecutionRoleArn", &arn).map(|()| arn),
+        None => settings.pod_execution_role_arn.clone().ok_or_else(|| {
+            WorkflowError::invalid(
+                "podExecutionRoleArn",
+                "is required when the deployment sets no POD_EXECUTION_ROLE_ARN",
+            )
+        }),
+    }
+}
+
+fn encryption(raw: Option<EncryptionInput>) -> Result<Encryption> {
+    let Some(raw) = raw else {
+        return Ok(Encryption::default());
+    };
+    let at_rest = raw.at_rest.unwrap_or(true);
+    if let Some(alias) = &raw.kms_key_alias {
+        rules::kms_alias("encryption.kmsKeyAlias", alias)?;
+        if !at_rest {
+            return Err(WorkflowError::invalid(
+                "encryption.kmsKeyAlias",
+                "must be omitted when encryption.atRest is false",
+            ));
+        }
+    }
+    Ok(Encryption {
+        at_rest,
+        kms_key_alias: raw.kms_key_alias,
+        in_transit: raw.in_transit.unwrap_or(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings() -> Settings {
+        Settings {
+            pod_execution_role_arn: Some("arn:aws:iam::123456789012:role/pods".into()),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn minimal_input_gets_the_defaults() {
+        let request = parse(&json!({"clusterName": "demo"}), &settings()).unwrap();
+        assert_eq!(request.namespace, DEFAULT_NAMESPACE);
+        assert_eq!(
+            request.pod_execution_role_arn,
+            "arn:aws:iam::123456789012:role/pods"
+        );
+        assert_eq!(request.encryption, Encryption::default());
+        assert!(request.deploy_poc_app);
+        assert_eq!(request.on_failure, OnFailure::Rollback);
+        assert_eq!(request.ttl, None);
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = parse(
+            &json!({"clusterName": "demo", "encryption": {"inTransit": "yes"}}),
+            &settings(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "encryption.inTransit"),
+            "{err}"
+        );
+        let err = parse(
+            &json!({"clusterName": "demo", "colour": "blue"}),
+            &settings(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+}

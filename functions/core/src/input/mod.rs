@@ -1,0 +1,78 @@
+//! The execution input: what a person types in the console, or what EventBridge delivers for a
+//! `CreateCluster` API call, turned into one canonical, validated [`ProvisionRequest`].
+
+mod cloudtrail;
+mod console;
+pub mod rules;
+
+use crate::error::Result;
+use crate::settings::Settings;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const DEFAULT_NAMESPACE: &str = "poc-efs-eks-fargate";
+
+/// The canonical, validated input every step works from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionRequest {
+    pub cluster_name: String,
+    pub namespace: String,
+    pub pod_execution_role_arn: String,
+    pub encryption: Encryption,
+    /// ISO-8601 duration after which the TTL reaper cleans the run up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
+    pub deploy_poc_app: bool,
+    pub on_failure: OnFailure,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Encryption {
+    pub at_rest: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_alias: Option<String>,
+    pub in_transit: bool,
+}
+
+impl Default for Encryption {
+    fn default() -> Self {
+        Self {
+            at_rest: true,
+            kms_key_alias: None,
+            in_transit: true,
+        }
+    }
+}
+
+/// What the provisioning state machine does when a step fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnFailure {
+    /// Start the cleanup state machine for this run.
+    #[default]
+    Rollback,
+    /// Keep everything for inspection.
+    Retain,
+}
+
+/// What an execution input asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Provision(ProvisionRequest),
+    /// A valid input that asks for nothing, e.g. a cluster created without the opt-in tag.
+    Skip {
+        reason: String,
+    },
+}
+
+/// Parses a console input or an EventBridge CloudTrail `CreateCluster` event. Every rule is checked
+/// here, before any step creates anything.
+pub fn parse_execution_input(input: &Value, settings: &Settings) -> Result<Trigger> {
+    if cloudtrail::is_cloudtrail_event(input) {
+        cloudtrail::parse(input, settings)
+    } else {
+        console::parse(input, settings).map(Trigger::Provision)
+    }
+}

@@ -1,0 +1,199 @@
+//! Validation rules for input fields. Each returns `InvalidInput` naming the field and the rule.
+
+use crate::error::{Result, WorkflowError};
+use jiff::{Span, SpanRelativeTo, Unit};
+
+/// Shortest TTL: a provisioning run takes minutes, so a shorter one would reap a run in flight.
+pub const MIN_TTL_SECONDS: i64 = 30 * 60;
+/// Longest TTL: temporary environments beyond 90 days are not temporary.
+pub const MAX_TTL_SECONDS: i64 = 90 * 24 * 3600;
+
+/// EKS cluster names: 1–100 characters, alphanumerics, hyphens and underscores, starting with an
+/// alphanumeric.
+pub fn cluster_name(field: &str, name: &str) -> Result<()> {
+    let valid = (1..=100).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            format!(
+                "must be an EKS cluster name (1-100 letters, digits, '-' or '_', starting with a letter or digit), got {name:?}"
+            ),
+        ))
+    }
+}
+
+/// Kubernetes namespace names are DNS-1123 labels; the `kube-` prefix and `default` are reserved.
+pub fn namespace(field: &str, name: &str) -> Result<()> {
+    let label = (1..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !label {
+        return Err(WorkflowError::invalid(
+            field,
+            format!(
+                "must be a DNS-1123 label (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit), got {name:?}"
+            ),
+        ));
+    }
+    if name == "default" || name.starts_with("kube-") {
+        return Err(WorkflowError::invalid(
+            field,
+            format!("must not be a reserved namespace (`default`, `kube-*`), got {name:?}"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn role_arn(field: &str, arn: &str) -> Result<()> {
+    let mut parts = arn.splitn(6, ':');
+    let valid = parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| p.starts_with("aws"))
+        && parts.next() == Some("iam")
+        && parts.next() == Some("")
+        && parts
+            .next()
+            .is_some_and(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+        && parts
+            .next()
+            .is_some_and(|r| r.len() > "role/".len() && r.starts_with("role/"));
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            format!(
+                "must be an IAM role ARN such as arn:aws:iam::123456789012:role/MyRole, got {arn:?}"
+            ),
+        ))
+    }
+}
+
+/// A customer-managed KMS alias. `alias/aws/*` names AWS-managed keys: omit the alias for those.
+pub fn kms_alias(field: &str, alias: &str) -> Result<()> {
+    let name = alias.strip_prefix("alias/").unwrap_or_default();
+    let valid = !name.is_empty()
+        && alias.len() <= 256
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
+    if !valid {
+        return Err(WorkflowError::invalid(
+            field,
+            format!("must look like alias/my-key (letters, digits, '/', '_', '-'), got {alias:?}"),
+        ));
+    }
+    if name.starts_with("aws/") {
+        return Err(WorkflowError::invalid(
+            field,
+            "must not name an AWS-managed key (alias/aws/...): omit kmsKeyAlias to use the AWS-managed EFS key",
+        ));
+    }
+    Ok(())
+}
+
+/// An ISO-8601 duration (`PT8H`, `P2D`, `P1DT12H`) within [`MIN_TTL_SECONDS`, `MAX_TTL_SECONDS`],
+/// returned in seconds. Days count as 24 hours; months and years are refused as ambiguous.
+pub fn ttl_seconds(field: &str, ttl: &str) -> Result<i64> {
+    let span: Span = ttl.parse().map_err(|_| {
+        WorkflowError::invalid(
+            field,
+            format!("must be an ISO-8601 duration such as PT8H or P2D, got {ttl:?}"),
+        )
+    })?;
+    if span.get_years() != 0 || span.get_months() != 0 || span.get_weeks() != 0 {
+        return Err(WorkflowError::invalid(
+            field,
+            "must use days, hours, minutes or seconds only (P2D, PT8H)",
+        ));
+    }
+    let seconds = span
+        .total((Unit::Second, SpanRelativeTo::days_are_24_hours()))
+        .map_err(|e| WorkflowError::invalid(field, e.to_string()))? as i64;
+    if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&seconds) {
+        return Err(WorkflowError::invalid(
+            field,
+            format!("must be between PT30M and P90D, got {ttl:?}"),
+        ));
+    }
+    Ok(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_names() {
+        for ok in ["demo", "a", "my_cluster-1", &"x".repeat(100)] {
+            assert!(cluster_name("c", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-demo", "demo.prod", "dé", &"x".repeat(101)] {
+            assert!(cluster_name("c", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn namespaces() {
+        for ok in ["poc-efs-eks-fargate", "a", "a1", &"n".repeat(63)] {
+            assert!(namespace("n", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "Upper",
+            "a_b",
+            "-a",
+            "a-",
+            &"n".repeat(64),
+            "kube-system",
+            "default",
+        ] {
+            assert!(namespace("n", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn role_arns() {
+        assert!(role_arn("r", "arn:aws:iam::123456789012:role/pods").is_ok());
+        assert!(role_arn("r", "arn:aws-cn:iam::123456789012:role/path/pods").is_ok());
+        for bad in [
+            "",
+            "arn:aws:iam::123:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:iam::123456789012:role/",
+        ] {
+            assert!(role_arn("r", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kms_aliases() {
+        assert!(kms_alias("k", "alias/efs-poc").is_ok());
+        for bad in [
+            "efs-poc",
+            "alias/",
+            "alias/aws/elasticfilesystem",
+            "alias/has space",
+        ] {
+            assert!(kms_alias("k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ttls() {
+        assert_eq!(ttl_seconds("t", "PT8H").unwrap(), 8 * 3600);
+        assert_eq!(ttl_seconds("t", "P1DT12H").unwrap(), 36 * 3600);
+        assert_eq!(ttl_seconds("t", "PT30M").unwrap(), 1800);
+        for bad in ["8h", "PT1M", "P91D", "P1M", "P1Y", ""] {
+            assert!(ttl_seconds("t", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Names and ownership tags. Every AWS resource the workflow creates carries these tags, and cleanup
+//! only ever deletes resources whose tags say they belong to the same cluster and namespace.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+pub const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_VALUE: &str = "efs-fargate-workflow";
+pub const CLUSTER_KEY: &str = "efs-fargate-workflow/cluster";
+pub const NAMESPACE_KEY: &str = "efs-fargate-workflow/namespace";
+pub const RUN_ID_KEY: &str = "efs-fargate-workflow/run-id";
+pub const EXPIRES_AT_KEY: &str = "efs-fargate-workflow/expires-at";
+
+/// Who owns a resource: one namespace of one cluster, provisioned by one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub cluster: String,
+    pub namespace: String,
+}
+
+impl Owner {
+    pub fn new(cluster: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            cluster: cluster.into(),
+            namespace: namespace.into(),
+        }
+    }
+
+    /// The tags a new resource gets. `Name` helps people in the console; the rest is for the workflow.
+    pub fn tags(
+        &self,
+        name: &str,
+        run_id: &str,
+        expires_at: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let mut tags = vec![
+            ("Name".to_string(), name.to_string()),
+            (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
+            (CLUSTER_KEY.to_string(), self.cluster.clone()),
+            (NAMESPACE_KEY.to_string(), self.namespace.clone()),
+            (RUN_ID_KEY.to_string(), run_id.to_string()),
+        ];
+        if let Some(expires_at) = expires_at {
+            tags.push((EXPIRES_AT_KEY.to_string(), expires_at.to_string()));
+        }
+        tags
+    }
+
+    /// True only when the tags say this cluster's namespace owns the resource.
+    pub fn owns<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let tags: HashMap<&str, &str> = tags.into_iter().collect();
+        tags.get(MANAGED_BY_KEY) == Some(&MANAGED_BY_VALUE)
+            && tags.get(CLUSTER_KEY) == Some(&self.cluster.as_str())
+            && tags.get(NAMESPACE_KEY) == Some(&self.namespace.as_str())
+    }
+
+    /// Fargate profile name, as eksctl named it in the original pattern.
+    pub fn fargate_profile_name(&self) -> String {
+        format!("fp-{}", self.namespace)
+    }
+
+    /// EFS creation token: deterministic, so a retried create finds the same file system; at most
+    /// 64 characters, readable, and unique per cluster and namespace thanks to the hash.
+    pub fn creation_token(&self) -> String {
+        let token = format!(
+            "efw-{}-{}-{}",
+            self.short_hash(),
+            self.cluster,
+            self.namespace
+        );
+        token.chars().take(64).collect()
+    }
+
+    pub fn security_group_name(&self) -> String {
+        format!(
+            "efw-{}-{}-{}-efs",
+            self.short_hash(),
+            self.cluster,
+            self.namespace
+        )
+    }
+
+    /// A short stable name used where a readable name could exceed a limit.
+    pub fn short_hash(&self) -> String {
+        let digest = Sha256::digest(format!("{}/{}", self.cluster, self.namespace));
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_token_is_deterministic_bounded_and_unique() {
+        let a = Owner::new("demo", "poc-efs-eks-fargate");
+        assert_eq!(a.creation_token(), a.creation_token());
+        assert!(a.creation_token().starts_with("efw-"));
+        let long = Owner::new("c".repeat(100), "n".repeat(63));
+        assert_eq!(long.creation_token().len(), 64);
+        let other = Owner::new("c".repeat(100), format!("{}x", "n".repeat(62)));
+        assert_ne!(long.creation_token(), other.creation_token());
+    }
+
+    #[test]
+    fn ownership_needs_every_tag() {
+        let owner = Owner::new("demo", "ns");
+        let tags = owner.tags("x", "run-1", Some("2030-01-01T00:00:00Z"));
+        assert!(owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        assert!(
+            !Owner::new("demo", "other").owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        );
+        assert!(!owner.owns([(MANAGED_BY_KEY, MANAGED_BY_VALUE), (CLUSTER_KEY, "demo")]));
+        assert!(!owner.owns([]));
+    }
+}

@@ -1,0 +1,92 @@
+//! The run: what `prepare` learns once and every later step works from. It travels through the
+//! state machine as JSON, so each step is re-runnable from it alone.
+
+use crate::input::ProvisionRequest;
+use crate::ownership::Owner;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// The provisioning execution's name.
+    pub run_id: String,
+    #[serde(flatten)]
+    pub request: ProvisionRequest,
+    /// RFC 3339 instant after which the TTL reaper cleans up (start of the run + `ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    pub network: Network,
+    pub access: AccessGrant,
+}
+
+impl Run {
+    pub fn owner(&self) -> Owner {
+        Owner::new(&self.request.cluster_name, &self.request.namespace)
+    }
+
+    pub fn tags(&self, name: &str) -> Vec<(String, String)> {
+        self.owner()
+            .tags(name, &self.run_id, self.expires_at.as_deref())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Network {
+    pub vpc_id: String,
+    /// Every private subnet of the cluster: where Fargate runs pods.
+    pub private_subnets: Vec<Subnet>,
+    /// One private subnet per availability zone: where EFS mount targets go.
+    pub mount_target_subnets: Vec<Subnet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_security_group_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subnet {
+    pub availability_zone: String,
+    pub subnet_id: String,
+    pub cidr_block: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessGrant {
+    /// The IAM principal the Kubernetes steps authenticate as.
+    pub principal_arn: String,
+    pub status: AccessStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccessStatus {
+    /// The workflow created the access entry (cleanup removes it).
+    Created,
+    /// An access entry with enough rights existed already (cleanup leaves it).
+    Existing,
+    /// `ACCESS_ENTRY_MODE=skip` (local stack only).
+    Skipped,
+}
+
+/// What a status action returns to a Wait/Choice loop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Poll {
+    pub ready: bool,
+    pub next_poll_seconds: u32,
+    pub attempt: u32,
+    /// A short human-readable account of what is still pending.
+    pub detail: String,
+}
+
+/// The event of a step that works on a prepared run: `{"action": ..., "run": ..., "attempt": n}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepEvent<A> {
+    pub action: A,
+    pub run: Run,
+    /// How many status polls came before this one (the state machine passes the last `attempt`).
+    #[serde(default)]
+    pub attempt: u32,
+}

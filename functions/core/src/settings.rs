@@ -1,0 +1,172 @@
+//! Deployment settings: what the operator configures per deployment (environment variables set by
+//! `template.yaml`, or by the local stack), as opposed to per-execution input.
+
+use crate::error::{Result, WorkflowError};
+use crate::input::rules;
+use std::collections::HashMap;
+
+/// Default tag key a cluster's `CreateCluster` request must carry (value `true`) to be provisioned
+/// automatically by the EventBridge trigger.
+pub const DEFAULT_OPT_IN_TAG_KEY: &str = "efs-fargate-workflow/provision";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessEntryMode {
+    /// Make sure the workflow's role has an EKS access entry (the default; required on AWS).
+    Manage,
+    /// Do not touch access entries: for the local stack only, whose EKS emulation has none.
+    Skip,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `POD_EXECUTION_ROLE_ARN`: used when the input has no `podExecutionRoleArn`.
+    pub pod_execution_role_arn: Option<String>,
+    /// `OPT_IN_TAG_KEY`.
+    pub opt_in_tag_key: String,
+    /// `DEFAULT_TTL`: ISO-8601 duration applied to event-triggered runs.
+    pub default_ttl: Option<String>,
+    /// `ACCESS_ENTRY_MODE`: `manage` (default) or `skip`.
+    pub access_entry_mode: AccessEntryMode,
+    /// `POLL_SECONDS`: overrides every poll interval (the local stack uses 1).
+    pub poll_seconds_override: Option<u32>,
+    /// `KMS_DELETION_WINDOW_DAYS`: 7–30, default 7.
+    pub kms_deletion_window_days: i32,
+    /// `CLEANUP_STATE_MACHINE_ARN`: what the TTL reaper starts.
+    pub cleanup_state_machine_arn: Option<String>,
+    /// `CLUSTER_ACCESS_ROLE_ARN`: the role the Kubernetes steps run as, granted an access entry by
+    /// `prepare`; defaults to the caller's own role.
+    pub cluster_access_role_arn: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            pod_execution_role_arn: None,
+            opt_in_tag_key: DEFAULT_OPT_IN_TAG_KEY.to_string(),
+            default_ttl: None,
+            access_entry_mode: AccessEntryMode::Manage,
+            poll_seconds_override: None,
+            kms_deletion_window_days: 7,
+            cleanup_state_machine_arn: None,
+            cluster_access_role_arn: None,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads and checks the variables, so a misconfigured deployment fails on its first
+    /// invocation with the variable's name instead of half-way through a run.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let mut settings = Self::default();
+        if let Some(arn) = get("POD_EXECUTION_ROLE_ARN") {
+            rules::role_arn("POD_EXECUTION_ROLE_ARN", arn)?;
+            settings.pod_execution_role_arn = Some(arn.to_string());
+        }
+        if let Some(key) = get("OPT_IN_TAG_KEY") {
+            settings.opt_in_tag_key = key.to_string();
+        }
+        if let Some(ttl) = get("DEFAULT_TTL") {
+            rules::ttl_seconds("DEFAULT_TTL", ttl)?;
+            settings.default_ttl = Some(ttl.to_string());
+        }
+        settings.access_entry_mode = match get("ACCESS_ENTRY_MODE") {
+            None | Some("manage") => AccessEntryMode::Manage,
+            Some("skip") => AccessEntryMode::Skip,
+            Some(_) => {
+                return Err(WorkflowError::invalid(
+                    "ACCESS_ENTRY_MODE",
+                    "must be `manage` or `skip`",
+                ));
+            }
+        };
+        if let Some(seconds) = get("POLL_SECONDS") {
+            let seconds: u32 = seconds
+                .parse()
+                .ok()
+                .filter(|s| (1..=300).contains(s))
+                .ok_or_else(|| {
+                    WorkflowError::invalid(
+                        "POLL_SECONDS",
+                        "must be a whole number of seconds from 1 to 300",
+                    )
+                })?;
+            settings.poll_seconds_override = Some(seconds);
+        }
+        if let Some(days) = get("KMS_DELETION_WINDOW_DAYS") {
+            settings.kms_deletion_window_days = days
+                .parse()
+                .ok()
+                .filter(|d| (7..=30).contains(d))
+                .ok_or_else(|| {
+                    WorkflowError::invalid(
+                        "KMS_DELETION_WINDOW_DAYS",
+                        "must be a number of days from 7 to 30",
+                    )
+                })?;
+        }
+        settings.cleanup_state_machine_arn = get("CLEANUP_STATE_MACHINE_ARN").map(str::to_string);
+        if let Some(arn) = get("CLUSTER_ACCESS_ROLE_ARN") {
+            rules::role_arn("CLUSTER_ACCESS_ROLE_ARN", arn)?;
+            settings.cluster_access_role_arn = Some(arn.to_string());
+        }
+        Ok(settings)
+    }
+
+    /// The poll interval for a resource whose change typically takes about `typical` seconds.
+    pub fn poll_seconds(&self, typical: u32) -> u32 {
+        self.poll_seconds_override.unwrap_or(typical)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        assert_eq!(
+            Settings::from_vars(&vars(&[])).unwrap(),
+            Settings::default()
+        );
+    }
+
+    #[test]
+    fn every_variable_is_checked() {
+        for (name, value) in [
+            ("POD_EXECUTION_ROLE_ARN", "not-an-arn"),
+            ("DEFAULT_TTL", "8 hours"),
+            ("ACCESS_ENTRY_MODE", "maybe"),
+            ("POLL_SECONDS", "0"),
+            ("KMS_DELETION_WINDOW_DAYS", "3"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(name, value)])).unwrap_err();
+            assert!(
+                matches!(&err, WorkflowError::InvalidInput { field, .. } if field == name),
+                "{name}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn local_stack_switches_are_read() {
+        let settings = Settings::from_vars(&vars(&[
+            ("ACCESS_ENTRY_MODE", "skip"),
+            ("POLL_SECONDS", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.access_entry_mode, AccessEntryMode::Skip);
+        assert_eq!(settings.poll_seconds(30), 1);
+    }
+}

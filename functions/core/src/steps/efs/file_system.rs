@@ -1,0 +1,107 @@
+//! The EFS file system, found or created by its deterministic creation token.
+
+use super::kms::KmsKey;
+use crate::error::{Result, WorkflowError};
+use crate::run::Run;
+use aws_sdk_efs::types::{
+    FileSystemDescription, LifeCycleState, PerformanceMode, Tag, ThroughputMode,
+};
+
+pub async fn find_by_token(
+    efs: &aws_sdk_efs::Client,
+    token: &str,
+) -> Result<Option<FileSystemDescription>> {
+    let found = efs
+        .describe_file_systems()
+        .creation_token(token)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?;
+    Ok(found.file_systems().first().cloned())
+}
+
+pub async fn ensure_file_system(
+    efs: &aws_sdk_efs::Client,
+    run: &Run,
+    key: Option<&KmsKey>,
+) -> Result<FileSystemDescription> {
+    let token = run.owner().creation_token();
+    if let Some(existing) = find_by_token(efs, &token).await? {
+        check_settings(&existing, run, key)?;
+        return Ok(existing);
+    }
+    let at_rest = run.request.encryption.at_rest;
+    let created = efs
+        .create_file_system()
+        .creation_token(&token)
+        .encrypted(at_rest)
+        .set_kms_key_id(key.map(|k| k.key_arn.clone()))
+        .performance_mode(PerformanceMode::GeneralPurpose)
+        .throughput_mode(ThroughputMode::Bursting)
+        .set_tags(Some(
+            run.tags(&format!(
+                "efs-fargate-workflow-{}-{}",
+                run.request.cluster_name, run.request.namespace
+            ))
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| WorkflowError::invalid("tags", e.to_string()))?,
+        ))
+        .send()
+        .await;
+    match created {
+        Ok(fs) => tracing::info!(file_system = fs.file_system_id(), "EFS file system created"),
+        // A retry after a lost response. The error's FileSystemId may be empty: look it up again.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_file_system_already_exists()) => {}
+        Err(e) => return Err(WorkflowError::from_sdk("efs:CreateFileSystem", e)),
+    }
+    find_by_token(efs, &token)
+        .await?
+        .ok_or_else(|| WorkflowError::AwsApiError {
+            operation: "efs:DescribeFileSystems".into(),
+            code: "FileSystemNotFound".into(),
+            message: format!(
+                "no file system answers to creation token {token} right after its creation"
+            ),
+        })
+}
+/// Fails for a file system that is gone or broken; `Ok(false)` while it is still being created.
+pub fn is_available(fs: &FileSystemDescription) -> Result<bool> {
+    match fs.life_cycle_state() {
+        LifeCycleState::Available => Ok(true),
+        LifeCycleState::Creating | LifeCycleState::Updating => Ok(false),
+        other => Err(WorkflowError::FileSystemFailed {
+            resource: format!("file system {}", fs.file_system_id()),
+            state: other.as_str().to_string(),
+        }),
+    }
+}
+
+/// Encryption is fixed at creation: a file system with other settings cannot be adopted.
+fn check_settings(fs: &FileSystemDescription, run: &Run, key: Option<&KmsKey>) -> Result<()> {
+    let encrypted = fs.encrypted().unwrap_or(false);
+    let conflict = |difference: String| WorkflowError::FileSystemConflict {
+        file_system_id: fs.file_system_id().to_string(),
+        creation_token: fs.creation_token().to_string(),
+        difference,
+    };
+    if encrypted != run.request.encryption.at_rest {
+        return Err(conflict(format!(
+            "encrypted at rest is {encrypted}, the input asks for {}",
+            run.request.encryption.at_rest
+        )));
+    }
+    if let (Some(key), Some(actual)) = (key, fs.kms_key_id()) {
+        let key_id = key.key_arn.rsplit('/').next().unwrap_or_default();
+        if actual != key.key_arn && !actual.ends_with(key_id) && actual != key.alias {
+            return Err(conflict(format!(
+                "encrypted with {actual}, the input asks for {}",
+                key.alias
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! One mount target per availability zone of the cluster's private subnets.
+
+use crate::error::{Result, WorkflowError};
+use crate::run::Subnet;
+use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MountTarget {
+    pub mount_target_id: String,
+    pub subnet_id: String,
+    pub availability_zone: String,
+    pub state: String,
+}
+
+impl From<&MountTargetDescription> for MountTarget {
+    fn from(mt: &MountTargetDescription) -> Self {
+        Self {
+            mount_target_id: mt.mount_target_id().to_string(),
+            subnet_id: mt.subnet_id().to_string(),
+            availability_zone: mt.availability_zone_name().unwrap_or_default().to_string(),
+            state: mt.life_cycle_state().as_str().to_string(),
+        }
+    }
+}
+
+pub async fn list(
+    efs: &aws_sdk_efs::Client,
+    file_system_id: &str,
+) -> Result<Vec<MountTargetDescription>> {
+    match efs
+        .describe_mount_targets()
+        .file_system_id(file_system_id)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.mount_targets().to_vec()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_file_system_not_found()) =>
+        {
+            Ok(vec![])
+        }
+        Err(e) => Err(WorkflowError::from_sdk("efs:DescribeMountTargets", e)),
+    }
+}
+
+/// Creates the missing mount targets (the file system must be `available`) and returns them all.
+pub async fn ensure_mount_targets(
+    efs: &aws_sdk_efs::Client,
+    file_system_id: &str,
+    subnets: &[Subnet],
+    security_group_id: &str,
+) -> Result<Vec<MountTarget>> {
+    let existing = list(efs, file_system_id).await?;
+    let has_zone = |zone: &str| {
+        existing
+            .iter()
+            .any(|mt| mt.availability_zone_name() == Some(zone))
+    };
+    let mut created_any = false;
+    for subnet in subnets.iter().filter(|s| !has_zone(&s.availability_zone)) {
+        let created = efs
+            .create_mount_target()
+            .file_system_id(file_system_id)
+            .subnet_id(&subnet.subnet_id)
+            .security_groups(security_group_id)
+            .send()
+            .await;
+        match created {
+            Ok(mt) => {
+                tracing::info!(mount_target = mt.mount_target_id(), zone = %subnet.availability_zone, "mount target created")
+            }
+            // The zone got one meanwhile (a concurrent retry): adopt it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_mount_target_conflict()) => {}
+            Err(e) => return Err(WorkflowError::from_sdk("efs:CreateMountTarget", e)),
+        }
+        created_any = true;
+    }
+    let all = if created_any {
+        list(efs, file_system_id).await?
+    } else {
+        existing
+    };
+    Ok(all.iter().map(MountTarget::from).collect())
+}
+
+/// `Ok(true)` when every wanted zone has an available mount target; an error for a broken one.
+pub fn all_available(mount_targets: &[MountTarget], subnets: &[Subnet]) -> Result<bool> {
+    let mut ready = true;
+    for subnet in subnets {
+        match mount_targets
+            .iter()
+            .find(|mt| mt.availability_zone == subnet.availability_zone)
+        {
+            None => ready = false,
+            Some(mt) => match LifeCycleState::from(mt.state.as_str()) {
+                LifeCycleState::Available => {}
+                LifeCycleState::Creating | LifeCycleState::Updating => ready = false,
+                other => {
+                    return Err(WorkflowError::FileSystemFailed {
+                        resource: format!(
+                            "mount target {} in {}",
+                            mt.mount_target_id, mt.availability_zone
+                        ),
+                        state: other.as_str().to_string(),
+                    });
+                }
+            },
+        }
+    }
+    Ok(ready)
+}

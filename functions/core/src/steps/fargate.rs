@@ -1,0 +1,262 @@
+//! epic01 (AWS part): the Fargate profile `fp-<namespace>` that runs the namespace's pods on the
+//! cluster's private subnets.
+
+use crate::clients::AwsClients;
+use crate::error::{Result, WorkflowError, sdk_error_code};
+use crate::run::{Poll, Run, StepEvent};
+use crate::settings::Settings;
+use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Seconds between polls: EKS takes a minute or two to create or delete a profile.
+pub const PROFILE_POLL_SECONDS: u32 = 15;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FargateAction {
+    Create,
+    Status,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileOutput {
+    pub profile_name: String,
+    pub profile_arn: String,
+    pub status: String,
+    /// True when this call created the profile (false when it was found).
+    pub created: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum FargateOutput {
+    Profile(ProfileOutput),
+    Poll(Poll),
+}
+
+/// The `fargate-profile` function: `create` finds or creates the profile, `status` polls it.
+pub async fn handle(
+    clients: &AwsClients,
+    settings: &Settings,
+    event: StepEvent<FargateAction>,
+) -> Result<FargateOutput> {
+    match event.action {
+        FargateAction::Create => ensure_profile(&clients.eks, &event.run)
+            .await
+            .map(FargateOutput::Profile),
+        FargateAction::Status => profile_status(&clients.eks, settings, &event.run, event.attempt)
+            .await
+            .map(FargateOutput::Poll),
+    }
+}
+
+/// Finds or creates the profile. An existing profile with another spec is an error, never reused.
+pub async fn ensure_profile(eks: &aws_sdk_eks::Client, run: &Run) -> Result<ProfileOutput> {
+    let name = run.owner().fargate_profile_name();
+    if let Some(existing) = describe_profile(eks, run, &name).await? {
+        check_spec(&existing, run)?;
+        return Ok(output(&existing, false));
+    }
+    let created = eks
+        .create_fargate_profile()
+        .cluster_name(&run.request.cluster_name)
+        .fargate_profile_name(&name)
+        .pod_execution_role_arn(&run.request.pod_execution_role_arn)
+        .set_subnets(Some(
+            run.network
+                .private_subnets
+                .iter()
+                .map(|s| s.subnet_id.clone())
+                .collect(),
+        ))
+        .selectors(
+            FargateProfileSelector::builder()
+                .namespace(&run.request.namespace)
+                .build(),
+        )
+        .set_tags(Some(run.tags(&name).into_iter().collect()))
+        .client_request_token(
+            format!("{}-{}", run.owner().short_hash(), run.run_id)
+                .chars()
+                .take(64)
+                .collect::<String>(),
+        )
+        .send()
+        .await;
+    match created {
+        Ok(out) => {
+            tracing::info!(profile = %name, "Fargate profile created");
+            Ok(out.fargate_profile().map_or_else(
+                || ProfileOutput {
+                    profile_name: name.clone(),
+                    profile_arn: String::new(),
+                    status: "CREATING".into(),
+                    created: true,
+                },
+                |profile| output(profile, true),
+            ))
+        }
+        // Either our own earlier attempt created it, or another profile of the cluster is changing.
+        Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => {
+            match describe_profile(eks, run, &name).await? {
+                Some(existing) => {
+                    check_spec(&existing, run)?;
+                    Ok(output(&existing, false))
+                }
+                None => Err(WorkflowError::FargateProfileBusy {
+                    cluster: run.request.cluster_name.clone(),
+                    message: e
+                        .as_service_error()
+                        .and_then(|s| s.meta().message())
+                        .unwrap_or("resource in use")
+                        .to_string(),
+                }),
+            }
+        }
+        Err(e) => Err(WorkflowError::from_sdk("eks:CreateFargateProfile", e)),
+    }
+}
+
+/// Ready once the profile is ACTIVE; a failed or vanished profile is an error.
+pub async fn profile_status(
+    eks: &aws_sdk_eks::Client,
+    settings: &Settings,
+    run: &Run,
+    attempt: u32,
+) -> Result<Poll> {
+    let name = run.owner().fargate_profile_name();
+    let profile = describe_profile(eks, run, &name).await?.ok_or_else(|| {
+        WorkflowError::FargateProfileFailed {
+            name: name.clone(),
+            status: "NOT_FOUND".into(),
+            details:
+                "the profile disappeared while the workflow waited for it; start the run again"
+                    .into(),
+        }
+    })?;
+    let status = profile
+        .status()
+        .cloned()
+        .unwrap_or(FargateProfileStatus::Creating);
+    match status {
+        FargateProfileStatus::Active => Ok(Poll {
+            ready: true,
+            next_poll_seconds: 0,
+            attempt: attempt + 1,
+            detail: format!("Fargate profile {name} is ACTIVE"),
+        }),
+        FargateProfileStatus::Creating => Ok(Poll {
+            ready: false,
+            next_poll_seconds: settings.poll_seconds(PROFILE_POLL_SECONDS),
+            attempt: attempt + 1,
+            detail: format!("Fargate profile {name} is CREATING"),
+        }),
+        other => Err(WorkflowError::FargateProfileFailed {
+            name,
+            status: other.as_str().to_string(),
+            details: profile
+                .health()
+                .map(|h| {
+                    h.issues()
+                        .iter()
+                        .filter_map(|i| i.message())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "no health issues reported".into()),
+        }),
+    }
+}
+
+pub async fn describe_profile(
+    eks: &aws_sdk_eks::Client,
+    run: &Run,
+    name: &str,
+) -> Result<Option<FargateProfile>> {
+    describe_profile_of(eks, &run.request.cluster_name, name).await
+}
+
+pub async fn describe_profile_of(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<FargateProfile>> {
+    match eks
+        .describe_fargate_profile()
+        .cluster_name(cluster)
+        .fargate_profile_name(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.fargate_profile().cloned()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(WorkflowError::from_sdk("eks:DescribeFargateProfile", e)),
+    }
+}
+
+fn output(profile: &FargateProfile, created: bool) -> ProfileOutput {
+    ProfileOutput {
+        profile_name: profile
+            .fargate_profile_name()
+            .unwrap_or_default()
+            .to_string(),
+        profile_arn: profile
+            .fargate_profile_arn()
+            .unwrap_or_default()
+            .to_string(),
+        status: profile
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        created,
+    }
+}
+
+/// Profiles are immutable, so any difference means someone else's profile holds the name.
+fn check_spec(profile: &FargateProfile, run: &Run) -> Result<()> {
+    let mut differences = Vec::new();
+    if profile.pod_execution_role_arn() != Some(run.request.pod_execution_role_arn.as_str()) {
+        differences.push(format!(
+            "pod execution role {} instead of {}",
+            profile.pod_execution_role_arn().unwrap_or("(none)"),
+            run.request.pod_execution_role_arn
+        ));
+    }
+    let subnets: BTreeSet<&str> = profile.subnets().iter().map(String::as_str).collect();
+    let wanted: BTreeSet<&str> = run
+        .network
+        .private_subnets
+        .iter()
+        .map(|s| s.subnet_id.as_str())
+        .collect();
+    if subnets != wanted {
+        differences.push(format!("subnets {subnets:?} instead of {wanted:?}"));
+    }
+    let selects_namespace_only = matches!(profile.selectors(), [only]
+        if only.namespace() == Some(run.request.namespace.as_str()) && only.labels().is_none_or(|l| l.is_empty()));
+    if !selects_namespace_only {
+        differences.push(format!(
+            "selectors other than namespace {}",
+            run.request.namespace
+        ));
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(WorkflowError::FargateProfileConflict {
+            name: profile
+                .fargate_profile_name()
+                .unwrap_or_default()
+                .to_string(),
+            difference: differences.join("; "),
+        })
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per workflow step; each exposes async functions that take their clients as arguments.
+
+pub mod access;
+pub mod cleanup;
+pub mod efs;
+pub mod fargate;
+pub mod network;
+pub mod prepare;
+pub mod reaper;

@@ -1,0 +1,194 @@
+//! `prepare`: normalise and validate the input, wait for the cluster, discover its network and make
+//! sure the workflow can reach its Kubernetes API. Creates nothing but (at most) an access entry.
+
+use crate::clients::AwsClients;
+use crate::error::{Result, WorkflowError};
+use crate::input::{Trigger, parse_execution_input, rules};
+use crate::ownership::Owner;
+use crate::run::Run;
+use crate::settings::Settings;
+use crate::steps::{access, network};
+use aws_sdk_eks::types::{Cluster, ClusterStatus};
+use jiff::{Timestamp, ToSpan};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How long EKS typically takes to create a cluster, in seconds between polls.
+const CLUSTER_POLL_SECONDS: u32 = 30;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrepareEvent {
+    /// The provisioning execution's name (`$$.Execution.Name`).
+    pub run_id: String,
+    /// The execution's start (`$$.Execution.StartTime`): the TTL counts from it, so every poll of
+    /// `prepare` computes the same `expiresAt`.
+    #[serde(default)]
+    pub started_at: Option<String>,
+    /// The execution input, as typed in the console or delivered by EventBridge.
+    pub input: Value,
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "camelCase")]
+pub enum PrepareOutput {
+    /// The cluster is usable: every later step works from `run`.
+    Ready { run: Box<Run> },
+    /// The cluster is still being created: poll again.
+    #[serde(rename_all = "camelCase")]
+    Waiting {
+        next_poll_seconds: u32,
+        attempt: u32,
+        cluster_status: String,
+    },
+    /// The input asks for nothing; the execution ends successfully.
+    Skipped { reason: String },
+}
+
+pub async fn prepare(
+    clients: &AwsClients,
+    settings: &Settings,
+    event: PrepareEvent,
+) -> Result<PrepareOutput> {
+    let request = match parse_execution_input(&event.input, settings)? {
+        Trigger::Provision(request) => request,
+        Trigger::Skip { reason } => {
+            tracing::info!(%reason, "nothing to provision");
+            return Ok(PrepareOutput::Skipped { reason });
+        }
+    };
+    validate_run_id(&event.run_id)?;
+    let expires_at = expires_at(request.ttl.as_deref(), event.started_at.as_deref())?;
+    let cluster = describe_cluster(&clients.eks, &request.cluster_name).await?;
+    let status = cluster.status().cloned().unwrap_or(ClusterStatus::Creating);
+    match status {
+        ClusterStatus::Active | ClusterStatus::Updating => {}
+        ClusterStatus::Creating | ClusterStatus::Pending => {
+            return Ok(PrepareOutput::Waiting {
+                next_poll_seconds: settings.poll_seconds(CLUSTER_POLL_SECONDS),
+                attempt: event.attempt + 1,
+                cluster_status: status.as_str().to_string(),
+            });
+        }
+        other => {
+            return Err(WorkflowError::ClusterNotActive {
+                cluster: request.cluster_name.clone(),
+                status: other.as_str().to_string(),
+            });
+        }
+    }
+    let vpc_config = cluster.resources_vpc_config();
+    let network = network::discover(
+        &clients.ec2,
+        &request.cluster_name,
+        vpc_config.map(|c| c.subnet_ids()).unwrap_or_default(),
+        vpc_config
+            .and_then(|c| c.cluster_security_group_id())
+            .map(str::to_string),
+    )
+    .await?;
+    let owner = Owner::new(&request.cluster_name, &request.namespace);
+    let principal =
+        access::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref())
+            .await?;
+    let tags = owner.tags(
+        &format!("efs-fargate-workflow {}", request.namespace),
+        &event.run_id,
+        expires_at.as_deref(),
+    );
+    let access = access::ensure_access(
+        &clients.eks,
+        &cluster,
+        &owner,
+        principal,
+        tags,
+        &settings.access_entry_mode,
+    )
+    .await?;
+    let run = Run {
+        run_id: event.run_id,
+        request,
+        expires_at,
+        network,
+        access,
+    };
+    tracing::info!(
+        cluster = %run.request.cluster_name,
+        vpc = %run.network.vpc_id,
+        private_subnets = run.network.private_subnets.len(),
+        "cluster ready"
+    );
+    Ok(PrepareOutput::Ready { run: Box::new(run) })
+}
+
+pub async fn describe_cluster(eks: &aws_sdk_eks::Client, name: &str) -> Result<Cluster> {
+    match eks.describe_cluster().name(name).send().await {
+        Ok(out) => out
+            .cluster()
+            .cloned()
+            .ok_or_else(|| WorkflowError::ClusterNotFound {
+                cluster: name.to_string(),
+            }),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Err(WorkflowError::ClusterNotFound {
+                cluster: name.to_string(),
+            })
+        }
+        Err(e) => Err(WorkflowError::from_sdk("eks:DescribeCluster", e)),
+    }
+}
+
+/// Step Functions execution names: 1–80 letters, digits, '-' or '_'.
+fn validate_run_id(run_id: &str) -> Result<()> {
+    let valid = (1..=80).contains(&run_id.len())
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            "runId",
+            format!("must be an execution name (1-80 letters, digits, '-' or '_'), got {run_id:?}"),
+        ))
+    }
+}
+
+fn expires_at(ttl: Option<&str>, started_at: Option<&str>) -> Result<Option<String>> {
+    let Some(ttl) = ttl else { return Ok(None) };
+    let seconds = rules::ttl_seconds("ttl", ttl)?;
+    let start = match started_at {
+        Some(text) => text.parse::<Timestamp>().map_err(|e| {
+            WorkflowError::invalid("startedAt", format!("must be an RFC 3339 instant: {e}"))
+        })?,
+        None => Timestamp::now(),
+    };
+    let expiry = start
+        .checked_add(seconds.seconds())
+        .map_err(|e| WorkflowError::invalid("ttl", e.to_string()))?;
+    Ok(Some(expiry.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_counts_from_the_execution_start() {
+        let expiry = expires_at(Some("PT8H"), Some("2026-11-25T10:00:00.123Z")).unwrap();
+        assert_eq!(expiry.as_deref(), Some("2026-11-25T18:00:00Z"));
+        assert_eq!(expires_at(None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn run_ids_are_execution_names() {
+        assert!(validate_run_id("provision-demo-1").is_ok());
+        assert!(validate_run_id("has space").is_err());
+        assert!(validate_run_id("").is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! Test harness for the workflow against a local moto server (`scripts/venv.sh` installs it).
+//!
+//! ```ignore
+//! let moto = workflow_tests::moto().await;          // exclusive, freshly reset server
+//! let clients = moto.clients();
+//! let cluster = workflow_tests::seed_network(&clients, "demo").await;
+//! let before = workflow_tests::inventory(&clients, "demo").await;
+//! ```
+
+pub mod check;
+pub mod foreign;
+pub mod http;
+pub mod inventory;
+pub mod moto;
+pub mod network;
+pub mod server;
+
+pub use check::OrPanic;
+pub use foreign::{Foreign, seed_foreign_resources};
+pub use inventory::{
+    FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo,
+    SecurityGroupInfo, inventory,
+};
+pub use moto::{ACCOUNT_ID, MotoGuard, REGION, moto};
+pub use network::{SeededCluster, Subnet, seed_network};

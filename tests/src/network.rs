@@ -1,0 +1,308 @@
+//! `seed_network`: a realistic EKS network in moto (VPC over 3 AZs, public subnets behind an
+//! internet gateway, private subnets behind a NAT gateway, one of them on the main route table) and
+//! an EKS cluster that lists all of its subnets.
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, Filter, ResourceType, Tag, TagSpecification,
+};
+use aws_sdk_eks::types::VpcConfigRequest;
+use efs_fargate_core::clients::AwsClients;
+
+use crate::check::OrPanic;
+
+pub const VPC_CIDR: &str = "10.0.0.0/16";
+pub const CLUSTER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/eks-cluster";
+pub const CLUSTER_VERSION: &str = "1.31";
+/// `(cidr, az)` of the public subnets, one per AZ.
+pub const PUBLIC_SUBNETS: [(&str, &str); 3] = [
+    ("10.0.0.0/24", "us-east-1a"),
+    ("10.0.1.0/24", "us-east-1b"),
+    ("10.0.2.0/24", "us-east-1c"),
+];
+/// `(cidr, az)` of the private subnets: one per AZ plus a second one in us-east-1a.
+pub const PRIVATE_SUBNETS: [(&str, &str); 4] = [
+    ("10.0.10.0/24", "us-east-1a"),
+    ("10.0.11.0/24", "us-east-1b"),
+    ("10.0.12.0/24", "us-east-1c"),
+    ("10.0.13.0/24", "us-east-1a"),
+];
+/// The private subnet with no explicit route table association: it uses the VPC's main route
+/// table, which routes 0.0.0.0/0 to the NAT gateway.
+pub const MAIN_TABLE_SUBNET_CIDR: &str = "10.0.12.0/24";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    pub id: String,
+    pub az: String,
+    pub cidr: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeededCluster {
+    pub cluster_name: String,
+    pub vpc_id: String,
+    /// In the order of [`PUBLIC_SUBNETS`].
+    pub public_subnets: Vec<Subnet>,
+    /// In the order of [`PRIVATE_SUBNETS`].
+    pub private_subnets: Vec<Subnet>,
+    pub nat_gateway_id: String,
+    pub internet_gateway_id: String,
+    /// Explicitly associated with every public subnet: 0.0.0.0/0 → internet gateway.
+    pub public_route_table_id: String,
+    /// Explicitly associated with every private subnet except [`MAIN_TABLE_SUBNET_CIDR`]:
+    /// 0.0.0.0/0 → NAT gateway.
+    pub private_route_table_id: String,
+    /// The VPC's main route table, given 0.0.0.0/0 → NAT gateway.
+    pub main_route_table_id: String,
+}
+
+impl SeededCluster {
+    pub fn public_subnet_ids(&self) -> Vec<String> {
+        self.public_subnets.iter().map(|s| s.id.clone()).collect()
+    }
+
+    pub fn private_subnet_ids(&self) -> Vec<String> {
+        self.private_subnets.iter().map(|s| s.id.clone()).collect()
+    }
+
+    /// Public then private: the cluster's `resourcesVpcConfig.subnetIds`.
+    pub fn subnet_ids(&self) -> Vec<String> {
+        let mut ids = self.public_subnet_ids();
+        ids.extend(self.private_subnet_ids());
+        ids
+    }
+
+    /// The private subnet that relies on the main route table.
+    pub fn main_table_subnet(&self) -> &Subnet {
+        self.private_subnets
+            .iter()
+            .find(|s| s.cidr == MAIN_TABLE_SUBNET_CIDR)
+            .expect("seeded")
+    }
+}
+
+fn tag(key: impl Into<String>, value: impl Into<String>) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+fn tags(resource: ResourceType, tags: Vec<Tag>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(tags))
+        .build()
+}
+
+/// Seeds the network and creates the EKS cluster `cluster_name` on all 7 subnets.
+pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededCluster {
+    let ec2 = &clients.ec2;
+    let name = |suffix: &str| tag("Name", format!("{cluster_name}-{suffix}"));
+
+    let vpc_id = ec2
+        .create_vpc()
+        .cidr_block(VPC_CIDR)
+        .tag_specifications(tags(ResourceType::Vpc, vec![name("vpc")]))
+        .send()
+        .await
+        .or_panic("ec2 create_vpc")
+        .vpc
+        .and_then(|vpc| vpc.vpc_id)
+        .expect("vpc id");
+    let on = || AttributeBooleanValue::builder().value(true).build();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .enable_dns_support(on())
+        .send()
+        .await
+        .or_panic("ec2 modify_vpc_attribute enableDnsSupport");
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .enable_dns_hostnames(on())
+        .send()
+        .await
+        .or_panic("ec2 modify_vpc_attribute enableDnsHostnames");
+
+    let internet_gateway_id = ec2
+        .create_internet_gateway()
+        .tag_specifications(tags(ResourceType::InternetGateway, vec![name("igw")]))
+        .send()
+        .await
+        .or_panic("ec2 create_internet_gateway")
+        .internet_gateway
+        .and_then(|igw| igw.internet_gateway_id)
+        .expect("internet gateway id");
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&internet_gateway_id)
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .or_panic("ec2 attach_internet_gateway");
+
+    let mut public_subnets = Vec::new();
+    for (cidr, az) in PUBLIC_SUBNETS {
+        let subnet_tags = vec![
+            name(&format!("public-{az}")),
+            tag("kubernetes.io/role/elb", "1"),
+            tag(format!("kubernetes.io/cluster/{cluster_name}"), "shared"),
+        ];
+        public_subnets.push(create_subnet(clients, &vpc_id, cidr, az, subnet_tags).await);
+    }
+    let mut private_subnets = Vec::new();
+    for (cidr, az) in PRIVATE_SUBNETS {
+        let subnet_tags = vec![
+            name(&format!(
+                "private-{az}-{}",
+                cidr.split('.').nth(2).unwrap_or("")
+            )),
+            tag("kubernetes.io/role/internal-elb", "1"),
+            tag(format!("kubernetes.io/cluster/{cluster_name}"), "shared"),
+        ];
+        private_subnets.push(create_subnet(clients, &vpc_id, cidr, az, subnet_tags).await);
+    }
+
+    let public_route_table_id = create_route_table(clients, &vpc_id, name("public")).await;
+    ec2.create_route()
+        .route_table_id(&public_route_table_id)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&internet_gateway_id)
+        .send()
+        .await
+        .or_panic("ec2 create_route 0.0.0.0/0 -> igw");
+    for subnet in &public_subnets {
+        associate(clients, &public_route_table_id, &subnet.id).await;
+    }
+
+    let allocation_id = ec2
+        .allocate_address()
+        .domain(DomainType::Vpc)
+        .send()
+        .await
+        .or_panic("ec2 allocate_address")
+        .allocation_id
+        .expect("allocation id");
+    let nat_gateway_id = ec2
+        .create_nat_gateway()
+        .subnet_id(&public_subnets[0].id)
+        .allocation_id(allocation_id)
+        .tag_specifications(tags(ResourceType::Natgateway, vec![name("nat")]))
+        .send()
+        .await
+        .or_panic("ec2 create_nat_gateway")
+        .nat_gateway
+        .and_then(|nat| nat.nat_gateway_id)
+        .expect("nat gateway id");
+
+    let private_route_table_id = create_route_table(clients, &vpc_id, name("private")).await;
+    let main_route_table_id = main_route_table(clients, &vpc_id).await;
+    for table in [&private_route_table_id, &main_route_table_id] {
+        ec2.create_route()
+            .route_table_id(table)
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id(&nat_gateway_id)
+            .send()
+            .await
+            .or_panic("ec2 create_route 0.0.0.0/0 -> nat");
+    }
+    for subnet in private_subnets
+        .iter()
+        .filter(|s| s.cidr != MAIN_TABLE_SUBNET_CIDR)
+    {
+        associate(clients, &private_route_table_id, &subnet.id).await;
+    }
+
+    let seeded = SeededCluster {
+        cluster_name: cluster_name.to_owned(),
+        vpc_id,
+        public_subnets,
+        private_subnets,
+        nat_gateway_id,
+        internet_gateway_id,
+        public_route_table_id,
+        private_route_table_id,
+        main_route_table_id,
+    };
+    clients
+        .eks
+        .create_cluster()
+        .name(cluster_name)
+        .role_arn(CLUSTER_ROLE_ARN)
+        .version(CLUSTER_VERSION)
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .set_subnet_ids(Some(seeded.subnet_ids()))
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("eks create_cluster");
+    seeded
+}
+
+async fn create_subnet(
+    clients: &AwsClients,
+    vpc_id: &str,
+    cidr: &str,
+    az: &str,
+    subnet_tags: Vec<Tag>,
+) -> Subnet {
+    let id = clients
+        .ec2
+        .create_subnet()
+        .vpc_id(vpc_id)
+        .cidr_block(cidr)
+        .availability_zone(az)
+        .tag_specifications(tags(ResourceType::Subnet, subnet_tags))
+        .send()
+        .await
+        .or_panic("ec2 create_subnet")
+        .subnet
+        .and_then(|subnet| subnet.subnet_id)
+        .expect("subnet id");
+    Subnet {
+        id,
+        az: az.to_owned(),
+        cidr: cidr.to_owned(),
+    }
+}
+
+async fn create_route_table(clients: &AwsClients, vpc_id: &str, name: Tag) -> String {
+    clients
+        .ec2
+        .create_route_table()
+        .vpc_id(vpc_id)
+        .tag_specifications(tags(ResourceType::RouteTable, vec![name]))
+        .send()
+        .await
+        .or_panic("ec2 create_route_table")
+        .route_table
+        .and_then(|table| table.route_table_id)
+        .expect("route table id")
+}
+
+async fn associate(clients: &AwsClients, route_table_id: &str, subnet_id: &str) {
+    clients
+        .ec2
+        .associate_route_table()
+        .route_table_id(route_table_id)
+        .subnet_id(subnet_id)
+        .send()
+        .await
+        .or_panic("ec2 associate_route_table");
+}
+
+/// The route table that `create_vpc` made as the VPC's main table.
+pub async fn main_route_table(clients: &AwsClients, vpc_id: &str) -> String {
+    let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
+    clients
+        .ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("association.main", "true"))
+        .send()
+        .await
+        .or_panic("ec2 describe_route_tables main")
+        .route_tables
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|table| table.route_table_id)
+        .expect("the VPC has a main route table")
+}
