@@ -63,8 +63,10 @@ where
         )
     })?;
     // Boxed: the SDK futures nest deeply enough to overflow rustc's layout recursion limit otherwise.
-    let output = Box::pin(step(context.clone(), event)).await.inspect_err(|e| {
-        tracing::error!(error_type = e.error_type(), error = %e, "step failed");
-    })?;
+    let output = Box::pin(step(context.clone(), event))
+        .await
+        .inspect_err(|e| {
+            tracing::error!(error_type = e.error_type(), error = %e, "step failed");
+        })?;
     Ok(serde_json::to_value(output).expect("step outputs serialize to JSON"))
 }

@@ -103,7 +103,9 @@ pub fn kms_alias(field: &str, alias: &str) -> Result<()> {
 /// An ISO-8601 duration (`PT8H`, `P2D`, `P1DT12H`) within [`MIN_TTL_SECONDS`, `MAX_TTL_SECONDS`],
 /// returned in seconds. Days count as 24 hours; months and years are refused as ambiguous.
 pub fn ttl_seconds(field: &str, ttl: &str) -> Result<i64> {
-    let span: Span = ttl.parse().map_err(|_| {
+    // jiff also reads friendly durations ("8h"); the input contract is ISO 8601 only.
+    let iso = ttl.starts_with('P').then_some(ttl).unwrap_or_default();
+    let span: Span = iso.parse().map_err(|_| {
         WorkflowError::invalid(
             field,
             format!("must be an ISO-8601 duration such as PT8H or P2D, got {ttl:?}"),

@@ -172,7 +172,7 @@ mod tests {
             .into_iter()
             .map(|s| s.subnet_id)
             .collect();
-        assert_eq!(private, ["subnet-main", "subnet-nat"]);
+        assert_eq!(private, ["subnet-nat", "subnet-main"], "sorted by zone, then id");
     }
 
     #[test]
