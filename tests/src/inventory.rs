@@ -162,11 +162,7 @@ async fn security_groups(clients: &AwsClients) -> Vec<SecurityGroupInfo> {
         .into_iter()
         .filter(|sg| sg.group_name() != Some("default"))
         .map(|sg| {
-            let nfs: Vec<_> = sg
-                .ip_permissions()
-                .iter()
-                .filter(|p| covers_nfs(p))
-                .collect();
+            let nfs: Vec<_> = sg.ip_permissions().iter().filter(|p| covers_nfs(p)).collect();
             let mut nfs_ingress_cidrs: Vec<String> = nfs
                 .iter()
                 .flat_map(|p| p.ip_ranges())
@@ -245,11 +241,7 @@ async fn kms_keys(clients: &AwsClients) -> Vec<KmsKeyInfo> {
     let aws_managed: Vec<String> = kms_aliases_raw(clients)
         .await
         .into_iter()
-        .filter(|alias| {
-            alias
-                .alias_name()
-                .is_some_and(|name| name.starts_with("alias/aws/"))
-        })
+        .filter(|alias| alias.alias_name().is_some_and(|name| name.starts_with("alias/aws/")))
         .filter_map(|alias| alias.target_key_id)
         .collect();
     let keys: Vec<_> = clients
@@ -276,9 +268,7 @@ async fn kms_keys(clients: &AwsClients) -> Vec<KmsKeyInfo> {
             .or_panic("kms describe_key")
             .key_metadata
             .expect("key metadata");
-        if metadata.key_state != Some(KeyState::Enabled)
-            || metadata.key_manager == Some(KeyManagerType::Aws)
-        {
+        if metadata.key_state != Some(KeyState::Enabled) || metadata.key_manager == Some(KeyManagerType::Aws) {
             continue;
         }
         let tags = clients
@@ -306,13 +296,7 @@ async fn kms_keys(clients: &AwsClients) -> Vec<KmsKeyInfo> {
 async fn fargate_profiles(clients: &AwsClients, cluster_name: &str) -> Vec<FargateProfileInfo> {
     // moto answers list_fargate_profiles on a missing cluster with HTTP 500 (which the SDK retries),
     // so look for the cluster first.
-    match clients
-        .eks
-        .describe_cluster()
-        .name(cluster_name)
-        .send()
-        .await
-    {
+    match clients.eks.describe_cluster().name(cluster_name).send().await {
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
@@ -346,16 +330,8 @@ async fn fargate_profiles(clients: &AwsClients, cluster_name: &str) -> Vec<Farga
             .expect("fargate profile");
         out.push(FargateProfileInfo {
             name,
-            status: profile
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default(),
-            tags: profile
-                .tags
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+            status: profile.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            tags: profile.tags.clone().unwrap_or_default().into_iter().collect(),
             subnets: profile.subnets.clone().unwrap_or_default(),
             selectors: profile
                 .selectors()

@@ -18,8 +18,8 @@ pub mod server;
 pub use check::OrPanic;
 pub use foreign::{Foreign, seed_foreign_resources};
 pub use inventory::{
-    FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo,
-    SecurityGroupInfo, inventory,
+    FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo, SecurityGroupInfo,
+    inventory,
 };
 pub use moto::{ACCOUNT_ID, MotoGuard, REGION, moto};
 pub use network::{SeededCluster, Subnet, seed_network};

@@ -19,7 +19,8 @@ pub const ACCOUNT_ID: &str = "123456789012";
 /// moto's defaults for the settings that `/moto-api/config` can change. They survive
 /// `/moto-api/reset`, so [`moto()`] puts them back explicitly: a test that turns on Step Functions
 /// execution does not leak that into the next test.
-const DEFAULT_CONFIG: &str = r#"{"batch":{"use_docker":true},"lambda":{"use_docker":true},"stepfunctions":{"execute_state_machine":false}}"#;
+const DEFAULT_CONFIG: &str =
+    r#"{"batch":{"use_docker":true},"lambda":{"use_docker":true},"stepfunctions":{"execute_state_machine":false}}"#;
 
 /// Serialises the tests of one test binary: they share one server and its state.
 static LOCK: Mutex<()> = Mutex::const_new(());
@@ -83,19 +84,8 @@ impl MotoGuard {
     /// `api("POST", "/moto-api/config", r#"{"stepfunctions":{"execute_state_machine":true}}"#)`.
     /// Panics when moto can't be reached.
     pub fn api(&self, method: &str, path: &str, body: &str) -> Response {
-        http::request(
-            self.server.addr,
-            method,
-            path,
-            body,
-            Duration::from_secs(30),
-        )
-        .unwrap_or_else(|e| {
-            panic!(
-                "moto {method} {path} failed: {e}; log {}",
-                self.log_path().display()
-            )
-        })
+        http::request(self.server.addr, method, path, body, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("moto {method} {path} failed: {e}; log {}", self.log_path().display()))
     }
 
     fn expect_ok(&self, method: &str, path: &str, body: &str) {

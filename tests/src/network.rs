@@ -2,9 +2,7 @@
 //! internet gateway, private subnets behind a NAT gateway, one of them on the main route table) and
 //! an EKS cluster that lists all of its subnets.
 
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, DomainType, Filter, ResourceType, Tag, TagSpecification,
-};
+use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_eks::types::VpcConfigRequest;
 use efs_fargate_core::clients::AwsClients;
 
@@ -149,10 +147,7 @@ pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededClu
     let mut private_subnets = Vec::new();
     for (cidr, az) in PRIVATE_SUBNETS {
         let subnet_tags = vec![
-            name(&format!(
-                "private-{az}-{}",
-                cidr.split('.').nth(2).unwrap_or("")
-            )),
+            name(&format!("private-{az}-{}", cidr.split('.').nth(2).unwrap_or(""))),
             tag("kubernetes.io/role/internal-elb", "1"),
             tag(format!("kubernetes.io/cluster/{cluster_name}"), "shared"),
         ];
@@ -202,10 +197,7 @@ pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededClu
             .await
             .or_panic("ec2 create_route 0.0.0.0/0 -> nat");
     }
-    for subnet in private_subnets
-        .iter()
-        .filter(|s| s.cidr != MAIN_TABLE_SUBNET_CIDR)
-    {
+    for subnet in private_subnets.iter().filter(|s| s.cidr != MAIN_TABLE_SUBNET_CIDR) {
         associate(clients, &private_route_table_id, &subnet.id).await;
     }
 
@@ -237,13 +229,7 @@ pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededClu
     seeded
 }
 
-async fn create_subnet(
-    clients: &AwsClients,
-    vpc_id: &str,
-    cidr: &str,
-    az: &str,
-    subnet_tags: Vec<Tag>,
-) -> Subnet {
+async fn create_subnet(clients: &AwsClients, vpc_id: &str, cidr: &str, az: &str, subnet_tags: Vec<Tag>) -> Subnet {
     let id = clients
         .ec2
         .create_subnet()

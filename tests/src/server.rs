@@ -19,7 +19,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// process is gone) or on SIGTERM/SIGINT, it terminates moto (SIGKILL after 5 s). When moto exits
 /// on its own, the supervisor exits with moto's code, which the harness notices while waiting.
 const SUPERVISOR: &str = r#"
-import signal, subprocess, sys, threading
+import os, signal, subprocess, sys, threading
 moto = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL)
 def stop(*_):
     moto.terminate()
@@ -27,12 +27,15 @@ def stop(*_):
     killer.daemon = True
     killer.start()
 def watch_stdin():
-    sys.stdin.buffer.read()
+    while os.read(0, 4096):
+        pass
     stop()
 threading.Thread(target=watch_stdin, daemon=True).start()
 signal.signal(signal.SIGTERM, stop)
 signal.signal(signal.SIGINT, stop)
-sys.exit(moto.wait())
+code = moto.wait()
+sys.stdout.flush()
+os._exit(code if code >= 0 else 128 - code)
 "#;
 
 /// A running moto server, owned by this process.
@@ -91,9 +94,34 @@ fn hint() -> String {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// Log files are `<temp>/efs-fargate-workflow-moto-<pid>.log`, one per test process.
+const LOG_PREFIX: &str = "efs-fargate-workflow-moto-";
+
+/// Removes the logs of test processes that no longer run (Linux: no `/proc/<pid>`), so the temp dir
+/// does not fill up with one log per `cargo test`.
+fn remove_stale_logs() {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(LOG_PREFIX))
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn log_tail(path: &Path) -> String {
@@ -114,12 +142,9 @@ fn start() -> Result<Server, String> {
     let began = Instant::now();
     let port = free_port().map_err(|e| format!("no free 127.0.0.1 port: {e}"))?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let log_path = std::env::temp_dir().join(format!(
-        "efs-fargate-workflow-moto-{}.log",
-        std::process::id()
-    ));
-    let log = File::create(&log_path)
-        .map_err(|e| format!("can't create moto log {}: {e}", log_path.display()))?;
+    remove_stale_logs();
+    let log_path = std::env::temp_dir().join(format!("{LOG_PREFIX}{}.log", std::process::id()));
+    let log = File::create(&log_path).map_err(|e| format!("can't create moto log {}: {e}", log_path.display()))?;
     let log_err = log
         .try_clone()
         .map_err(|e| format!("can't clone moto log handle: {e}"))?;
@@ -134,13 +159,7 @@ fn start() -> Result<Server, String> {
         .stdout(log)
         .stderr(log_err)
         .spawn()
-        .map_err(|e| {
-            format!(
-                "can't start {} (moto supervisor): {e}; {}",
-                python.display(),
-                hint()
-            )
-        })?;
+        .map_err(|e| format!("can't start {} (moto supervisor): {e}; {}", python.display(), hint()))?;
     let stdin = supervisor.stdin.take().expect("stdin is piped");
 
     let failure = |why: String| {

@@ -28,20 +28,9 @@ async fn seeded_network_has_what_it_promises() {
     // 3 AZs, 3 public + 4 private subnets, all in the VPC.
     assert_eq!(cluster.public_subnets.len(), 3);
     assert_eq!(cluster.private_subnets.len(), 4);
-    let azs: BTreeSet<_> = cluster
-        .private_subnets
-        .iter()
-        .map(|s| s.az.as_str())
-        .collect();
-    assert_eq!(
-        azs,
-        BTreeSet::from(["us-east-1a", "us-east-1b", "us-east-1c"])
-    );
-    let public_azs: BTreeSet<_> = cluster
-        .public_subnets
-        .iter()
-        .map(|s| s.az.as_str())
-        .collect();
+    let azs: BTreeSet<_> = cluster.private_subnets.iter().map(|s| s.az.as_str()).collect();
+    assert_eq!(azs, BTreeSet::from(["us-east-1a", "us-east-1b", "us-east-1c"]));
+    let public_azs: BTreeSet<_> = cluster.public_subnets.iter().map(|s| s.az.as_str()).collect();
     assert_eq!(public_azs, azs);
     let subnets = clients
         .ec2
@@ -111,10 +100,7 @@ async fn seeded_network_has_what_it_promises() {
         .vpcs
         .unwrap_or_default();
     assert_eq!(vpc[0].cidr_block(), Some(VPC_CIDR));
-    for attribute in [
-        VpcAttributeName::EnableDnsSupport,
-        VpcAttributeName::EnableDnsHostnames,
-    ] {
+    for attribute in [VpcAttributeName::EnableDnsSupport, VpcAttributeName::EnableDnsHostnames] {
         let out = clients
             .ec2
             .describe_vpc_attribute()
@@ -131,11 +117,7 @@ async fn seeded_network_has_what_it_promises() {
     }
 
     // Routing: the explicitly associated table of each subnet, or none for the main-table subnet.
-    for subnet in cluster
-        .public_subnets
-        .iter()
-        .chain(&cluster.private_subnets)
-    {
+    for subnet in cluster.public_subnets.iter().chain(&cluster.private_subnets) {
         let tables = clients
             .ec2
             .describe_route_tables()
@@ -156,23 +138,14 @@ async fn seeded_network_has_what_it_promises() {
             .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
             .unwrap_or_else(|| panic!("{subnet:?} has no default route"));
         if cluster.public_subnets.contains(subnet) {
-            assert_eq!(
-                tables[0].route_table_id(),
-                Some(cluster.public_route_table_id.as_str())
-            );
-            assert_eq!(
-                default_route.gateway_id(),
-                Some(cluster.internet_gateway_id.as_str())
-            );
+            assert_eq!(tables[0].route_table_id(), Some(cluster.public_route_table_id.as_str()));
+            assert_eq!(default_route.gateway_id(), Some(cluster.internet_gateway_id.as_str()));
         } else {
             assert_eq!(
                 tables[0].route_table_id(),
                 Some(cluster.private_route_table_id.as_str())
             );
-            assert_eq!(
-                default_route.nat_gateway_id(),
-                Some(cluster.nat_gateway_id.as_str())
-            );
+            assert_eq!(default_route.nat_gateway_id(), Some(cluster.nat_gateway_id.as_str()));
         }
     }
     assert_eq!(cluster.main_table_subnet().cidr, MAIN_TABLE_SUBNET_CIDR);
@@ -188,10 +161,7 @@ async fn seeded_network_has_what_it_promises() {
         .route_tables
         .unwrap_or_default();
     assert_eq!(main.len(), 1);
-    assert_eq!(
-        main[0].route_table_id(),
-        Some(cluster.main_route_table_id.as_str())
-    );
+    assert_eq!(main[0].route_table_id(), Some(cluster.main_route_table_id.as_str()));
     assert!(
         main[0]
             .routes()
@@ -212,10 +182,7 @@ async fn seeded_network_has_what_it_promises() {
         .or_panic("describe_nat_gateways")
         .nat_gateways
         .unwrap_or_default();
-    assert_eq!(
-        nat[0].subnet_id(),
-        Some(cluster.public_subnets[0].id.as_str())
-    );
+    assert_eq!(nat[0].subnet_id(), Some(cluster.public_subnets[0].id.as_str()));
     let igw = clients
         .ec2
         .describe_internet_gateways()
@@ -225,10 +192,7 @@ async fn seeded_network_has_what_it_promises() {
         .or_panic("describe_internet_gateways")
         .internet_gateways
         .unwrap_or_default();
-    assert_eq!(
-        igw[0].attachments()[0].vpc_id(),
-        Some(cluster.vpc_id.as_str())
-    );
+    assert_eq!(igw[0].attachments()[0].vpc_id(), Some(cluster.vpc_id.as_str()));
 
     // The EKS cluster lists all 7 subnets.
     let eks = clients
@@ -323,14 +287,9 @@ async fn inventory_of_a_fresh_network_is_empty_and_sees_foreign_resources() {
     );
     assert!(seen.fargate_profiles.is_empty());
 
-    let managed = |key: &String| {
-        key.starts_with("efs-fargate-workflow") || key.starts_with("app.kubernetes.io/managed-by")
-    };
-    let tag_keys = fs
-        .tags
-        .keys()
-        .chain(sg.tags.keys())
-        .chain(seen.kms_keys[0].tags.keys());
+    let managed =
+        |key: &String| key.starts_with("efs-fargate-workflow") || key.starts_with("app.kubernetes.io/managed-by");
+    let tag_keys = fs.tags.keys().chain(sg.tags.keys()).chain(seen.kms_keys[0].tags.keys());
     for key in tag_keys {
         assert!(!managed(key), "foreign resource tagged {key}");
     }
@@ -383,11 +342,7 @@ async fn inventory_sees_mount_targets_profiles_and_skips_deleted_keys() {
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].subnet_id, mount_subnet.id);
     assert_eq!(targets[0].az, "us-east-1b");
-    assert!(
-        seen.kms_keys.is_empty(),
-        "pending deletion: {:?}",
-        seen.kms_keys
-    );
+    assert!(seen.kms_keys.is_empty(), "pending deletion: {:?}", seen.kms_keys);
     let profile = seen.fargate_profile("p1").expect("profile p1");
     assert_eq!(profile.status, "ACTIVE");
     assert_eq!(profile.tags.get("team").map(String::as_str), Some("x"));
@@ -402,10 +357,5 @@ async fn inventory_sees_mount_targets_profiles_and_skips_deleted_keys() {
         .send()
         .await
         .or_panic("delete_cluster");
-    assert!(
-        inventory(&clients, "inv2")
-            .await
-            .fargate_profiles
-            .is_empty()
-    );
+    assert!(inventory(&clients, "inv2").await.fargate_profiles.is_empty());
 }

@@ -5,8 +5,8 @@ use efs_fargate_core::steps::cleanup::{CleanupEvent, cleanup};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    handler::run(|context, event: CleanupEvent| async move {
-        cleanup(&context.clients, &context.settings, event).await
-    })
+    handler::run(
+        |context, event: CleanupEvent| async move { cleanup(&context.clients, &context.settings, event).await },
+    )
     .await
 }

@@ -55,9 +55,7 @@ pub enum WorkflowError {
         difference: String,
     },
 
-    #[error(
-        "EFS {resource} is in state `{state}` and cannot be used; inspect it in the EFS console"
-    )]
+    #[error("EFS {resource} is in state `{state}` and cannot be used; inspect it in the EFS console")]
     FileSystemFailed { resource: String, state: String },
 
     #[error("KMS key behind `{alias}` cannot encrypt the file system: {reason}")]
@@ -66,9 +64,7 @@ pub enum WorkflowError {
     #[error("{resource} cannot be deleted yet: {message}; retry after its dependants are gone")]
     DependencyNotReady { resource: String, message: String },
 
-    #[error(
-        "the workflow's IAM role may not call {operation}: {message}; grant it in the function's policy"
-    )]
+    #[error("the workflow's IAM role may not call {operation}: {message}; grant it in the function's policy")]
     AccessDenied { operation: String, message: String },
 
     #[error("AWS throttled {operation}: {message}; retry with backoff")]
@@ -238,18 +234,10 @@ mod tests {
 
     #[test]
     fn codes_are_classified_for_retry() {
-        let throttled = classify_code(
-            "DescribeSubnets".into(),
-            "RequestLimitExceeded".into(),
-            "slow".into(),
-        );
+        let throttled = classify_code("DescribeSubnets".into(), "RequestLimitExceeded".into(), "slow".into());
         assert_eq!(throttled.error_type(), "AwsThrottled");
         assert!(throttled.is_retryable());
-        let denied = classify_code(
-            "CreateFileSystem".into(),
-            "AccessDeniedException".into(),
-            "no".into(),
-        );
+        let denied = classify_code("CreateFileSystem".into(), "AccessDeniedException".into(), "no".into());
         assert_eq!(denied.error_type(), "AccessDenied");
         assert!(!denied.is_retryable());
         let other = classify_code("CreateFileSystem".into(), "BadRequest".into(), "bad".into());
@@ -259,12 +247,8 @@ mod tests {
 
     #[test]
     fn diagnostic_carries_the_stable_name() {
-        let diagnostic: lambda_runtime::Diagnostic =
-            WorkflowError::invalid("clusterName", "is required").into();
+        let diagnostic: lambda_runtime::Diagnostic = WorkflowError::invalid("clusterName", "is required").into();
         assert_eq!(diagnostic.error_type, "InvalidInput");
-        assert_eq!(
-            diagnostic.error_message,
-            "invalid input: `clusterName` is required"
-        );
+        assert_eq!(diagnostic.error_message, "invalid input: `clusterName` is required");
     }
 }

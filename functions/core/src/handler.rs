@@ -54,19 +54,13 @@ where
     let event: E = serde_path_to_error::deserialize(payload).map_err(|e| {
         let field = e.path().to_string();
         WorkflowError::invalid(
-            if field == "." {
-                "(event)".into()
-            } else {
-                field
-            },
+            if field == "." { "(event)".into() } else { field },
             e.into_inner().to_string(),
         )
     })?;
     // Boxed: the SDK futures nest deeply enough to overflow rustc's layout recursion limit otherwise.
-    let output = Box::pin(step(context.clone(), event))
-        .await
-        .inspect_err(|e| {
-            tracing::error!(error_type = e.error_type(), error = %e, "step failed");
-        })?;
+    let output = Box::pin(step(context.clone(), event)).await.inspect_err(|e| {
+        tracing::error!(error_type = e.error_type(), error = %e, "step failed");
+    })?;
     Ok(serde_json::to_value(output).expect("step outputs serialize to JSON"))
 }

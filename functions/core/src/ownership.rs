@@ -27,12 +27,7 @@ impl Owner {
     }
 
     /// The tags a new resource gets. `Name` helps people in the console; the rest is for the workflow.
-    pub fn tags(
-        &self,
-        name: &str,
-        run_id: &str,
-        expires_at: Option<&str>,
-    ) -> Vec<(String, String)> {
+    pub fn tags(&self, name: &str, run_id: &str, expires_at: Option<&str>) -> Vec<(String, String)> {
         let mut tags = vec![
             ("Name".to_string(), name.to_string()),
             (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
@@ -62,22 +57,12 @@ impl Owner {
     /// EFS creation token: deterministic, so a retried create finds the same file system; at most
     /// 64 characters, readable, and unique per cluster and namespace thanks to the hash.
     pub fn creation_token(&self) -> String {
-        let token = format!(
-            "efw-{}-{}-{}",
-            self.short_hash(),
-            self.cluster,
-            self.namespace
-        );
+        let token = format!("efw-{}-{}-{}", self.short_hash(), self.cluster, self.namespace);
         token.chars().take(64).collect()
     }
 
     pub fn security_group_name(&self) -> String {
-        format!(
-            "efw-{}-{}-{}-efs",
-            self.short_hash(),
-            self.cluster,
-            self.namespace
-        )
+        format!("efw-{}-{}-{}-efs", self.short_hash(), self.cluster, self.namespace)
     }
 
     /// A short stable name used where a readable name could exceed a limit.
@@ -107,9 +92,7 @@ mod tests {
         let owner = Owner::new("demo", "ns");
         let tags = owner.tags("x", "run-1", Some("2030-01-01T00:00:00Z"));
         assert!(owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
-        assert!(
-            !Owner::new("demo", "other").owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        );
+        assert!(!Owner::new("demo", "other").owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
         assert!(!owner.owns([(MANAGED_BY_KEY, MANAGED_BY_VALUE), (CLUSTER_KEY, "demo")]));
         assert!(!owner.owns([]));
     }

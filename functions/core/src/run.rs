@@ -1,7 +1,8 @@
 //! The run: what `prepare` learns once and every later step works from. It travels through the
 //! state machine as JSON, so each step is re-runnable from it alone.
 
-use crate::input::ProvisionRequest;
+use crate::error::{Result, WorkflowError};
+use crate::input::{ProvisionRequest, rules};
 use crate::ownership::Owner;
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +26,27 @@ impl Run {
     }
 
     pub fn tags(&self, name: &str) -> Vec<(String, String)> {
-        self.owner()
-            .tags(name, &self.run_id, self.expires_at.as_deref())
+        self.owner().tags(name, &self.run_id, self.expires_at.as_deref())
+    }
+
+    /// Checks a run handed to a step (it may have been edited by hand for a console re-run) with
+    /// the same rules as the execution input.
+    pub fn validate(&self) -> Result<()> {
+        let request = &self.request;
+        rules::run_id("run.runId", &self.run_id)?;
+        rules::cluster_name("run.clusterName", &request.cluster_name)?;
+        rules::namespace("run.namespace", &request.namespace)?;
+        rules::role_arn("run.podExecutionRoleArn", &request.pod_execution_role_arn)?;
+        if let Some(alias) = &request.encryption.kms_key_alias {
+            rules::kms_alias("run.encryption.kmsKeyAlias", alias)?;
+        }
+        if self.network.private_subnets.is_empty() || self.network.mount_target_subnets.is_empty() {
+            return Err(WorkflowError::invalid(
+                "run.network",
+                "must list the private subnets `prepare` found",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -82,7 +102,7 @@ pub struct Poll {
 
 /// The event of a step that works on a prepared run: `{"action": ..., "run": ..., "attempt": n}`.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepEvent<A> {
     pub action: A,
     pub run: Run,

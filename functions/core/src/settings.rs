@@ -85,28 +85,15 @@ impl Settings {
             }
         };
         if let Some(seconds) = get("POLL_SECONDS") {
-            let seconds: u32 = seconds
-                .parse()
-                .ok()
-                .filter(|s| (1..=300).contains(s))
-                .ok_or_else(|| {
-                    WorkflowError::invalid(
-                        "POLL_SECONDS",
-                        "must be a whole number of seconds from 1 to 300",
-                    )
-                })?;
+            let seconds: u32 = seconds.parse().ok().filter(|s| (1..=300).contains(s)).ok_or_else(|| {
+                WorkflowError::invalid("POLL_SECONDS", "must be a whole number of seconds from 1 to 300")
+            })?;
             settings.poll_seconds_override = Some(seconds);
         }
         if let Some(days) = get("KMS_DELETION_WINDOW_DAYS") {
-            settings.kms_deletion_window_days = days
-                .parse()
-                .ok()
-                .filter(|d| (7..=30).contains(d))
-                .ok_or_else(|| {
-                    WorkflowError::invalid(
-                        "KMS_DELETION_WINDOW_DAYS",
-                        "must be a number of days from 7 to 30",
-                    )
+            settings.kms_deletion_window_days =
+                days.parse().ok().filter(|d| (7..=30).contains(d)).ok_or_else(|| {
+                    WorkflowError::invalid("KMS_DELETION_WINDOW_DAYS", "must be a number of days from 7 to 30")
                 })?;
         }
         settings.cleanup_state_machine_arn = get("CLEANUP_STATE_MACHINE_ARN").map(str::to_string);
@@ -128,18 +115,12 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {
-        assert_eq!(
-            Settings::from_vars(&vars(&[])).unwrap(),
-            Settings::default()
-        );
+        assert_eq!(Settings::from_vars(&vars(&[])).unwrap(), Settings::default());
     }
 
     #[test]
@@ -161,11 +142,7 @@ mod tests {
 
     #[test]
     fn local_stack_switches_are_read() {
-        let settings = Settings::from_vars(&vars(&[
-            ("ACCESS_ENTRY_MODE", "skip"),
-            ("POLL_SECONDS", "1"),
-        ]))
-        .unwrap();
+        let settings = Settings::from_vars(&vars(&[("ACCESS_ENTRY_MODE", "skip"), ("POLL_SECONDS", "1")])).unwrap();
         assert_eq!(settings.access_entry_mode, AccessEntryMode::Skip);
         assert_eq!(settings.poll_seconds(30), 1);
     }

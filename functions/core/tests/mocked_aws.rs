@@ -1,19 +1,14 @@
 //! What moto cannot show, with `aws-smithy-mocks`: status progressions (CREATING -> ACTIVE),
 //! `ResourceInUseException`, `DependencyViolation` and EKS access entries.
 
-use aws_sdk_eks::operation::describe_access_entry::{
-    DescribeAccessEntryError, DescribeAccessEntryOutput,
-};
+use aws_sdk_eks::operation::describe_access_entry::{DescribeAccessEntryError, DescribeAccessEntryOutput};
 use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
-use aws_sdk_eks::operation::describe_fargate_profile::{
-    DescribeFargateProfileError, DescribeFargateProfileOutput,
-};
+use aws_sdk_eks::operation::describe_fargate_profile::{DescribeFargateProfileError, DescribeFargateProfileOutput};
 use aws_sdk_eks::types::error::ResourceNotFoundException;
 use aws_sdk_eks::types::{
-    AccessConfigResponse, AccessEntry, AccessScope, AccessScopeType, AssociatedAccessPolicy,
-    AuthenticationMode, Cluster, ClusterStatus, FargateProfile, FargateProfileHealth,
-    FargateProfileIssue, FargateProfileIssueCode, FargateProfileSelector, FargateProfileStatus,
-    VpcConfigResponse,
+    AccessConfigResponse, AccessEntry, AccessScope, AccessScopeType, AssociatedAccessPolicy, AuthenticationMode,
+    Cluster, ClusterStatus, FargateProfile, FargateProfileHealth, FargateProfileIssue, FargateProfileIssueCode,
+    FargateProfileSelector, FargateProfileStatus, VpcConfigResponse,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use efs_fargate_core::clients::AwsClients;
@@ -113,11 +108,7 @@ fn cluster(status: ClusterStatus, mode: AuthenticationMode) -> Cluster {
                 .subnet_ids("subnet-pub")
                 .build(),
         )
-        .access_config(
-            AccessConfigResponse::builder()
-                .authentication_mode(mode)
-                .build(),
-        )
+        .access_config(AccessConfigResponse::builder().authentication_mode(mode).build())
         .build()
 }
 
@@ -165,11 +156,7 @@ fn network_rules() -> Vec<Rule> {
             aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput::builder()
                 .route_tables(
                     RouteTable::builder()
-                        .associations(
-                            RouteTableAssociation::builder()
-                                .subnet_id("subnet-pub")
-                                .build(),
-                        )
+                        .associations(RouteTableAssociation::builder().subnet_id("subnet-pub").build())
                         .routes(
                             Route::builder()
                                 .destination_cidr_block("0.0.0.0/0")
@@ -204,24 +191,17 @@ fn prepare_event() -> PrepareEvent {
 }
 
 fn not_found() -> ResourceNotFoundException {
-    ResourceNotFoundException::builder()
-        .message("not found")
-        .build()
+    ResourceNotFoundException::builder().message("not found").build()
 }
 
 #[tokio::test]
 async fn prepare_waits_while_the_cluster_is_creating() {
     let mocks = Mocks {
-        eks: vec![describe_cluster(
-            ClusterStatus::Creating,
-            AuthenticationMode::Api,
-        )],
+        eks: vec![describe_cluster(ClusterStatus::Creating, AuthenticationMode::Api)],
         ec2: vec![],
         sts: vec![],
     };
-    let output = prepare(&mocks.clients(), &settings(), prepare_event())
-        .await
-        .unwrap();
+    let output = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap();
     assert_eq!(
         output,
         PrepareOutput::Waiting {
@@ -255,21 +235,17 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
     let create_entry = mock!(aws_sdk_eks::Client::create_access_entry)
         .match_requests(|r| {
             r.principal_arn() == Some(PRINCIPAL)
-                && r.tags().is_some_and(|t| {
-                    t.get("efs-fargate-workflow/namespace").map(String::as_str) == Some(NAMESPACE)
-                })
+                && r.tags()
+                    .is_some_and(|t| t.get("efs-fargate-workflow/namespace").map(String::as_str) == Some(NAMESPACE))
         })
-        .then_output(|| {
-            aws_sdk_eks::operation::create_access_entry::CreateAccessEntryOutput::builder().build()
-        });
+        .then_output(|| aws_sdk_eks::operation::create_access_entry::CreateAccessEntryOutput::builder().build());
     let associate = mock!(aws_sdk_eks::Client::associate_access_policy)
         .match_requests(|r| {
             r.policy_arn() == Some(ADMIN_POLICY)
                 && r.access_scope().and_then(|s| s.r#type()) == Some(&AccessScopeType::Cluster)
         })
         .then_output(|| {
-            aws_sdk_eks::operation::associate_access_policy::AssociateAccessPolicyOutput::builder()
-                .build()
+            aws_sdk_eks::operation::associate_access_policy::AssociateAccessPolicyOutput::builder().build()
         });
     let mocks = Mocks {
         eks: vec![
@@ -281,10 +257,7 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
         ec2: network_rules(),
         sts: vec![caller_identity()],
     };
-    let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event())
-        .await
-        .unwrap()
-    else {
+    let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap() else {
         panic!("not ready")
     };
     assert_eq!(
@@ -305,10 +278,7 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
 #[tokio::test]
 async fn config_map_only_clusters_are_refused_with_instructions() {
     let mocks = Mocks {
-        eks: vec![describe_cluster(
-            ClusterStatus::Active,
-            AuthenticationMode::ConfigMap,
-        )],
+        eks: vec![describe_cluster(ClusterStatus::Active, AuthenticationMode::ConfigMap)],
         ec2: network_rules(),
         sts: vec![caller_identity()],
     };
@@ -412,9 +382,7 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     });
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
-        .then_output(|| {
-            aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build()
-        });
+        .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
     let mocks = Mocks {
         eks: vec![list, describe_ours, describe_foreign, delete.clone()],
         ec2: vec![],
@@ -438,11 +406,7 @@ fn profile(status: FargateProfileStatus) -> FargateProfile {
         .pod_execution_role_arn(ROLE)
         .subnets("subnet-a")
         .subnets("subnet-b")
-        .selectors(
-            FargateProfileSelector::builder()
-                .namespace(NAMESPACE)
-                .build(),
-        )
+        .selectors(FargateProfileSelector::builder().namespace(NAMESPACE).build())
         .set_tags(Some(owner().tags("x", "run-1", None).into_iter().collect()))
         .health(
             FargateProfileHealth::builder()
@@ -498,9 +462,7 @@ async fn a_failed_profile_reports_its_health_issues() {
             .build()
     });
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&describe]);
-    let err = fargate::profile_status(&eks, &settings(), &run(), 0)
-        .await
-        .unwrap_err();
+    let err = fargate::profile_status(&eks, &settings(), &run(), 0).await.unwrap_err();
     assert_eq!(err.error_type(), "FargateProfileFailed");
     assert!(err.to_string().contains("role in use"), "{err}");
 }
@@ -550,9 +512,7 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
     let first = cleanup(&clients, &settings(), event(0)).await.unwrap();
     assert!(!first.done);
     assert_eq!(first.next_poll_seconds, 10);
-    let second = cleanup(&clients, &settings(), event(first.attempt))
-        .await
-        .unwrap();
+    let second = cleanup(&clients, &settings(), event(first.attempt)).await.unwrap();
     assert!(second.done);
     assert_eq!(second.attempt, 2);
 }
@@ -588,9 +548,7 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
         namespace: NAMESPACE.into(),
         attempt: 0,
     };
-    let err = cleanup(&mocks.clients(), &settings(), event)
-        .await
-        .unwrap_err();
+    let err = cleanup(&mocks.clients(), &settings(), event).await.unwrap_err();
     assert_eq!(err.error_type(), "DependencyNotReady");
     assert!(err.is_retryable());
     assert!(err.to_string().contains("dependent object"), "{err}");

@@ -6,8 +6,8 @@ use efs_fargate_core::steps::prepare::{PrepareEvent, prepare};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    handler::run(|context, event: PrepareEvent| async move {
-        prepare(&context.clients, &context.settings, event).await
-    })
+    handler::run(
+        |context, event: PrepareEvent| async move { prepare(&context.clients, &context.settings, event).await },
+    )
     .await
 }

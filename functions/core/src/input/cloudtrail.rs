@@ -22,31 +22,21 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
         .get("detail")
         .filter(|d| d.is_object())
         .ok_or_else(|| WorkflowError::invalid("detail", "is required in a CloudTrail event"))?;
-    let event_name = detail
-        .get("eventName")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if event.get("source").and_then(Value::as_str) != Some("aws.eks")
-        || event_name != "CreateCluster"
-    {
+    let event_name = detail.get("eventName").and_then(Value::as_str).unwrap_or_default();
+    if event.get("source").and_then(Value::as_str) != Some("aws.eks") || event_name != "CreateCluster" {
         return Ok(Trigger::Skip {
             reason: format!(
                 "the event is `{event_name}` from {}, not EKS CreateCluster",
-                event["source"]
+                event["source"].as_str().unwrap_or("an unknown source")
             ),
         });
     }
     if let Some(code) = detail.get("errorCode").and_then(Value::as_str) {
         return Ok(Trigger::Skip {
-            reason: format!(
-                "the CreateCluster call failed with {code}; there is no cluster to provision"
-            ),
+            reason: format!("the CreateCluster call failed with {code}; there is no cluster to provision"),
         });
     }
-    let request = detail
-        .get("requestParameters")
-        .cloned()
-        .unwrap_or(Value::Null);
+    let request = detail.get("requestParameters").cloned().unwrap_or(Value::Null);
     let response_cluster = detail
         .pointer("/responseElements/cluster")
         .cloned()
@@ -59,21 +49,11 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
     ]
     .into_iter()
     .find_map(Value::as_str)
-    .ok_or_else(|| {
-        WorkflowError::invalid(
-            "detail.requestParameters.name",
-            "is required in a CreateCluster event",
-        )
-    })?
+    .ok_or_else(|| WorkflowError::invalid("detail.requestParameters.name", "is required in a CreateCluster event"))?
     .to_string();
     rules::cluster_name("detail.requestParameters.name", &cluster_name)?;
 
-    let tag = |key: &str| {
-        request
-            .get("tags")
-            .and_then(|t| t.get(key))
-            .and_then(Value::as_str)
-    };
+    let tag = |key: &str| request.get("tags").and_then(|t| t.get(key)).and_then(Value::as_str);
     if tag(&settings.opt_in_tag_key) != Some("true") {
         return Ok(Trigger::Skip {
             reason: format!(
@@ -82,9 +62,7 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
             ),
         });
     }
-    let namespace = tag(NAMESPACE_TAG_KEY)
-        .unwrap_or(DEFAULT_NAMESPACE)
-        .to_string();
+    let namespace = tag(NAMESPACE_TAG_KEY).unwrap_or(DEFAULT_NAMESPACE).to_string();
     rules::namespace(&format!("tags.{NAMESPACE_TAG_KEY}"), &namespace)?;
     let ttl = tag(TTL_TAG_KEY)
         .map(str::to_string)
@@ -138,40 +116,26 @@ mod tests {
 
     #[test]
     fn older_field_name_is_understood() {
-        let input = event(
-            json!({"clusterName": "legacy", "tags": {"efs-fargate-workflow/provision": "true"}}),
-        );
-        assert!(
-            matches!(parse(&input, &settings()).unwrap(), Trigger::Provision(r) if r.cluster_name == "legacy")
-        );
+        let input = event(json!({"clusterName": "legacy", "tags": {"efs-fargate-workflow/provision": "true"}}));
+        assert!(matches!(parse(&input, &settings()).unwrap(), Trigger::Provision(r) if r.cluster_name == "legacy"));
     }
 
     #[test]
     fn missing_opt_in_is_a_no_op_with_reason() {
-        let Trigger::Skip { reason } = parse(&event(json!({"name": "demo"})), &settings()).unwrap()
-        else {
+        let Trigger::Skip { reason } = parse(&event(json!({"name": "demo"})), &settings()).unwrap() else {
             panic!("provisioned")
         };
-        assert!(
-            reason.contains("efs-fargate-workflow/provision=true"),
-            "{reason}"
-        );
+        assert!(reason.contains("efs-fargate-workflow/provision=true"), "{reason}");
     }
 
     #[test]
     fn failed_api_calls_and_other_events_are_skipped() {
         let mut failed = event(json!({"name": "demo"}));
         failed["detail"]["errorCode"] = json!("ResourceInUseException");
-        assert!(matches!(
-            parse(&failed, &settings()).unwrap(),
-            Trigger::Skip { .. }
-        ));
+        assert!(matches!(parse(&failed, &settings()).unwrap(), Trigger::Skip { .. }));
         let mut other = event(json!({"name": "demo"}));
         other["detail"]["eventName"] = json!("DeleteCluster");
-        assert!(matches!(
-            parse(&other, &settings()).unwrap(),
-            Trigger::Skip { .. }
-        ));
+        assert!(matches!(parse(&other, &settings()).unwrap(), Trigger::Skip { .. }));
     }
 
     #[test]

@@ -35,11 +35,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
     }
     let raw: ConsoleInput = serde_path_to_error::deserialize(input).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
-            "(input)".to_string()
-        } else {
-            path
-        };
+        let field = if path == "." { "(input)".to_string() } else { path };
         WorkflowError::invalid(field, e.into_inner().to_string())
     })?;
 
@@ -47,9 +43,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
         .cluster_name
         .ok_or_else(|| WorkflowError::invalid("clusterName", "is required"))?;
     rules::cluster_name("clusterName", &cluster_name)?;
-    let namespace = raw
-        .namespace
-        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let namespace = raw.namespace.unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
     rules::namespace("namespace", &namespace)?;
     let pod_execution_role_arn = pod_execution_role(raw.pod_execution_role_arn, settings)?;
     let encryption = encryption(raw.encryption)?;
@@ -67,10 +61,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
     })
 }
 
-pub(super) fn pod_execution_role(
-    from_input: Option<String>,
-    settings: &Settings,
-) -> Result<String> {
+pub(super) fn pod_execution_role(from_input: Option<String>, settings: &Settings) -> Result<String> {
     match from_input {
         Some(arn) => rules::role_arn("podExecutionRoleArn", &arn).map(|()| arn),
         None => settings.pod_execution_role_arn.clone().ok_or_else(|| {
@@ -119,10 +110,7 @@ mod tests {
     fn minimal_input_gets_the_defaults() {
         let request = parse(&json!({"clusterName": "demo"}), &settings()).unwrap();
         assert_eq!(request.namespace, DEFAULT_NAMESPACE);
-        assert_eq!(
-            request.pod_execution_role_arn,
-            "arn:aws:iam::123456789012:role/pods"
-        );
+        assert_eq!(request.pod_execution_role_arn, "arn:aws:iam::123456789012:role/pods");
         assert_eq!(request.encryption, Encryption::default());
         assert!(request.deploy_poc_app);
         assert_eq!(request.on_failure, OnFailure::Rollback);
@@ -140,11 +128,7 @@ mod tests {
             matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "encryption.inTransit"),
             "{err}"
         );
-        let err = parse(
-            &json!({"clusterName": "demo", "colour": "blue"}),
-            &settings(),
-        )
-        .unwrap_err();
+        let err = parse(&json!({"clusterName": "demo", "colour": "blue"}), &settings()).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
     }
 }

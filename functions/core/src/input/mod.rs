@@ -2,6 +2,7 @@
 //! `CreateCluster` API call, turned into one canonical, validated [`ProvisionRequest`].
 
 mod cloudtrail;
+pub use cloudtrail::{NAMESPACE_TAG_KEY, TTL_TAG_KEY};
 mod console;
 pub mod rules;
 

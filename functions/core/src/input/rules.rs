@@ -13,9 +13,7 @@ pub const MAX_TTL_SECONDS: i64 = 90 * 24 * 3600;
 pub fn cluster_name(field: &str, name: &str) -> Result<()> {
     let valid = (1..=100).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid {
         Ok(())
     } else {
@@ -24,6 +22,19 @@ pub fn cluster_name(field: &str, name: &str) -> Result<()> {
             format!(
                 "must be an EKS cluster name (1-100 letters, digits, '-' or '_', starting with a letter or digit), got {name:?}"
             ),
+        ))
+    }
+}
+
+/// Step Functions execution names (the run id): 1–80 letters, digits, '-' or '_'.
+pub fn run_id(field: &str, id: &str) -> Result<()> {
+    let valid = (1..=80).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            format!("must be an execution name (1-80 letters, digits, '-' or '_'), got {id:?}"),
         ))
     }
 }
@@ -70,9 +81,7 @@ pub fn role_arn(field: &str, arn: &str) -> Result<()> {
     } else {
         Err(WorkflowError::invalid(
             field,
-            format!(
-                "must be an IAM role ARN such as arn:aws:iam::123456789012:role/MyRole, got {arn:?}"
-            ),
+            format!("must be an IAM role ARN such as arn:aws:iam::123456789012:role/MyRole, got {arn:?}"),
         ))
     }
 }
@@ -80,11 +89,8 @@ pub fn role_arn(field: &str, arn: &str) -> Result<()> {
 /// A customer-managed KMS alias. `alias/aws/*` names AWS-managed keys: omit the alias for those.
 pub fn kms_alias(field: &str, alias: &str) -> Result<()> {
     let name = alias.strip_prefix("alias/").unwrap_or_default();
-    let valid = !name.is_empty()
-        && alias.len() <= 256
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
+    let valid =
+        !name.is_empty() && alias.len() <= 256 && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
     if !valid {
         return Err(WorkflowError::invalid(
             field,
@@ -104,7 +110,7 @@ pub fn kms_alias(field: &str, alias: &str) -> Result<()> {
 /// returned in seconds. Days count as 24 hours; months and years are refused as ambiguous.
 pub fn ttl_seconds(field: &str, ttl: &str) -> Result<i64> {
     // jiff also reads friendly durations ("8h"); the input contract is ISO 8601 only.
-    let iso = ttl.starts_with('P').then_some(ttl).unwrap_or_default();
+    let iso = if ttl.starts_with('P') { ttl } else { "" };
     let span: Span = iso.parse().map_err(|_| {
         WorkflowError::invalid(
             field,
@@ -144,6 +150,14 @@ mod tests {
     }
 
     #[test]
+    fn run_ids_are_execution_names() {
+        assert!(run_id("r", "provision-demo-1").is_ok());
+        assert!(run_id("r", "has space").is_err());
+        assert!(run_id("r", "").is_err());
+        assert!(run_id("r", &"x".repeat(81)).is_err());
+    }
+
+    #[test]
     fn namespaces() {
         for ok in ["poc-efs-eks-fargate", "a", "a1", &"n".repeat(63)] {
             assert!(namespace("n", ok).is_ok(), "{ok}");
@@ -179,12 +193,7 @@ mod tests {
     #[test]
     fn kms_aliases() {
         assert!(kms_alias("k", "alias/efs-poc").is_ok());
-        for bad in [
-            "efs-poc",
-            "alias/",
-            "alias/aws/elasticfilesystem",
-            "alias/has space",
-        ] {
+        for bad in ["efs-poc", "alias/", "alias/aws/elasticfilesystem", "alias/has space"] {
             assert!(kms_alias("k", bad).is_err(), "{bad}");
         }
     }

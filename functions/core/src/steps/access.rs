@@ -25,17 +25,11 @@ pub fn principal_arn(caller_arn: &str) -> String {
 }
 
 fn partition_of(cluster: &Cluster) -> &str {
-    cluster
-        .arn()
-        .and_then(|arn| arn.split(':').nth(1))
-        .unwrap_or("aws")
+    cluster.arn().and_then(|arn| arn.split(':').nth(1)).unwrap_or("aws")
 }
 
 /// The principal the Kubernetes steps run as: the configured cluster-access role, else the caller.
-pub async fn cluster_principal(
-    sts: &aws_sdk_sts::Client,
-    configured: Option<&str>,
-) -> Result<String> {
+pub async fn cluster_principal(sts: &aws_sdk_sts::Client, configured: Option<&str>) -> Result<String> {
     if let Some(role) = configured {
         return Ok(role.to_string());
     }
@@ -64,11 +58,7 @@ pub async fn ensure_access(
         });
     }
     let cluster_name = owner.cluster.as_str();
-    if cluster
-        .access_config()
-        .and_then(|c| c.authentication_mode())
-        == Some(&AuthenticationMode::ConfigMap)
-    {
+    if cluster.access_config().and_then(|c| c.authentication_mode()) == Some(&AuthenticationMode::ConfigMap) {
         return Err(WorkflowError::ClusterAccessNotGranted {
             cluster: cluster_name.to_string(),
             reason: format!(
@@ -78,10 +68,7 @@ pub async fn ensure_access(
             ),
         });
     }
-    let policy_arn = format!(
-        "arn:{}:eks::aws:{CLUSTER_ADMIN_POLICY}",
-        partition_of(cluster)
-    );
+    let policy_arn = format!("arn:{}:eks::aws:{CLUSTER_ADMIN_POLICY}", partition_of(cluster));
     let existing = eks
         .describe_access_entry()
         .cluster_name(cluster_name)
@@ -91,14 +78,8 @@ pub async fn ensure_access(
     let status = match existing {
         Ok(found) => {
             let entry = found.access_entry();
-            let ours = entry.is_some_and(|e| {
-                owner.owns(
-                    e.tags()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-            });
+            let ours = entry
+                .is_some_and(|e| owner.owns(e.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))));
             if !ours && !has_policy(eks, cluster_name, &principal, &policy_arn).await? {
                 if entry.is_some_and(|e| !e.kubernetes_groups().is_empty()) {
                     // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
@@ -139,11 +120,7 @@ pub async fn ensure_access(
             .cluster_name(cluster_name)
             .principal_arn(&principal)
             .policy_arn(&policy_arn)
-            .access_scope(
-                AccessScope::builder()
-                    .r#type(AccessScopeType::Cluster)
-                    .build(),
-            )
+            .access_scope(AccessScope::builder().r#type(AccessScopeType::Cluster).build())
             .send()
             .await
             .map_err(|e| WorkflowError::from_sdk("eks:AssociateAccessPolicy", e))?;
@@ -176,12 +153,7 @@ async fn create_entry(
     }
 }
 
-async fn has_policy(
-    eks: &aws_sdk_eks::Client,
-    cluster: &str,
-    principal: &str,
-    policy_arn: &str,
-) -> Result<bool> {
+async fn has_policy(eks: &aws_sdk_eks::Client, cluster: &str, principal: &str, policy_arn: &str) -> Result<bool> {
     let associated = eks
         .list_associated_access_policies()
         .cluster_name(cluster)
@@ -225,14 +197,9 @@ pub async fn remove_access(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<V
             .send()
             .await;
         let ours = match found {
-            Ok(found) => found.access_entry().is_some_and(|e| {
-                owner.owns(
-                    e.tags()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                )
-            }),
+            Ok(found) => found
+                .access_entry()
+                .is_some_and(|e| owner.owns(e.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_not_found_exception()) =>

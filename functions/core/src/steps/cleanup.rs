@@ -7,7 +7,7 @@ use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::input::rules;
 use crate::ownership::Owner;
-use crate::settings::Settings;
+use crate::settings::{AccessEntryMode, Settings};
 use crate::steps::{access, efs, fargate};
 use aws_sdk_efs::types::LifeCycleState;
 use aws_sdk_eks::types::FargateProfileStatus;
@@ -29,7 +29,7 @@ pub enum CleanupAction {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CleanupEvent {
     pub action: CleanupAction,
     pub cluster_name: String,
@@ -51,11 +51,7 @@ pub struct CleanupProgress {
     pub kept: Vec<String>,
 }
 
-pub async fn cleanup(
-    clients: &AwsClients,
-    settings: &Settings,
-    event: CleanupEvent,
-) -> Result<CleanupProgress> {
+pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEvent) -> Result<CleanupProgress> {
     rules::cluster_name("clusterName", &event.cluster_name)?;
     rules::namespace("namespace", &event.namespace)?;
     let owner = Owner::new(&event.cluster_name, &event.namespace);
@@ -64,14 +60,10 @@ pub async fn cleanup(
         CleanupAction::MountTargets => mount_targets(&clients.efs, &owner).await?,
         CleanupAction::FileSystem => file_system(&clients.efs, &owner).await?,
         CleanupAction::SecurityGroup => security_groups(&clients.ec2, &owner).await?,
-        CleanupAction::KmsKey => {
-            kms_keys(&clients.kms, &owner, settings.kms_deletion_window_days).await?
-        }
-        CleanupAction::AccessEntry => CleanupProgress {
-            done: true,
-            removed: access::remove_access(&clients.eks, &owner).await?,
-            ..Default::default()
-        },
+        CleanupAction::KmsKey => kms_keys(&clients.kms, &owner, settings.kms_deletion_window_days).await?,
+        // Skipped access entries (local stack only) were never created.
+        CleanupAction::AccessEntry if settings.access_entry_mode == AccessEntryMode::Skip => done(vec![], vec![]),
+        CleanupAction::AccessEntry => done(access::remove_access(&clients.eks, &owner).await?, vec![]),
     };
     progress.attempt = event.attempt + 1;
     if !progress.done {
@@ -130,16 +122,14 @@ async fn fargate_profile(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<Cle
             Ok(done(vec![], vec![]))
         }
         // EKS deletes one profile of a cluster at a time.
-        Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => {
-            Err(WorkflowError::FargateProfileBusy {
-                cluster: owner.cluster.clone(),
-                message: e
-                    .as_service_error()
-                    .and_then(|s| s.meta().message())
-                    .unwrap_or("resource in use")
-                    .to_string(),
-            })
-        }
+        Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => Err(WorkflowError::FargateProfileBusy {
+            cluster: owner.cluster.clone(),
+            message: e
+                .as_service_error()
+                .and_then(|s| s.meta().message())
+                .unwrap_or("resource in use")
+                .to_string(),
+        }),
         Err(e) => Err(WorkflowError::from_sdk("eks:DeleteFargateProfile", e)),
     }
 }
@@ -181,9 +171,7 @@ async fn mount_targets(efs_client: &aws_sdk_efs::Client, owner: &Owner) -> Resul
             .await
         {
             Ok(_) => removed.push(mt.mount_target_id().to_string()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_mount_target_not_found()) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_mount_target_not_found()) => {}
             Err(e) => return Err(WorkflowError::from_sdk("efs:DeleteMountTarget", e)),
         }
     }
@@ -206,16 +194,8 @@ async fn file_system(efs_client: &aws_sdk_efs::Client, owner: &Owner) -> Result<
         .await
     {
         Ok(_) => Ok(pending(vec![fs.file_system_id().to_string()])),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_file_system_not_found()) =>
-        {
-            Ok(done(vec![], vec![]))
-        }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_file_system_in_use()) =>
-        {
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_not_found()) => Ok(done(vec![], vec![])),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_in_use()) => {
             Err(WorkflowError::DependencyNotReady {
                 resource: format!("file system {}", fs.file_system_id()),
                 message: "it still has mount targets".into(),
@@ -251,11 +231,7 @@ async fn security_groups(ec2: &aws_sdk_ec2::Client, owner: &Owner) -> Result<Cle
 
 /// Schedules deletion of the keys the workflow created (found through their aliases and tags) and
 /// deletes their aliases. Keys it only reused are never touched.
-async fn kms_keys(
-    kms: &aws_sdk_kms::Client,
-    owner: &Owner,
-    window_days: i32,
-) -> Result<CleanupProgress> {
+async fn kms_keys(kms: &aws_sdk_kms::Client, owner: &Owner, window_days: i32) -> Result<CleanupProgress> {
     let aliases = kms
         .list_aliases()
         .into_paginator()
@@ -265,11 +241,10 @@ async fn kms_keys(
         .await
         .map_err(|e| WorkflowError::from_sdk("kms:ListAliases", e))?;
     let mut removed = Vec::new();
-    for alias in aliases.iter().filter(|a| {
-        !a.alias_name()
-            .unwrap_or("alias/aws/")
-            .starts_with("alias/aws/")
-    }) {
+    for alias in aliases
+        .iter()
+        .filter(|a| !a.alias_name().unwrap_or("alias/aws/").starts_with("alias/aws/"))
+    {
         let (Some(name), Some(key_id)) = (alias.alias_name(), alias.target_key_id()) else {
             continue;
         };

@@ -42,6 +42,7 @@ pub async fn handle(
     settings: &Settings,
     event: StepEvent<FargateAction>,
 ) -> Result<FargateOutput> {
+    event.run.validate()?;
     match event.action {
         FargateAction::Create => ensure_profile(&clients.eks, &event.run)
             .await
@@ -120,26 +121,16 @@ pub async fn ensure_profile(eks: &aws_sdk_eks::Client, run: &Run) -> Result<Prof
 }
 
 /// Ready once the profile is ACTIVE; a failed or vanished profile is an error.
-pub async fn profile_status(
-    eks: &aws_sdk_eks::Client,
-    settings: &Settings,
-    run: &Run,
-    attempt: u32,
-) -> Result<Poll> {
+pub async fn profile_status(eks: &aws_sdk_eks::Client, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll> {
     let name = run.owner().fargate_profile_name();
-    let profile = describe_profile(eks, run, &name).await?.ok_or_else(|| {
-        WorkflowError::FargateProfileFailed {
+    let profile = describe_profile(eks, run, &name)
+        .await?
+        .ok_or_else(|| WorkflowError::FargateProfileFailed {
             name: name.clone(),
             status: "NOT_FOUND".into(),
-            details:
-                "the profile disappeared while the workflow waited for it; start the run again"
-                    .into(),
-        }
-    })?;
-    let status = profile
-        .status()
-        .cloned()
-        .unwrap_or(FargateProfileStatus::Creating);
+            details: "the profile disappeared while the workflow waited for it; start the run again".into(),
+        })?;
+    let status = profile.status().cloned().unwrap_or(FargateProfileStatus::Creating);
     match status {
         FargateProfileStatus::Active => Ok(Poll {
             ready: true,
@@ -171,11 +162,7 @@ pub async fn profile_status(
     }
 }
 
-pub async fn describe_profile(
-    eks: &aws_sdk_eks::Client,
-    run: &Run,
-    name: &str,
-) -> Result<Option<FargateProfile>> {
+pub async fn describe_profile(eks: &aws_sdk_eks::Client, run: &Run, name: &str) -> Result<Option<FargateProfile>> {
     describe_profile_of(eks, &run.request.cluster_name, name).await
 }
 
@@ -204,18 +191,9 @@ pub async fn describe_profile_of(
 
 fn output(profile: &FargateProfile, created: bool) -> ProfileOutput {
     ProfileOutput {
-        profile_name: profile
-            .fargate_profile_name()
-            .unwrap_or_default()
-            .to_string(),
-        profile_arn: profile
-            .fargate_profile_arn()
-            .unwrap_or_default()
-            .to_string(),
-        status: profile
-            .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+        profile_name: profile.fargate_profile_name().unwrap_or_default().to_string(),
+        profile_arn: profile.fargate_profile_arn().unwrap_or_default().to_string(),
+        status: profile.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         created,
     }
 }
@@ -243,19 +221,13 @@ fn check_spec(profile: &FargateProfile, run: &Run) -> Result<()> {
     let selects_namespace_only = matches!(profile.selectors(), [only]
         if only.namespace() == Some(run.request.namespace.as_str()) && only.labels().is_none_or(|l| l.is_empty()));
     if !selects_namespace_only {
-        differences.push(format!(
-            "selectors other than namespace {}",
-            run.request.namespace
-        ));
+        differences.push(format!("selectors other than namespace {}", run.request.namespace));
     }
     if differences.is_empty() {
         Ok(())
     } else {
         Err(WorkflowError::FargateProfileConflict {
-            name: profile
-                .fargate_profile_name()
-                .unwrap_or_default()
-                .to_string(),
+            name: profile.fargate_profile_name().unwrap_or_default().to_string(),
             difference: differences.join("; "),
         })
     }

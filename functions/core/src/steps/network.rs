@@ -37,15 +37,11 @@ impl From<&RouteTable> for RouteTableFacts {
 
 /// Keeps the private subnets of `subnets`.
 pub fn private_subnets(subnets: &[Subnet], tables: &[RouteTableFacts]) -> Vec<Subnet> {
-    let main_is_public = tables
-        .iter()
-        .any(|t| t.is_main && t.default_route_to_internet_gateway);
+    let main_is_public = tables.iter().any(|t| t.is_main && t.default_route_to_internet_gateway);
     let mut private: Vec<Subnet> = subnets
         .iter()
         .filter(|subnet| {
-            let explicit = tables
-                .iter()
-                .find(|t| t.explicit_subnets.contains(&subnet.subnet_id));
+            let explicit = tables.iter().find(|t| t.explicit_subnets.contains(&subnet.subnet_id));
             let public = explicit.map_or(main_is_public, |t| t.default_route_to_internet_gateway);
             !public
         })
@@ -85,11 +81,7 @@ pub async fn discover(
         .send()
         .await
         .map_err(|e| WorkflowError::from_sdk("ec2:DescribeSubnets", e))?;
-    let mut vpc_ids: Vec<&str> = described
-        .subnets()
-        .iter()
-        .filter_map(|s| s.vpc_id())
-        .collect();
+    let mut vpc_ids: Vec<&str> = described.subnets().iter().filter_map(|s| s.vpc_id()).collect();
     vpc_ids.dedup();
     let vpc_id = match vpc_ids.as_slice() {
         [one] => one.to_string(),
@@ -188,10 +180,7 @@ mod tests {
             subnet("subnet-a", "us-east-1a"),
             subnet("subnet-c", "us-east-1b"),
         ];
-        let chosen: Vec<_> = one_per_zone(&private)
-            .into_iter()
-            .map(|s| s.subnet_id)
-            .collect();
+        let chosen: Vec<_> = one_per_zone(&private).into_iter().map(|s| s.subnet_id).collect();
         assert_eq!(chosen, ["subnet-a", "subnet-c"]);
     }
 }

@@ -3,9 +3,7 @@
 //! cleanup for the same run.
 
 use crate::error::{Result, WorkflowError};
-use crate::ownership::{
-    CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner,
-};
+use crate::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -50,12 +48,7 @@ pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, u
             continue;
         };
         let Ok(deadline) = expires_at.parse::<Timestamp>() else {
-            tracing::warn!(
-                cluster,
-                namespace,
-                expires_at,
-                "unreadable expires-at tag ignored"
-            );
+            tracing::warn!(cluster, namespace, expires_at, "unreadable expires-at tag ignored");
             continue;
         };
         if deadline <= now {
@@ -79,10 +72,7 @@ pub fn execution_name(cluster: &str, namespace: &str, expires_at: &str) -> Strin
 }
 
 /// Tags of the workflow's file systems and Fargate profiles.
-pub async fn collect_tags(
-    efs: &aws_sdk_efs::Client,
-    eks: &aws_sdk_eks::Client,
-) -> Result<Vec<Tags>> {
+pub async fn collect_tags(efs: &aws_sdk_efs::Client, eks: &aws_sdk_eks::Client) -> Result<Vec<Tags>> {
     let mut tagged: Vec<Tags> = efs
         .describe_file_systems()
         .into_paginator()
@@ -118,17 +108,8 @@ pub async fn collect_tags(
             .await
             .map_err(|e| WorkflowError::from_sdk("eks:ListFargateProfiles", e))?;
         for name in profiles.iter().filter(|n| n.starts_with("fp-")) {
-            if let Some(profile) =
-                crate::steps::fargate::describe_profile_of(eks, &cluster, name).await?
-            {
-                tagged.push(
-                    profile
-                        .tags()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect(),
-                );
+            if let Some(profile) = crate::steps::fargate::describe_profile_of(eks, &cluster, name).await? {
+                tagged.push(profile.tags().cloned().unwrap_or_default().into_iter().collect());
             }
         }
     }
@@ -136,27 +117,14 @@ pub async fn collect_tags(
 }
 
 /// The `ttl-reaper` function, run on a schedule (its event carries nothing it needs).
-pub async fn handle(
-    clients: &crate::clients::AwsClients,
-    settings: &crate::settings::Settings,
-) -> Result<SweepReport> {
-    let arn = settings
-        .cleanup_state_machine_arn
-        .as_deref()
-        .ok_or_else(|| {
-            WorkflowError::invalid(
-                "CLEANUP_STATE_MACHINE_ARN",
-                "must be set to the cleanup state machine's ARN",
-            )
-        })?;
-    sweep(
-        &clients.efs,
-        &clients.eks,
-        &clients.sfn,
-        arn,
-        Timestamp::now(),
-    )
-    .await
+pub async fn handle(clients: &crate::clients::AwsClients, settings: &crate::settings::Settings) -> Result<SweepReport> {
+    let arn = settings.cleanup_state_machine_arn.as_deref().ok_or_else(|| {
+        WorkflowError::invalid(
+            "CLEANUP_STATE_MACHINE_ARN",
+            "must be set to the cleanup state machine's ARN",
+        )
+    })?;
+    sweep(&clients.efs, &clients.eks, &clients.sfn, arn, Timestamp::now()).await
 }
 
 pub async fn sweep(
@@ -189,10 +157,7 @@ pub async fn sweep(
                 tracing::info!(cluster = %run.cluster_name, namespace = %run.namespace, "cleanup started");
                 report.started.push(run);
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_execution_already_exists()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_already_exists()) => {
                 report.already_started.push(run)
             }
             Err(e) => return Err(WorkflowError::from_sdk("states:StartExecution", e)),
@@ -231,14 +196,8 @@ mod tests {
     #[test]
     fn execution_names_are_deterministic_and_valid() {
         let name = execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z");
-        assert_eq!(
-            name,
-            execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z")
-        );
+        assert_eq!(name, execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z"));
         assert!(name.len() <= 80 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-        assert_ne!(
-            name,
-            execution_name("demo", &"n".repeat(63), "2026-11-26T11:00:00Z")
-        );
+        assert_ne!(name, execution_name("demo", &"n".repeat(63), "2026-11-26T11:00:00Z"));
     }
 }

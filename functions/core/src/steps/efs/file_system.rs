@@ -3,14 +3,9 @@
 use super::kms::KmsKey;
 use crate::error::{Result, WorkflowError};
 use crate::run::Run;
-use aws_sdk_efs::types::{
-    FileSystemDescription, LifeCycleState, PerformanceMode, Tag, ThroughputMode,
-};
+use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, PerformanceMode, Tag, ThroughputMode};
 
-pub async fn find_by_token(
-    efs: &aws_sdk_efs::Client,
-    token: &str,
-) -> Result<Option<FileSystemDescription>> {
+pub async fn find_by_token(efs: &aws_sdk_efs::Client, token: &str) -> Result<Option<FileSystemDescription>> {
     let found = efs
         .describe_file_systems()
         .creation_token(token)
@@ -53,9 +48,7 @@ pub async fn ensure_file_system(
     match created {
         Ok(fs) => tracing::info!(file_system = fs.file_system_id(), "EFS file system created"),
         // A retry after a lost response. The error's FileSystemId may be empty: look it up again.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_file_system_already_exists()) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_already_exists()) => {}
         Err(e) => return Err(WorkflowError::from_sdk("efs:CreateFileSystem", e)),
     }
     find_by_token(efs, &token)
@@ -63,9 +56,7 @@ pub async fn ensure_file_system(
         .ok_or_else(|| WorkflowError::AwsApiError {
             operation: "efs:DescribeFileSystems".into(),
             code: "FileSystemNotFound".into(),
-            message: format!(
-                "no file system answers to creation token {token} right after its creation"
-            ),
+            message: format!("no file system answers to creation token {token} right after its creation"),
         })
 }
 /// Fails for a file system that is gone or broken; `Ok(false)` while it is still being created.

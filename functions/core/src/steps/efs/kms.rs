@@ -46,12 +46,10 @@ pub async fn ensure_key(kms: &aws_sdk_kms::Client, run: &Run) -> Result<Option<K
         .send()
         .await
         .map_err(|e| WorkflowError::from_sdk("kms:CreateKey", e))?;
-    let metadata = key.key_metadata().cloned().unwrap_or_else(|| {
-        KeyMetadata::builder()
-            .key_id("")
-            .build()
-            .expect("key_id is set")
-    });
+    let metadata = key
+        .key_metadata()
+        .cloned()
+        .unwrap_or_else(|| KeyMetadata::builder().key_id("").build().expect("key_id is set"));
     kms.enable_key_rotation()
         .key_id(metadata.key_id())
         .send()
@@ -73,10 +71,7 @@ pub async fn ensure_key(kms: &aws_sdk_kms::Client, run: &Run) -> Result<Option<K
             }))
         }
         // A concurrent run took the alias first: use its key and give up the one just made.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_already_exists_exception()) =>
-        {
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) => {
             schedule_deletion(kms, metadata.key_id(), 7).await?;
             Box::pin(ensure_key(kms, run)).await
         }
@@ -87,12 +82,7 @@ pub async fn ensure_key(kms: &aws_sdk_kms::Client, run: &Run) -> Result<Option<K
 pub async fn describe(kms: &aws_sdk_kms::Client, key: &str) -> Result<Option<KeyMetadata>> {
     match kms.describe_key().key_id(key).send().await {
         Ok(out) => Ok(out.key_metadata().cloned()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found_exception()) => Ok(None),
         Err(e) => Err(WorkflowError::from_sdk("kms:DescribeKey", e)),
     }
 }
@@ -107,11 +97,7 @@ pub async fn is_owned(kms: &aws_sdk_kms::Client, owner: &Owner, key_id: &str) ->
     Ok(owner.owns(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))))
 }
 
-pub async fn schedule_deletion(
-    kms: &aws_sdk_kms::Client,
-    key_id: &str,
-    window_days: i32,
-) -> Result<()> {
+pub async fn schedule_deletion(kms: &aws_sdk_kms::Client, key_id: &str, window_days: i32) -> Result<()> {
     kms.schedule_key_deletion()
         .key_id(key_id)
         .pending_window_in_days(window_days)
@@ -129,15 +115,10 @@ fn usable_arn(alias: &str, key: &KeyMetadata) -> Result<String> {
     if key.key_state() != Some(&KeyState::Enabled) {
         return Err(unusable(format!(
             "the key is {}; enable it or choose another alias",
-            key.key_state()
-                .map(|s| s.as_str())
-                .unwrap_or("in an unknown state")
+            key.key_state().map(|s| s.as_str()).unwrap_or("in an unknown state")
         )));
     }
-    if key
-        .key_usage()
-        .is_some_and(|u| *u != KeyUsageType::EncryptDecrypt)
-    {
+    if key.key_usage().is_some_and(|u| *u != KeyUsageType::EncryptDecrypt) {
         return Err(unusable("EFS needs a symmetric ENCRYPT_DECRYPT key".into()));
     }
     Ok(key.arn().unwrap_or(key.key_id()).to_string())

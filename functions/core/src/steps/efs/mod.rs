@@ -45,11 +45,8 @@ pub enum EfsStepOutput {
 }
 
 /// The `efs` function: `create` finds or creates everything, `status` converges and polls.
-pub async fn handle(
-    clients: &AwsClients,
-    settings: &Settings,
-    event: StepEvent<EfsAction>,
-) -> Result<EfsStepOutput> {
+pub async fn handle(clients: &AwsClients, settings: &Settings, event: StepEvent<EfsAction>) -> Result<EfsStepOutput> {
+    event.run.validate()?;
     match event.action {
         EfsAction::Create => ensure_storage(clients, &event.run)
             .await
@@ -68,18 +65,11 @@ pub async fn ensure_storage(clients: &AwsClients, run: &Run) -> Result<EfsOutput
     let security_group_id = security_group::ensure_security_group(&clients.ec2, run).await?;
     let subnets = &run.network.mount_target_subnets;
     let mount_targets = if file_system::is_available(&fs)? {
-        mount_targets::ensure_mount_targets(
-            &clients.efs,
-            fs.file_system_id(),
-            subnets,
-            &security_group_id,
-        )
-        .await?
+        mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?
     } else {
         vec![]
     };
-    let ready =
-        file_system::is_available(&fs)? && mount_targets::all_available(&mount_targets, subnets)?;
+    let ready = file_system::is_available(&fs)? && mount_targets::all_available(&mount_targets, subnets)?;
     Ok(EfsOutput {
         file_system_id: fs.file_system_id().to_string(),
         file_system_arn: fs.file_system_arn().unwrap_or_default().to_string(),
@@ -94,18 +84,9 @@ pub async fn ensure_storage(clients: &AwsClients, run: &Run) -> Result<EfsOutput
 
 /// Ready when the file system and a mount target in every private AZ are `available`. Converges:
 /// missing mount targets are created once the file system is available.
-pub async fn storage_status(
-    clients: &AwsClients,
-    settings: &Settings,
-    run: &Run,
-    attempt: u32,
-) -> Result<Poll> {
+pub async fn storage_status(clients: &AwsClients, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll> {
     let output = ensure_storage(clients, run).await?;
-    let available = output
-        .mount_targets
-        .iter()
-        .filter(|mt| mt.state == "available")
-        .count();
+    let available = output.mount_targets.iter().filter(|mt| mt.state == "available").count();
     Ok(Poll {
         ready: output.ready,
         next_poll_seconds: if output.ready {

@@ -25,23 +25,10 @@ impl From<&MountTargetDescription> for MountTarget {
     }
 }
 
-pub async fn list(
-    efs: &aws_sdk_efs::Client,
-    file_system_id: &str,
-) -> Result<Vec<MountTargetDescription>> {
-    match efs
-        .describe_mount_targets()
-        .file_system_id(file_system_id)
-        .send()
-        .await
-    {
+pub async fn list(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Vec<MountTargetDescription>> {
+    match efs.describe_mount_targets().file_system_id(file_system_id).send().await {
         Ok(out) => Ok(out.mount_targets().to_vec()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_file_system_not_found()) =>
-        {
-            Ok(vec![])
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_not_found()) => Ok(vec![]),
         Err(e) => Err(WorkflowError::from_sdk("efs:DescribeMountTargets", e)),
     }
 }
@@ -54,11 +41,7 @@ pub async fn ensure_mount_targets(
     security_group_id: &str,
 ) -> Result<Vec<MountTarget>> {
     let existing = list(efs, file_system_id).await?;
-    let has_zone = |zone: &str| {
-        existing
-            .iter()
-            .any(|mt| mt.availability_zone_name() == Some(zone))
-    };
+    let has_zone = |zone: &str| existing.iter().any(|mt| mt.availability_zone_name() == Some(zone));
     let mut created_any = false;
     for subnet in subnets.iter().filter(|s| !has_zone(&s.availability_zone)) {
         let created = efs
@@ -73,9 +56,7 @@ pub async fn ensure_mount_targets(
                 tracing::info!(mount_target = mt.mount_target_id(), zone = %subnet.availability_zone, "mount target created")
             }
             // The zone got one meanwhile (a concurrent retry): adopt it.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_mount_target_conflict()) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_mount_target_conflict()) => {}
             Err(e) => return Err(WorkflowError::from_sdk("efs:CreateMountTarget", e)),
         }
         created_any = true;
@@ -102,10 +83,7 @@ pub fn all_available(mount_targets: &[MountTarget], subnets: &[Subnet]) -> Resul
                 LifeCycleState::Creating | LifeCycleState::Updating => ready = false,
                 other => {
                     return Err(WorkflowError::FileSystemFailed {
-                        resource: format!(
-                            "mount target {} in {}",
-                            mt.mount_target_id, mt.availability_zone
-                        ),
+                        resource: format!("mount target {} in {}", mt.mount_target_id, mt.availability_zone),
                         state: other.as_str().to_string(),
                     });
                 }

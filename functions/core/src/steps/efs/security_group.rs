@@ -3,9 +3,7 @@
 use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
 use crate::run::Run;
-use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification,
-};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification};
 
 pub const NFS_PORT: i32 = 2049;
 
@@ -16,12 +14,7 @@ fn ownership_filters(owner: &Owner) -> Vec<Filter> {
         (NAMESPACE_KEY, owner.namespace.as_str()),
     ]
     .into_iter()
-    .map(|(key, value)| {
-        Filter::builder()
-            .name(format!("tag:{key}"))
-            .values(value)
-            .build()
-    })
+    .map(|(key, value)| Filter::builder().name(format!("tag:{key}")).values(value).build())
     .collect()
 }
 
@@ -51,11 +44,7 @@ pub async fn ensure_security_group(ec2: &aws_sdk_ec2::Client, run: &Run) -> Resu
     let allowed: Vec<&str> = group
         .ip_permissions()
         .iter()
-        .filter(|p| {
-            p.ip_protocol() == Some("tcp")
-                && p.from_port() == Some(NFS_PORT)
-                && p.to_port() == Some(NFS_PORT)
-        })
+        .filter(|p| p.ip_protocol() == Some("tcp") && p.from_port() == Some(NFS_PORT) && p.to_port() == Some(NFS_PORT))
         .flat_map(|p| p.ip_ranges().iter().filter_map(|r| r.cidr_ip()))
         .collect();
     // One call per CIDR: EC2 rejects a whole call when any one rule in it exists already.
@@ -89,10 +78,7 @@ pub async fn ensure_security_group(ec2: &aws_sdk_ec2::Client, run: &Run) -> Resu
             Ok(_) => {}
             Err(e) if sdk_error_code(&e) == Some("InvalidPermission.Duplicate") => {}
             Err(e) => {
-                return Err(WorkflowError::from_sdk(
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    e,
-                ));
+                return Err(WorkflowError::from_sdk("ec2:AuthorizeSecurityGroupIngress", e));
             }
         }
     }
@@ -134,6 +120,9 @@ async fn create(ec2: &aws_sdk_ec2::Client, run: &Run) -> Result<SecurityGroup> {
         .ok_or_else(|| WorkflowError::AwsApiError {
             operation: "ec2:CreateSecurityGroup".into(),
             code: "InvalidGroup.Duplicate".into(),
-            message: format!("a security group named {name} exists in {} without the workflow's tags; rename or delete it", run.network.vpc_id),
+            message: format!(
+                "a security group named {name} exists in {} without the workflow's tags; rename or delete it",
+                run.network.vpc_id
+            ),
         })
 }

@@ -1,0 +1,244 @@
+//! Every bad input fails with a named error before anything is created.
+
+mod common;
+
+use common::*;
+use efs_fargate_core::settings::Settings;
+use efs_fargate_core::steps::prepare::{PrepareEvent, prepare};
+use serde_json::{Value, json};
+use workflow_tests::{inventory, moto, seed_network};
+
+struct Case {
+    name: &'static str,
+    input: Value,
+    error: &'static str,
+    /// The field the message must name (empty when the error names no field).
+    field: &'static str,
+}
+
+fn case(name: &'static str, input: Value, error: &'static str, field: &'static str) -> Case {
+    Case {
+        name,
+        input,
+        error,
+        field,
+    }
+}
+
+fn console_cases() -> Vec<Case> {
+    let long_cluster = "c".repeat(101);
+    let long_namespace = "n".repeat(64);
+    vec![
+        case(
+            "missing cluster name",
+            json!({"namespace": "a"}),
+            "InvalidInput",
+            "clusterName",
+        ),
+        case(
+            "empty cluster name",
+            json!({"clusterName": ""}),
+            "InvalidInput",
+            "clusterName",
+        ),
+        case(
+            "cluster name with a dot",
+            json!({"clusterName": "demo.prod"}),
+            "InvalidInput",
+            "clusterName",
+        ),
+        case(
+            "cluster name too long",
+            json!({"clusterName": long_cluster}),
+            "InvalidInput",
+            "clusterName",
+        ),
+        case(
+            "cluster name not a string",
+            json!({"clusterName": 42}),
+            "InvalidInput",
+            "clusterName",
+        ),
+        case(
+            "namespace in upper case",
+            json!({"clusterName": CLUSTER, "namespace": "Team-A"}),
+            "InvalidInput",
+            "namespace",
+        ),
+        case(
+            "namespace too long",
+            json!({"clusterName": CLUSTER, "namespace": long_namespace}),
+            "InvalidInput",
+            "namespace",
+        ),
+        case(
+            "reserved namespace",
+            json!({"clusterName": CLUSTER, "namespace": "kube-system"}),
+            "InvalidInput",
+            "namespace",
+        ),
+        case(
+            "not a role ARN",
+            json!({"clusterName": CLUSTER, "podExecutionRoleArn": "AmazonEKSFargatePodExecutionRole"}),
+            "InvalidInput",
+            "podExecutionRoleArn",
+        ),
+        case(
+            "alias without prefix",
+            json!({"clusterName": CLUSTER, "encryption": {"kmsKeyAlias": "efs-poc"}}),
+            "InvalidInput",
+            "encryption.kmsKeyAlias",
+        ),
+        case(
+            "AWS-managed alias",
+            json!({"clusterName": CLUSTER, "encryption": {"kmsKeyAlias": "alias/aws/elasticfilesystem"}}),
+            "InvalidInput",
+            "encryption.kmsKeyAlias",
+        ),
+        case(
+            "alias with encryption off",
+            json!({"clusterName": CLUSTER, "encryption": {"atRest": false, "kmsKeyAlias": "alias/efs-poc"}}),
+            "InvalidInput",
+            "encryption.kmsKeyAlias",
+        ),
+        case(
+            "in-transit not a boolean",
+            json!({"clusterName": CLUSTER, "encryption": {"inTransit": "yes"}}),
+            "InvalidInput",
+            "encryption.inTransit",
+        ),
+        case(
+            "TTL not ISO 8601",
+            json!({"clusterName": CLUSTER, "ttl": "8 hours"}),
+            "InvalidInput",
+            "ttl",
+        ),
+        case(
+            "TTL too short",
+            json!({"clusterName": CLUSTER, "ttl": "PT5M"}),
+            "InvalidInput",
+            "ttl",
+        ),
+        case(
+            "TTL too long",
+            json!({"clusterName": CLUSTER, "ttl": "P400D"}),
+            "InvalidInput",
+            "ttl",
+        ),
+        case(
+            "TTL in months",
+            json!({"clusterName": CLUSTER, "ttl": "P1M"}),
+            "InvalidInput",
+            "ttl",
+        ),
+        case(
+            "unknown onFailure",
+            json!({"clusterName": CLUSTER, "onFailure": "explode"}),
+            "InvalidInput",
+            "onFailure",
+        ),
+        case(
+            "deployPocApp not a boolean",
+            json!({"clusterName": CLUSTER, "deployPocApp": "yes"}),
+            "InvalidInput",
+            "deployPocApp",
+        ),
+        case(
+            "unknown field",
+            json!({"clusterName": CLUSTER, "fileSystemId": "fs-1"}),
+            "InvalidInput",
+            "fileSystemId",
+        ),
+        case("input not an object", json!(["demo"]), "InvalidInput", "(input)"),
+        case(
+            "CloudTrail event without a cluster name",
+            json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.eks",
+                   "detail": {"eventName": "CreateCluster", "requestParameters": {"tags": {"efs-fargate-workflow/provision": "true"}}}}),
+            "InvalidInput",
+            "detail.requestParameters.name",
+        ),
+        case(
+            "CloudTrail event with a bad namespace tag",
+            json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.eks",
+                   "detail": {"eventName": "CreateCluster", "requestParameters": {"name": CLUSTER,
+                   "tags": {"efs-fargate-workflow/provision": "true", "efs-fargate-workflow/namespace": "Bad_NS"}}}}),
+            "InvalidInput",
+            "efs-fargate-workflow/namespace",
+        ),
+        case(
+            "cluster that does not exist",
+            json!({"clusterName": "no-such-cluster"}),
+            "ClusterNotFound",
+            "no-such-cluster",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn bad_console_and_event_inputs_fail_by_name_and_create_nothing() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let before = inventory(&clients, CLUSTER).await;
+    let cases = console_cases();
+    assert!(cases.len() >= 15);
+    for case in cases {
+        let (name, err) = error_name(try_prepare(&clients, "run-1", case.input).await);
+        assert_eq!(name, case.error, "{}: {err}", case.name);
+        assert!(
+            err.to_string().contains(case.field),
+            "{}: the message names {:?}: {err}",
+            case.name,
+            case.field
+        );
+        assert_eq!(
+            inventory(&clients, CLUSTER).await,
+            before,
+            "{} created something",
+            case.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_run_id_or_a_missing_pod_role_fails_before_anything_is_created() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let before = inventory(&clients, CLUSTER).await;
+
+    let (name, err) = error_name(try_prepare(&clients, "run id with spaces", json!({"clusterName": CLUSTER})).await);
+    assert_eq!(name, "InvalidInput");
+    assert!(err.to_string().contains("runId"), "{err}");
+
+    let without_default_role = Settings {
+        pod_execution_role_arn: None,
+        ..settings()
+    };
+    let event = PrepareEvent {
+        run_id: "run-1".into(),
+        started_at: None,
+        input: json!({"clusterName": CLUSTER}),
+        attempt: 0,
+    };
+    let (name, err) = error_name(prepare(&clients, &without_default_role, event).await);
+    assert_eq!(name, "InvalidInput");
+    assert!(err.to_string().contains("podExecutionRoleArn"), "{err}");
+
+    assert_eq!(inventory(&clients, CLUSTER).await, before);
+}
+
+#[tokio::test]
+async fn a_cluster_created_without_the_opt_in_tag_is_a_no_op() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let before = inventory(&clients, CLUSTER).await;
+    let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.eks",
+        "detail": {"eventName": "CreateCluster", "requestParameters": {"name": CLUSTER}}});
+    let output = try_prepare(&clients, "run-1", event).await.unwrap();
+    let value = serde_json::to_value(output).unwrap();
+    assert_eq!(value["status"], "skipped");
+    assert!(value["reason"].as_str().unwrap().contains("opt-in tag"), "{value}");
+    assert_eq!(inventory(&clients, CLUSTER).await, before);
+}
