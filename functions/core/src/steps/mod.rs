@@ -7,3 +7,4 @@ pub mod fargate;
 pub mod network;
 pub mod prepare;
 pub mod reaper;
+pub mod rollback;

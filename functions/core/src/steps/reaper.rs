@@ -116,6 +116,37 @@ pub async fn collect_tags(efs: &aws_sdk_efs::Client, eks: &aws_sdk_eks::Client) 
     Ok(tagged)
 }
 
+pub enum Started {
+    New,
+    /// An execution of that name exists already (an earlier sweep or rollback started it).
+    AlreadyExisted,
+}
+
+/// Starts the cleanup state machine for one cluster namespace under a deterministic name, so a
+/// repeated call never starts a second cleanup.
+pub async fn start_cleanup(
+    sfn: &aws_sdk_sfn::Client,
+    cleanup_state_machine_arn: &str,
+    execution_name: &str,
+    cluster: &str,
+    namespace: &str,
+    reason: &str,
+) -> Result<Started> {
+    let input = json!({"clusterName": cluster, "namespace": namespace, "reason": reason});
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(cleanup_state_machine_arn)
+        .name(execution_name)
+        .input(input.to_string())
+        .send()
+        .await;
+    match started {
+        Ok(_) => Ok(Started::New),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_already_exists()) => Ok(Started::AlreadyExisted),
+        Err(e) => Err(WorkflowError::from_sdk("states:StartExecution", e)),
+    }
+}
+
 /// The `ttl-reaper` function, run on a schedule (its event carries nothing it needs).
 pub async fn handle(clients: &crate::clients::AwsClients, settings: &crate::settings::Settings) -> Result<SweepReport> {
     let arn = settings.cleanup_state_machine_arn.as_deref().ok_or_else(|| {
@@ -140,27 +171,22 @@ pub async fn sweep(
         ..Default::default()
     };
     for run in expired {
-        let input = json!({
-            "clusterName": run.cluster_name,
-            "namespace": run.namespace,
-            "reason": format!("ttl expired at {}", run.expires_at),
-        });
-        let started = sfn
-            .start_execution()
-            .state_machine_arn(cleanup_state_machine_arn)
-            .name(&run.execution_name)
-            .input(input.to_string())
-            .send()
-            .await;
-        match started {
-            Ok(_) => {
+        let reason = format!("ttl expired at {}", run.expires_at);
+        match start_cleanup(
+            sfn,
+            cleanup_state_machine_arn,
+            &run.execution_name,
+            &run.cluster_name,
+            &run.namespace,
+            &reason,
+        )
+        .await?
+        {
+            Started::New => {
                 tracing::info!(cluster = %run.cluster_name, namespace = %run.namespace, "cleanup started");
                 report.started.push(run);
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_already_exists()) => {
-                report.already_started.push(run)
-            }
-            Err(e) => return Err(WorkflowError::from_sdk("states:StartExecution", e)),
+            Started::AlreadyExisted => report.already_started.push(run),
         }
     }
     Ok(report)
