@@ -1,0 +1,81 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Start and follow efs-fargate-workflow executions. The same commands work against AWS and the
+/// local stack; only `AWS_ENDPOINT_URL` differs.
+#[derive(Debug, Parser)]
+#[command(name = "efs-workflow", version)]
+pub struct Cli {
+    /// ARN of the provisioning state machine (stack output `ProvisionStateMachineArn`).
+    #[arg(long, env = "EFS_WORKFLOW_PROVISION_ARN", global = true)]
+    pub provision_state_machine: Option<String>,
+    /// ARN of the cleanup state machine (stack output `CleanupStateMachineArn`).
+    #[arg(long, env = "EFS_WORKFLOW_CLEANUP_ARN", global = true)]
+    pub cleanup_state_machine: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start provisioning EFS storage for a cluster namespace.
+    Start(StartArgs),
+    /// Follow an execution live until it ends, then print a summary.
+    Watch(WatchArgs),
+    /// Print an execution's status and output.
+    Status { execution_arn: String },
+    /// Start the cleanup of a cluster namespace.
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// A JSON execution input file (see events/console/); flags below are ignored when given.
+    #[arg(long, conflicts_with_all = ["cluster", "namespace", "ttl", "kms_key_alias", "no_poc_app", "retain_on_failure", "pod_execution_role_arn"])]
+    pub input: Option<PathBuf>,
+    /// The EKS cluster.
+    #[arg(long, required_unless_present = "input")]
+    pub cluster: Option<String>,
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// ISO-8601 duration after which the TTL reaper cleans up, e.g. PT8H.
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// Encrypt with this customer-managed key (created when missing) instead of the AWS-managed one.
+    #[arg(long)]
+    pub kms_key_alias: Option<String>,
+    #[arg(long)]
+    pub pod_execution_role_arn: Option<String>,
+    /// Do not deploy and validate the proof-of-concept workloads.
+    #[arg(long)]
+    pub no_poc_app: bool,
+    /// Keep what was created when a step fails, instead of rolling back.
+    #[arg(long)]
+    pub retain_on_failure: bool,
+    /// Execution name (default: provision-<cluster>-<namespace>-<time>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Follow the execution after starting it.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    pub execution_arn: String,
+    /// Seconds between history polls.
+    #[arg(long, default_value_t = 2)]
+    pub interval: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[arg(long)]
+    pub cluster: String,
+    #[arg(long, default_value = efs_fargate_core::input::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    #[arg(long)]
+    pub watch: bool,
+}

@@ -1,0 +1,126 @@
+//! The subcommands, over the Step Functions API.
+
+use crate::args::{CleanupArgs, StartArgs, WatchArgs};
+use crate::error::CliError;
+use crate::input::execution_input;
+use crate::progress::{Outcome, Progress};
+use crate::render::{Display, summary};
+use aws_sdk_sfn::Client;
+use efs_fargate_core::WorkflowError;
+use efs_fargate_core::ownership::Owner;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs) -> Result<String, CliError> {
+    let input = execution_input(args)?;
+    let name = args.name.clone().unwrap_or_else(|| {
+        let cluster = input["clusterName"].as_str().unwrap_or("cluster");
+        let namespace = input["namespace"]
+            .as_str()
+            .unwrap_or(efs_fargate_core::input::DEFAULT_NAMESPACE);
+        execution_name("provision", cluster, namespace)
+    });
+    start_execution(sfn, state_machine, &name, &input).await
+}
+
+pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> Result<String, CliError> {
+    let input =
+        json!({"clusterName": args.cluster, "namespace": args.namespace, "reason": "requested from the command line"});
+    start_execution(
+        sfn,
+        state_machine,
+        &execution_name("cleanup", &args.cluster, &args.namespace),
+        &input,
+    )
+    .await
+}
+
+/// `<kind>-<hash>-<namespace>-<utc time>`: readable, unique per start, at most 80 characters.
+fn execution_name(kind: &str, cluster: &str, namespace: &str) -> String {
+    let hash = Owner::new(cluster, namespace).short_hash();
+    let time = Timestamp::now().strftime("%Y%m%dT%H%M%S");
+    format!("{kind}-{hash}-{namespace}")
+        .chars()
+        .take(63)
+        .collect::<String>()
+        + &format!("-{time}")
+}
+
+async fn start_execution(sfn: &Client, state_machine: &str, name: &str, input: &Value) -> Result<String, CliError> {
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(state_machine)
+        .name(name)
+        .input(input.to_string())
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("states:StartExecution", e))?;
+    println!("started {}", started.execution_arn());
+    Ok(started.execution_arn().to_string())
+}
+
+/// Follows the history until the execution ends; prints the summary and the output.
+pub async fn watch(sfn: &Client, args: &WatchArgs) -> Result<Progress, CliError> {
+    let display = Display::new();
+    let mut progress = Progress::default();
+    loop {
+        let events = sfn
+            .get_execution_history()
+            .execution_arn(&args.execution_arn)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| WorkflowError::from_sdk("states:GetExecutionHistory", e))?;
+        let lines = progress.apply(&events);
+        display.show(&lines, &progress);
+        if progress.outcome.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(args.interval)).await;
+    }
+    display.finish();
+    println!("\n{}", summary(&progress));
+    match progress.outcome.clone() {
+        Some(Outcome::Succeeded { output }) => {
+            if let Some(output) = output {
+                println!("{}", pretty(&output));
+            }
+            Ok(progress)
+        }
+        Some(Outcome::Failed { status, error, cause }) => Err(CliError::ExecutionFailed {
+            status,
+            detail: format!("{error}: {}", pretty(&cause)),
+        }),
+        None => unreachable!("the loop ends only with an outcome"),
+    }
+}
+
+pub async fn status(sfn: &Client, execution_arn: &str) -> Result<(), CliError> {
+    let execution = sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("states:DescribeExecution", e))?;
+    println!(
+        "{}  {}",
+        execution.name().unwrap_or_default(),
+        execution.status().as_str()
+    );
+    for text in [execution.output(), execution.error(), execution.cause()]
+        .into_iter()
+        .flatten()
+    {
+        println!("{}", pretty(text));
+    }
+    Ok(())
+}
+
+fn pretty(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| text.to_string())
+}

@@ -1,0 +1,98 @@
+//! The execution input a `start` sends, checked with the workflow's own rules before anything starts.
+
+use crate::args::StartArgs;
+use crate::error::CliError;
+use efs_fargate_core::input::{Trigger, parse_execution_input};
+use efs_fargate_core::settings::Settings;
+use serde_json::{Map, Value, json};
+
+pub fn execution_input(args: &StartArgs) -> Result<Value, CliError> {
+    let input = match &args.input {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+            serde_json::from_str(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?
+        }
+        None => from_flags(args),
+    };
+    check(&input)?;
+    Ok(input)
+}
+
+fn from_flags(args: &StartArgs) -> Value {
+    let mut input = Map::new();
+    input.insert("clusterName".into(), json!(args.cluster));
+    let optional = [
+        ("namespace", &args.namespace),
+        ("ttl", &args.ttl),
+        ("podExecutionRoleArn", &args.pod_execution_role_arn),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            input.insert(key.into(), json!(value));
+        }
+    }
+    if let Some(alias) = &args.kms_key_alias {
+        input.insert("encryption".into(), json!({"kmsKeyAlias": alias}));
+    }
+    if args.no_poc_app {
+        input.insert("deployPocApp".into(), json!(false));
+    }
+    if args.retain_on_failure {
+        input.insert("onFailure".into(), json!("retain"));
+    }
+    Value::Object(input)
+}
+
+/// The deployment may supply the pod execution role, so a placeholder stands in for it here; every
+/// other rule is the one `prepare` applies.
+fn check(input: &Value) -> Result<(), CliError> {
+    let settings = Settings {
+        pod_execution_role_arn: Some("arn:aws:iam::000000000000:role/deployment-default".into()),
+        ..Settings::default()
+    };
+    match parse_execution_input(input, &settings)? {
+        Trigger::Provision(_) => Ok(()),
+        Trigger::Skip { reason } => Err(CliError::Input(format!("this input provisions nothing: {reason}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn start(flags: &[&str]) -> StartArgs {
+        let mut argv = vec!["efs-workflow", "start"];
+        argv.extend(flags);
+        match crate::args::Cli::parse_from(argv).command {
+            crate::args::Command::Start(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_become_the_console_input() {
+        let args = start(&[
+            "--cluster",
+            "demo",
+            "--ttl",
+            "PT8H",
+            "--kms-key-alias",
+            "alias/efs",
+            "--no-poc-app",
+            "--retain-on-failure",
+        ]);
+        assert_eq!(
+            execution_input(&args).unwrap(),
+            json!({"clusterName": "demo", "ttl": "PT8H", "encryption": {"kmsKeyAlias": "alias/efs"},
+                   "deployPocApp": false, "onFailure": "retain"})
+        );
+    }
+
+    #[test]
+    fn bad_input_is_refused_before_starting() {
+        let err = execution_input(&start(&["--cluster", "demo", "--ttl", "8h"])).unwrap_err();
+        assert!(err.to_string().contains("ttl"), "{err}");
+    }
+}

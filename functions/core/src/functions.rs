@@ -1,0 +1,125 @@
+//! The workflow's Lambda functions by name: what each binary serves, and what the local gateway
+//! invokes in-process for moto's Step Functions engine. One table, so both run the same code.
+
+use crate::handler::{Context, invoke};
+use crate::steps::{cleanup, efs, fargate, prepare, reaper, rollback};
+use lambda_runtime::Diagnostic;
+use serde_json::Value;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    Prepare,
+    FargateProfile,
+    Efs,
+    Cleanup,
+    Rollback,
+    TtlReaper,
+}
+
+impl Function {
+    pub const ALL: [Function; 6] = [
+        Function::Prepare,
+        Function::FargateProfile,
+        Function::Efs,
+        Function::Cleanup,
+        Function::Rollback,
+        Function::TtlReaper,
+    ];
+
+    /// The function's name: its crate, binary and (deployed) Lambda function name suffix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Prepare => "prepare",
+            Function::FargateProfile => "fargate-profile",
+            Function::Efs => "efs",
+            Function::Cleanup => "cleanup",
+            Function::Rollback => "rollback",
+            Function::TtlReaper => "ttl-reaper",
+        }
+    }
+
+    /// Accepts a plain name, or a function ARN (optionally qualified), as Lambda Invoke does.
+    pub fn from_name(name_or_arn: &str) -> Option<Self> {
+        let name = match name_or_arn.split_once(":function:") {
+            Some((_, rest)) => rest.split(':').next().unwrap_or_default(),
+            None => name_or_arn,
+        };
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Runs the function on one event.
+    pub async fn invoke(self, context: &Arc<Context>, payload: Value) -> Result<Value, Diagnostic> {
+        match self {
+            Function::Prepare => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { prepare::prepare(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::FargateProfile => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { fargate::handle(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::Efs => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { efs::handle(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::Cleanup => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { cleanup::cleanup(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::Rollback => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { rollback::rollback(&c.clients.sfn, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::TtlReaper => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, _scheduled: Value| async move { reaper::handle(&c.clients, &c.settings).await },
+                    payload,
+                )
+                .await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_arns_resolve() {
+        for function in Function::ALL {
+            assert_eq!(Function::from_name(function.name()), Some(function));
+        }
+        assert_eq!(
+            Function::from_name("arn:aws:lambda:us-east-1:123456789012:function:efs"),
+            Some(Function::Efs)
+        );
+        assert_eq!(
+            Function::from_name("arn:aws:lambda:us-east-1:123456789012:function:prepare:live"),
+            Some(Function::Prepare)
+        );
+        assert_eq!(Function::from_name("unknown"), None);
+    }
+}
