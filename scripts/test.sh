@@ -52,5 +52,45 @@ else
     echo "    skipped: no template.yaml yet"
 fi
 
+# --- state machines and template: project rules and engine smoke test ------------------------
+# The cfn-lint phase above already runs the project's own rules (E9101: no wildcard IAM action;
+# E9102: DefinitionSubstitutions match the ASL placeholders) through .cfnlintrc.yaml. These phases
+# prove the rules bite, and run the ASL definitions in moto's Step Functions engine.
+
+# Runs cfn-lint on a fixture that must fail with exactly the expected findings of one rule.
+expect_cfn_lint_failure() {
+    local fixture=$1 rule=$2 expected=$3 out found others
+    if out=$(.venv/bin/cfn-lint "$fixture" 2>&1); then
+        echo "$out"
+        echo "    FAIL: cfn-lint accepted $fixture; rule $rule is not loaded (.cfnlintrc.yaml) or not working" >&2
+        return 1
+    fi
+    found=$(grep -c "^$rule " <<<"$out" || true)
+    others=$(grep -E '^[EWI][0-9]+ ' <<<"$out" | grep -v "^$rule " || true)
+    if [[ $found -ne $expected || -n $others ]]; then
+        echo "$out"
+        echo "    FAIL: $fixture: expected $expected $rule findings and no others, got $found" >&2
+        return 1
+    fi
+    echo "    $fixture: $found $rule findings, as expected"
+}
+
+phase "cfn-lint project rules bite (negative fixtures)"
+if [[ -f template.yaml ]]; then
+    expect_cfn_lint_failure scripts/cfn_rules/fixtures/wildcard.yaml E9101 9
+    expect_cfn_lint_failure scripts/cfn_rules/fixtures/substitutions.yaml E9102 3
+    done_phase
+else
+    echo "    skipped: no template.yaml yet"
+fi
+
+phase "state machines in moto's Step Functions engine (statemachine/smoke_test.py)"
+if ((${#machines[@]})); then
+    .venv/bin/python statemachine/smoke_test.py
+    done_phase
+else
+    echo "    skipped: no statemachine/*.asl.json yet"
+fi
+
 echo
 echo "==> all checks passed in $((SECONDS - start))s"

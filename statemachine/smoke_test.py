@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Runs statemachine/*.asl.json in moto's Step Functions engine against scripted fake Lambdas.
+
+What it pins: every Task sends exactly the contracted payload keys, every result lands where the
+next state reads it, polling loops stop at their caps with the named error, Retry/Catch route our
+error names, failures after `prepare` go through `rollback` and keep the original error, and the
+execution outputs have the documented shape. The real handlers are covered by the Rust tests; this
+is about the definitions, in the same engine (moto's port of LocalStack's interpreter) the local
+stack uses, with the same `${...FunctionArn}` substitutions as template.yaml.
+
+Usage: .venv/bin/python statemachine/smoke_test.py   (from the repository root; about 15 s)
+Starts `moto_server` on a free loopback port with MOTO_PORT pointing at an in-process Lambda
+endpoint, runs every scenario concurrently, stops the server, exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT, REGION = "123456789012", "us-east-1"
+FUNCTIONS = {
+    "PrepareFunctionArn": "prepare",
+    "FargateProfileFunctionArn": "fargate-profile",
+    "EfsFunctionArn": "efs",
+    "StorageClassFunctionArn": "storage-class",
+    "PocAppFunctionArn": "poc-app",
+    "ValidateFunctionArn": "validate",
+    "CleanupFunctionArn": "cleanup",
+    "RollbackFunctionArn": "rollback",
+}
+# Exact payload keys per function (the handlers deny unknown fields).
+EVENT_KEYS = {
+    "prepare": {"runId", "startedAt", "input", "attempt"},
+    "fargate-profile": {"action", "run", "attempt"},
+    "efs": {"action", "run", "attempt"},
+    "storage-class": {"action", "run", "fileSystemId"},
+    "poc-app": {"action", "run", "fileSystemId", "attempt"},
+    "validate": {"action", "run", "fileSystemId", "attempt"},
+    "rollback": {"runId", "clusterName", "namespace", "onFailure", "error"},
+    "cleanup": {"action", "clusterName", "namespace", "attempt"},
+}
+CLEANUP_ORDER = ["kubernetes", "fargate-profile", "mount-targets", "file-system", "security-group", "kms-key",
+                 "access-entry"]
+
+# ---------------------------------------------------------------- scenarios
+# Provision scenarios are keyed by execution name (= runId), cleanup ones by namespace.
+SCENARIOS: dict[str, dict] = {
+    "happy": {},
+    "no-app": {"deployPocApp": False},
+    "skipped": {"skip": True},
+    "invalid": {"errors": {"prepare:": ("InvalidInput", 99)}},
+    "cluster-cap": {"clusterWaits": 999},
+    "efs-fails": {"errors": {"efs:status": ("FileSystemFailed", 99)}},
+    "fargate-cap": {"fargateReadyAfter": 999},
+    "pods-cap": {"podsReadyAfter": 999},
+    "report-cap": {"reportReadyAfter": 999},
+    "transient": {"errors": {"storage-class:create": ("AwsThrottled", 2),
+                             "fargate-profile:create": ("Lambda.ServiceException", 1)}},
+    "rollback-fails": {"onFailure": "retain", "errors": {"poc-app:create": ("KubernetesApiError", 99),
+                                                         "rollback:": ("AwsApiError", 99)}},
+    "cl-happy": {"doneAfter": {"fargate-profile": 3, "mount-targets": 2, "file-system": 2}},
+    "cl-dependency": {"errors": {"cleanup:security-group": ("DependencyNotReady", 1)}},
+    "cl-cap": {"doneAfter": {"mount-targets": 999}},
+    "cl-fails": {"errors": {"cleanup:kms-key": ("AccessDenied", 99)}},
+}
+lock = threading.Lock()
+counters: dict[tuple, int] = {}
+calls: dict[str, list] = {label: [] for label in SCENARIOS}
+
+
+def poll(event: dict, ready_after: int, key: str = "ready") -> dict:
+    attempt = event["attempt"] + 1
+    return {key: attempt >= ready_after, "nextPollSeconds": 0, "attempt": attempt, "detail": f"poll {attempt}"}
+
+
+def fake(fn: str, event: dict) -> tuple[str, dict]:
+    """(label, output) or raises LambdaError; `label` says which scenario the call belongs to."""
+    if fn in ("prepare", "rollback"):
+        label = event["runId"].split(".")[0]
+    elif fn == "cleanup":
+        label = event["namespace"]
+    else:
+        label = event["run"]["runId"].split(".")[0]
+    sc = SCENARIOS[label]
+    action = event.get("action", "")
+    with lock:
+        n = counters[(label, fn, action)] = counters.get((label, fn, action), 0) + 1
+        calls[label].append(f"{fn}:{action}" if action else fn)
+    if set(event) != EVENT_KEYS[fn]:
+        raise LambdaError(label, "InvalidInput", f"{fn} event keys {sorted(event)}")
+    error = sc.get("errors", {}).get(f"{fn}:{action}")
+    if error and n <= error[1]:
+        with lock:
+            calls[label][-1] += "!" + error[0]
+        raise LambdaError(label, error[0], "injected")
+    if fn == "prepare":
+        if sc.get("skip"):
+            return label, {"status": "skipped", "reason": "cluster did not opt in"}
+        if event["attempt"] < min(sc.get("clusterWaits", 1), 999):
+            return label, {"status": "waiting", "nextPollSeconds": 0, "attempt": event["attempt"] + 1,
+                           "clusterStatus": "CREATING"}
+        run = {"runId": event["runId"], "clusterName": "demo", "namespace": "team-a",
+               "podExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/pod",
+               "encryption": {"atRest": True, "inTransit": True}, "deployPocApp": sc.get("deployPocApp", True),
+               "onFailure": sc.get("onFailure", "rollback"),
+               "network": {"vpcId": "vpc-1", "privateSubnets": [], "mountTargetSubnets": []},
+               "access": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/access", "status": "created"}}
+        return label, {"status": "ready", "run": run}
+    if fn == "fargate-profile":
+        if action == "create":
+            return label, {"profileName": "fp-team-a", "status": "CREATING", "created": True,
+                           "profileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1"}
+        return label, poll(event, sc.get("fargateReadyAfter", 2))
+    if fn == "efs":
+        if action == "create":
+            ready = n > 1  # the first create finds the mount targets still creating
+            targets = [{"mountTargetId": f"fsmt-{z}", "subnetId": f"subnet-{z}", "availabilityZone": f"{REGION}{z}",
+                        "state": "available" if ready else "creating"} for z in "ab"]
+            return label, {"fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "creationToken": "t",
+                           "encrypted": True, "securityGroupId": "sg-1", "mountTargets": targets, "ready": ready}
+        return label, poll(event, sc.get("efsReadyAfter", 2))
+    if fn == "storage-class":
+        return label, {"storageClassName": "efs-sc"}
+    if fn == "poc-app":
+        if action == "create":
+            return label, {"persistentVolume": "pv-team-a", "persistentVolumeClaim": "pvc-team-a"}
+        return label, poll(event, sc.get("podsReadyAfter", 2))
+    if fn == "validate":
+        if action == "persistence":
+            return label, {"reader": "validate-reader"}
+        result = poll(event, sc.get("reportReadyAfter" if action == "report" else "crossReadReadyAfter", 2))
+        if action == "report" and result["ready"]:
+            result["report"] = {"files": ["out1.txt", "out2.txt"]}
+        return label, result
+    if fn == "rollback":
+        return label, {"onFailure": event["onFailure"], "cleanupExecutionName": f"rollback-x-{event['runId']}"}
+    if fn == "cleanup":
+        result = poll(event, sc.get("doneAfter", {}).get(action, 1), key="done")
+        result.update(removed=[f"{action}-1"] if event["attempt"] == 0 else [], kept=[])
+        return label, result
+    raise AssertionError(fn)
+
+
+class LambdaError(Exception):
+    def __init__(self, label: str, error_type: str, message: str):
+        super().__init__(message)
+        self.label, self.error_type = label, error_type
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Lambda Invoke for the fake functions; every other request is proxied to moto."""
+
+    moto_port = 0
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, code: int, body: bytes, headers=()):
+        self.send_response(code)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        m = re.match(r"^/2015-03-31/functions/([^/]+)/invocations", self.path)
+        if self.command == "POST" and m:
+            fn = urllib.parse.unquote(m.group(1)).rsplit(":", 1)[-1]
+            try:
+                _, output = fake(fn, json.loads(body or b"{}"))
+                return self._send(200, json.dumps(output).encode(), [("Content-Type", "application/json")])
+            except LambdaError as e:
+                err = json.dumps({"errorType": e.error_type, "errorMessage": str(e)}).encode()
+                return self._send(200, err, [("X-Amz-Function-Error", "Unhandled"), ("Content-Type", "application/json")])
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.moto_port}{self.path}", data=body or None, method=self.command,
+            headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")})
+        try:
+            with urllib.request.urlopen(request) as r:
+                code, headers, data = r.status, r.headers.items(), r.read()
+        except urllib.error.HTTPError as e:
+            code, headers, data = e.code, e.headers.items(), e.read()
+        skip = ("content-length", "transfer-encoding", "connection", "server", "date")
+        self._send(code, data, [(k, v) for k, v in headers if k.lower() not in skip])
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def definition(name: str) -> str:
+    text = (ROOT / "statemachine" / f"{name}.asl.json").read_text()
+    for placeholder in set(re.findall(r"\$\{([^}]+)\}", text)):
+        assert placeholder in FUNCTIONS, f"{name}: unknown substitution ${{{placeholder}}}"
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTIONS[placeholder]}"
+        text = text.replace("${%s}" % placeholder, arn)
+    return text
+
+
+def main() -> int:
+    moto_port, lambda_port = free_port(), free_port()
+    Handler.moto_port = moto_port
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", lambda_port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    moto_server = Path(sys.executable).parent / "moto_server"
+    moto = subprocess.Popen([str(moto_server), "-H", "127.0.0.1", "-p", str(moto_port)],
+                            env={**os.environ, "MOTO_PORT": str(lambda_port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return run_scenarios(moto_port)
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+        server.shutdown()
+
+
+def run_scenarios(moto_port: int) -> int:
+    base = f"http://127.0.0.1:{moto_port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    config = urllib.request.Request(f"{base}/moto-api/config", method="POST", headers={"Content-Type": "application/json"},
+                                    data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode())
+    urllib.request.urlopen(config).read()
+    sfn = boto3.client("stepfunctions", endpoint_url=base, region_name=REGION,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    machines = {name: sfn.create_state_machine(name=name, definition=definition(name),
+                                               roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
+                for name in ("provision", "cleanup")}
+    started = time.time()
+    executions = {}
+    for label in SCENARIOS:
+        if label.startswith("cl-"):
+            arn, payload = machines["cleanup"], {"clusterName": "demo", "namespace": label, "reason": "smoke"}
+        else:
+            arn, payload = machines["provision"], {"clusterName": "demo"}
+        executions[label] = sfn.start_execution(stateMachineArn=arn, name=f"{label}.{int(started)}",
+                                                input=json.dumps(payload))["executionArn"]
+    results = {}
+    while len(results) < len(executions) and time.time() - started < 120:
+        for label, arn in executions.items():
+            if label not in results:
+                described = sfn.describe_execution(executionArn=arn)
+                if described["status"] != "RUNNING":
+                    results[label] = described
+        time.sleep(0.2)
+    failures = []
+    for label in SCENARIOS:
+        result = results.get(label, {"status": "RUNNING"})
+        try:
+            check(label, result, calls[label])
+            print(f"  ok   {label:15} {result['status']:9} {result.get('error', '')}")
+        except AssertionError as e:
+            failures.append(label)
+            print(f"  FAIL {label:15} {result['status']:9} {result.get('error', '')} {result.get('cause', '')[:200]}\n"
+                  f"       {e}\n       calls: {' '.join(calls[label])}")
+    print(f"  {len(SCENARIOS) - len(failures)}/{len(SCENARIOS)} scenarios in {time.time() - started:.1f}s")
+    return 1 if failures else 0
+
+
+def check(label: str, result: dict, seq: list[str]) -> None:
+    status, error = result["status"], result.get("error")
+    output = json.loads(result.get("output") or "null")
+    rollbacks = [c for c in seq if c.startswith("rollback")]
+
+    def failed_with(name: str, rolled_back: bool = True):
+        assert (status, error) == ("FAILED", name), f"expected FAILED {name}"
+        assert len(rollbacks) == (1 if rolled_back else 0), f"rollback calls: {rollbacks}"
+
+    if label == "happy":
+        assert status == "SUCCEEDED", "expected SUCCEEDED"
+        assert output["resources"] == {
+            "fargateProfileName": "fp-team-a", "fargateProfileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1",
+            "fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "mountTargetIds": ["fsmt-a", "fsmt-b"],
+            "securityGroupId": "sg-1"}, output["resources"]
+        assert [t["state"] for t in output["efs"]["mountTargets"]] == ["available", "available"], "final EFS state"
+        assert output["validation"]["report"]["report"] == {"files": ["out1.txt", "out2.txt"]}, output["validation"]
+        assert output["pocApp"] == {"persistentVolume": "pv-team-a", "persistentVolumeClaim": "pvc-team-a"}
+        assert output["storageClass"] == {"storageClassName": "efs-sc"} and output["pocAppDeployed"] is True
+        assert output["runId"] == output["run"]["runId"] and not rollbacks
+    elif label == "no-app":
+        assert status == "SUCCEEDED" and output["pocAppDeployed"] is False, "expected SUCCEEDED without the app"
+        assert "pocApp" not in output and not any(c.startswith(("poc-app", "validate")) for c in seq), seq
+    elif label == "skipped":
+        assert status == "SUCCEEDED" and output == {"status": "skipped", "reason": "cluster did not opt in"}, output
+    elif label == "invalid":
+        failed_with("InvalidInput", rolled_back=False)
+        assert seq == ["prepare!InvalidInput"], "no retry of a non-retryable error"
+    elif label == "cluster-cap":
+        failed_with("ClusterNotReadyTimeout", rolled_back=False)
+        assert seq.count("prepare") == 60, seq.count("prepare")
+    elif label == "efs-fails":
+        failed_with("FileSystemFailed")
+    elif label == "fargate-cap":
+        failed_with("FargateProfileTimeout")
+    elif label == "pods-cap":
+        failed_with("PodsNotRunningTimeout")
+        assert "40 polls" in result["cause"], result["cause"]
+    elif label == "report-cap":
+        failed_with("ValidationTimeout")
+    elif label == "transient":
+        assert status == "SUCCEEDED", "retries should absorb the injected faults"
+        assert seq.count("storage-class:create!AwsThrottled") == 2, seq
+    elif label == "rollback-fails":
+        failed_with("KubernetesApiError")
+    elif label == "cl-happy":
+        assert status == "SUCCEEDED", "expected SUCCEEDED"
+        assert [c.split(":")[1] for c in dict.fromkeys(seq)] == CLEANUP_ORDER, seq
+        assert seq.count("cleanup:fargate-profile") == 3, seq
+        assert output["actions"]["fargateProfile"] == {"removed": ["fargate-profile-1"], "kept": []}, output
+        assert output["input"]["reason"] == "smoke" and set(output["actions"]) == {
+            "kubernetes", "fargateProfile", "mountTargets", "fileSystem", "securityGroup", "kmsKey", "accessEntry"}
+    elif label == "cl-dependency":
+        assert status == "SUCCEEDED" and "cleanup:security-group!DependencyNotReady" in seq, seq
+    elif label == "cl-cap":
+        assert (status, error) == ("FAILED", "CleanupTimeout"), "expected CleanupTimeout"
+        assert not any(c.startswith("cleanup:file-system") for c in seq), "stops at the stuck action"
+    elif label == "cl-fails":
+        assert (status, error) == ("FAILED", "AccessDenied") and seq[-1] == "cleanup:kms-key!AccessDenied", seq
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+//! Discovery documents: `/version`, `/api`, `/apis`, and the resource lists of the served groups.
+
+use serde_json::{Value, json};
+
+use crate::kind::{Kind, STORAGE_GROUP, VERBS};
+
+pub const GIT_VERSION: &str = "v1.33.0-eks-fake";
+
+pub fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+/// `/api`: `APIVersions` of the core group.
+pub fn core_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+fn storage_group() -> Value {
+    let version = json!({"groupVersion": format!("{STORAGE_GROUP}/v1"), "version": "v1"});
+    json!({
+        "name": STORAGE_GROUP,
+        "versions": [version],
+        "preferredVersion": version,
+    })
+}
+
+/// `/apis`: `APIGroupList`.
+pub fn group_list() -> Value {
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [storage_group()]})
+}
+
+/// `/apis/storage.k8s.io`: `APIGroup`.
+pub fn group() -> Value {
+    let mut group = storage_group();
+    group["kind"] = json!("APIGroup");
+    group["apiVersion"] = json!("v1");
+    group
+}
+
+/// `/api/v1` or `/apis/storage.k8s.io/v1`: `APIResourceList`.
+pub fn resource_list(group: &str) -> Value {
+    let mut resources = Vec::new();
+    for kind in Kind::ALL.into_iter().filter(|k| k.group() == group) {
+        let mut resource = json!({
+            "name": kind.plural(),
+            "singularName": kind.singular(),
+            "namespaced": kind.namespaced(),
+            "kind": kind.name(),
+            "verbs": VERBS,
+        });
+        if !kind.short_names().is_empty() {
+            resource["shortNames"] = json!(kind.short_names());
+        }
+        resources.push(resource);
+        if kind.has_status_subresource() {
+            resources.push(subresource(kind, "status"));
+        }
+        if kind == Kind::Pod {
+            resources.push(subresource(kind, "log"));
+        }
+    }
+    let group_version = if group.is_empty() {
+        "v1".to_string()
+    } else {
+        format!("{group}/v1")
+    };
+    json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
+}
+
+fn subresource(kind: Kind, name: &str) -> Value {
+    json!({
+        "name": format!("{}/{name}", kind.plural()),
+        "singularName": "",
+        "namespaced": kind.namespaced(),
+        "kind": kind.name(),
+        "verbs": ["get"],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_lists_cover_the_served_kinds() {
+        let core = resource_list("");
+        let names: Vec<&str> = core["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"pods/log"));
+        assert!(names.contains(&"persistentvolumeclaims"));
+        assert!(!names.contains(&"storageclasses"));
+        let storage = resource_list(STORAGE_GROUP);
+        assert_eq!(storage["groupVersion"], "storage.k8s.io/v1");
+        assert_eq!(storage["resources"][0]["namespaced"], false);
+    }
+}

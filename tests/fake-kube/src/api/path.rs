@@ -1,0 +1,176 @@
+//! Request paths of the Kubernetes REST API, for the kinds the fake serves.
+
+use crate::kind::{Kind, STORAGE_GROUP};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subresource {
+    Status,
+    Log,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/version`
+    Version,
+    /// `/healthz`, `/livez`, `/readyz`
+    Health,
+    /// `/api`
+    CoreVersions,
+    /// `/apis`
+    GroupList,
+    /// `/apis/storage.k8s.io`
+    StorageGroup,
+    /// `/api/v1` (group `""`) or `/apis/storage.k8s.io/v1`
+    ResourceList { group: &'static str },
+    /// A collection; `namespace` is `None` for cluster-scoped kinds and all-namespaces lists.
+    Collection { kind: Kind, namespace: Option<String> },
+    /// One object (`namespace` empty for cluster-scoped kinds), or one of its subresources.
+    Object {
+        kind: Kind,
+        namespace: String,
+        name: String,
+        subresource: Option<Subresource>,
+    },
+}
+
+impl Route {
+    /// Whether the route is open without credentials (like `system:public-info-viewer`).
+    pub fn is_public(&self) -> bool {
+        matches!(self, Route::Version | Route::Health)
+    }
+
+    pub fn parse(path: &str) -> Option<Route> {
+        let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        match segments.as_slice() {
+            ["version"] => Some(Route::Version),
+            ["healthz" | "livez" | "readyz"] => Some(Route::Health),
+            ["api"] => Some(Route::CoreVersions),
+            ["apis"] => Some(Route::GroupList),
+            ["apis", STORAGE_GROUP] => Some(Route::StorageGroup),
+            ["api", "v1", rest @ ..] => resource_route("", rest),
+            ["apis", STORAGE_GROUP, "v1", rest @ ..] => resource_route(STORAGE_GROUP, rest),
+            _ => None,
+        }
+    }
+}
+
+fn resource_route(group: &'static str, rest: &[&str]) -> Option<Route> {
+    let kind = |plural: &str| Kind::from_path(group, plural);
+    let subresource = |kind: Kind, name: &str| match (kind, name) {
+        (_, "status") if kind.has_status_subresource() => Some(Subresource::Status),
+        (Kind::Pod, "log") => Some(Subresource::Log),
+        _ => None,
+    };
+    match rest {
+        [] => Some(Route::ResourceList { group }),
+        ["namespaces", namespace, plural, tail @ ..] if !matches!(*plural, "status" | "finalize") => {
+            let kind = kind(plural).filter(|k| k.namespaced())?;
+            let namespace = namespace.to_string();
+            match tail {
+                [] => Some(Route::Collection {
+                    kind,
+                    namespace: Some(namespace),
+                }),
+                [name] => Some(object(kind, namespace, name, None)),
+                [name, sub] => Some(object(kind, namespace, name, Some(subresource(kind, sub)?))),
+                _ => None,
+            }
+        }
+        [plural] => Some(Route::Collection {
+            kind: kind(plural)?,
+            namespace: None,
+        }),
+        [plural, name] => Some(object(
+            kind(plural).filter(|k| !k.namespaced())?,
+            String::new(),
+            name,
+            None,
+        )),
+        [plural, name, sub] => {
+            let kind = kind(plural).filter(|k| !k.namespaced())?;
+            Some(object(kind, String::new(), name, Some(subresource(kind, sub)?)))
+        }
+        _ => None,
+    }
+}
+
+fn object(kind: Kind, namespace: String, name: &str, subresource: Option<Subresource>) -> Route {
+    Route::Object {
+        kind,
+        namespace,
+        name: name.to_string(),
+        subresource,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object_route(kind: Kind, namespace: &str, name: &str, subresource: Option<Subresource>) -> Option<Route> {
+        Some(object(kind, namespace.into(), name, subresource))
+    }
+
+    #[test]
+    fn parses_the_rest_paths() {
+        assert_eq!(Route::parse("/version"), Some(Route::Version));
+        assert_eq!(Route::parse("/api/v1"), Some(Route::ResourceList { group: "" }));
+        assert_eq!(
+            Route::parse("/apis/storage.k8s.io/v1"),
+            Some(Route::ResourceList { group: STORAGE_GROUP })
+        );
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/ns/pods"),
+            Some(Route::Collection {
+                kind: Kind::Pod,
+                namespace: Some("ns".into())
+            })
+        );
+        assert_eq!(
+            Route::parse("/api/v1/pods"),
+            Some(Route::Collection {
+                kind: Kind::Pod,
+                namespace: None
+            })
+        );
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/ns"),
+            object_route(Kind::Namespace, "", "ns", None)
+        );
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/ns/status"),
+            object_route(Kind::Namespace, "", "ns", Some(Subresource::Status))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/ns/pods/web/log"),
+            object_route(Kind::Pod, "ns", "web", Some(Subresource::Log))
+        );
+        assert_eq!(
+            Route::parse("/apis/storage.k8s.io/v1/csidrivers/efs.csi.aws.com"),
+            object_route(Kind::CsiDriver, "", "efs.csi.aws.com", None)
+        );
+        assert_eq!(
+            Route::parse("/api/v1/persistentvolumes/pv/status"),
+            object_route(Kind::PersistentVolume, "", "pv", Some(Subresource::Status))
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_paths() {
+        for path in [
+            "/api/v1/pods/web",
+            "/api/v1/namespaces/ns/storageclasses",
+            "/api/v1/storageclasses",
+            "/apis/apps/v1/deployments",
+            "/api/v1/namespaces/ns/configmaps/cm/status",
+            "/api/v1/namespaces/ns/pods/web/exec",
+            "/api//v1",
+            "/",
+        ] {
+            assert_eq!(Route::parse(path), None, "{path}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Failures as Kubernetes `Status` objects (`{"kind":"Status","status":"Failure","reason":..,"code":..}`).
+
+use serde_json::{Value, json};
+
+use crate::kind::Kind;
+
+/// The `reason` of a failed request; each has its HTTP code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    AlreadyExists,
+    UnsupportedMediaType,
+    Invalid,
+}
+
+impl Reason {
+    pub fn code(self) -> u16 {
+        match self {
+            Reason::BadRequest => 400,
+            Reason::Unauthorized => 401,
+            Reason::Forbidden => 403,
+            Reason::NotFound => 404,
+            Reason::MethodNotAllowed => 405,
+            Reason::AlreadyExists => 409,
+            Reason::UnsupportedMediaType => 415,
+            Reason::Invalid => 422,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::BadRequest => "BadRequest",
+            Reason::Unauthorized => "Unauthorized",
+            Reason::Forbidden => "Forbidden",
+            Reason::NotFound => "NotFound",
+            Reason::MethodNotAllowed => "MethodNotAllowed",
+            Reason::AlreadyExists => "AlreadyExists",
+            Reason::UnsupportedMediaType => "UnsupportedMediaType",
+            Reason::Invalid => "Invalid",
+        }
+    }
+}
+
+/// A request the API server refuses, rendered as a `Status` body.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{reason:?}: {message}")]
+pub struct ApiError {
+    pub reason: Reason,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+/// One entry of `details.causes` of an `Invalid` status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cause {
+    /// `FieldValueRequired`, `FieldValueInvalid`, ...
+    pub reason: &'static str,
+    /// `metadata.name`, `spec.containers`, ...
+    pub field: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Reason::BadRequest, message)
+    }
+
+    /// `pods "web" not found`.
+    pub fn not_found(kind: Kind, name: &str) -> Self {
+        Self {
+            reason: Reason::NotFound,
+            message: format!("{} \"{name}\" not found", kind.qualified_resource()),
+            details: Some(object_details(kind, name)),
+        }
+    }
+
+    /// `pods "web" already exists`.
+    pub fn already_exists(kind: Kind, name: &str) -> Self {
+        Self {
+            reason: Reason::AlreadyExists,
+            message: format!("{} \"{name}\" already exists", kind.qualified_resource()),
+            details: Some(object_details(kind, name)),
+        }
+    }
+
+    /// `Pod "web" is invalid: spec.containers: Required value`, with one cause per problem.
+    pub fn invalid(kind: Kind, name: &str, causes: Vec<Cause>) -> Self {
+        let summary: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
+        let summary = match summary.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let mut details = object_details(kind, name);
+        details["kind"] = json!(kind.name());
+        details["causes"] = causes
+            .into_iter()
+            .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+            .collect();
+        Self {
+            reason: Reason::Invalid,
+            message: format!("{} \"{name}\" is invalid: {summary}", kind.name()),
+            details: Some(details),
+        }
+    }
+
+    pub fn status_code(&self) -> u16 {
+        self.reason.code()
+    }
+
+    /// The JSON body.
+    pub fn to_status(&self) -> Value {
+        let mut status = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason.as_str(),
+            "code": self.reason.code(),
+        });
+        if let Some(details) = &self.details {
+            status["details"] = details.clone();
+        }
+        status
+    }
+}
+
+/// `{"name":..,"group":..,"kind":<plural>}` as the API server fills `details` for object errors.
+fn object_details(kind: Kind, name: &str) -> Value {
+    let mut details = json!({"name": name, "kind": kind.plural()});
+    if !kind.group().is_empty() {
+        details["group"] = json!(kind.group());
+    }
+    details
+}
+
+/// The body of a successful delete: `{"kind":"Status","status":"Success","details":{..}}`.
+pub fn deleted_status(kind: Kind, name: &str, uid: &str) -> Value {
+    let mut details = object_details(kind, name);
+    details["uid"] = json!(uid);
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_has_the_api_server_shape() {
+        let status = ApiError::not_found(Kind::StorageClass, "efs-sc").to_status();
+        assert_eq!(
+            status,
+            json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": "storageclasses.storage.k8s.io \"efs-sc\" not found",
+                "reason": "NotFound", "code": 404,
+                "details": {"name": "efs-sc", "group": "storage.k8s.io", "kind": "storageclasses"}
+            })
+        );
+    }
+
+    #[test]
+    fn invalid_lists_its_causes() {
+        let cause = Cause {
+            reason: "FieldValueRequired",
+            field: "spec.containers".into(),
+            message: "Required value".into(),
+        };
+        let status = ApiError::invalid(Kind::Pod, "web", vec![cause]).to_status();
+        assert_eq!(status["code"], 422);
+        assert_eq!(
+            status["message"],
+            "Pod \"web\" is invalid: spec.containers: Required value"
+        );
+        assert_eq!(status["details"]["causes"][0]["field"], "spec.containers");
+        assert_eq!(status["details"]["kind"], "Pod");
+    }
+}

@@ -1,0 +1,90 @@
+//! Fields the API server fills in on create, and the initial status of each kind.
+
+use serde_json::{Value, json};
+
+use crate::kind::Kind;
+use crate::store::meta;
+
+/// Fills defaults of a new object (its client-provided status is already gone).
+pub fn apply_create_defaults(kind: Kind, object: &mut Value) {
+    match kind {
+        Kind::Namespace => {
+            let name = meta::name(object).to_string();
+            meta_label(object, "kubernetes.io/metadata.name", &name);
+            default(object, "/spec/finalizers", json!(["kubernetes"]));
+            object["status"] = json!({"phase": "Active"});
+        }
+        Kind::Pod => {
+            default(object, "/spec/restartPolicy", json!("Always"));
+            default(object, "/spec/schedulerName", json!("default-scheduler"));
+            default(object, "/spec/dnsPolicy", json!("ClusterFirst"));
+            default(object, "/spec/terminationGracePeriodSeconds", json!(30));
+            object["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        }
+        Kind::PersistentVolume => {
+            default(object, "/spec/persistentVolumeReclaimPolicy", json!("Retain"));
+            default(object, "/spec/volumeMode", json!("Filesystem"));
+            object["status"] = json!({"phase": "Available"});
+        }
+        Kind::PersistentVolumeClaim => {
+            default(object, "/spec/volumeMode", json!("Filesystem"));
+            object["status"] = json!({"phase": "Pending"});
+        }
+        Kind::StorageClass => {
+            default(object, "/reclaimPolicy", json!("Delete"));
+            default(object, "/volumeBindingMode", json!("Immediate"));
+        }
+        Kind::CsiDriver => {
+            default(object, "/spec/attachRequired", json!(true));
+            default(object, "/spec/podInfoOnMount", json!(false));
+            default(object, "/spec/volumeLifecycleModes", json!(["Persistent"]));
+        }
+        Kind::ConfigMap | Kind::Event => {}
+    }
+}
+
+/// Sets the field at `pointer` (`/a/b`) unless it is already there.
+fn default(object: &mut Value, pointer: &str, value: Value) {
+    if object.pointer(pointer).is_some_and(|v| !v.is_null()) {
+        return;
+    }
+    let mut target = object;
+    let segments: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    let (last, parents) = segments.split_last().expect("a pointer has a segment");
+    for segment in parents {
+        if !target[*segment].is_object() {
+            target[*segment] = json!({});
+        }
+        target = &mut target[*segment];
+    }
+    target[*last] = value;
+}
+
+fn meta_label(object: &mut Value, key: &str, value: &str) {
+    if !object["metadata"]["labels"].is_object() {
+        meta::set(object, "labels", json!({}));
+    }
+    object["metadata"]["labels"][key] = json!(value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_do_not_override_what_the_client_set() {
+        let mut pv = json!({"metadata": {"name": "pv"}, "spec": {"persistentVolumeReclaimPolicy": "Delete"}});
+        apply_create_defaults(Kind::PersistentVolume, &mut pv);
+        assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
+        assert_eq!(pv["spec"]["volumeMode"], "Filesystem");
+        assert_eq!(pv["status"]["phase"], "Available");
+    }
+
+    #[test]
+    fn namespaces_get_their_name_label() {
+        let mut ns = json!({"metadata": {"name": "poc"}});
+        apply_create_defaults(Kind::Namespace, &mut ns);
+        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "poc");
+        assert_eq!(ns["status"]["phase"], "Active");
+    }
+}

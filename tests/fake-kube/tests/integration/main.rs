@@ -1,0 +1,11 @@
+//! The fake API server driven the way the workflow drives it: a real `kube::Client` over HTTPS
+//! with EKS tokens, and moto's EKS for the Fargate profiles. One test binary (one link).
+
+mod binding;
+mod common;
+mod errors;
+mod fargate;
+mod process;
+mod tokens;
+mod verbs;
+mod volumes;
