@@ -1,10 +1,15 @@
-# `make test` is the project's test command; see scripts/test.sh.
+# `make test` is the project's test command (scripts/test.sh); `make demo` runs the whole workflow
+# on the local stack (moto, the local gateway and the fake Kubernetes API server).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/efs-fargate-workflow/target
 
-.PHONY: test venv fmt lint clean-venv
+.PHONY: test demo venv fmt lint clean-venv
 
 test:
 	bash scripts/test.sh
+
+demo: venv
+	cargo build -p local-stack -p efs-workflow --bins
+	"$(CARGO_TARGET_DIR)/debug/local-demo"
 
 venv:
 	bash scripts/venv.sh

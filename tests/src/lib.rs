@@ -21,5 +21,5 @@ pub use inventory::{
     FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo, SecurityGroupInfo,
     inventory,
 };
-pub use moto::{ACCOUNT_ID, MotoGuard, REGION, moto};
+pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
 pub use network::{SeededCluster, Subnet, seed_network};

@@ -15,6 +15,9 @@ use crate::server::{Server, server};
 pub const REGION: &str = "us-east-1";
 /// The account moto reports for any credentials.
 pub const ACCOUNT_ID: &str = "123456789012";
+/// The local stack's static credentials.
+pub const ACCESS_KEY_ID: &str = "testing";
+pub const SECRET_ACCESS_KEY: &str = "testing";
 
 /// moto's defaults for the settings that `/moto-api/config` can change. They survive
 /// `/moto-api/reset`, so [`moto()`] puts them back explicitly: a test that turns on Step Functions
@@ -54,15 +57,7 @@ impl MotoGuard {
     /// Region `us-east-1`, static credentials `testing`/`testing`, every service pointed at moto,
     /// and the project's HTTPS client. Nothing is read from the environment.
     pub fn sdk_config(&self) -> SdkConfig {
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "moto",
-            )))
-            .endpoint_url(self.endpoint())
-            .http_client(https_client())
-            .build()
+        sdk_config(&self.endpoint())
     }
 
     /// Every client of the workflow, built from [`Self::sdk_config`].
@@ -97,4 +92,23 @@ impl MotoGuard {
             response.body
         );
     }
+}
+
+/// The SDK configuration of the local stack: region `us-east-1`, static credentials
+/// `testing`/`testing` (what the fake Kubernetes API server verifies tokens with), every service
+/// at `endpoint`, and the project's HTTPS client. Nothing is read from the environment.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            ACCESS_KEY_ID,
+            SECRET_ACCESS_KEY,
+            None,
+            None,
+            "local-stack",
+        )))
+        .endpoint_url(endpoint)
+        .http_client(https_client())
+        .build()
 }

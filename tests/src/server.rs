@@ -51,11 +51,18 @@ pub struct Server {
 
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
 
+impl Server {
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
 /// The process-wide server, started on the first call (blocking, at most [`START_TIMEOUT`]).
 /// Panics with instructions when moto can't be started; later calls panic with the same message
 /// instead of trying again.
 pub fn server() -> &'static Server {
-    match SERVER.get_or_init(start) {
+    match SERVER.get_or_init(|| spawn(&[])) {
         Ok(server) => server,
         Err(message) => panic!("{message}"),
     }
@@ -97,7 +104,7 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
-/// Log files are `<temp>/efs-fargate-workflow-moto-<pid>.log`, one per test process.
+/// Log files are `<temp>/efs-fargate-workflow-moto-<pid>-<serial>.log`, one per server.
 const LOG_PREFIX: &str = "efs-fargate-workflow-moto-";
 
 /// Removes the logs of test processes that no longer run (Linux: no `/proc/<pid>`), so the temp dir
@@ -115,6 +122,7 @@ fn remove_stale_logs() {
             .to_str()
             .and_then(|n| n.strip_prefix(LOG_PREFIX))
             .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok());
         if let Some(pid) = pid
             && !Path::new(&format!("/proc/{pid}")).exists()
@@ -130,7 +138,10 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-fn start() -> Result<Server, String> {
+/// Starts a moto server of its own (the process-wide one is [`server`]) with extra environment, e.g.
+/// `MOTO_PORT` for the local stack, whose Step Functions engine must call the local gateway. It
+/// stops when the returned [`Server`] is dropped or this process exits.
+pub fn spawn(env: &[(&str, String)]) -> Result<Server, String> {
     let moto_server = moto_server_path();
     if !moto_server.is_file() {
         return Err(format!(
@@ -143,7 +154,9 @@ fn start() -> Result<Server, String> {
     let port = free_port().map_err(|e| format!("no free 127.0.0.1 port: {e}"))?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     remove_stale_logs();
-    let log_path = std::env::temp_dir().join(format!("{LOG_PREFIX}{}.log", std::process::id()));
+    static SERVERS_STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let serial = SERVERS_STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log_path = std::env::temp_dir().join(format!("{LOG_PREFIX}{}-{serial}.log", std::process::id()));
     let log = File::create(&log_path).map_err(|e| format!("can't create moto log {}: {e}", log_path.display()))?;
     let log_err = log
         .try_clone()
@@ -155,6 +168,7 @@ fn start() -> Result<Server, String> {
         .arg(SUPERVISOR)
         .arg(&moto_server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(log)
         .stderr(log_err)

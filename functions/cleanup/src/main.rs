@@ -1,12 +1,8 @@
-//! `cleanup` (epic06, AWS part): one action per resource kind, called until `done`.
+//! `cleanup` (epic06): one action per resource kind (`kubernetes` first), called until `done`.
 
-use efs_fargate_core::handler;
-use efs_fargate_core::steps::cleanup::{CleanupEvent, cleanup};
+use efs_fargate_core::functions::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    handler::run(
-        |context, event: CleanupEvent| async move { cleanup(&context.clients, &context.settings, event).await },
-    )
-    .await
+    efs_fargate_core::handler::serve(Function::Cleanup).await
 }

@@ -25,6 +25,8 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// Every AWS client the steps use, built once per cold start from one [`SdkConfig`].
 #[derive(Clone, Debug)]
 pub struct AwsClients {
+    /// Kept for what is not an SDK client: the EKS token is signed with its credentials and region.
+    pub config: SdkConfig,
     pub ec2: aws_sdk_ec2::Client,
     pub efs: aws_sdk_efs::Client,
     pub eks: aws_sdk_eks::Client,
@@ -36,6 +38,7 @@ pub struct AwsClients {
 impl AwsClients {
     pub fn new(config: &SdkConfig) -> Self {
         Self {
+            config: config.clone(),
             ec2: aws_sdk_ec2::Client::new(config),
             efs: aws_sdk_efs::Client::new(config),
             eks: aws_sdk_eks::Client::new(config),

@@ -79,6 +79,54 @@ pub enum WorkflowError {
         code: String,
         message: String,
     },
+
+    #[error(
+        "the Kubernetes API of cluster `{cluster}` refused the workflow (HTTP {code}: {message}); the workflow's IAM role needs an EKS access entry with AmazonEKSClusterAdminPolicy at cluster scope (`prepare` creates one unless ACCESS_ENTRY_MODE=skip) on a cluster whose authentication mode is API or API_AND_CONFIG_MAP; if the entry was just created, start the run again in a minute"
+    )]
+    ClusterAuthFailed {
+        cluster: String,
+        code: u16,
+        message: String,
+    },
+
+    #[error(
+        "the Kubernetes API of cluster `{cluster}` did not answer {operation}: {message}; retry, and if it persists check that the function can reach the cluster endpoint (public access, or the function in the cluster's VPC)"
+    )]
+    KubernetesUnavailable {
+        cluster: String,
+        operation: String,
+        message: String,
+    },
+
+    #[error("Kubernetes rejected {operation} with HTTP {code} {reason}: {message}")]
+    KubernetesApiError {
+        operation: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+
+    #[error(
+        "{object} exists but was not created by the workflow (it lacks our `app.kubernetes.io/managed-by` and run labels), so the workflow will not change or delete it; rename or remove it, or choose another namespace"
+    )]
+    KubernetesObjectConflict { object: String },
+
+    #[error(
+        "persistent volume `{name}` cannot serve this run: {detail}; run the cleanup for the namespace it names, or delete the volume (its reclaim policy is Retain, so the data on EFS stays)"
+    )]
+    PersistentVolumeConflict { name: String, detail: String },
+
+    #[error(
+        "pod {pod} stopped: {detail}; see `kubectl -n {namespace} describe pod {pod}`, then clean up and start the run again"
+    )]
+    PodFailed {
+        namespace: String,
+        pod: String,
+        detail: String,
+    },
+
+    #[error("EFS validation failed: {check}. Evidence: {evidence}")]
+    ValidationFailed { check: String, evidence: String },
 }
 
 impl WorkflowError {
@@ -101,6 +149,13 @@ impl WorkflowError {
             Self::AwsThrottled { .. } => "AwsThrottled",
             Self::AwsUnavailable { .. } => "AwsUnavailable",
             Self::AwsApiError { .. } => "AwsApiError",
+            Self::ClusterAuthFailed { .. } => "ClusterAuthFailed",
+            Self::KubernetesUnavailable { .. } => "KubernetesUnavailable",
+            Self::KubernetesApiError { .. } => "KubernetesApiError",
+            Self::KubernetesObjectConflict { .. } => "KubernetesObjectConflict",
+            Self::PersistentVolumeConflict { .. } => "PersistentVolumeConflict",
+            Self::PodFailed { .. } => "PodFailed",
+            Self::ValidationFailed { .. } => "ValidationFailed",
         }
     }
 
@@ -112,6 +167,7 @@ impl WorkflowError {
                 | Self::DependencyNotReady { .. }
                 | Self::AwsThrottled { .. }
                 | Self::AwsUnavailable { .. }
+                | Self::KubernetesUnavailable { .. }
         )
     }
 
@@ -153,6 +209,45 @@ impl WorkflowError {
             }
         };
         classify_code(operation, code, message)
+    }
+
+    /// Classifies a Kubernetes client error: 401/403 mean the cluster does not accept the
+    /// workflow's identity, 429/5xx and transport failures are retryable, everything else keeps
+    /// the API server's code, reason and message. Request headers (the token) are never part of it.
+    pub fn from_kube(cluster: &str, operation: &str, err: kube::Error) -> Self {
+        match err {
+            kube::Error::Api(status) => match status.code {
+                401 | 403 => Self::ClusterAuthFailed {
+                    cluster: cluster.to_string(),
+                    code: status.code,
+                    message: status.message,
+                },
+                429 | 500.. => Self::KubernetesUnavailable {
+                    cluster: cluster.to_string(),
+                    operation: operation.to_string(),
+                    message: format!("HTTP {} {}: {}", status.code, status.reason, status.message),
+                },
+                code => Self::KubernetesApiError {
+                    operation: operation.to_string(),
+                    code,
+                    reason: status.reason,
+                    message: status.message,
+                },
+            },
+            kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_) => {
+                Self::KubernetesUnavailable {
+                    cluster: cluster.to_string(),
+                    operation: operation.to_string(),
+                    message: describe_chain(&err),
+                }
+            }
+            other => Self::KubernetesApiError {
+                operation: operation.to_string(),
+                code: 0,
+                reason: "ClientError".into(),
+                message: describe_chain(&other),
+            },
+        }
     }
 }
 

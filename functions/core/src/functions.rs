@@ -2,6 +2,7 @@
 //! invokes in-process for moto's Step Functions engine. One table, so both run the same code.
 
 use crate::handler::{Context, invoke};
+use crate::steps::k8s::{poc_app, storage, validate};
 use crate::steps::{cleanup, efs, fargate, prepare, reaper, rollback};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
@@ -12,16 +13,22 @@ pub enum Function {
     Prepare,
     FargateProfile,
     Efs,
+    StorageClass,
+    PocApp,
+    Validate,
     Cleanup,
     Rollback,
     TtlReaper,
 }
 
 impl Function {
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 9] = [
         Function::Prepare,
         Function::FargateProfile,
         Function::Efs,
+        Function::StorageClass,
+        Function::PocApp,
+        Function::Validate,
         Function::Cleanup,
         Function::Rollback,
         Function::TtlReaper,
@@ -33,6 +40,9 @@ impl Function {
             Function::Prepare => "prepare",
             Function::FargateProfile => "fargate-profile",
             Function::Efs => "efs",
+            Function::StorageClass => "storage-class",
+            Function::PocApp => "poc-app",
+            Function::Validate => "validate",
             Function::Cleanup => "cleanup",
             Function::Rollback => "rollback",
             Function::TtlReaper => "ttl-reaper",
@@ -71,6 +81,30 @@ impl Function {
                 invoke(
                     context,
                     &|c: Arc<Context>, e| async move { efs::handle(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::StorageClass => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { storage::handle(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::PocApp => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { poc_app::handle(&c.clients, &c.settings, e).await },
+                    payload,
+                )
+                .await
+            }
+            Function::Validate => {
+                invoke(
+                    context,
+                    &|c: Arc<Context>, e| async move { validate::handle(&c.clients, &c.settings, e).await },
                     payload,
                 )
                 .await

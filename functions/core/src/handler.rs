@@ -39,6 +39,29 @@ where
     .await
 }
 
+/// Serves one of the workflow's functions as a Lambda function.
+pub async fn serve(function: crate::functions::Function) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let context = Arc::new(Context::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let context = context.clone();
+            async move { function.invoke(&context, event.payload).await }
+        },
+    ))
+    .await
+}
+
+impl Context {
+    /// Clients and settings from the environment, once per cold start.
+    pub async fn from_env() -> Result<Self, WorkflowError> {
+        Ok(Self {
+            clients: AwsClients::from_env().await,
+            settings: Settings::from_env()?,
+        })
+    }
+}
+
 /// Parses the payload (a malformed event is `InvalidInput`, naming the field) and runs the step.
 pub async fn invoke<E, O, F, Fut>(
     context: &Arc<Context>,

@@ -3,9 +3,12 @@
 //! and call one function of this crate.
 
 pub mod clients;
+pub mod eks_token;
 pub mod error;
+pub mod functions;
 pub mod handler;
 pub mod input;
+pub mod kube_client;
 pub mod ownership;
 pub mod run;
 pub mod settings;

@@ -1,8 +1,9 @@
-//! Names and ownership tags. Every AWS resource the workflow creates carries these tags, and cleanup
-//! only ever deletes resources whose tags say they belong to the same cluster and namespace.
+//! Names and ownership tags. Every AWS resource the workflow creates carries these tags (every
+//! Kubernetes object these labels), and cleanup only ever deletes resources whose tags say they
+//! belong to the same cluster and namespace.
 
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "efs-fargate-workflow";
@@ -49,6 +50,44 @@ impl Owner {
             && tags.get(NAMESPACE_KEY) == Some(&self.namespace.as_str())
     }
 
+    /// The labels a new Kubernetes object gets: the tags' keys, with values made valid label values.
+    pub fn labels(&self, run_id: &str, expires_at: Option<&str>) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::from([
+            (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
+            (CLUSTER_KEY.to_string(), label_value(&self.cluster)),
+            (NAMESPACE_KEY.to_string(), label_value(&self.namespace)),
+            (RUN_ID_KEY.to_string(), label_value(run_id)),
+        ]);
+        if let Some(expires_at) = expires_at {
+            labels.insert(EXPIRES_AT_KEY.to_string(), label_value(expires_at));
+        }
+        labels
+    }
+
+    /// Selects this namespace's objects (what [`Self::owns_labels`] accepts).
+    pub fn label_selector(&self) -> String {
+        format!(
+            "{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{CLUSTER_KEY}={},{NAMESPACE_KEY}={}",
+            label_value(&self.cluster),
+            label_value(&self.namespace)
+        )
+    }
+
+    /// True only when the labels say this cluster's namespace owns the object.
+    pub fn owns_labels(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+        self.created_on_cluster(labels)
+            && labels.and_then(|l| l.get(NAMESPACE_KEY)) == Some(&label_value(&self.namespace))
+    }
+
+    /// True when the workflow created the object on this cluster, for whichever namespace: how the
+    /// shared cluster-wide objects (StorageClass, CSIDriver) are recognised.
+    pub fn created_on_cluster(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+        labels.is_some_and(|l| {
+            l.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
+                && l.get(CLUSTER_KEY) == Some(&label_value(&self.cluster))
+        })
+    }
+
     /// Fargate profile name, as eksctl named it in the original pattern.
     pub fn fargate_profile_name(&self) -> String {
         format!("fp-{}", self.namespace)
@@ -70,6 +109,29 @@ impl Owner {
         let digest = Sha256::digest(format!("{}/{}", self.cluster, self.namespace));
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// A valid Kubernetes label value (at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends) that
+/// stands for `value`: itself when already valid, else with other characters turned into `.`
+/// (RFC 3339 instants stay readable), and cut to 50 characters plus a hash of the original when
+/// too long (cluster names reach 100 characters, run ids 80).
+pub fn label_value(value: &str) -> String {
+    let mut text: String = value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    if text.len() > 63 {
+        let digest = Sha256::digest(value);
+        let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        text = format!("{}-{hash}", &text[..50]);
+    }
+    text.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
 }
 
 #[cfg(test)]
@@ -95,5 +157,28 @@ mod tests {
         assert!(!Owner::new("demo", "other").owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
         assert!(!owner.owns([(MANAGED_BY_KEY, MANAGED_BY_VALUE), (CLUSTER_KEY, "demo")]));
         assert!(!owner.owns([]));
+    }
+
+    #[test]
+    fn label_values_are_valid_and_distinct() {
+        assert_eq!(label_value("demo"), "demo");
+        assert_eq!(label_value("2030-01-01T00:00:00Z"), "2030-01-01T00.00.00Z");
+        let long = label_value(&"c".repeat(100));
+        assert_eq!(long.len(), 63);
+        assert_ne!(long, label_value(&format!("{}d", "c".repeat(99))));
+        assert_eq!(label_value("-x_"), "x");
+    }
+
+    #[test]
+    fn labels_mark_the_namespace_and_the_cluster() {
+        let owner = Owner::new("c".repeat(100), "ns");
+        let labels = owner.labels("run-1", Some("2030-01-01T00:00:00Z"));
+        assert!(owner.owns_labels(Some(&labels)));
+        assert!(owner.label_selector().contains(&labels[CLUSTER_KEY]));
+        let neighbour = Owner::new("c".repeat(100), "other");
+        assert!(!neighbour.owns_labels(Some(&labels)));
+        assert!(neighbour.created_on_cluster(Some(&labels)));
+        assert!(!Owner::new("demo", "ns").created_on_cluster(Some(&labels)));
+        assert!(!owner.owns_labels(None));
     }
 }

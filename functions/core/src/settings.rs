@@ -17,6 +17,18 @@ pub enum AccessEntryMode {
     Skip,
 }
 
+/// Where the Kubernetes steps reach the API server instead of the endpoint and CA that
+/// DescribeCluster reports. For the local stack only: moto's DescribeCluster answers with a
+/// placeholder endpoint and CA, so the fake API server's are supplied here. TLS is still verified,
+/// against this CA; on AWS leave both variables unset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KubeApiOverride {
+    /// `KUBE_API_ENDPOINT`: an `https://` URL.
+    pub endpoint: String,
+    /// The PEM text of `KUBE_API_CA_FILE`: the CA that signed the API server's certificate.
+    pub ca_pem: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// `POD_EXECUTION_ROLE_ARN`: used when the input has no `podExecutionRoleArn`.
@@ -36,6 +48,8 @@ pub struct Settings {
     /// `CLUSTER_ACCESS_ROLE_ARN`: the role the Kubernetes steps run as, granted an access entry by
     /// `prepare`; defaults to the caller's own role.
     pub cluster_access_role_arn: Option<String>,
+    /// `KUBE_API_ENDPOINT` + `KUBE_API_CA_FILE` (both or neither): local stack only.
+    pub kube_api_override: Option<KubeApiOverride>,
 }
 
 impl Default for Settings {
@@ -49,6 +63,7 @@ impl Default for Settings {
             kms_deletion_window_days: 7,
             cleanup_state_machine_arn: None,
             cluster_access_role_arn: None,
+            kube_api_override: None,
         }
     }
 }
@@ -101,6 +116,7 @@ impl Settings {
             rules::role_arn("CLUSTER_ACCESS_ROLE_ARN", arn)?;
             settings.cluster_access_role_arn = Some(arn.to_string());
         }
+        settings.kube_api_override = kube_api_override(get("KUBE_API_ENDPOINT"), get("KUBE_API_CA_FILE"))?;
         Ok(settings)
     }
 
@@ -108,6 +124,36 @@ impl Settings {
     pub fn poll_seconds(&self, typical: u32) -> u32 {
         self.poll_seconds_override.unwrap_or(typical)
     }
+}
+
+fn kube_api_override(endpoint: Option<&str>, ca_file: Option<&str>) -> Result<Option<KubeApiOverride>> {
+    let (endpoint, ca_file) = match (endpoint, ca_file) {
+        (None, None) => return Ok(None),
+        (Some(endpoint), Some(ca_file)) => (endpoint, ca_file),
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(WorkflowError::invalid(
+                "KUBE_API_ENDPOINT",
+                "and KUBE_API_CA_FILE must be set together (local stack only) or not at all",
+            ));
+        }
+    };
+    let https = endpoint
+        .parse::<http::Uri>()
+        .is_ok_and(|uri| uri.scheme_str() == Some("https") && uri.host().is_some());
+    if !https {
+        return Err(WorkflowError::invalid(
+            "KUBE_API_ENDPOINT",
+            format!("must be an https:// URL, got {endpoint:?}"),
+        ));
+    }
+    let ca_pem = std::fs::read_to_string(ca_file)
+        .map_err(|e| WorkflowError::invalid("KUBE_API_CA_FILE", format!("cannot read {ca_file}: {e}")))?;
+    crate::kube_client::ca_certificates(ca_pem.as_bytes())
+        .map_err(|reason| WorkflowError::invalid("KUBE_API_CA_FILE", format!("{ca_file}: {reason}")))?;
+    Ok(Some(KubeApiOverride {
+        endpoint: endpoint.to_string(),
+        ca_pem,
+    }))
 }
 
 #[cfg(test)]
@@ -138,6 +184,50 @@ mod tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn kube_api_override_needs_both_variables_and_a_readable_ca() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
+        let ca_file = std::env::temp_dir().join(format!("efs-fargate-settings-ca-{}.pem", std::process::id()));
+        std::fs::write(&ca_file, pem).unwrap();
+        let ca_file = ca_file.to_str().unwrap();
+        let settings = Settings::from_vars(&vars(&[
+            ("KUBE_API_ENDPOINT", "https://127.0.0.1:6443"),
+            ("KUBE_API_CA_FILE", ca_file),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.kube_api_override,
+            Some(KubeApiOverride {
+                endpoint: "https://127.0.0.1:6443".into(),
+                ca_pem: pem.into()
+            })
+        );
+        for pairs in [
+            vec![("KUBE_API_ENDPOINT", "https://127.0.0.1:6443")],
+            vec![("KUBE_API_CA_FILE", ca_file)],
+            vec![
+                ("KUBE_API_ENDPOINT", "http://127.0.0.1:6443"),
+                ("KUBE_API_CA_FILE", ca_file),
+            ],
+        ] {
+            let err = Settings::from_vars(&vars(&pairs)).unwrap_err();
+            assert!(
+                matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "KUBE_API_ENDPOINT"),
+                "{err}"
+            );
+        }
+        let err = Settings::from_vars(&vars(&[
+            ("KUBE_API_ENDPOINT", "https://127.0.0.1:6443"),
+            ("KUBE_API_CA_FILE", "/nonexistent/ca.pem"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "KUBE_API_CA_FILE"),
+            "{err}"
+        );
+        std::fs::remove_file(ca_file).unwrap();
     }
 
     #[test]

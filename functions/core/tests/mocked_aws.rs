@@ -87,6 +87,9 @@ struct Mocks {
 impl Mocks {
     fn clients(&self) -> AwsClients {
         AwsClients {
+            config: aws_config::SdkConfig::builder()
+                .region(aws_config::Region::new("us-east-1"))
+                .build(),
             ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
             efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &[]),
             eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, &self.eks),

@@ -9,6 +9,10 @@ use efs_fargate_core::settings::{DEFAULT_OPT_IN_TAG_KEY, Settings};
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent};
 use efs_fargate_core::steps::efs::EfsAction;
 use efs_fargate_core::steps::fargate::FargateAction;
+use efs_fargate_core::steps::k8s::KubeStepEvent;
+use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
+use efs_fargate_core::steps::k8s::storage::StorageAction;
+use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::prepare::PrepareEvent;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -40,6 +44,13 @@ const COVERED: &[&str] = &[
     "functions/cleanup-security-group.json",
     "functions/cleanup-kms-key.json",
     "functions/cleanup-access-entry.json",
+    "functions/cleanup-kubernetes.json",
+    "functions/storage-class-create.json",
+    "functions/poc-app-create.json",
+    "functions/poc-app-status.json",
+    "functions/validate-cross-read.json",
+    "functions/validate-persistence.json",
+    "functions/validate-report.json",
 ];
 
 fn events_dir() -> PathBuf {
@@ -96,6 +107,20 @@ fn step_event<A: DeserializeOwned>(relative: &str) -> StepEvent<A> {
         "{relative}: `run` does not round-trip through run::Run"
     );
     check_run(relative, &event.run);
+    event
+}
+
+/// A Kubernetes step event: a step event plus the file system id, which must be valid.
+fn kube_step_event<A: DeserializeOwned>(relative: &str) -> KubeStepEvent<A> {
+    let sample_run = load(relative)["run"].clone();
+    let event: KubeStepEvent<A> = function_event(relative, &["action", "run", "fileSystemId", "attempt"]);
+    assert_eq!(
+        serde_json::to_value(&event.run).unwrap(),
+        sample_run,
+        "{relative}: `run` does not round-trip through run::Run"
+    );
+    check_run(relative, &event.run);
+    event.validate().unwrap_or_else(|e| panic!("{relative}: {e}"));
     event
 }
 
@@ -314,6 +339,7 @@ fn cleanup_events() {
         ("security-group", CleanupAction::SecurityGroup),
         ("kms-key", CleanupAction::KmsKey),
         ("access-entry", CleanupAction::AccessEntry),
+        ("kubernetes", CleanupAction::Kubernetes),
     ] {
         let relative = format!("functions/cleanup-{name}.json");
         let event: CleanupEvent = function_event(&relative, &["action", "clusterName", "namespace", "attempt"]);
@@ -321,6 +347,46 @@ fn cleanup_events() {
         assert_eq!(event.cluster_name, "demo", "{relative}");
         assert_eq!(event.namespace, DEFAULT_NAMESPACE, "{relative}");
     }
+}
+
+#[test]
+fn storage_class_event() {
+    let create: KubeStepEvent<StorageAction> = kube_step_event("functions/storage-class-create.json");
+    assert_eq!(create.action, StorageAction::Create);
+    assert_eq!(create.attempt, 0);
+    let efs: StepEvent<EfsAction> = step_event("functions/efs-create.json");
+    assert_eq!(create.run, efs.run, "the run the efs step worked on");
+}
+
+#[test]
+fn poc_app_events() {
+    let create: KubeStepEvent<PocAppAction> = kube_step_event("functions/poc-app-create.json");
+    assert_eq!(create.action, PocAppAction::Create);
+    assert_eq!(create.attempt, 0);
+    assert!(create.run.request.deploy_poc_app);
+
+    let status: KubeStepEvent<PocAppAction> = kube_step_event("functions/poc-app-status.json");
+    assert_eq!(status.action, PocAppAction::Status);
+    assert!(status.attempt > 0);
+    assert_eq!(status.run, create.run);
+    assert_eq!(status.file_system_id, create.file_system_id);
+}
+
+#[test]
+fn validate_events() {
+    let mut file_systems = BTreeSet::new();
+    for (name, action) in [
+        ("cross-read", ValidateAction::CrossRead),
+        ("persistence", ValidateAction::Persistence),
+        ("report", ValidateAction::Report),
+    ] {
+        let relative = format!("functions/validate-{name}.json");
+        let event: KubeStepEvent<ValidateAction> = kube_step_event(&relative);
+        assert_eq!(event.action, action, "{relative}");
+        assert!(event.run.request.deploy_poc_app, "{relative}");
+        file_systems.insert(event.file_system_id);
+    }
+    assert_eq!(file_systems.len(), 1, "one file system throughout");
 }
 
 #[test]

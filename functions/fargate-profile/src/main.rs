@@ -1,13 +1,9 @@
-//! `fargate-profile` (epic01, AWS part): `create` finds or creates `fp-<namespace>`, `status` polls it.
+//! `fargate-profile` (epic01): `create` ensures the namespace and finds or creates `fp-<namespace>`;
+//! `status` polls the profile.
 
-use efs_fargate_core::handler;
-use efs_fargate_core::run::StepEvent;
-use efs_fargate_core::steps::fargate::{FargateAction, handle};
+use efs_fargate_core::functions::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    handler::run(|context, event: StepEvent<FargateAction>| async move {
-        handle(&context.clients, &context.settings, event).await
-    })
-    .await
+    efs_fargate_core::handler::serve(Function::FargateProfile).await
 }

@@ -1,12 +1,8 @@
 //! `ttl-reaper`: on a schedule, starts the cleanup state machine for every run whose TTL has passed.
 
-use efs_fargate_core::handler;
-use efs_fargate_core::steps::reaper::handle;
+use efs_fargate_core::functions::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    handler::run(|context, _scheduled_event: serde_json::Value| async move {
-        handle(&context.clients, &context.settings).await
-    })
-    .await
+    efs_fargate_core::handler::serve(Function::TtlReaper).await
 }

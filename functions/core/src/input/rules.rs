@@ -106,6 +106,21 @@ pub fn kms_alias(field: &str, alias: &str) -> Result<()> {
     Ok(())
 }
 
+/// An EFS file system id as EFS prints it: `fs-` and 8 or 17 hex digits. The plain form is also
+/// what Fargate's built-in EFS handler requires as a PV `volumeHandle` (it rejects `efs:fs-...`).
+pub fn file_system_id(field: &str, id: &str) -> Result<()> {
+    let hex = id.strip_prefix("fs-").unwrap_or_default();
+    let valid = matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            format!("must be an EFS file system id such as fs-0123456789abcdef0, got {id:?}"),
+        ))
+    }
+}
+
 /// An ISO-8601 duration (`PT8H`, `P2D`, `P1DT12H`) within [`MIN_TTL_SECONDS`, `MAX_TTL_SECONDS`],
 /// returned in seconds. Days count as 24 hours; months and years are refused as ambiguous.
 pub fn ttl_seconds(field: &str, ttl: &str) -> Result<i64> {
@@ -205,6 +220,23 @@ mod tests {
         assert_eq!(ttl_seconds("t", "PT30M").unwrap(), 1800);
         for bad in ["8h", "PT1M", "P91D", "P1M", "P1Y", ""] {
             assert!(ttl_seconds("t", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn file_system_ids_are_the_plain_form() {
+        for ok in ["fs-12345678", "fs-0123456789abcdef0"] {
+            assert!(file_system_id("f", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "fs-",
+            "efs:fs-12345678",
+            "fs-1234567",
+            "fs-ABCDEF12",
+            "fs-12345678::fsap-1",
+        ] {
+            assert!(file_system_id("f", bad).is_err(), "{bad}");
         }
     }
 }

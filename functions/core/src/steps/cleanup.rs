@@ -1,5 +1,5 @@
-//! epic06 (AWS part): deletes what the workflow created for one cluster namespace, in dependency
-//! order, one action per resource kind. Resources are found by their ownership tags, so cleanup
+//! epic06: deletes what the workflow created for one cluster namespace, in dependency order, one
+//! action per resource kind (`kubernetes` first, then the AWS resources). Resources are found by their ownership tags, so cleanup
 //! needs no state from the provisioning run: rollback, the TTL reaper and the console all start it
 //! with just the cluster and namespace. Whatever lacks our tags is reported as kept, never deleted.
 
@@ -8,9 +8,10 @@ use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::input::rules;
 use crate::ownership::Owner;
 use crate::settings::{AccessEntryMode, Settings};
-use crate::steps::{access, efs, fargate};
+use crate::steps::k8s::{self, Kube};
+use crate::steps::{access, efs, fargate, prepare};
 use aws_sdk_efs::types::LifeCycleState;
-use aws_sdk_eks::types::FargateProfileStatus;
+use aws_sdk_eks::types::{ClusterStatus, FargateProfileStatus};
 use aws_sdk_kms::types::KeyState;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ const DELETE_POLL_SECONDS: u32 = 10;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CleanupAction {
+    Kubernetes,
     FargateProfile,
     MountTargets,
     FileSystem,
@@ -56,6 +58,7 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
     rules::namespace("namespace", &event.namespace)?;
     let owner = Owner::new(&event.cluster_name, &event.namespace);
     let mut progress = match event.action {
+        CleanupAction::Kubernetes => kubernetes(clients, settings, &owner).await?,
         CleanupAction::FargateProfile => fargate_profile(&clients.eks, &owner).await?,
         CleanupAction::MountTargets => mount_targets(&clients.efs, &owner).await?,
         CleanupAction::FileSystem => file_system(&clients.efs, &owner).await?,
@@ -88,6 +91,23 @@ fn pending(removed: Vec<String>) -> CleanupProgress {
         removed,
         ..Default::default()
     }
+}
+
+/// The namespace's Kubernetes objects. A cluster that is gone, or going, takes them with it.
+async fn kubernetes(clients: &AwsClients, settings: &Settings, owner: &Owner) -> Result<CleanupProgress> {
+    let cluster = match prepare::describe_cluster(&clients.eks, &owner.cluster).await {
+        Err(WorkflowError::ClusterNotFound { .. }) => return Ok(done(vec![], vec![])),
+        Ok(cluster) if cluster.status() == Some(&ClusterStatus::Deleting) => return Ok(done(vec![], vec![])),
+        other => other?,
+    };
+    let kube = Kube::connect_to(clients, settings, &cluster).await?;
+    let progress = k8s::cleanup::remove(&kube, owner).await?;
+    Ok(CleanupProgress {
+        done: progress.done,
+        removed: progress.removed,
+        kept: progress.kept,
+        ..Default::default()
+    })
 }
 
 async fn fargate_profile(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<CleanupProgress> {

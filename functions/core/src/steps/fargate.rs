@@ -1,10 +1,12 @@
-//! epic01 (AWS part): the Fargate profile `fp-<namespace>` that runs the namespace's pods on the
+//! epic01: the namespace, and the Fargate profile `fp-<namespace>` that runs its pods on the
 //! cluster's private subnets.
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::run::{Poll, Run, StepEvent};
 use crate::settings::Settings;
+use crate::steps::k8s::Kube;
+use crate::steps::k8s::namespace::{self, NamespaceOutput};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -30,13 +32,22 @@ pub struct ProfileOutput {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOutput {
+    #[serde(flatten)]
+    pub profile: ProfileOutput,
+    pub namespace: NamespaceOutput,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FargateOutput {
-    Profile(ProfileOutput),
+    Created(CreateOutput),
     Poll(Poll),
 }
 
-/// The `fargate-profile` function: `create` finds or creates the profile, `status` polls it.
+/// The `fargate-profile` function: `create` ensures the namespace, then finds or creates the
+/// profile; `status` polls the profile.
 pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
@@ -44,9 +55,14 @@ pub async fn handle(
 ) -> Result<FargateOutput> {
     event.run.validate()?;
     match event.action {
-        FargateAction::Create => ensure_profile(&clients.eks, &event.run)
-            .await
-            .map(FargateOutput::Profile),
+        FargateAction::Create => {
+            // The namespace first: a cluster that refuses the workflow fails the run before any
+            // AWS resource exists.
+            let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+            let namespace = namespace::ensure_namespace(&kube, &event.run).await?;
+            let profile = ensure_profile(&clients.eks, &event.run).await?;
+            Ok(FargateOutput::Created(CreateOutput { profile, namespace }))
+        }
         FargateAction::Status => profile_status(&clients.eks, settings, &event.run, event.attempt)
             .await
             .map(FargateOutput::Poll),

@@ -4,6 +4,7 @@ pub mod access;
 pub mod cleanup;
 pub mod efs;
 pub mod fargate;
+pub mod k8s;
 pub mod network;
 pub mod prepare;
 pub mod reaper;

@@ -1,0 +1,105 @@
+//! epic06 (Kubernetes part): deletes what the workflow created in one namespace of a cluster,
+//! found by its labels. Namespaced objects and PVs first, then, once they are gone, the shared
+//! StorageClass and CSIDriver (only if the workflow created them and no other PV still uses
+//! them: the last namespace to leave removes them), then the namespace if the workflow created it.
+
+use super::storage::{CSI_DRIVER, STORAGE_CLASS};
+use super::{Kube, describe};
+use crate::error::Result;
+use crate::ownership::Owner;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use kube::Resource;
+use kube::api::{Api, ListParams};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+
+/// What one call did: `done` once nothing of ours is left.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: bool,
+    pub removed: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+pub async fn remove(kube: &Kube, owner: &Owner) -> Result<Progress> {
+    let mut progress = Progress::default();
+    let selector = ListParams::default().labels(&owner.label_selector());
+    let namespace = &owner.namespace;
+    let mut left = 0;
+    left += remove_listed(kube, &kube.namespaced::<Pod>(namespace), &selector, &mut progress).await?;
+    left += remove_listed(kube, &kube.namespaced::<ConfigMap>(namespace), &selector, &mut progress).await?;
+    left += remove_listed(
+        kube,
+        &kube.namespaced::<PersistentVolumeClaim>(namespace),
+        &selector,
+        &mut progress,
+    )
+    .await?;
+    left += remove_listed(kube, &kube.all::<PersistentVolume>(), &selector, &mut progress).await?;
+    if left > 0 {
+        return Ok(progress);
+    }
+    let volumes = kube
+        .list(&kube.all::<PersistentVolume>(), &ListParams::default())
+        .await?;
+    let class_in_use = volumes
+        .iter()
+        .filter_map(|v| v.spec.as_ref())
+        .any(|s| s.storage_class_name.as_deref() == Some(STORAGE_CLASS));
+    let driver_in_use = volumes
+        .iter()
+        .filter_map(|v| v.spec.as_ref()?.csi.as_ref())
+        .any(|c| c.driver == CSI_DRIVER);
+    remove_shared::<StorageClass>(kube, owner, STORAGE_CLASS, class_in_use, &mut progress).await?;
+    remove_shared::<CSIDriver>(kube, owner, CSI_DRIVER, driver_in_use, &mut progress).await?;
+    let namespaces = kube.all::<Namespace>();
+    match kube.get(&namespaces, namespace).await? {
+        None => progress.done = true,
+        Some(found) if owner.owns_labels(found.metadata.labels.as_ref()) => {
+            if found.metadata.deletion_timestamp.is_none() && kube.delete(&namespaces, namespace).await? {
+                progress.removed.push(describe(&found));
+            }
+        }
+        Some(found) => {
+            progress.kept.push(describe(&found));
+            progress.done = true;
+        }
+    }
+    Ok(progress)
+}
+
+/// Deletes every listed object (all carry our labels); returns how many still exist.
+async fn remove_listed<K>(kube: &Kube, api: &Api<K>, selector: &ListParams, progress: &mut Progress) -> Result<usize>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let found = kube.list(api, selector).await?;
+    for object in found.iter().filter(|o| o.meta().deletion_timestamp.is_none()) {
+        if kube
+            .delete(api, object.meta().name.as_deref().unwrap_or_default())
+            .await?
+        {
+            progress.removed.push(describe(object));
+        }
+    }
+    Ok(found.len())
+}
+
+/// Deletes a shared cluster-wide object when the workflow created it on this cluster and no PV
+/// uses it any more; anything else is kept.
+async fn remove_shared<K>(kube: &Kube, owner: &Owner, name: &str, in_use: bool, progress: &mut Progress) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope> + Clone + DeserializeOwned + Debug,
+{
+    let api = kube.all::<K>();
+    let Some(found) = kube.get(&api, name).await? else {
+        return Ok(());
+    };
+    if in_use || !owner.created_on_cluster(found.meta().labels.as_ref()) {
+        progress.kept.push(describe(&found));
+    } else if kube.delete(&api, name).await? {
+        progress.removed.push(describe(&found));
+    }
+    Ok(())
+}

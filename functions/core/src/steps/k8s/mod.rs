@@ -1,0 +1,202 @@
+//! The Kubernetes side of the workflow (epic01 namespace, epic03–epic06): small steps on one
+//! cluster's API, each idempotent. Objects the workflow owns carry [`Owner::labels`] and are
+//! written by server-side apply with [`FIELD_MANAGER`]; shared objects it may find already there
+//! (namespace, CSIDriver, StorageClass) are only created when missing, and never changed.
+
+pub mod cleanup;
+pub mod manifests;
+pub mod namespace;
+pub mod poc_app;
+pub mod pod_status;
+pub mod storage;
+pub mod validate;
+mod volumes;
+
+use crate::clients::AwsClients;
+use crate::error::{Result, WorkflowError};
+use crate::input::rules;
+use crate::kube_client;
+use crate::ownership::Owner;
+use crate::run::Run;
+use crate::settings::Settings;
+use crate::steps::prepare;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+
+/// The field manager of every write, so `kubectl` shows which fields the workflow set.
+pub const FIELD_MANAGER: &str = "efs-fargate-workflow";
+
+/// The event of a Kubernetes step: `{"action", "run", "fileSystemId", "attempt"}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubeStepEvent<A> {
+    pub action: A,
+    pub run: Run,
+    /// The file system the `efs` step created or found (its `fileSystemId` output).
+    pub file_system_id: String,
+    /// How many polls came before this one (the state machine passes the last `attempt`).
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+impl<A> KubeStepEvent<A> {
+    pub fn validate(&self) -> Result<()> {
+        self.run.validate()?;
+        rules::file_system_id("fileSystemId", &self.file_system_id)
+    }
+}
+
+/// Who made a shared object the workflow needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    /// This call created it.
+    Created,
+    /// The workflow created it earlier, for this namespace or another one on the cluster.
+    Workflow,
+    /// Someone else did: the workflow uses it as it is and never deletes it.
+    Existing,
+}
+
+/// One cluster's API, with the cluster's name for error messages.
+#[derive(Clone)]
+pub struct Kube {
+    pub client: kube::Client,
+    pub cluster: String,
+}
+
+impl Kube {
+    /// Connects to `cluster` as the workflow's IAM identity (a fresh token per invocation).
+    pub async fn connect(clients: &AwsClients, settings: &Settings, cluster: &str) -> Result<Self> {
+        let described = prepare::describe_cluster(&clients.eks, cluster).await?;
+        Self::connect_to(clients, settings, &described).await
+    }
+
+    pub async fn connect_to(
+        clients: &AwsClients,
+        settings: &Settings,
+        cluster: &aws_sdk_eks::types::Cluster,
+    ) -> Result<Self> {
+        let name = cluster.name().unwrap_or_default().to_string();
+        Ok(Self {
+            client: kube_client::connect(clients, settings, cluster).await?,
+            cluster: name,
+        })
+    }
+
+    pub fn all<K: Resource<Scope = k8s_openapi::ClusterResourceScope, DynamicType = ()>>(&self) -> Api<K> {
+        Api::all(self.client.clone())
+    }
+
+    pub fn namespaced<K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>>(
+        &self,
+        namespace: &str,
+    ) -> Api<K> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// The object, or `None` when it does not exist.
+    pub async fn get<K>(&self, api: &Api<K>, name: &str) -> Result<Option<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        api.get_opt(name)
+            .await
+            .map_err(|e| self.error(format!("get {} {name}", K::kind(&())), e))
+    }
+
+    pub async fn list<K>(&self, api: &Api<K>, params: &ListParams) -> Result<Vec<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        api.list(params)
+            .await
+            .map(|list| list.items)
+            .map_err(|e| self.error(format!("list {}", K::kind(&())), e))
+    }
+
+    /// Server-side apply of an object the workflow owns.
+    pub async fn apply<K>(&self, api: &Api<K>, object: &K) -> Result<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+    {
+        let name = object.name_any();
+        api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(object))
+            .await
+            .map_err(|e| self.error(format!("apply {} {name}", K::kind(&())), e))
+    }
+
+    /// Creates the object unless one of that name exists; `true` when this call created it.
+    pub async fn create_if_missing<K>(&self, api: &Api<K>, object: &K) -> Result<bool>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+    {
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        match api.create(&params, object).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(e) => Err(self.error(format!("create {} {}", K::kind(&()), object.name_any()), e)),
+        }
+    }
+
+    /// Requests deletion; `false` when the object was already gone.
+    pub async fn delete<K>(&self, api: &Api<K>, name: &str) -> Result<bool>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(self.error(format!("delete {} {name}", K::kind(&())), e)),
+        }
+    }
+
+    /// Deletes the named object if the workflow owns it (an object of that name it does not own
+    /// is a conflict); `true` while it still exists, as deletion takes a while.
+    pub async fn delete_ours<K>(&self, owner: &Owner, api: &Api<K>, name: &str) -> Result<bool>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let Some(found) = self.get(api, name).await? else {
+            return Ok(false);
+        };
+        check_ours(owner, &found)?;
+        if found.meta().deletion_timestamp.is_none() {
+            self.delete(api, name).await?;
+        }
+        Ok(true)
+    }
+
+    pub fn error(&self, operation: String, err: kube::Error) -> WorkflowError {
+        WorkflowError::from_kube(&self.cluster, &operation, err)
+    }
+}
+
+/// `kind/namespace/name` or `kind/name`, as cleanup and error messages name objects.
+pub fn describe<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    let kind = K::kind(&()).to_lowercase();
+    match object.meta().namespace.as_deref() {
+        Some(namespace) => format!(
+            "{kind}/{namespace}/{}",
+            object.meta().name.as_deref().unwrap_or_default()
+        ),
+        None => format!("{kind}/{}", object.meta().name.as_deref().unwrap_or_default()),
+    }
+}
+
+/// Refuses to touch an object of the workflow's name that the workflow did not create.
+pub fn check_ours<K: Resource<DynamicType = ()>>(owner: &Owner, object: &K) -> Result<()> {
+    if owner.owns_labels(object.meta().labels.as_ref()) {
+        Ok(())
+    } else {
+        Err(WorkflowError::KubernetesObjectConflict {
+            object: describe(object),
+        })
+    }
+}

@@ -1,0 +1,166 @@
+//! epic04: the PoC app. A static PV on the run's file system, its claim, and pods `poc-app1` and
+//! `poc-app2`, each appending to its own file and printing the other's last line every 5 s.
+//!
+//! `create` and `status` do the same convergent work, so the state machine can call `create`
+//! once and then loop on `status`: apply the PV and claim; once the claim is Bound, apply the
+//! pods (Fargate refuses to schedule a pod whose claim is not yet Bound); report ready when both
+//! pods are Running, else why not. Fargate admits a pod only when it is created, so a pod
+//! created before the namespace's profile was ACTIVE stays Pending for ever: once the profile is
+//! ACTIVE, such a pod is deleted and the next poll creates it again.
+
+use super::manifests::{self, APP, APP_PODS};
+use super::pod_status::{self, PodReport};
+use super::{Kube, KubeStepEvent, check_ours, volumes};
+use crate::clients::AwsClients;
+use crate::error::{Result, WorkflowError};
+use crate::run::{Poll, Run};
+use crate::settings::Settings;
+use crate::steps::fargate;
+use aws_sdk_eks::types::FargateProfileStatus;
+use k8s_openapi::api::core::v1::Pod;
+use serde::{Deserialize, Serialize};
+
+/// Seconds between polls while the claim binds (seconds, once the PV exists).
+const CLAIM_POLL_SECONDS: u32 = 5;
+/// Seconds between polls while Fargate starts the pods (a microVM and an image pull: about a minute).
+const POD_POLL_SECONDS: u32 = 15;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PocAppAction {
+    Create,
+    Status,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PocAppStatus {
+    #[serde(flatten)]
+    pub poll: Poll,
+    pub persistent_volume: String,
+    pub claim: String,
+    pub claim_bound: bool,
+    /// Empty until the claim is Bound.
+    pub pods: Vec<PodReport>,
+}
+
+/// The `poc-app` function.
+pub async fn handle(
+    clients: &AwsClients,
+    settings: &Settings,
+    event: KubeStepEvent<PocAppAction>,
+) -> Result<PocAppStatus> {
+    event.validate()?;
+    let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+    // Both actions converge; see the module documentation.
+    match event.action {
+        PocAppAction::Create | PocAppAction::Status => {
+            converge(
+                &kube,
+                &clients.eks,
+                settings,
+                &event.run,
+                &event.file_system_id,
+                event.attempt,
+            )
+            .await
+        }
+    }
+}
+
+/// The name of the app's PV in `namespace` (cluster-scoped, so the namespace is part of it).
+pub fn persistent_volume_name(namespace: &str) -> String {
+    APP.volume_name(namespace)
+}
+
+pub async fn converge(
+    kube: &Kube,
+    eks: &aws_sdk_eks::Client,
+    settings: &Settings,
+    run: &Run,
+    file_system_id: &str,
+    attempt: u32,
+) -> Result<PocAppStatus> {
+    let mut status = PocAppStatus {
+        poll: Poll {
+            ready: false,
+            next_poll_seconds: settings.poll_seconds(CLAIM_POLL_SECONDS),
+            attempt: attempt + 1,
+            detail: String::new(),
+        },
+        persistent_volume: persistent_volume_name(&run.request.namespace),
+        claim: APP.claim.into(),
+        claim_bound: false,
+        pods: vec![],
+    };
+    if let Some(waiting) = volumes::ensure_bound(kube, run, APP, file_system_id).await? {
+        status.poll.detail = waiting;
+        return Ok(status);
+    }
+    status.claim_bound = true;
+    let namespace = &run.request.namespace;
+    let pods = kube.namespaced::<Pod>(namespace);
+    for (name, n) in APP_PODS.iter().zip(1..) {
+        let pod = match kube.get(&pods, name).await? {
+            Some(pod) => {
+                check_ours(&run.owner(), &pod)?;
+                pod
+            }
+            None => {
+                let pod = manifests::pod(run, name, APP.claim, manifests::app_command(n), "Always");
+                kube.apply(&pods, &pod).await?
+            }
+        };
+        let mut report = PodReport::of(name, Some(&pod));
+        if passed_over_by_fargate(&pod) && profile_active(eks, run).await? {
+            kube.delete(&pods, name).await?;
+            report.reason = Some(format!(
+                "created before Fargate profile {} was ACTIVE, so no scheduler takes it: recreating it",
+                run.owner().fargate_profile_name()
+            ));
+        }
+        if report.has_stopped() {
+            return Err(WorkflowError::PodFailed {
+                namespace: namespace.clone(),
+                pod: name.to_string(),
+                detail: report.summary(),
+            });
+        }
+        if !report.is_running() {
+            report.events = pod_status::warnings(kube, namespace, "Pod", name).await;
+        }
+        status.pods.push(report);
+    }
+    let pending: Vec<String> = status
+        .pods
+        .iter()
+        .filter(|p| !p.is_running())
+        .map(PodReport::summary)
+        .collect();
+    status.poll.ready = pending.is_empty();
+    if status.poll.ready {
+        status.poll.next_poll_seconds = 0;
+        status.poll.detail = format!("{} are Running on {file_system_id}", APP_PODS.join(" and "));
+    } else {
+        status.poll.next_poll_seconds = settings.poll_seconds(POD_POLL_SECONDS);
+        status.poll.detail = pending.join("; ");
+    }
+    Ok(status)
+}
+
+/// Unschedulable and not on the Fargate scheduler: Fargate's admission webhook did not take the
+/// pod when it was created.
+fn passed_over_by_fargate(pod: &Pod) -> bool {
+    let on_fargate = pod.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()) == Some("fargate-scheduler");
+    let unschedulable = pod
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable"));
+    !on_fargate && unschedulable && pod.metadata.deletion_timestamp.is_none()
+}
+
+async fn profile_active(eks: &aws_sdk_eks::Client, run: &Run) -> Result<bool> {
+    let profile = fargate::describe_profile(eks, run, &run.owner().fargate_profile_name()).await?;
+    Ok(profile.and_then(|p| p.status().cloned()) == Some(FargateProfileStatus::Active))
+}

@@ -1,0 +1,97 @@
+//! epic03: the cluster-wide objects static EFS volumes need. `CSIDriver efs.csi.aws.com` with
+//! `attachRequired: false` (without it Kubernetes waits for an attacher that Fargate does not run)
+//! and StorageClass `efs-sc`, the class the PVs and PVCs bind through. Both are shared by every
+//! namespace on the cluster, and EKS may ship the CSIDriver itself: each is created only when
+//! missing, labelled as ours when we create it, and never changed.
+
+use super::{Kube, KubeStepEvent, Origin};
+use crate::clients::AwsClients;
+use crate::error::Result;
+use crate::run::Run;
+use crate::settings::Settings;
+use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
+use kube::api::{Api, ObjectMeta};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+
+pub const CSI_DRIVER: &str = "efs.csi.aws.com";
+pub const STORAGE_CLASS: &str = "efs-sc";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StorageAction {
+    Create,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedObject {
+    pub name: String,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageOutput {
+    pub csi_driver: SharedObject,
+    pub storage_class: SharedObject,
+}
+
+/// The `storage-class` function.
+pub async fn handle(
+    clients: &AwsClients,
+    settings: &Settings,
+    event: KubeStepEvent<StorageAction>,
+) -> Result<StorageOutput> {
+    // `fileSystemId` is checked like in every Kubernetes step's event, but the shared class names
+    // no file system (see `ensure_storage`).
+    event.validate()?;
+    let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+    match event.action {
+        StorageAction::Create => ensure_storage(&kube, &event.run).await,
+    }
+}
+
+pub async fn ensure_storage(kube: &Kube, run: &Run) -> Result<StorageOutput> {
+    let metadata = |name: &str| ObjectMeta {
+        name: Some(name.into()),
+        labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
+        ..ObjectMeta::default()
+    };
+    let driver = CSIDriver {
+        metadata: metadata(CSI_DRIVER),
+        spec: CSIDriverSpec {
+            attach_required: Some(false),
+            ..CSIDriverSpec::default()
+        },
+    };
+    // No `parameters`: the PVs are static and name their file system themselves, and a class
+    // shared by every namespace must not name one run's file system.
+    let class = StorageClass {
+        metadata: metadata(STORAGE_CLASS),
+        provisioner: CSI_DRIVER.into(),
+        ..StorageClass::default()
+    };
+    Ok(StorageOutput {
+        csi_driver: ensure_shared(kube, run, &kube.all(), &driver).await?,
+        storage_class: ensure_shared(kube, run, &kube.all(), &class).await?,
+    })
+}
+
+async fn ensure_shared<K>(kube: &Kube, run: &Run, api: &Api<K>, object: &K) -> Result<SharedObject>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    let name = object.name_any();
+    let origin = match kube.get(api, &name).await? {
+        Some(found) if run.owner().created_on_cluster(found.meta().labels.as_ref()) => Origin::Workflow,
+        Some(_) => Origin::Existing,
+        None if kube.create_if_missing(api, object).await? => Origin::Created,
+        // Created by someone else between our read and our write.
+        None => Origin::Existing,
+    };
+    tracing::info!(kind = K::kind(&()).as_ref(), %name, ?origin, "shared object ensured");
+    Ok(SharedObject { name, origin })
+}

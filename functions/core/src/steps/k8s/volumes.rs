@@ -1,0 +1,104 @@
+//! A static PV and its claim, converged: created when missing, checked when found, and reported
+//! Bound or why not. Shared by the PoC app and the validation.
+
+use super::manifests::{self, VolumeNames};
+use super::{Kube, check_ours, pod_status};
+use crate::error::{Result, WorkflowError};
+use crate::run::Run;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+
+/// `None` once the claim is Bound, else what is still pending.
+pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, file_system_id: &str) -> Result<Option<String>> {
+    let owner = run.owner();
+    let volumes = kube.all::<PersistentVolume>();
+    let volume_name = names.volume_name(&run.request.namespace);
+    match kube.get(&volumes, &volume_name).await? {
+        None => {
+            kube.apply(&volumes, &manifests::persistent_volume(run, names, file_system_id))
+                .await?;
+        }
+        Some(volume) => {
+            check_ours(&owner, &volume)?;
+            check_volume(&volume, run, names, file_system_id)?;
+            if volume.metadata.deletion_timestamp.is_some() {
+                return Ok(Some(format!("volume {volume_name} is still being deleted")));
+            }
+            // Its claim was deleted (an interrupted validation): the stale claimRef uid would keep
+            // a new claim from binding. Retain keeps the data; the next call recreates it.
+            if volume.status.and_then(|s| s.phase).as_deref() == Some("Released") {
+                kube.delete(&volumes, &volume_name).await?;
+                return Ok(Some(format!(
+                    "volume {volume_name} was released by an earlier claim; recreating it"
+                )));
+            }
+        }
+    }
+    let namespace = &run.request.namespace;
+    let claims = kube.namespaced::<PersistentVolumeClaim>(namespace);
+    let claim = match kube.get(&claims, names.claim).await? {
+        None => kube.apply(&claims, &manifests::claim(run, names)).await?,
+        Some(claim) => {
+            check_ours(&owner, &claim)?;
+            let wanted = claim.spec.as_ref().and_then(|s| s.volume_name.as_deref());
+            if wanted.is_some_and(|w| w != volume_name) {
+                return Err(WorkflowError::PersistentVolumeConflict {
+                    name: volume_name,
+                    detail: format!(
+                        "claim {namespace}/{} asks for volume {}",
+                        names.claim,
+                        wanted.unwrap_or_default()
+                    ),
+                });
+            }
+            claim
+        }
+    };
+    if claim.metadata.deletion_timestamp.is_some() {
+        return Ok(Some(format!("claim {} is still being deleted", names.claim)));
+    }
+    let phase = claim.status.and_then(|s| s.phase).unwrap_or_else(|| "Pending".into());
+    if phase == "Bound" {
+        return Ok(None);
+    }
+    let mut waiting = format!("claim {} is {phase}", names.claim);
+    if let Some(event) = pod_status::warnings(kube, namespace, "PersistentVolumeClaim", names.claim)
+        .await
+        .last()
+    {
+        waiting.push_str(&format!("; last event: {event}"));
+    }
+    Ok(Some(waiting))
+}
+
+/// A PV's source and claim cannot change: ours must already point where this run needs it.
+fn check_volume(volume: &PersistentVolume, run: &Run, names: VolumeNames, file_system_id: &str) -> Result<()> {
+    let spec = volume.spec.as_ref();
+    let conflict = |detail: String| {
+        Err(WorkflowError::PersistentVolumeConflict {
+            name: names.volume_name(&run.request.namespace),
+            detail,
+        })
+    };
+    let handle = spec.and_then(|s| s.csi.as_ref()).map(|c| c.volume_handle.as_str());
+    if handle != Some(file_system_id) {
+        return conflict(format!(
+            "it holds {}, not file system {file_system_id}",
+            handle.unwrap_or("no EFS volume")
+        ));
+    }
+    let claim = spec.and_then(|s| s.claim_ref.as_ref());
+    let bound_to = claim.map(|c| {
+        (
+            c.namespace.as_deref().unwrap_or_default(),
+            c.name.as_deref().unwrap_or_default(),
+        )
+    });
+    if bound_to.is_some_and(|bound| bound != (run.request.namespace.as_str(), names.claim)) {
+        let (namespace, name) = bound_to.unwrap_or_default();
+        return conflict(format!(
+            "it is bound to claim {namespace}/{name}, not {}/{}",
+            run.request.namespace, names.claim
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The Kubernetes client against a scripted API server (`tower-test`): what the workflow sends,
+//! and how it reads what comes back.
+
+use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
+use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
+use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
+use efs_fargate_core::steps::k8s::manifests::{self, APP};
+use efs_fargate_core::steps::k8s::{Kube, namespace};
+use http::{Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+const NAMESPACE: &str = "poc-efs-eks-fargate";
+
+fn run() -> Run {
+    let subnet = Subnet {
+        availability_zone: "us-east-1a".into(),
+        subnet_id: "subnet-a".into(),
+        cidr_block: "10.0.10.0/24".into(),
+    };
+    Run {
+        run_id: "run-1".into(),
+        request: ProvisionRequest {
+            cluster_name: "demo".into(),
+            namespace: NAMESPACE.into(),
+            pod_execution_role_arn: "arn:aws:iam::123456789012:role/pods".into(),
+            encryption: Encryption {
+                in_transit: false,
+                ..Encryption::default()
+            },
+            ttl: None,
+            deploy_poc_app: true,
+            on_failure: OnFailure::Rollback,
+        },
+        expires_at: Some("2030-01-01T00:00:00Z".into()),
+        network: Network {
+            vpc_id: "vpc-1".into(),
+            private_subnets: vec![subnet.clone()],
+            mount_target_subnets: vec![subnet],
+            cluster_security_group_id: None,
+        },
+        access: AccessGrant {
+            principal_arn: "arn:aws:iam::123456789012:role/efs-workflow".into(),
+            status: AccessStatus::Skipped,
+        },
+    }
+}
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn scripted() -> (Kube, ApiHandle) {
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let kube = Kube {
+        client: kube::Client::new(service, "default"),
+        cluster: "demo".into(),
+    };
+    (kube, handle)
+}
+
+fn respond(status: u16, body: Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(serde_json::to_vec(&body).unwrap()))
+        .unwrap()
+}
+
+fn failure(code: u16, reason: &str, message: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason, "message": message})
+}
+
+async fn body_json(request: Request<Body>) -> Value {
+    let bytes = request.into_body().collect_bytes().await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn a_401_is_cluster_auth_failed_naming_access_entries() {
+    let (kube, mut api) = scripted();
+    let server = tokio::spawn(async move {
+        let (request, reply) = api.next_request().await.unwrap();
+        assert_eq!(request.uri().path(), format!("/api/v1/namespaces/{NAMESPACE}"));
+        reply.send_response(respond(401, failure(401, "Unauthorized", "Unauthorized")));
+    });
+    let err = namespace::ensure_namespace(&kube, &run()).await.unwrap_err();
+    server.await.unwrap();
+    assert_eq!(err.error_type(), "ClusterAuthFailed");
+    assert!(!err.is_retryable());
+    let message = err.to_string();
+    assert!(
+        message.contains("access entry") && message.contains("demo"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_503_is_retryable_and_a_422_keeps_the_api_reason() {
+    let (kube, mut api) = scripted();
+    let server = tokio::spawn(async move {
+        for (code, reason) in [(503, "ServiceUnavailable"), (422, "Invalid")] {
+            let (_, reply) = api.next_request().await.unwrap();
+            reply.send_response(respond(code, failure(code, reason, "spec.csi: field is immutable")));
+        }
+    });
+    let unavailable = namespace::ensure_namespace(&kube, &run()).await.unwrap_err();
+    assert_eq!(unavailable.error_type(), "KubernetesUnavailable");
+    assert!(unavailable.is_retryable());
+    let invalid = namespace::ensure_namespace(&kube, &run()).await.unwrap_err();
+    server.await.unwrap();
+    assert_eq!(invalid.error_type(), "KubernetesApiError");
+    assert!(!invalid.is_retryable());
+    assert!(invalid.to_string().contains("422 Invalid"), "{invalid}");
+}
+
+#[tokio::test]
+async fn a_missing_namespace_is_created_with_our_labels() {
+    let (kube, mut api) = scripted();
+    let server = tokio::spawn(async move {
+        let (_, reply) = api.next_request().await.unwrap();
+        reply.send_response(respond(404, failure(404, "NotFound", "namespaces not found")));
+        let (request, reply) = api.next_request().await.unwrap();
+        assert_eq!(request.method(), "POST");
+        assert_eq!(request.uri().path(), "/api/v1/namespaces");
+        assert!(
+            request
+                .uri()
+                .query()
+                .unwrap()
+                .contains("fieldManager=efs-fargate-workflow")
+        );
+        let body = body_json(request).await;
+        assert_eq!(body["metadata"]["labels"][MANAGED_BY_KEY], MANAGED_BY_VALUE);
+        assert_eq!(body["metadata"]["labels"][NAMESPACE_KEY], NAMESPACE);
+        reply.send_response(respond(201, body));
+    });
+    let output = namespace::ensure_namespace(&kube, &run()).await.unwrap();
+    server.await.unwrap();
+    assert!(output.created);
+    assert_eq!(output.name, NAMESPACE);
+}
+
+#[tokio::test]
+async fn a_volume_is_server_side_applied_with_the_plain_file_system_id() {
+    let (kube, mut api) = scripted();
+    let run = run();
+    let volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    let server = tokio::spawn(async move {
+        let (request, reply) = api.next_request().await.unwrap();
+        assert_eq!(request.method(), "PATCH");
+        assert_eq!(
+            request.uri().path(),
+            format!("/api/v1/persistentvolumes/poc-app-pv-{NAMESPACE}")
+        );
+        let query = request.uri().query().unwrap().to_string();
+        assert!(
+            query.contains("fieldManager=efs-fargate-workflow") && query.contains("force=true"),
+            "{query}"
+        );
+        assert_eq!(request.headers()["content-type"], "application/apply-patch+yaml");
+        let body = body_json(request).await;
+        assert_eq!(body["kind"], "PersistentVolume");
+        assert_eq!(body["spec"]["csi"]["volumeHandle"], "fs-12345678");
+        assert_eq!(body["spec"]["csi"]["volumeAttributes"]["encryptInTransit"], "false");
+        assert_eq!(body["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+        assert_eq!(
+            body["spec"]["claimRef"],
+            json!({"namespace": NAMESPACE, "name": "poc-app-pvc"})
+        );
+        reply.send_response(respond(200, body));
+    });
+    let applied = kube.apply(&kube.all(), &volume).await.unwrap();
+    server.await.unwrap();
+    assert_eq!(applied, volume);
+}

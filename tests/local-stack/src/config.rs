@@ -1,0 +1,128 @@
+//! What a gateway is started with.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use efs_fargate_core::handler::Context;
+
+/// The failure an injected fault imitates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FaultKind {
+    /// The protocol's throttling error (`ThrottlingException`, `RequestLimitExceeded`, `Throttling`).
+    Throttle,
+    /// HTTP 500 `InternalError` or 503 `ServiceUnavailable`.
+    ServerError,
+    /// The connection is closed without a response.
+    Drop,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 3] = [FaultKind::Throttle, FaultKind::ServerError, FaultKind::Drop];
+
+    /// The name used on the command line: `throttle`, `5xx`, `drop`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::Throttle => "throttle",
+            FaultKind::ServerError => "5xx",
+            FaultKind::Drop => "drop",
+        }
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown fault kind `{0}`: expected throttle, 5xx or drop")]
+pub struct UnknownFaultKind(String);
+
+impl FromStr for FaultKind {
+    type Err = UnknownFaultKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == s.trim())
+            .ok_or_else(|| UnknownFaultKind(s.to_string()))
+    }
+}
+
+/// Fault injection on the handlers' AWS calls. Off (`rate` 0) by default.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultConfig {
+    /// Probability, from 0 to 1, that one eligible request fails.
+    pub rate: f64,
+    /// Seed of the RNG that picks the failing requests and their kind: the same seed and the same
+    /// sequence of requests give the same faults.
+    pub seed: u64,
+    /// What a failing request does, picked uniformly.
+    pub kinds: Vec<FaultKind>,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            rate: 0.0,
+            seed: 1,
+            kinds: FaultKind::ALL.to_vec(),
+        }
+    }
+}
+
+/// How long resources stay in their transitional state. Zero (moto's instant changes) by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencyConfig {
+    /// Fargate profiles `CREATING`, file systems and mount targets `creating`, after their create call.
+    pub create: Duration,
+    /// Fargate profiles `DELETING` and mount targets `deleting`, after their delete call.
+    pub delete: Duration,
+}
+
+/// Everything [`crate::Gateway::serve`] needs.
+pub struct GatewayConfig {
+    /// moto's base URL, `http://127.0.0.1:PORT`.
+    pub moto_endpoint: String,
+    /// The handlers' clients and settings. Point the clients at the gateway's endpoint, or their
+    /// calls bypass fault and latency injection.
+    pub context: Arc<Context>,
+    pub faults: FaultConfig,
+    pub latency: LatencyConfig,
+}
+
+impl GatewayConfig {
+    /// No faults and no latency.
+    pub fn new(moto_endpoint: impl Into<String>, context: Arc<Context>) -> Self {
+        Self {
+            moto_endpoint: moto_endpoint.into(),
+            context,
+            faults: FaultConfig::default(),
+            latency: LatencyConfig::default(),
+        }
+    }
+
+    pub fn with_faults(self, faults: FaultConfig) -> Self {
+        Self { faults, ..self }
+    }
+
+    pub fn with_latency(self, latency: LatencyConfig) -> Self {
+        Self { latency, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_kinds_parse_by_their_cli_names() {
+        for kind in FaultKind::ALL {
+            assert_eq!(kind.name().parse::<FaultKind>().unwrap(), kind);
+        }
+        assert!("timeout".parse::<FaultKind>().is_err());
+    }
+}

@@ -1,0 +1,332 @@
+//! The whole local stack in one process (DESIGN.md §3): moto with its Step Functions engine, the
+//! gateway running the real handlers, the fake Kubernetes API server, a seeded EKS cluster, and
+//! both state machines created from the same ASL files `template.yaml` deploys, with the same
+//! substitutions. Used by `make demo` and by the end-to-end tests.
+
+use crate::{FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway};
+use aws_sdk_sfn::types::ExecutionStatus;
+use efs_fargate_core::clients::AwsClients;
+use efs_fargate_core::functions::Function;
+use efs_fargate_core::handler::Context;
+use efs_fargate_core::settings::{AccessEntryMode, KubeApiOverride, Settings};
+use fake_kube_apiserver::FakeKube;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use workflow_tests::{ACCOUNT_ID, REGION, SeededCluster, seed_network};
+
+pub const CLUSTER: &str = "demo";
+pub const POD_EXECUTION_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
+pub const PROVISION_MACHINE: &str = "efs-workflow-provision";
+pub const CLEANUP_MACHINE: &str = "efs-workflow-cleanup";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("moto: {0}")]
+    Moto(String),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error("fake Kubernetes API server: {0}")]
+    Kube(#[from] fake_kube_apiserver::StartError),
+    #[error("{path}: {message}")]
+    Definition { path: PathBuf, message: String },
+    #[error("Step Functions: {0}")]
+    StepFunctions(String),
+}
+
+/// How the stack behaves; the defaults suit the demo.
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    /// Real seconds per simulated second in the fake cluster (pod start, `sleep 5` in workloads).
+    pub time_scale: f64,
+    /// Simulated time a Fargate pod takes to start.
+    pub pod_start_delay: Duration,
+    pub faults: Option<FaultConfig>,
+    pub latency: LatencyConfig,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            time_scale: 0.1,
+            pod_start_delay: Duration::from_secs(10),
+            faults: None,
+            latency: LatencyConfig::default(),
+        }
+    }
+}
+
+pub struct LocalStack {
+    pub cluster: SeededCluster,
+    /// Clients straight to moto, for seeding and inspection (never faulted).
+    pub moto_clients: AwsClients,
+    pub kube: FakeKube,
+    pub provision_arn: String,
+    pub cleanup_arn: String,
+    gateway: RunningGateway,
+    moto: workflow_tests::server::Server,
+}
+
+impl LocalStack {
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        // The gateway binds first: moto's engine must know where to send Lambda invokes.
+        let gateway = Gateway::bind(([127, 0, 0, 1], 0))?;
+        let gateway_port = gateway.local_addr().port().to_string();
+        let moto = tokio::task::spawn_blocking(move || workflow_tests::server::spawn(&[("MOTO_PORT", gateway_port)]))
+            .await
+            .map_err(|e| StackError::Moto(e.to_string()))?
+            .map_err(StackError::Moto)?;
+        enable_step_functions_engine(&moto).await?;
+        let moto_clients = AwsClients::new(&workflow_tests::sdk_config(&moto.endpoint()));
+        let cluster = seed_network(&moto_clients, CLUSTER).await;
+
+        let mut kube_config = fake_kube_apiserver::Config::new(CLUSTER, REGION);
+        kube_config.credentials = vec![(
+            workflow_tests::ACCESS_KEY_ID.into(),
+            workflow_tests::SECRET_ACCESS_KEY.into(),
+        )];
+        kube_config.eks = Some(moto_clients.eks.clone());
+        kube_config.pod_start_delay = options.pod_start_delay;
+        kube_config.time_scale = options.time_scale;
+        let kube = FakeKube::start(kube_config).await?;
+
+        let cleanup_arn = state_machine_arn(CLEANUP_MACHINE);
+        let settings = Settings {
+            pod_execution_role_arn: Some(POD_EXECUTION_ROLE.into()),
+            access_entry_mode: AccessEntryMode::Skip,
+            poll_seconds_override: Some(1),
+            cleanup_state_machine_arn: Some(cleanup_arn.clone()),
+            kube_api_override: Some(KubeApiOverride {
+                endpoint: kube.endpoint(),
+                ca_pem: kube.ca_pem().to_string(),
+            }),
+            ..Settings::default()
+        };
+        // The handlers' own AWS calls come back through the gateway, where faults and latency apply.
+        let clients = AwsClients::new(&workflow_tests::sdk_config(&gateway.endpoint()));
+        let mut config =
+            GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings })).with_latency(options.latency);
+        if let Some(faults) = options.faults {
+            config = config.with_faults(faults);
+        }
+        let gateway = gateway.serve(config)?;
+
+        let stack = Self {
+            cluster,
+            moto_clients,
+            kube,
+            provision_arn: String::new(),
+            cleanup_arn,
+            gateway,
+            moto,
+        };
+        let provision_arn = stack
+            .create_state_machine(PROVISION_MACHINE, "provision.asl.json")
+            .await?;
+        stack.create_state_machine(CLEANUP_MACHINE, "cleanup.asl.json").await?;
+        Ok(Self { provision_arn, ..stack })
+    }
+
+    pub fn gateway_endpoint(&self) -> &str {
+        self.gateway.endpoint()
+    }
+
+    pub fn gateway_stats(&self) -> crate::Stats {
+        self.gateway.stats()
+    }
+
+    pub fn moto_endpoint(&self) -> String {
+        self.moto.endpoint()
+    }
+
+    /// The environment for `efs-workflow` (or any AWS tool) to use this stack.
+    pub fn cli_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.gateway_endpoint().to_string()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_ACCESS_KEY_ID", workflow_tests::ACCESS_KEY_ID.into()),
+            ("AWS_SECRET_ACCESS_KEY", workflow_tests::SECRET_ACCESS_KEY.into()),
+            ("EFS_WORKFLOW_PROVISION_ARN", self.provision_arn.clone()),
+            ("EFS_WORKFLOW_CLEANUP_ARN", self.cleanup_arn.clone()),
+        ]
+    }
+
+    /// Starts an execution and waits for it to end; returns its status and output (or error).
+    pub async fn run(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &Value,
+        timeout: Duration,
+    ) -> Result<Execution, StackError> {
+        let sfn = &self.moto_clients.sfn;
+        let started = sfn
+            .start_execution()
+            .state_machine_arn(state_machine_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))?;
+        self.wait(started.execution_arn(), timeout).await
+    }
+
+    /// Waits until the execution is no longer running.
+    pub async fn wait(&self, execution_arn: &str, timeout: Duration) -> Result<Execution, StackError> {
+        let began = Instant::now();
+        loop {
+            let execution = self
+                .moto_clients
+                .sfn
+                .describe_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await
+                .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))?;
+            if *execution.status() != ExecutionStatus::Running {
+                let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null);
+                return Ok(Execution {
+                    execution_arn: execution_arn.to_string(),
+                    status: execution.status().clone(),
+                    output: parse(execution.output()),
+                    error: execution.error().map(str::to_string),
+                    cause: execution.cause().map(str::to_string),
+                });
+            }
+            if began.elapsed() > timeout {
+                return Err(StackError::StepFunctions(format!(
+                    "{execution_arn} still running after {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Every execution of a state machine (the reaper and rollback start cleanups on their own).
+    pub async fn executions(
+        &self,
+        state_machine_arn: &str,
+    ) -> Result<Vec<aws_sdk_sfn::types::ExecutionListItem>, StackError> {
+        self.moto_clients
+            .sfn
+            .list_executions()
+            .state_machine_arn(state_machine_arn)
+            .send()
+            .await
+            .map(|out| out.executions().to_vec())
+            .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))
+    }
+
+    pub async fn shutdown(self) {
+        self.gateway.shutdown().await;
+        self.kube.shutdown().await;
+        drop(self.moto);
+    }
+
+    async fn create_state_machine(&self, name: &str, file: &str) -> Result<String, StackError> {
+        let path = workflow_tests::server::repo_root().join("statemachine").join(file);
+        let definition = substitute(&path)?;
+        let created = self
+            .moto_clients
+            .sfn
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/{name}"))
+            .send()
+            .await
+            .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))?;
+        Ok(created.state_machine_arn().to_string())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Execution {
+    pub execution_arn: String,
+    pub status: ExecutionStatus,
+    pub output: Value,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+pub fn state_machine_arn(name: &str) -> String {
+    format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}")
+}
+
+pub fn function_arn(function: Function) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{}", function.name())
+}
+
+/// Fills `${XFunctionArn}` the way `DefinitionSubstitutions` in `template.yaml` does, and refuses a
+/// definition with a placeholder left over.
+pub fn substitute(path: &Path) -> Result<String, StackError> {
+    let error = |message: String| StackError::Definition {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    for function in Function::ALL {
+        let placeholder = format!("${{{}FunctionArn}}", pascal_case(function.name()));
+        text = text.replace(&placeholder, &function_arn(function));
+    }
+    match text.find("${") {
+        Some(at) => Err(error(format!(
+            "unknown substitution at byte {at}: {}",
+            &text[at..(at + 40).min(text.len())]
+        ))),
+        None => Ok(text),
+    }
+}
+
+fn pascal_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| part[..1].to_uppercase() + &part[1..])
+        .collect()
+}
+
+async fn enable_step_functions_engine(moto: &workflow_tests::server::Server) -> Result<(), StackError> {
+    // Must precede creating any state machine: the engine keeps a separate store.
+    let addr = moto.addr;
+    let response = tokio::task::spawn_blocking(move || {
+        workflow_tests::http::request(
+            addr,
+            "POST",
+            "/moto-api/config",
+            r#"{"stepfunctions":{"execute_state_machine":true}}"#,
+            Duration::from_secs(10),
+        )
+    })
+    .await
+    .map_err(|e| StackError::Moto(e.to_string()))?
+    .map_err(|e| StackError::Moto(e.to_string()))?;
+    if (200..300).contains(&response.status) {
+        Ok(())
+    } else {
+        Err(StackError::Moto(format!(
+            "enabling the Step Functions engine answered {}: {}",
+            response.status, response.body
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_become_the_template_substitution_names() {
+        assert_eq!(pascal_case("fargate-profile"), "FargateProfile");
+        assert_eq!(pascal_case("ttl-reaper"), "TtlReaper");
+    }
+
+    #[test]
+    fn both_definitions_are_fully_substituted() {
+        for file in ["provision.asl.json", "cleanup.asl.json"] {
+            let path = workflow_tests::server::repo_root().join("statemachine").join(file);
+            let text = substitute(&path).unwrap();
+            assert!(text.contains(":function:"), "{file}");
+            serde_json::from_str::<Value>(&text).unwrap();
+        }
+    }
+}

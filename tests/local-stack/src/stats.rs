@@ -1,0 +1,68 @@
+//! Counters that tests read to check what the gateway did.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use efs_fargate_core::functions::Function;
+
+use crate::config::FaultKind;
+
+/// What the gateway has done since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Lambda invocations served, by function name.
+    pub invocations: BTreeMap<&'static str, u64>,
+    /// Faults injected, by kind.
+    pub faults: BTreeMap<FaultKind, u64>,
+    /// Requests forwarded to moto, by signing service (`-` for unsigned requests).
+    pub proxied: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    pub fn invocations_of(&self, function: Function) -> u64 {
+        self.invocations.get(function.name()).copied().unwrap_or(0)
+    }
+
+    pub fn faults_of(&self, kind: FaultKind) -> u64 {
+        self.faults.get(&kind).copied().unwrap_or(0)
+    }
+
+    pub fn faults_total(&self) -> u64 {
+        self.faults.values().sum()
+    }
+
+    pub fn proxied_to(&self, service: &str) -> u64 {
+        self.proxied.get(service).copied().unwrap_or(0)
+    }
+}
+
+/// The live counters behind [`Stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters(Mutex<Stats>);
+
+impl Counters {
+    pub(crate) fn invoked(&self, function: Function) {
+        *self.lock().invocations.entry(function.name()).or_default() += 1;
+    }
+
+    pub(crate) fn faulted(&self, kind: FaultKind) {
+        *self.lock().faults.entry(kind).or_default() += 1;
+    }
+
+    pub(crate) fn proxied(&self, service: Option<&str>) {
+        *self
+            .lock()
+            .proxied
+            .entry(service.unwrap_or("-").to_string())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Stats> {
+        // Counters stay meaningful after a panic elsewhere: every update is a single increment.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,138 @@
+//! Latency injection makes the workflow's status loops really loop: the real steps, through the
+//! gateway, see resources creating and deleting for the configured window, then done.
+
+use std::time::Duration;
+
+use aws_sdk_efs::types::LifeCycleState;
+use aws_sdk_eks::types::FargateProfileStatus;
+use efs_fargate_core::clients::AwsClients;
+use efs_fargate_core::run::Run;
+use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, CleanupProgress, cleanup};
+use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
+use efs_fargate_core::steps::{efs, fargate};
+use local_stack::LatencyConfig;
+use serde_json::json;
+use tokio::time::{Instant, sleep_until};
+
+use crate::support::{settings, start_gateway};
+
+const WINDOW: Duration = Duration::from_secs(2);
+/// Past the end of a window, with room for the gateway's clock and the test's to differ slightly.
+const MARGIN: Duration = Duration::from_millis(100);
+
+async fn prepared(clients: &AwsClients) -> Run {
+    let event = PrepareEvent {
+        run_id: "r1".into(),
+        started_at: None,
+        input: json!({ "clusterName": "demo" }),
+        attempt: 0,
+    };
+    match prepare(clients, &settings(), event).await.expect("prepare") {
+        PrepareOutput::Ready { run } => *run,
+        other => panic!("prepare did not finish: {other:?}"),
+    }
+}
+
+async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> CleanupProgress {
+    let event = CleanupEvent {
+        action,
+        cluster_name: run.request.cluster_name.clone(),
+        namespace: run.request.namespace.clone(),
+        attempt: 0,
+    };
+    cleanup(clients, &settings(), event).await.expect("cleanup step")
+}
+
+async fn profile_status(clients: &AwsClients, run: &Run, name: &str) -> Option<FargateProfileStatus> {
+    fargate::describe_profile_of(&clients.eks, &run.request.cluster_name, name)
+        .await
+        .expect("describe the Fargate profile")
+        .and_then(|profile| profile.status().cloned())
+}
+
+async fn mount_target_states(clients: &AwsClients, file_system_id: &str) -> Vec<LifeCycleState> {
+    efs::mount_targets::list(&clients.efs, file_system_id)
+        .await
+        .expect("describe the mount targets")
+        .iter()
+        .map(|mt| mt.life_cycle_state().clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_loops_wait_while_resources_are_creating_and_deleting() {
+    let moto = workflow_tests::moto().await;
+    workflow_tests::seed_network(&moto.clients(), "demo").await;
+    let latency = LatencyConfig {
+        create: WINDOW,
+        delete: WINDOW,
+    };
+    let (_gateway, clients) = start_gateway(&moto.sdk_config(), &moto.endpoint(), |c| c.with_latency(latency));
+    let settings = settings();
+    let run = prepared(&clients).await;
+    let zones = run.network.mount_target_subnets.len();
+
+    // Created: the Fargate profile is CREATING and the file system creating, so no mount target yet.
+    let created = Instant::now();
+    let profile = fargate::ensure_profile(&clients.eks, &run)
+        .await
+        .expect("create the profile");
+    assert_eq!(profile.status, "CREATING");
+    let storage = efs::ensure_storage(&clients, &run).await.expect("create the storage");
+    assert!(!storage.ready && storage.mount_targets.is_empty(), "{storage:?}");
+    let poll = fargate::profile_status(&clients.eks, &settings, &run, 0).await.unwrap();
+    assert!(!poll.ready, "{poll:?}");
+    let poll = efs::storage_status(&clients, &settings, &run, 0).await.unwrap();
+    assert!(!poll.ready && poll.next_poll_seconds == 1, "{poll:?}");
+    assert!(created.elapsed() < WINDOW, "too slow to observe the window");
+
+    // After the window: the profile is ACTIVE, and the mount targets get created, creating in turn.
+    sleep_until(created + WINDOW + MARGIN).await;
+    let poll = fargate::profile_status(&clients.eks, &settings, &run, 1).await.unwrap();
+    assert!(poll.ready, "{poll:?}");
+    let mount_targets_created = Instant::now();
+    let poll = efs::storage_status(&clients, &settings, &run, 1).await.unwrap();
+    assert!(!poll.ready, "{poll:?}");
+    let states = mount_target_states(&clients, &storage.file_system_id).await;
+    assert_eq!(states, vec![LifeCycleState::Creating; zones]);
+    sleep_until(mount_targets_created + WINDOW + MARGIN).await;
+    let poll = efs::storage_status(&clients, &settings, &run, 2).await.unwrap();
+    assert!(poll.ready, "{poll:?}");
+    let states = mount_target_states(&clients, &storage.file_system_id).await;
+    assert_eq!(states, vec![LifeCycleState::Available; zones]);
+
+    // Deleted: moto forgets both at once, yet they are described as deleting for the window, and a
+    // second cleanup pass waits instead of deleting again.
+    let deleted = Instant::now();
+    let first = clean(&clients, &run, CleanupAction::FargateProfile).await;
+    assert!(
+        !first.done && first.removed == [profile.profile_name.clone()],
+        "{first:?}"
+    );
+    let first = clean(&clients, &run, CleanupAction::MountTargets).await;
+    assert!(!first.done && first.removed.len() == zones, "{first:?}");
+    assert_eq!(
+        profile_status(&clients, &run, &profile.profile_name).await,
+        Some(FargateProfileStatus::Deleting)
+    );
+    let states = mount_target_states(&clients, &storage.file_system_id).await;
+    assert_eq!(states, vec![LifeCycleState::Deleting; zones]);
+    let by_id = clients
+        .efs
+        .describe_mount_targets()
+        .mount_target_id(&first.removed[0])
+        .send()
+        .await
+        .expect("a deleting mount target is still described by id");
+    assert_eq!(by_id.mount_targets()[0].life_cycle_state(), &LifeCycleState::Deleting);
+    let again = clean(&clients, &run, CleanupAction::FargateProfile).await;
+    assert!(!again.done && again.removed.is_empty(), "{again:?}");
+    let again = clean(&clients, &run, CleanupAction::MountTargets).await;
+    assert!(!again.done && again.removed.is_empty(), "{again:?}");
+    assert!(deleted.elapsed() < WINDOW, "too slow to observe the window");
+
+    sleep_until(deleted + WINDOW + MARGIN).await;
+    assert!(clean(&clients, &run, CleanupAction::FargateProfile).await.done);
+    assert!(clean(&clients, &run, CleanupAction::MountTargets).await.done);
+    assert_eq!(profile_status(&clients, &run, &profile.profile_name).await, None);
+}

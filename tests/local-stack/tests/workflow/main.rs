@@ -1,0 +1,8 @@
+//! End to end through moto's Step Functions engine: the real ASL files, the real handlers behind the
+//! local gateway, the fake Kubernetes API server. One stack per test, one test at a time (the
+//! engine's waits are real time, so parallel stacks would only fight over two cores).
+
+mod failures;
+mod happy_path;
+mod resilience;
+mod support;

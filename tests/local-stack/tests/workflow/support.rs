@@ -1,0 +1,139 @@
+//! Shared set-up: one local stack at a time, inputs, and inventory checks.
+
+use aws_sdk_sfn::types::ExecutionStatus;
+use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
+use local_stack::stack::{CLUSTER, Execution, LocalStack, StackOptions};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+pub struct Stack {
+    pub stack: LocalStack,
+    _turn: MutexGuard<'static, ()>,
+}
+
+pub async fn stack(options: StackOptions) -> Stack {
+    let turn = ONE_AT_A_TIME.lock().await;
+    let stack = LocalStack::start(StackOptions {
+        time_scale: 0.05,
+        ..options
+    })
+    .await
+    .expect("the local stack starts");
+    Stack { stack, _turn: turn }
+}
+
+impl Stack {
+    pub async fn provision(&self, name: &str, input: Value) -> Execution {
+        self.stack
+            .run(&self.stack.provision_arn, name, &input, TIMEOUT)
+            .await
+            .expect("the execution ends")
+    }
+
+    pub async fn cleanup(&self, name: &str, namespace: &str) -> Execution {
+        let input = serde_json::json!({"clusterName": CLUSTER, "namespace": namespace});
+        let execution = self
+            .stack
+            .run(&self.stack.cleanup_arn, name, &input, TIMEOUT)
+            .await
+            .expect("cleanup ends");
+        assert_eq!(execution.status, ExecutionStatus::Succeeded, "{execution:?}");
+        execution
+    }
+
+    /// The workflow's AWS resources still in moto (the fake cluster is checked separately).
+    pub async fn ours_left(&self) -> Vec<String> {
+        let inventory = workflow_tests::inventory(&self.stack.moto_clients, CLUSTER).await;
+        let ours = |tags: &std::collections::BTreeMap<String, String>| {
+            tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
+        };
+        let mut left: Vec<String> = Vec::new();
+        left.extend(
+            inventory
+                .fargate_profiles
+                .iter()
+                .filter(|p| ours(&p.tags))
+                .map(|p| format!("profile {}", p.name)),
+        );
+        left.extend(
+            inventory
+                .file_systems
+                .iter()
+                .filter(|f| ours(&f.tags))
+                .map(|f| format!("file system {}", f.id)),
+        );
+        left.extend(
+            inventory
+                .security_groups
+                .iter()
+                .filter(|g| ours(&g.tags))
+                .map(|g| format!("security group {}", g.id)),
+        );
+        left.extend(
+            inventory
+                .kms_keys
+                .iter()
+                .filter(|k| ours(&k.tags))
+                .map(|k| format!("kms key {}", k.id)),
+        );
+        left
+    }
+
+    /// How often each state was entered in an execution.
+    pub async fn entries(&self, execution_arn: &str, state: &str) -> usize {
+        let history = self
+            .stack
+            .moto_clients
+            .sfn
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .max_results(1000)
+            .send()
+            .await
+            .expect("history");
+        history
+            .events()
+            .iter()
+            .filter_map(|e| e.state_entered_event_details())
+            .filter(|d| d.name() == state)
+            .count()
+    }
+
+    pub async fn transitions(&self, execution_arn: &str) -> usize {
+        let history = self
+            .stack
+            .moto_clients
+            .sfn
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .max_results(1000)
+            .send()
+            .await
+            .expect("history");
+        history
+            .events()
+            .iter()
+            .filter(|e| e.state_entered_event_details().is_some())
+            .count()
+    }
+
+    pub async fn shutdown(self) {
+        self.stack.shutdown().await;
+    }
+}
+
+pub fn succeeded(execution: &Execution) {
+    assert_eq!(
+        execution.status,
+        ExecutionStatus::Succeeded,
+        "{:?}: {:?} {:?}",
+        execution.status,
+        execution.error,
+        execution.cause
+    );
+}

@@ -1,0 +1,208 @@
+//! epic06 (Kubernetes part) against moto and the fake API server: two namespaces on one cluster
+//! do not collide, cleanup leaves nothing of ours, and what the workflow did not create (a
+//! StorageClass, a CSIDriver, a namespace and what is in it) is left as it was.
+
+mod common;
+
+use common::*;
+use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
+use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, cleanup};
+use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
+use efs_fargate_core::steps::k8s::validate::ValidateAction;
+use efs_fargate_core::steps::k8s::{Kube, describe};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
+use k8s_openapi::serde::de::DeserializeOwned;
+use kube::Resource;
+use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use serde_json::Value;
+use std::fmt::Debug;
+use workflow_tests::{moto, seed_network};
+
+async fn labelled<K>(kube: &Kube, api: Api<K>) -> Vec<String>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let params = ListParams::default().labels(&format!("{MANAGED_BY_KEY}={MANAGED_BY_VALUE}"));
+    kube.list(&api, &params).await.unwrap().iter().map(describe).collect()
+}
+
+/// Every object on the cluster, in any namespace, that carries the workflow's managed-by label.
+async fn ours(kube: &Kube) -> Vec<String> {
+    let client = || kube.client.clone();
+    let mut found = labelled(kube, Api::<Pod>::all(client())).await;
+    found.extend(labelled(kube, Api::<ConfigMap>::all(client())).await);
+    found.extend(labelled(kube, Api::<PersistentVolumeClaim>::all(client())).await);
+    found.extend(labelled(kube, Api::<PersistentVolume>::all(client())).await);
+    found.extend(labelled(kube, Api::<StorageClass>::all(client())).await);
+    found.extend(labelled(kube, Api::<CSIDriver>::all(client())).await);
+    found.extend(labelled(kube, Api::<Namespace>::all(client())).await);
+    found
+}
+
+fn foreign_meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: namespace.map(str::to_string),
+        labels: Some([("owner".to_string(), "platform-team".to_string())].into()),
+        ..ObjectMeta::default()
+    }
+}
+
+#[tokio::test]
+async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_removes_the_storage() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run_a, fs_a) = app_running(&clients, &settings, "team-a").await;
+    let (run_b, fs_b) = app_running(&clients, &settings, "team-b").await;
+    assert_ne!(fs_a, fs_b);
+    for (run, fs) in [(&run_a, &fs_a), (&run_b, &fs_b)] {
+        let namespace = &run.request.namespace;
+        let volume = fake
+            .object("PersistentVolume", None, &format!("poc-app-pv-{namespace}"))
+            .expect("one PV per namespace");
+        assert_eq!(volume["spec"]["csi"]["volumeHandle"], fs.as_str());
+        assert_eq!(volume["spec"]["claimRef"]["namespace"], namespace.as_str());
+        let pod = fake.object("Pod", Some(namespace), "poc-app1").unwrap();
+        assert_eq!(pod["status"]["phase"], "Running", "{namespace}");
+    }
+    let class = fake.object("StorageClass", None, STORAGE_CLASS).unwrap();
+    assert_eq!(
+        class["metadata"]["labels"][NAMESPACE_KEY], "team-a",
+        "created once, by the first run"
+    );
+
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    let log = clean_up_kubernetes(&clients, &settings, CLUSTER, "team-a").await;
+    let last = log.last().unwrap();
+    assert!(
+        last.kept.contains(&format!("storageclass/{STORAGE_CLASS}")),
+        "team-b's PV uses it: {last:?}"
+    );
+    assert!(last.kept.contains(&format!("csidriver/{CSI_DRIVER}")), "{last:?}");
+    let left = ours(&kube).await;
+    assert!(left.iter().all(|o| !o.contains("team-a")), "{left:?}");
+    assert!(left.contains(&"namespace/team-b".to_string()), "{left:?}");
+    assert_eq!(
+        fake.object("Pod", Some("team-b"), "poc-app2").unwrap()["status"]["phase"],
+        "Running"
+    );
+    assert!(fake.object("Namespace", None, "team-a").is_none());
+
+    clean_up_kubernetes(&clients, &settings, CLUSTER, "team-b").await;
+    assert_eq!(
+        ours(&kube).await,
+        Vec::<String>::new(),
+        "the last namespace out removes the shared objects"
+    );
+    let again = clean_up_kubernetes(&clients, &settings, CLUSTER, "team-b").await;
+    assert_eq!(again.len(), 1);
+    assert!(again[0].removed.is_empty(), "{again:?}");
+}
+
+#[tokio::test]
+async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    let post = PostParams::default();
+    kube.all::<Namespace>()
+        .create(
+            &post,
+            &Namespace {
+                metadata: foreign_meta(NAMESPACE, None),
+                ..Namespace::default()
+            },
+        )
+        .await
+        .unwrap();
+    let driver = CSIDriver {
+        metadata: foreign_meta(CSI_DRIVER, None),
+        spec: CSIDriverSpec {
+            attach_required: Some(false),
+            ..CSIDriverSpec::default()
+        },
+    };
+    kube.all::<CSIDriver>().create(&post, &driver).await.unwrap();
+    let class = StorageClass {
+        metadata: foreign_meta(STORAGE_CLASS, None),
+        provisioner: CSI_DRIVER.into(),
+        ..StorageClass::default()
+    };
+    kube.all::<StorageClass>().create(&post, &class).await.unwrap();
+    let config = ConfigMap {
+        metadata: foreign_meta("platform-settings", Some(NAMESPACE)),
+        ..ConfigMap::default()
+    };
+    kube.namespaced::<ConfigMap>(NAMESPACE)
+        .create(&post, &config)
+        .await
+        .unwrap();
+    let foreign = || -> Vec<Value> {
+        vec![
+            fake.object("Namespace", None, NAMESPACE).unwrap(),
+            fake.object("CSIDriver", None, CSI_DRIVER).unwrap(),
+            fake.object("StorageClass", None, STORAGE_CLASS).unwrap(),
+            fake.object("ConfigMap", Some(NAMESPACE), "platform-settings").unwrap(),
+        ]
+    };
+    let before = foreign();
+
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    for action in [
+        ValidateAction::CrossRead,
+        ValidateAction::Persistence,
+        ValidateAction::Report,
+    ] {
+        validated(&clients, &settings, &run, &fs, action).await;
+    }
+    assert!(!ours(&kube).await.is_empty());
+
+    let log = clean_up_kubernetes(&clients, &settings, CLUSTER, NAMESPACE).await;
+    let removed: Vec<&String> = log.iter().flat_map(|p| &p.removed).collect();
+    for object in [
+        format!("pod/{NAMESPACE}/poc-app-validation"),
+        format!("persistentvolumeclaim/{NAMESPACE}/poc-app-validation-pvc"),
+        format!("persistentvolume/poc-app-validation-pv-{NAMESPACE}"),
+        format!("configmap/{NAMESPACE}/poc-app-validation"),
+    ] {
+        assert!(removed.contains(&&object), "{object} in {removed:?}");
+    }
+    let kept = &log.last().unwrap().kept;
+    for object in [
+        format!("namespace/{NAMESPACE}"),
+        format!("storageclass/{STORAGE_CLASS}"),
+        format!("csidriver/{CSI_DRIVER}"),
+    ] {
+        assert!(kept.contains(&object), "{object} in {kept:?}");
+    }
+    assert_eq!(ours(&kube).await, Vec::<String>::new());
+    assert_eq!(foreign(), before, "untouched");
+
+    let again = clean_up_kubernetes(&clients, &settings, CLUSTER, NAMESPACE).await;
+    assert!(again.iter().all(|p| p.removed.is_empty()), "{again:?}");
+    assert_eq!(foreign(), before);
+}
+
+#[tokio::test]
+async fn a_cluster_that_no_longer_exists_is_already_clean() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    let event = CleanupEvent {
+        action: CleanupAction::Kubernetes,
+        cluster_name: "gone".into(),
+        namespace: NAMESPACE.into(),
+        attempt: 0,
+    };
+    let progress = cleanup(&clients, &settings(), event).await.unwrap();
+    assert!(
+        progress.done && progress.removed.is_empty() && progress.kept.is_empty(),
+        "{progress:?}"
+    );
+}

@@ -1,0 +1,348 @@
+//! The Kubernetes steps of provisioning (epic01 namespace, epic03 storage, epic04 PoC app) against
+//! moto and the fake API server: what exists afterwards, and that running a step again changes
+//! nothing.
+
+mod common;
+
+use common::*;
+use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
+use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
+use efs_fargate_core::steps::k8s::manifests::{self, APP};
+use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction};
+use efs_fargate_core::steps::k8s::{Kube, Origin, namespace};
+use k8s_openapi::api::core::v1::PersistentVolume;
+use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
+use kube::api::{ObjectMeta, PostParams};
+use serde_json::{Value, json};
+use workflow_tests::{moto, seed_network};
+
+fn labels(object: &Value) -> &Value {
+    &object["metadata"]["labels"]
+}
+
+#[tokio::test]
+async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+
+    let first = fargate::handle(&clients, &settings, step(FargateAction::Create, &run))
+        .await
+        .unwrap();
+    let FargateOutput::Created(first) = first else {
+        panic!("create returns the profile: {first:?}")
+    };
+    assert!(first.namespace.created && first.profile.created);
+    assert_eq!(first.namespace.name, NAMESPACE);
+    let output = serde_json::to_value(&first).unwrap();
+    assert_eq!(output["namespace"], json!({"name": NAMESPACE, "created": true}));
+    assert_eq!(output["profileName"], format!("fp-{NAMESPACE}"));
+
+    let namespace = fake.object("Namespace", None, NAMESPACE).expect("the namespace exists");
+    assert_eq!(labels(&namespace)[MANAGED_BY_KEY], MANAGED_BY_VALUE);
+    assert_eq!(labels(&namespace)[CLUSTER_KEY], CLUSTER);
+    assert_eq!(labels(&namespace)[NAMESPACE_KEY], NAMESPACE);
+    assert_eq!(labels(&namespace)[RUN_ID_KEY], "run-1");
+
+    let again = fargate::handle(&clients, &settings, step(FargateAction::Create, &run))
+        .await
+        .unwrap();
+    let FargateOutput::Created(again) = again else {
+        panic!("{again:?}")
+    };
+    assert!(
+        !again.namespace.created && !again.profile.created,
+        "nothing new: {again:?}"
+    );
+    assert_eq!(again.profile.profile_arn, first.profile.profile_arn);
+    let unchanged = fake.object("Namespace", None, NAMESPACE).unwrap();
+    assert_eq!(unchanged["metadata"]["uid"], namespace["metadata"]["uid"]);
+}
+
+#[tokio::test]
+async fn storage_objects_are_created_when_missing_then_reused() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+
+    let first = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    assert_eq!(first.csi_driver.origin, Origin::Created);
+    assert_eq!(first.storage_class.origin, Origin::Created);
+    let driver = fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap();
+    assert_eq!(driver["spec"]["attachRequired"], false);
+    assert_eq!(labels(&driver)[MANAGED_BY_KEY], MANAGED_BY_VALUE);
+    let class = fake.object("StorageClass", None, "efs-sc").unwrap();
+    assert_eq!(class["provisioner"], "efs.csi.aws.com");
+    assert_eq!(labels(&class)[NAMESPACE_KEY], NAMESPACE);
+
+    let again = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    assert_eq!(again.csi_driver.origin, Origin::Workflow);
+    assert_eq!(again.storage_class.origin, Origin::Workflow);
+    let class_again = fake.object("StorageClass", None, "efs-sc").unwrap();
+    assert_eq!(
+        class_again["metadata"]["resourceVersion"],
+        class["metadata"]["resourceVersion"]
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_csi_driver_and_storage_class_are_used_as_they_are() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    seed_foreign_storage(&kube).await;
+    let before = (
+        fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
+        fake.object("StorageClass", None, "efs-sc").unwrap(),
+    );
+
+    let output = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    assert_eq!(output.csi_driver.origin, Origin::Existing);
+    assert_eq!(output.storage_class.origin, Origin::Existing);
+    let after = (
+        fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
+        fake.object("StorageClass", None, "efs-sc").unwrap(),
+    );
+    assert_eq!(after, before, "neither labelled nor changed");
+}
+
+/// An EKS-shipped CSIDriver and an operator's StorageClass, without our labels.
+async fn seed_foreign_storage(kube: &Kube) {
+    let meta = |name: &str| ObjectMeta {
+        name: Some(name.into()),
+        labels: Some([("owner".to_string(), "platform-team".to_string())].into()),
+        ..ObjectMeta::default()
+    };
+    let driver = CSIDriver {
+        metadata: meta("efs.csi.aws.com"),
+        spec: CSIDriverSpec {
+            attach_required: Some(false),
+            ..CSIDriverSpec::default()
+        },
+    };
+    kube.all::<CSIDriver>()
+        .create(&PostParams::default(), &driver)
+        .await
+        .unwrap();
+    let class = StorageClass {
+        metadata: meta("efs-sc"),
+        provisioner: "efs.csi.aws.com".into(),
+        ..StorageClass::default()
+    };
+    kube.all::<StorageClass>()
+        .create(&PostParams::default(), &class)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+
+    let volume_name = format!("poc-app-pv-{NAMESPACE}");
+    let volume = fake
+        .object("PersistentVolume", None, &volume_name)
+        .expect("the PV exists");
+    assert_eq!(volume["spec"]["csi"]["volumeHandle"], fs.as_str(), "the plain fs- id");
+    assert_eq!(volume["spec"]["csi"]["volumeAttributes"]["encryptInTransit"], "true");
+    assert_eq!(volume["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+    assert_eq!(volume["spec"]["claimRef"]["name"], "poc-app-pvc");
+    assert_eq!(volume["spec"]["claimRef"]["namespace"], NAMESPACE);
+    let claim = fake
+        .object("PersistentVolumeClaim", Some(NAMESPACE), "poc-app-pvc")
+        .unwrap();
+    assert_eq!(claim["status"]["phase"], "Bound");
+    for (name, n) in [("poc-app1", 1), ("poc-app2", 2)] {
+        let pod = fake.object("Pod", Some(NAMESPACE), name).expect("the pod exists");
+        assert_eq!(pod["status"]["phase"], "Running");
+        let container = &pod["spec"]["containers"][0];
+        assert_eq!(container["image"], manifests::IMAGE);
+        assert_eq!(container["command"], json!(manifests::app_command(n)));
+        assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(container["securityContext"]["allowPrivilegeEscalation"], false);
+        assert_eq!(container["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
+        assert!(container["resources"]["requests"]["cpu"].is_string());
+        assert_eq!(labels(&pod)[MANAGED_BY_KEY], MANAGED_BY_VALUE);
+    }
+    let files = fake.store_files(&fs);
+    assert!(
+        files.get("/out1.txt").is_some_and(|f| f.contains("- PoC APP 1")),
+        "{files:?}"
+    );
+    assert!(
+        files.get("/out2.txt").is_some_and(|f| f.contains("- PoC APP 2")),
+        "{files:?}"
+    );
+
+    // Again, as a re-run would: the same objects, nothing new.
+    let uids = |fake: &fake_kube_apiserver::FakeKube| {
+        ["poc-app1", "poc-app2"].map(|p| fake.object("Pod", Some(NAMESPACE), p).unwrap()["metadata"]["uid"].clone())
+    };
+    let before = uids(&fake);
+    for action in [PocAppAction::Create, PocAppAction::Status] {
+        let status = poc_app::handle(&clients, &settings, kube_step(action, &run, &fs, 0))
+            .await
+            .unwrap();
+        assert!(status.poll.ready, "{status:?}");
+    }
+    assert_eq!(uids(&fake), before);
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    let volumes = kube
+        .list(&kube.all::<PersistentVolume>(), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(volumes.len(), 1);
+}
+
+#[tokio::test]
+async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    namespace::ensure_namespace(&kube, &run).await.unwrap();
+    storage_created(&clients, &settings, &run, "fs-12345678").await;
+
+    // No Fargate profile at all.
+    let mut status = None;
+    for attempt in 0..15 {
+        let polled = poc_app::handle(
+            &clients,
+            &settings,
+            kube_step(PocAppAction::Status, &run, "fs-12345678", attempt),
+        )
+        .await
+        .unwrap();
+        assert!(!polled.poll.ready, "{polled:?}");
+        status = Some(polled);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = status.unwrap();
+    assert!(status.claim_bound);
+    assert_eq!(status.pods.len(), 2);
+    for pod in &status.pods {
+        assert_eq!(pod.phase, "Pending", "{pod:?}");
+        assert!(pod.reason.is_some() || !pod.events.is_empty(), "says why: {pod:?}");
+    }
+    assert!(status.poll.detail.contains("Pending"), "{}", status.poll.detail);
+    assert!(status.poll.next_poll_seconds > 0);
+
+    // The profile arrives (moto makes it ACTIVE at once): the same pods start.
+    fargate::ensure_profile(&clients.eks, &run).await.unwrap();
+    poc_app_running(&clients, &settings, &run, "fs-12345678").await;
+}
+
+#[tokio::test]
+async fn no_pod_is_created_while_the_claim_is_unbound() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    namespace::ensure_namespace(&kube, &run).await.unwrap();
+    fargate::ensure_profile(&clients.eks, &run).await.unwrap();
+    storage_created(&clients, &settings, &run, "fs-12345678").await;
+    // Our volume, but one no claim of class efs-sc can bind to.
+    let mut volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    volume.spec.as_mut().unwrap().storage_class_name = Some("another-class".into());
+    kube.apply(&kube.all(), &volume).await.unwrap();
+
+    for attempt in 0..5 {
+        let status = poc_app::handle(
+            &clients,
+            &settings,
+            kube_step(PocAppAction::Create, &run, "fs-12345678", attempt),
+        )
+        .await
+        .unwrap();
+        assert!(!status.poll.ready && !status.claim_bound, "{status:?}");
+        assert!(status.pods.is_empty());
+        assert!(
+            status.poll.detail.contains("claim poc-app-pvc is Pending"),
+            "{}",
+            status.poll.detail
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(fake.object("Pod", Some(NAMESPACE), "poc-app1").is_none());
+    assert!(fake.object("Pod", Some(NAMESPACE), "poc-app2").is_none());
+}
+
+#[tokio::test]
+async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflict() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    namespace::ensure_namespace(&kube, &run).await.unwrap();
+    let mut volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    volume.spec.as_mut().unwrap().claim_ref.as_mut().unwrap().name = Some("someone-elses-claim".into());
+    kube.apply(&kube.all(), &volume).await.unwrap();
+    let (name, err) = error_name(
+        poc_app::handle(
+            &clients,
+            &settings,
+            kube_step(PocAppAction::Create, &run, "fs-12345678", 0),
+        )
+        .await,
+    );
+    assert_eq!(name, "PersistentVolumeConflict");
+    assert!(err.to_string().contains("someone-elses-claim"), "{err}");
+
+    let (name, err) = error_name(
+        poc_app::handle(
+            &clients,
+            &settings,
+            kube_step(PocAppAction::Create, &run, "fs-87654321", 0),
+        )
+        .await,
+    );
+    assert_eq!(name, "PersistentVolumeConflict");
+    assert!(err.to_string().contains("fs-12345678"), "{err}");
+
+    // A namespace object of our name that the workflow did not create is never adopted.
+    kube.delete(
+        &kube.all::<PersistentVolume>(),
+        &APP.volume_name(&run.request.namespace),
+    )
+    .await
+    .unwrap();
+    let mut foreign = manifests::claim(&run, APP);
+    foreign.metadata.labels = None;
+    kube.namespaced(NAMESPACE)
+        .create(&PostParams::default(), &foreign)
+        .await
+        .unwrap();
+    let (name, err) = error_name(
+        poc_app::handle(
+            &clients,
+            &settings,
+            kube_step(PocAppAction::Create, &run, "fs-12345678", 0),
+        )
+        .await,
+    );
+    assert_eq!(name, "KubernetesObjectConflict", "{err}");
+}

@@ -1,0 +1,256 @@
+//! epic05 against moto and the fake API server: the cross-read, the persistence check and the
+//! report, each run twice, and the failures that must be `ValidationFailed` with evidence.
+
+mod common;
+
+use common::*;
+use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
+use k8s_openapi::api::core::v1::Pod;
+use workflow_tests::{moto, seed_network};
+
+#[tokio::test]
+async fn the_app_cross_reads_and_its_files_outlive_it() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+
+    let cross = validated(&clients, &settings, &run, &fs, ValidateAction::CrossRead).await;
+    let evidence = cross.cross_read.expect("cross-read evidence");
+    assert!(evidence.poc_app1_read.ends_with(" - PoC APP 2"), "{evidence:?}");
+    assert!(evidence.poc_app2_read.ends_with(" - PoC APP 1"), "{evidence:?}");
+
+    // As the state machine does: `persistence` once, then `report` until ready.
+    let started = validate::handle(
+        &clients,
+        &settings,
+        kube_step(ValidateAction::Persistence, &run, &fs, 0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(started.poll.attempt, 1);
+    let first = validated(&clients, &settings, &run, &fs, ValidateAction::Report).await;
+    let report = first.report.clone().expect("the report");
+    assert_eq!(report.file_system_id, fs);
+    for file in ["/data/out1.txt", "/data/out2.txt"] {
+        assert!(report.files_found.iter().any(|f| f == file), "{report:?}");
+        assert!(!report.lines_read[file].is_empty(), "{report:?}");
+    }
+    assert_eq!(report.cross_read, Some(evidence));
+    let timings = &report.timings;
+    for (name, at) in [
+        ("crossReadAt", &timings.cross_read_at),
+        ("appsDeletedAt", &timings.apps_deleted_at),
+        ("validationFinishedAt", &timings.validation_finished_at),
+    ] {
+        assert!(
+            at.as_deref().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()),
+            "{name}: {timings:?}"
+        );
+    }
+    let at = |t: &Option<String>| t.as_deref().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert!(at(&timings.cross_read_at) <= at(&timings.apps_deleted_at));
+    let output = serde_json::to_value(&first).unwrap();
+    for key in ["filesFound", "linesRead", "crossRead", "timings"] {
+        assert!(output["report"].get(key).is_some(), "report.{key}: {output}");
+    }
+
+    for name in ["poc-app1", "poc-app2"] {
+        assert!(fake.object("Pod", Some(NAMESPACE), name).is_none(), "{name} is deleted");
+    }
+    assert!(
+        fake.object("PersistentVolumeClaim", Some(NAMESPACE), "poc-app-pvc")
+            .is_none()
+    );
+    assert!(
+        fake.object("PersistentVolume", None, &format!("poc-app-pv-{NAMESPACE}"))
+            .is_none()
+    );
+    let validation_volume = fake
+        .object("PersistentVolume", None, &format!("poc-app-validation-pv-{NAMESPACE}"))
+        .expect("the validation PV");
+    assert_eq!(validation_volume["spec"]["csi"]["volumeHandle"], fs.as_str());
+
+    // Both again: nothing new, the same report.
+    let pod_uid = fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap()["metadata"]["uid"].clone();
+    let persistence = validated(&clients, &settings, &run, &fs, ValidateAction::Persistence).await;
+    assert!(
+        persistence.poll.detail.contains("poc-app-validation"),
+        "{persistence:?}"
+    );
+    let again = validated(&clients, &settings, &run, &fs, ValidateAction::Report).await;
+    assert_eq!(again.report, first.report, "the report is read again, not redone");
+    assert_eq!(
+        fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap()["metadata"]["uid"],
+        pod_uid
+    );
+}
+
+#[tokio::test]
+async fn a_second_run_is_validated_afresh_not_by_the_first_runs_pod() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let mut reports = Vec::new();
+    for _ in 0..2 {
+        poc_app_running(&clients, &settings, &run, &fs).await;
+        for action in [ValidateAction::CrossRead, ValidateAction::Persistence] {
+            validated(&clients, &settings, &run, &fs, action).await;
+        }
+        let output = validated(&clients, &settings, &run, &fs, ValidateAction::Report).await;
+        reports.push(output.report.expect("a report"));
+    }
+    let at = |t: &Option<String>| t.as_deref().expect("a timing").parse::<jiff::Timestamp>().unwrap();
+    let (first, second) = (&reports[0].timings, &reports[1].timings);
+    assert!(at(&second.cross_read_at) > at(&first.cross_read_at));
+    assert!(
+        at(&second.validation_started_at) >= at(&second.apps_deleted_at),
+        "the second report comes from a pod started after the second app was deleted: {second:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_app_pod_fails_the_cross_read() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    kube.delete(&kube.namespaced::<Pod>(NAMESPACE), "poc-app2")
+        .await
+        .unwrap();
+
+    let (name, err) =
+        error_name(validate::handle(&clients, &settings, kube_step(ValidateAction::CrossRead, &run, &fs, 0)).await);
+    assert_eq!(name, "ValidationFailed");
+    assert!(err.to_string().contains("poc-app2"), "{err}");
+}
+
+#[tokio::test]
+async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    // poc-app2 replaced by a pod of ours that reads nothing: its log never shows a line of out1.txt.
+    let kube = kube(&clients, &settings, CLUSTER).await;
+    let pods = kube.namespaced::<Pod>(NAMESPACE);
+    kube.delete(&pods, "poc-app2").await.unwrap();
+    until_gone(&fake, "poc-app2").await;
+    let mut silent = efs_fargate_core::steps::k8s::manifests::pod(
+        &run,
+        "poc-app2",
+        "poc-app-pvc",
+        vec!["/bin/sh".into(), "-c".into(), "while true; do sleep 5; done".into()],
+        "Always",
+    );
+    silent
+        .metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert("variant".into(), "silent".into());
+    kube.apply(&pods, &silent).await.unwrap();
+    poc_app_running(&clients, &settings, &run, &fs).await;
+
+    let last = validate::CROSS_READ_ATTEMPTS - 1;
+    let (name, err) = error_name(
+        validate::handle(
+            &clients,
+            &settings,
+            kube_step(ValidateAction::CrossRead, &run, &fs, last),
+        )
+        .await,
+    );
+    assert_eq!(name, "ValidationFailed");
+    let message = err.to_string();
+    assert!(
+        message.contains("poc-app1:") && message.contains("poc-app2:"),
+        "the logs are the evidence: {message}"
+    );
+}
+
+#[tokio::test]
+async fn persistence_needs_the_cross_read_first() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+
+    let (name, err) = error_name(
+        validate::handle(
+            &clients,
+            &settings,
+            kube_step(ValidateAction::Persistence, &run, &fs, 0),
+        )
+        .await,
+    );
+    assert_eq!(name, "ValidationFailed");
+    assert!(err.to_string().contains("cross-read"), "{err}");
+    assert!(
+        fake.object("Pod", Some(NAMESPACE), "poc-app1").is_some(),
+        "the app was not deleted"
+    );
+}
+
+#[tokio::test]
+async fn files_missing_after_the_app_is_deleted_fail_the_report() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let fake = fake_kube(&clients, CLUSTER).await;
+    let settings = kube_settings(&fake);
+    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    validated(&clients, &settings, &run, &fs, ValidateAction::CrossRead).await;
+
+    // The validation looks at another (empty) file system: the app's files are not there.
+    let empty = "fs-00000000";
+    validated(&clients, &settings, &run, empty, ValidateAction::Persistence).await;
+    let mut attempt = 0;
+    let err = loop {
+        match validate::handle(
+            &clients,
+            &settings,
+            kube_step(ValidateAction::Report, &run, empty, attempt),
+        )
+        .await
+        {
+            Ok(output) => {
+                assert!(!output.poll.ready, "an empty file system passed: {output:?}");
+                attempt = output.poll.attempt;
+                assert!(attempt < 200, "the validation pod never ended: {}", output.poll.detail);
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(err) => break err,
+        }
+    };
+    assert_eq!(err.error_type(), "ValidationFailed");
+    let message = err.to_string();
+    assert!(message.contains("/data/out1.txt was not listed"), "{message}");
+    assert!(message.contains("poc-app-validation printed"), "{message}");
+    assert!(
+        !fake.store_files(&fs).is_empty(),
+        "the app's own file system still has the files"
+    );
+}
+
+async fn until_gone(fake: &fake_kube_apiserver::FakeKube, pod: &str) {
+    for _ in 0..100 {
+        if fake.object("Pod", Some(NAMESPACE), pod).is_none() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("pod {pod} was never deleted");
+}
