@@ -50,6 +50,13 @@ impl Owner {
             && tags.get(NAMESPACE_KEY) == Some(&self.namespace.as_str())
     }
 
+    /// True when the tags say the workflow created the resource on this cluster, for any namespace:
+    /// the test for what all namespaces of a cluster share (the EKS access entry).
+    pub fn owns_on_cluster<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let tags: HashMap<&str, &str> = tags.into_iter().collect();
+        tags.get(MANAGED_BY_KEY) == Some(&MANAGED_BY_VALUE) && tags.get(CLUSTER_KEY) == Some(&self.cluster.as_str())
+    }
+
     /// The labels a new Kubernetes object gets: the tags' keys, with values made valid label values.
     pub fn labels(&self, run_id: &str, expires_at: Option<&str>) -> BTreeMap<String, String> {
         let mut labels = BTreeMap::from([

@@ -78,9 +78,11 @@ fn run() -> Run {
 }
 
 /// Clients whose every call must match one of `rules`; unmatched calls fail the test.
+#[derive(Default)]
 struct Mocks {
     eks: Vec<Rule>,
     ec2: Vec<Rule>,
+    efs: Vec<Rule>,
     sts: Vec<Rule>,
 }
 
@@ -91,7 +93,7 @@ impl Mocks {
                 .region(aws_config::Region::new("us-east-1"))
                 .build(),
             ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
-            efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &[]),
+            efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &self.efs),
             eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, &self.eks),
             kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
             sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
@@ -203,6 +205,7 @@ async fn prepare_waits_while_the_cluster_is_creating() {
         eks: vec![describe_cluster(ClusterStatus::Creating, AuthenticationMode::Api)],
         ec2: vec![],
         sts: vec![],
+        ..Default::default()
     };
     let output = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap();
     assert_eq!(
@@ -222,6 +225,7 @@ async fn prepare_rejects_failed_and_deleting_clusters() {
             eks: vec![describe_cluster(status.clone(), AuthenticationMode::Api)],
             ec2: vec![],
             sts: vec![],
+            ..Default::default()
         };
         let err = prepare(&mocks.clients(), &settings(), prepare_event())
             .await
@@ -259,6 +263,7 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
         ],
         ec2: network_rules(),
         sts: vec![caller_identity()],
+        ..Default::default()
     };
     let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap() else {
         panic!("not ready")
@@ -284,6 +289,7 @@ async fn config_map_only_clusters_are_refused_with_instructions() {
         eks: vec![describe_cluster(ClusterStatus::Active, AuthenticationMode::ConfigMap)],
         ec2: network_rules(),
         sts: vec![caller_identity()],
+        ..Default::default()
     };
     let err = prepare(&mocks.clients(), &settings(), prepare_event())
         .await
@@ -325,6 +331,7 @@ async fn an_existing_entry_with_rights_is_reused_and_one_without_is_refused() {
         eks: vec![existing_entry(vec![]), associated_policies(ADMIN_POLICY)],
         ec2: vec![],
         sts: vec![],
+        ..Default::default()
     };
     let grant = access::ensure_access(
         &mocks.clients().eks,
@@ -343,6 +350,7 @@ async fn an_existing_entry_with_rights_is_reused_and_one_without_is_refused() {
         eks: vec![existing_entry(vec![]), associated_policies(view_only)],
         ec2: vec![],
         sts: vec![],
+        ..Default::default()
     };
     let err = access::ensure_access(
         &mocks.clients().eks,
@@ -386,10 +394,14 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
+    let no_file_systems = mock!(aws_sdk_efs::Client::describe_file_systems)
+        .then_output(|| aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder().build());
+    let no_profiles = mock!(aws_sdk_eks::Client::list_fargate_profiles)
+        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![list, describe_ours, describe_foreign, delete.clone()],
-        ec2: vec![],
-        sts: vec![],
+        eks: vec![list, describe_ours, describe_foreign, delete.clone(), no_profiles],
+        efs: vec![no_file_systems],
+        ..Default::default()
     };
     let event = CleanupEvent {
         action: CleanupAction::AccessEntry,
@@ -400,6 +412,71 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
     assert_eq!(progress.removed, vec![PRINCIPAL.to_string()]);
     assert_eq!(delete.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() {
+    let ours = Owner::new(CLUSTER, "team-a").tags("x", "run-1", None);
+    let list = mock!(aws_sdk_eks::Client::list_access_entries).then_output(|| {
+        aws_sdk_eks::operation::list_access_entries::ListAccessEntriesOutput::builder()
+            .access_entries(PRINCIPAL)
+            .build()
+    });
+    let describe = mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || {
+        DescribeAccessEntryOutput::builder()
+            .access_entry(
+                AccessEntry::builder()
+                    .principal_arn(PRINCIPAL)
+                    .set_tags(Some(ours.clone().into_iter().collect()))
+                    .build(),
+            )
+            .build()
+    });
+    let other_namespace = Owner::new(CLUSTER, "team-b").tags("fs", "run-2", None);
+    let file_systems = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(move || {
+        let tags: Vec<aws_sdk_efs::types::Tag> = other_namespace
+            .iter()
+            .map(|(k, v)| aws_sdk_efs::types::Tag::builder().key(k).value(v).build().unwrap())
+            .collect();
+        aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder()
+            .file_systems(
+                aws_sdk_efs::types::FileSystemDescription::builder()
+                    .file_system_id("fs-12345678")
+                    .owner_id("123456789012")
+                    .creation_token("t")
+                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
+                    .life_cycle_state(aws_sdk_efs::types::LifeCycleState::Available)
+                    .number_of_mount_targets(0)
+                    .performance_mode(aws_sdk_efs::types::PerformanceMode::GeneralPurpose)
+                    .size_in_bytes(aws_sdk_efs::types::FileSystemSize::builder().value(0).build())
+                    .set_tags(Some(tags))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let no_profiles = mock!(aws_sdk_eks::Client::list_fargate_profiles)
+        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build());
+    let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
+        .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
+    let mocks = Mocks {
+        eks: vec![list, describe, no_profiles, delete.clone()],
+        efs: vec![file_systems],
+        ..Default::default()
+    };
+    let event = CleanupEvent {
+        action: CleanupAction::AccessEntry,
+        cluster_name: CLUSTER.into(),
+        namespace: "team-a".into(),
+        attempt: 0,
+    };
+    let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
+    assert!(progress.done && progress.removed.is_empty(), "{progress:?}");
+    assert_eq!(
+        progress.kept,
+        [format!("{PRINCIPAL} (still used by namespaces team-b)")]
+    );
+    assert_eq!(delete.num_calls(), 0);
 }
 
 fn profile(status: FargateProfileStatus) -> FargateProfile {
@@ -504,6 +581,7 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
         eks: vec![describe],
         ec2: vec![],
         sts: vec![],
+        ..Default::default()
     };
     let clients = mocks.clients();
     let event = |attempt| CleanupEvent {
@@ -544,6 +622,7 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
         eks: vec![],
         ec2: vec![describe, delete],
         sts: vec![],
+        ..Default::default()
     };
     let event = CleanupEvent {
         action: CleanupAction::SecurityGroup,

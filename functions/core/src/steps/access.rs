@@ -1,10 +1,11 @@
 //! Makes sure the workflow's own IAM role can reach the Kubernetes API through an EKS access entry.
 
 use crate::error::{Result, WorkflowError, sdk_error_code};
-use crate::ownership::Owner;
+use crate::ownership::{NAMESPACE_KEY, Owner};
 use crate::run::{AccessGrant, AccessStatus};
 use crate::settings::AccessEntryMode;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AuthenticationMode, Cluster};
+use std::collections::HashMap;
 
 /// The access policy that covers every kind the workflow manages: namespaces, persistent volumes
 /// and claims, pods, storage classes and CSI drivers (several are cluster-scoped, so a
@@ -78,8 +79,7 @@ pub async fn ensure_access(
     let status = match existing {
         Ok(found) => {
             let entry = found.access_entry();
-            let ours = entry
-                .is_some_and(|e| owner.owns(e.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))));
+            let ours = entry.is_some_and(|e| owner.owns_on_cluster(tags_of(e)));
             if !ours && !has_policy(eks, cluster_name, &principal, &policy_arn).await? {
                 if entry.is_some_and(|e| !e.kubernetes_groups().is_empty()) {
                     // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
@@ -167,9 +167,14 @@ async fn has_policy(eks: &aws_sdk_eks::Client, cluster: &str, principal: &str, p
     }))
 }
 
-/// Deletes the access entries of the cluster that the workflow created for this namespace (their
-/// tags say so); returns their principals.
-pub async fn remove_access(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<Vec<String>> {
+/// Deletes the access entries the workflow created on the cluster, once no other namespace of ours
+/// is provisioned there: every namespace's Kubernetes steps use the same entry. Returns the
+/// principals removed, and those kept with the reason.
+pub async fn remove_access(
+    eks: &aws_sdk_eks::Client,
+    efs: &aws_sdk_efs::Client,
+    owner: &Owner,
+) -> Result<(Vec<String>, Vec<String>)> {
     let listed = eks
         .list_access_entries()
         .cluster_name(&owner.cluster)
@@ -184,11 +189,11 @@ pub async fn remove_access(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<V
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            return Ok(vec![]);
+            return Ok((vec![], vec![]));
         }
         Err(e) => return Err(WorkflowError::from_sdk("eks:ListAccessEntries", e)),
     };
-    let mut removed = Vec::new();
+    let mut ours = Vec::new();
     for principal in principals {
         let found = eks
             .describe_access_entry()
@@ -196,21 +201,30 @@ pub async fn remove_access(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<V
             .principal_arn(&principal)
             .send()
             .await;
-        let ours = match found {
-            Ok(found) => found
-                .access_entry()
-                .is_some_and(|e| owner.owns(e.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())))),
+        match found {
+            Ok(found) if found.access_entry().is_some_and(|e| owner.owns_on_cluster(tags_of(e))) => {
+                ours.push(principal)
+            }
+            Ok(_) => {}
             Err(e)
                 if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                false
-            }
+                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
             Err(e) => return Err(WorkflowError::from_sdk("eks:DescribeAccessEntry", e)),
-        };
-        if !ours {
-            continue;
         }
+    }
+    if ours.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    let others = other_namespaces(eks, efs, owner).await?;
+    if !others.is_empty() {
+        let kept = ours
+            .into_iter()
+            .map(|p| format!("{p} (still used by namespaces {})", others.join(", ")))
+            .collect();
+        return Ok((vec![], kept));
+    }
+    let mut removed = Vec::new();
+    for principal in ours {
         match eks
             .delete_access_entry()
             .cluster_name(&owner.cluster)
@@ -225,7 +239,67 @@ pub async fn remove_access(eks: &aws_sdk_eks::Client, owner: &Owner) -> Result<V
             Err(e) => return Err(WorkflowError::from_sdk("eks:DeleteAccessEntry", e)),
         }
     }
-    Ok(removed)
+    Ok((removed, vec![]))
+}
+
+/// Other namespaces of this cluster that still have a Fargate profile or file system of ours.
+async fn other_namespaces(eks: &aws_sdk_eks::Client, efs: &aws_sdk_efs::Client, owner: &Owner) -> Result<Vec<String>> {
+    let mut tag_sets: Vec<HashMap<String, String>> = efs
+        .describe_file_systems()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?
+        .iter()
+        .map(|fs| {
+            fs.tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
+        .collect();
+    let profiles = eks
+        .list_fargate_profiles()
+        .cluster_name(&owner.cluster)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .await;
+    let profiles = match profiles {
+        Ok(profiles) => profiles,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            vec![]
+        }
+        Err(e) => return Err(WorkflowError::from_sdk("eks:ListFargateProfiles", e)),
+    };
+    for name in profiles {
+        if let Some(profile) = crate::steps::fargate::describe_profile_of(eks, &owner.cluster, &name).await? {
+            tag_sets.push(profile.tags().cloned().unwrap_or_default());
+        }
+    }
+    let mut others: Vec<String> = tag_sets
+        .iter()
+        .filter(|tags| owner.owns_on_cluster(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+        .filter_map(|tags| tags.get(NAMESPACE_KEY).cloned())
+        .filter(|namespace| *namespace != owner.namespace)
+        .collect();
+    others.sort();
+    others.dedup();
+    Ok(others)
+}
+
+fn tags_of(entry: &aws_sdk_eks::types::AccessEntry) -> impl Iterator<Item = (&str, &str)> {
+    entry
+        .tags()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 #[cfg(test)]

@@ -66,7 +66,10 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
         CleanupAction::KmsKey => kms_keys(&clients.kms, &owner, settings.kms_deletion_window_days).await?,
         // Skipped access entries (local stack only) were never created.
         CleanupAction::AccessEntry if settings.access_entry_mode == AccessEntryMode::Skip => done(vec![], vec![]),
-        CleanupAction::AccessEntry => done(access::remove_access(&clients.eks, &owner).await?, vec![]),
+        CleanupAction::AccessEntry => {
+            let (removed, kept) = access::remove_access(&clients.eks, &clients.efs, &owner).await?;
+            done(removed, kept)
+        }
     };
     progress.attempt = event.attempt + 1;
     if !progress.done {
