@@ -4,8 +4,8 @@ use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::ownership::{NAMESPACE_KEY, Owner};
 use crate::run::{AccessGrant, AccessStatus};
 use crate::settings::AccessEntryMode;
+use crate::steps::tagged::file_system_and_profile_tags;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AuthenticationMode, Cluster};
-use std::collections::HashMap;
 
 /// The access policy that covers every kind the workflow manages: namespaces, persistent volumes
 /// and claims, pods, storage classes and CSI drivers (several are cluster-scoped, so a
@@ -244,45 +244,7 @@ pub async fn remove_access(
 
 /// Other namespaces of this cluster that still have a Fargate profile or file system of ours.
 async fn other_namespaces(eks: &aws_sdk_eks::Client, efs: &aws_sdk_efs::Client, owner: &Owner) -> Result<Vec<String>> {
-    let mut tag_sets: Vec<HashMap<String, String>> = efs
-        .describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?
-        .iter()
-        .map(|fs| {
-            fs.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
-        .collect();
-    let profiles = eks
-        .list_fargate_profiles()
-        .cluster_name(&owner.cluster)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await;
-    let profiles = match profiles {
-        Ok(profiles) => profiles,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            vec![]
-        }
-        Err(e) => return Err(WorkflowError::from_sdk("eks:ListFargateProfiles", e)),
-    };
-    for name in profiles {
-        if let Some(profile) = crate::steps::fargate::describe_profile_of(eks, &owner.cluster, &name).await? {
-            tag_sets.push(profile.tags().cloned().unwrap_or_default());
-        }
-    }
+    let tag_sets = file_system_and_profile_tags(efs, eks, Some(&owner.cluster)).await?;
     let mut others: Vec<String> = tag_sets
         .iter()
         .filter(|tags| owner.owns_on_cluster(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))

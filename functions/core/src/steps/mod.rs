@@ -9,3 +9,4 @@ pub mod network;
 pub mod prepare;
 pub mod reaper;
 pub mod rollback;
+pub mod tagged;

@@ -4,10 +4,11 @@
 
 use crate::error::{Result, WorkflowError};
 use crate::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
+use crate::steps::tagged::{Tags, file_system_and_profile_tags};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One run's identity as its tags tell it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,9 +30,6 @@ pub struct SweepReport {
     /// Runs with a TTL that has not passed yet.
     pub not_expired: usize,
 }
-
-/// The tags of one resource, as (key, value) pairs.
-pub type Tags = BTreeMap<String, String>;
 
 /// Expired runs among the tag sets of owned resources (several resources of one run count once).
 pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, usize) {
@@ -69,51 +67,6 @@ pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, u
 pub fn execution_name(cluster: &str, namespace: &str, expires_at: &str) -> String {
     let hash = Owner::new(cluster, format!("{namespace}@{expires_at}")).short_hash();
     format!("ttl-{hash}-{namespace}").chars().take(80).collect()
-}
-
-/// Tags of the workflow's file systems and Fargate profiles.
-pub async fn collect_tags(efs: &aws_sdk_efs::Client, eks: &aws_sdk_eks::Client) -> Result<Vec<Tags>> {
-    let mut tagged: Vec<Tags> = efs
-        .describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?
-        .iter()
-        .map(|fs| {
-            fs.tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
-        .collect();
-    let clusters = eks
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("eks:ListClusters", e))?;
-    for cluster in clusters {
-        let profiles = eks
-            .list_fargate_profiles()
-            .cluster_name(&cluster)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| WorkflowError::from_sdk("eks:ListFargateProfiles", e))?;
-        for name in profiles.iter().filter(|n| n.starts_with("fp-")) {
-            if let Some(profile) = crate::steps::fargate::describe_profile_of(eks, &cluster, name).await? {
-                tagged.push(profile.tags().cloned().unwrap_or_default().into_iter().collect());
-            }
-        }
-    }
-    Ok(tagged)
 }
 
 pub enum Started {
@@ -165,7 +118,7 @@ pub async fn sweep(
     cleanup_state_machine_arn: &str,
     now: Timestamp,
 ) -> Result<SweepReport> {
-    let (expired, not_expired) = expired_runs(&collect_tags(efs, eks).await?, now);
+    let (expired, not_expired) = expired_runs(&file_system_and_profile_tags(efs, eks, None).await?, now);
     let mut report = SweepReport {
         not_expired,
         ..Default::default()
