@@ -41,25 +41,11 @@ async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
     provision_started_at(&clients, "expired", Some("PT1H"), now - 2.hours()).await;
     provision_started_at(&clients, "fresh", Some("PT8H"), now).await;
     provision_started_at(&clients, "no-ttl", None, now - 48.hours()).await;
-    let machine = clients
-        .sfn
-        .create_state_machine()
-        .name("cleanup")
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/states")
-        .send()
-        .await
-        .or_panic("sfn create_state_machine");
+    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
 
-    let first = sweep(
-        &clients.efs,
-        &clients.eks,
-        &clients.sfn,
-        machine.state_machine_arn(),
-        now,
-    )
-    .await
-    .unwrap();
+    let first = sweep(&clients.efs, &clients.eks, &clients.sfn, cleanup_machine.as_str(), now)
+        .await
+        .unwrap();
     assert_eq!(first.started.len(), 1, "{first:?}");
     assert_eq!(first.started[0].namespace, "expired");
     assert_eq!(first.not_expired, 1);
@@ -67,7 +53,7 @@ async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
         &clients.efs,
         &clients.eks,
         &clients.sfn,
-        machine.state_machine_arn(),
+        cleanup_machine.as_str(),
         now + 5.minutes(),
     )
     .await
@@ -77,7 +63,7 @@ async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
     let executions = clients
         .sfn
         .list_executions()
-        .state_machine_arn(machine.state_machine_arn())
+        .state_machine_arn(cleanup_machine.as_str())
         .send()
         .await
         .or_panic("sfn list_executions");

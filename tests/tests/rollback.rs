@@ -23,17 +23,9 @@ fn event(on_failure: OnFailure) -> RollbackEvent {
 async fn rollback_starts_one_cleanup_and_retain_starts_none() {
     let moto = moto().await;
     let clients = moto.clients();
-    let machine = clients
-        .sfn
-        .create_state_machine()
-        .name("cleanup")
-        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
-        .role_arn("arn:aws:iam::123456789012:role/states")
-        .send()
-        .await
-        .or_panic("sfn create_state_machine");
+    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
     let settings = Settings {
-        cleanup_state_machine_arn: Some(machine.state_machine_arn().into()),
+        cleanup_state_machine_arn: Some(cleanup_machine.as_str().into()),
         ..settings()
     };
 
@@ -52,7 +44,7 @@ async fn rollback_starts_one_cleanup_and_retain_starts_none() {
     let executions = clients
         .sfn
         .list_executions()
-        .state_machine_arn(machine.state_machine_arn())
+        .state_machine_arn(cleanup_machine.as_str())
         .send()
         .await
         .or_panic("sfn list_executions");

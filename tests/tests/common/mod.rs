@@ -272,3 +272,18 @@ pub async fn clean_up_kubernetes(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A cleanup state machine that only records its executions (moto runs none without its engine):
+/// where the reaper and rollback tests look for the cleanups they started.
+pub async fn stand_in_cleanup_state_machine(clients: &AwsClients) -> String {
+    let created = clients
+        .sfn
+        .create_state_machine()
+        .name("cleanup")
+        .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
+        .role_arn("arn:aws:iam::123456789012:role/states")
+        .send()
+        .await
+        .expect("sfn create_state_machine");
+    created.state_machine_arn().to_string()
+}
