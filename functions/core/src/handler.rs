@@ -15,31 +15,9 @@ pub struct Context {
     pub settings: Settings,
 }
 
-/// Runs a step as a Lambda function: JSON logs when `AWS_LAMBDA_LOG_FORMAT=JSON`, clients and
-/// settings from the environment, events parsed into `E`, errors reported with their stable name.
-pub async fn run<E, O, F, Fut>(step: F) -> Result<(), lambda_runtime::Error>
-where
-    E: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(Arc<Context>, E) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, WorkflowError>> + Send,
-{
-    lambda_runtime::tracing::init_default_subscriber();
-    let context = Arc::new(Context {
-        clients: AwsClients::from_env().await,
-        settings: Settings::from_env()?,
-    });
-    let step = Arc::new(step);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| {
-            let (context, step) = (context.clone(), step.clone());
-            async move { invoke(&context, step.as_ref(), event.payload).await }
-        },
-    ))
-    .await
-}
-
-/// Serves one of the workflow's functions as a Lambda function.
+/// Serves one of the workflow's functions as a Lambda function: JSON logs when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, clients and settings from the environment once per cold start,
+/// errors reported with their stable name.
 pub async fn serve(function: crate::functions::Function) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let context = Arc::new(Context::from_env().await?);
