@@ -15,10 +15,8 @@ fn mermaid(machine: &Value) -> String {
 }
 
 fn render(machine: &Value, out: &mut String, indent: &str) {
-    let Some(states) = machine["States"].as_object() else {
-        return;
-    };
-    for (name, state) in states {
+    for name in flow_order(machine) {
+        let state = &machine["States"][&name];
         let shape = match state["Type"].as_str().unwrap_or_default() {
             "Choice" => format!("{name}{{{name}}}"),
             "Wait" => format!("{name}([{name}])"),
@@ -57,6 +55,47 @@ fn render(machine: &Value, out: &mut String, indent: &str) {
             }
         }
     }
+}
+
+/// States in the order the flow reaches them from `StartAt` (breadth first), then any others by
+/// name: independent of whether serde_json keeps the file's key order (its `preserve_order`
+/// feature, which a workspace-wide build may switch on).
+fn flow_order(machine: &Value) -> Vec<String> {
+    let Some(states) = machine["States"].as_object() else {
+        return vec![];
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut queue: std::collections::VecDeque<String> =
+        machine["StartAt"].as_str().map(str::to_string).into_iter().collect();
+    while let Some(name) = queue.pop_front() {
+        if order.contains(&name) || !states.contains_key(&name) {
+            continue;
+        }
+        let state = &states[&name];
+        let targets = [state["Next"].as_str(), state["Default"].as_str()]
+            .into_iter()
+            .flatten()
+            .chain(
+                state["Choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["Next"].as_str()),
+            )
+            .chain(
+                state["Catch"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["Next"].as_str()),
+            );
+        queue.extend(targets.map(str::to_string));
+        order.push(name);
+    }
+    let mut rest: Vec<String> = states.keys().filter(|k| !order.contains(k)).cloned().collect();
+    rest.sort();
+    order.extend(rest);
+    order
 }
 
 /// A short label: `status = ready`, `ready`, `attempt ≥ 40`.
