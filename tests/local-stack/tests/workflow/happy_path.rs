@@ -31,7 +31,7 @@ async fn provision_validates_the_storage_and_cleanup_leaves_nothing() {
     assert!(output["validation"]["report"].is_object(), "{output}");
     println!(
         "provisioning took {} state transitions",
-        stack.transitions(&execution.execution_arn).await
+        stack.entered_states(&execution.execution_arn).await.len()
     );
 
     stack.cleanup("cleanup-e2e", DEFAULT_NAMESPACE).await;

@@ -49,43 +49,36 @@ impl Stack {
     /// The workflow's AWS resources still in moto (the fake cluster is checked separately).
     pub async fn ours_left(&self) -> Vec<String> {
         let inventory = workflow_tests::inventory(&self.stack.moto_clients, CLUSTER).await;
-        let ours = |tags: &std::collections::BTreeMap<String, String>| {
-            tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
-        };
-        let mut left: Vec<String> = Vec::new();
-        left.extend(
-            inventory
-                .fargate_profiles
-                .iter()
-                .filter(|p| ours(&p.tags))
-                .map(|p| format!("profile {}", p.name)),
-        );
-        left.extend(
+        let resources = (inventory
+            .fargate_profiles
+            .iter()
+            .map(|p| (&p.tags, format!("profile {}", p.name))))
+        .chain(
             inventory
                 .file_systems
                 .iter()
-                .filter(|f| ours(&f.tags))
-                .map(|f| format!("file system {}", f.id)),
-        );
-        left.extend(
+                .map(|f| (&f.tags, format!("file system {}", f.id))),
+        )
+        .chain(
             inventory
                 .security_groups
                 .iter()
-                .filter(|g| ours(&g.tags))
-                .map(|g| format!("security group {}", g.id)),
-        );
-        left.extend(
+                .map(|g| (&g.tags, format!("security group {}", g.id))),
+        )
+        .chain(
             inventory
                 .kms_keys
                 .iter()
-                .filter(|k| ours(&k.tags))
-                .map(|k| format!("kms key {}", k.id)),
+                .map(|k| (&k.tags, format!("kms key {}", k.id))),
         );
-        left
+        resources
+            .filter(|(tags, _)| tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE))
+            .map(|(_, resource)| resource)
+            .collect()
     }
 
-    /// How often each state was entered in an execution.
-    pub async fn entries(&self, execution_arn: &str, state: &str) -> usize {
+    /// The states an execution entered, in order (one per state transition).
+    pub async fn entered_states(&self, execution_arn: &str) -> Vec<String> {
         let history = self
             .stack
             .moto_clients
@@ -100,25 +93,16 @@ impl Stack {
             .events()
             .iter()
             .filter_map(|e| e.state_entered_event_details())
-            .filter(|d| d.name() == state)
-            .count()
+            .map(|d| d.name().to_string())
+            .collect()
     }
 
-    pub async fn transitions(&self, execution_arn: &str) -> usize {
-        let history = self
-            .stack
-            .moto_clients
-            .sfn
-            .get_execution_history()
-            .execution_arn(execution_arn)
-            .max_results(1000)
-            .send()
+    /// How often each state was entered in an execution.
+    pub async fn entries(&self, execution_arn: &str, state: &str) -> usize {
+        self.entered_states(execution_arn)
             .await
-            .expect("history");
-        history
-            .events()
             .iter()
-            .filter(|e| e.state_entered_event_details().is_some())
+            .filter(|name| *name == state)
             .count()
     }
 

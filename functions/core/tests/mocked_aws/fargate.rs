@@ -1,0 +1,120 @@
+//! Fargate profiles: CREATING -> ACTIVE, failures, a busy cluster, deletion.
+
+use crate::fixtures::*;
+
+fn profile(status: FargateProfileStatus) -> FargateProfile {
+    FargateProfile::builder()
+        .fargate_profile_name(format!("fp-{NAMESPACE}"))
+        .status(status)
+        .pod_execution_role_arn(ROLE)
+        .subnets("subnet-a")
+        .subnets("subnet-b")
+        .selectors(FargateProfileSelector::builder().namespace(NAMESPACE).build())
+        .set_tags(Some(owner().tags("x", "run-1", None).into_iter().collect()))
+        .health(
+            FargateProfileHealth::builder()
+                .issues(
+                    FargateProfileIssue::builder()
+                        .code(FargateProfileIssueCode::PodExecutionRoleAlreadyInUse)
+                        .message("role in use")
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn fargate_status_goes_from_creating_to_active() {
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
+        .sequence()
+        .output(|| {
+            DescribeFargateProfileOutput::builder()
+                .fargate_profile(profile(FargateProfileStatus::Creating))
+                .build()
+        })
+        .times(2)
+        .output(|| {
+            DescribeFargateProfileOutput::builder()
+                .fargate_profile(profile(FargateProfileStatus::Active))
+                .build()
+        })
+        .build();
+    let eks = mock_client!(aws_sdk_eks, RuleMode::Sequential, &[&describe]);
+    let mut polls = Vec::new();
+    let mut attempt = 0;
+    loop {
+        let poll = fargate::profile_status(&eks, &settings(), &run(), attempt)
+            .await
+            .unwrap();
+        attempt = poll.attempt;
+        polls.push((poll.ready, poll.next_poll_seconds));
+        if poll.ready {
+            break;
+        }
+    }
+    assert_eq!(polls, vec![(false, 15), (false, 15), (true, 0)]);
+    assert_eq!(attempt, 3);
+}
+
+#[tokio::test]
+async fn a_failed_profile_reports_its_health_issues() {
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile).then_output(|| {
+        DescribeFargateProfileOutput::builder()
+            .fargate_profile(profile(FargateProfileStatus::CreateFailed))
+            .build()
+    });
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&describe]);
+    let err = fargate::profile_status(&eks, &settings(), &run(), 0).await.unwrap_err();
+    assert_eq!(err.error_type(), "FargateProfileFailed");
+    assert!(err.to_string().contains("role in use"), "{err}");
+}
+
+#[tokio::test]
+async fn another_profile_in_flight_makes_creation_retryable_busy() {
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
+        .then_error(|| DescribeFargateProfileError::ResourceNotFoundException(not_found()));
+    let create = mock!(aws_sdk_eks::Client::create_fargate_profile).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(409).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"ResourceInUseException","message":"Cannot create Fargate Profile fp-x because cluster demo currently has Fargate profile fp-y in status CREATING"}"#,
+            ),
+        )
+    });
+    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&describe, &create]);
+    let err = fargate::ensure_profile(&eks, &run()).await.unwrap_err();
+    assert_eq!(err.error_type(), "FargateProfileBusy");
+    assert!(err.is_retryable());
+    assert!(err.to_string().contains("fp-y in status CREATING"), "{err}");
+}
+
+#[tokio::test]
+async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
+        .sequence()
+        .output(|| {
+            DescribeFargateProfileOutput::builder()
+                .fargate_profile(profile(FargateProfileStatus::Deleting))
+                .build()
+        })
+        .error(|| DescribeFargateProfileError::ResourceNotFoundException(not_found()))
+        .build();
+    let mocks = Mocks {
+        eks: vec![describe],
+        ..Default::default()
+    };
+    let clients = mocks.clients();
+    let event = |attempt| CleanupEvent {
+        action: CleanupAction::FargateProfile,
+        cluster_name: CLUSTER.into(),
+        namespace: NAMESPACE.into(),
+        attempt,
+    };
+    let first = cleanup(&clients, &settings(), event(0)).await.unwrap();
+    assert!(!first.done);
+    assert_eq!(first.next_poll_seconds, 10);
+    let second = cleanup(&clients, &settings(), event(first.attempt)).await.unwrap();
+    assert!(second.done);
+    assert_eq!(second.attempt, 2);
+}

@@ -1,0 +1,198 @@
+//! Clients, a prepared run and canned EKS/EC2/STS answers shared by the mocked tests.
+
+pub use aws_sdk_eks::operation::describe_access_entry::{DescribeAccessEntryError, DescribeAccessEntryOutput};
+pub use aws_sdk_eks::operation::describe_cluster::DescribeClusterOutput;
+pub use aws_sdk_eks::operation::describe_fargate_profile::{DescribeFargateProfileError, DescribeFargateProfileOutput};
+pub use aws_sdk_eks::types::error::ResourceNotFoundException;
+pub use aws_sdk_eks::types::{
+    AccessConfigResponse, AccessEntry, AccessScope, AccessScopeType, AssociatedAccessPolicy, AuthenticationMode,
+    Cluster, ClusterStatus, FargateProfile, FargateProfileHealth, FargateProfileIssue, FargateProfileIssueCode,
+    FargateProfileSelector, FargateProfileStatus, VpcConfigResponse,
+};
+pub use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+pub use efs_fargate_core::clients::AwsClients;
+pub use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
+pub use efs_fargate_core::ownership::Owner;
+pub use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
+pub use efs_fargate_core::settings::{AccessEntryMode, Settings};
+pub use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, cleanup};
+pub use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
+pub use efs_fargate_core::steps::{access, fargate};
+pub use serde_json::json;
+pub const CLUSTER: &str = "demo";
+pub const NAMESPACE: &str = "poc-efs-eks-fargate";
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/pods";
+pub const CALLER: &str = "arn:aws:sts::123456789012:assumed-role/efs-workflow/session";
+pub const PRINCIPAL: &str = "arn:aws:iam::123456789012:role/efs-workflow";
+pub const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+
+pub fn settings() -> Settings {
+    Settings {
+        pod_execution_role_arn: Some(ROLE.into()),
+        ..Settings::default()
+    }
+}
+
+pub fn owner() -> Owner {
+    Owner::new(CLUSTER, NAMESPACE)
+}
+
+pub fn subnet(id: &str, az: &str, cidr: &str) -> Subnet {
+    Subnet {
+        availability_zone: az.into(),
+        subnet_id: id.into(),
+        cidr_block: cidr.into(),
+    }
+}
+
+pub fn run() -> Run {
+    let private = vec![
+        subnet("subnet-a", "us-east-1a", "10.0.10.0/24"),
+        subnet("subnet-b", "us-east-1b", "10.0.11.0/24"),
+    ];
+    Run {
+        run_id: "run-1".into(),
+        request: ProvisionRequest {
+            cluster_name: CLUSTER.into(),
+            namespace: NAMESPACE.into(),
+            pod_execution_role_arn: ROLE.into(),
+            encryption: Encryption::default(),
+            ttl: None,
+            deploy_poc_app: true,
+            on_failure: OnFailure::Rollback,
+        },
+        expires_at: None,
+        network: Network {
+            vpc_id: "vpc-1".into(),
+            mount_target_subnets: private.clone(),
+            private_subnets: private,
+            cluster_security_group_id: None,
+        },
+        access: AccessGrant {
+            principal_arn: PRINCIPAL.into(),
+            status: AccessStatus::Skipped,
+        },
+    }
+}
+
+/// Clients whose every call must match one of `rules`; unmatched calls fail the test.
+#[derive(Default)]
+pub struct Mocks {
+    pub eks: Vec<Rule>,
+    pub ec2: Vec<Rule>,
+    pub efs: Vec<Rule>,
+    pub sts: Vec<Rule>,
+}
+
+impl Mocks {
+    pub fn clients(&self) -> AwsClients {
+        AwsClients {
+            config: aws_config::SdkConfig::builder()
+                .region(aws_config::Region::new("us-east-1"))
+                .build(),
+            ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
+            efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &self.efs),
+            eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, &self.eks),
+            kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
+            sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
+            sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
+        }
+    }
+}
+
+pub fn cluster(status: ClusterStatus, mode: AuthenticationMode) -> Cluster {
+    Cluster::builder()
+        .name(CLUSTER)
+        .arn("arn:aws:eks:us-east-1:123456789012:cluster/demo")
+        .status(status)
+        .resources_vpc_config(
+            VpcConfigResponse::builder()
+                .subnet_ids("subnet-a")
+                .subnet_ids("subnet-pub")
+                .build(),
+        )
+        .access_config(AccessConfigResponse::builder().authentication_mode(mode).build())
+        .build()
+}
+
+pub fn describe_cluster(status: ClusterStatus, mode: AuthenticationMode) -> Rule {
+    mock!(aws_sdk_eks::Client::describe_cluster).then_output(move || {
+        DescribeClusterOutput::builder()
+            .cluster(cluster(status.clone(), mode.clone()))
+            .build()
+    })
+}
+
+pub fn caller_identity() -> Rule {
+    mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+            .arn(CALLER)
+            .build()
+    })
+}
+
+/// The EC2 view of a VPC with one public subnet (IGW route) and one private subnet (main table, NAT).
+pub fn network_rules() -> Vec<Rule> {
+    use aws_sdk_ec2::types::{Route, RouteTable, RouteTableAssociation};
+    vec![
+        mock!(aws_sdk_ec2::Client::describe_subnets).then_output(|| {
+            aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder()
+                .subnets(
+                    aws_sdk_ec2::types::Subnet::builder()
+                        .subnet_id("subnet-a")
+                        .vpc_id("vpc-1")
+                        .availability_zone("us-east-1a")
+                        .cidr_block("10.0.10.0/24")
+                        .build(),
+                )
+                .subnets(
+                    aws_sdk_ec2::types::Subnet::builder()
+                        .subnet_id("subnet-pub")
+                        .vpc_id("vpc-1")
+                        .availability_zone("us-east-1a")
+                        .cidr_block("10.0.0.0/24")
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_ec2::Client::describe_route_tables).then_output(|| {
+            aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput::builder()
+                .route_tables(
+                    RouteTable::builder()
+                        .associations(RouteTableAssociation::builder().subnet_id("subnet-pub").build())
+                        .routes(
+                            Route::builder()
+                                .destination_cidr_block("0.0.0.0/0")
+                                .gateway_id("igw-1")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .route_tables(
+                    RouteTable::builder()
+                        .associations(RouteTableAssociation::builder().main(true).build())
+                        .routes(
+                            Route::builder()
+                                .destination_cidr_block("0.0.0.0/0")
+                                .nat_gateway_id("nat-1")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }),
+    ]
+}
+
+pub fn prepare_event() -> PrepareEvent {
+    PrepareEvent {
+        run_id: "run-1".into(),
+        started_at: None,
+        input: json!({"clusterName": CLUSTER}),
+        attempt: 2,
+    }
+}
+
+pub fn not_found() -> ResourceNotFoundException {
+    ResourceNotFoundException::builder().message("not found").build()
+}
