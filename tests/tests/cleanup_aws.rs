@@ -86,20 +86,7 @@ async fn a_reused_key_and_an_untagged_profile_survive_cleanup() {
     .await;
     efs::ensure_storage(&clients, &run).await.unwrap();
     // Someone else's profile under the name the workflow would use.
-    clients
-        .eks
-        .create_fargate_profile()
-        .cluster_name(CLUSTER)
-        .fargate_profile_name(format!("fp-{NAMESPACE}"))
-        .pod_execution_role_arn(POD_ROLE)
-        .selectors(
-            aws_sdk_eks::types::FargateProfileSelector::builder()
-                .namespace(NAMESPACE)
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("eks create_fargate_profile");
+    foreign_profile(&clients, POD_ROLE, vec![]).await;
 
     let log = clean_up(&clients, CLUSTER, NAMESPACE).await;
     let (_, profile_step) = log.iter().find(|(a, _)| *a == CleanupAction::FargateProfile).unwrap();

@@ -134,27 +134,13 @@ async fn an_existing_profile_with_another_spec_is_a_conflict_not_reused() {
     let clients = moto.clients();
     seed_network(&clients, CLUSTER).await;
     let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    clients
-        .eks
-        .create_fargate_profile()
-        .cluster_name(CLUSTER)
-        .fargate_profile_name(format!("fp-{NAMESPACE}"))
-        .pod_execution_role_arn("arn:aws:iam::123456789012:role/someone-else")
-        .set_subnets(Some(
-            run.network
-                .private_subnets
-                .iter()
-                .map(|s| s.subnet_id.clone())
-                .collect(),
-        ))
-        .selectors(
-            aws_sdk_eks::types::FargateProfileSelector::builder()
-                .namespace(NAMESPACE)
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("eks create_fargate_profile");
+    let subnets = run
+        .network
+        .private_subnets
+        .iter()
+        .map(|s| s.subnet_id.clone())
+        .collect();
+    foreign_profile(&clients, "arn:aws:iam::123456789012:role/someone-else", subnets).await;
     let (name, err) = error_name(fargate::ensure_profile(&clients.eks, &run).await);
     assert_eq!(name, "FargateProfileConflict");
     assert!(err.to_string().contains("someone-else"), "{err}");

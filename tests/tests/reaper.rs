@@ -7,8 +7,8 @@ use common::*;
 use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
 use efs_fargate_core::steps::reaper::{execution_name, sweep};
 use jiff::{Timestamp, ToSpan};
-use serde_json::{Value, json};
-use workflow_tests::{OrPanic, moto, seed_network};
+use serde_json::json;
+use workflow_tests::{moto, seed_network};
 
 async fn provision_started_at(
     clients: &efs_fargate_core::clients::AwsClients,
@@ -60,30 +60,11 @@ async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
     .unwrap();
     assert_eq!(second.started.len() + second.already_started.len(), 1, "{second:?}");
 
-    let executions = clients
-        .sfn
-        .list_executions()
-        .state_machine_arn(cleanup_machine.as_str())
-        .send()
-        .await
-        .or_panic("sfn list_executions");
-    assert_eq!(executions.executions().len(), 1, "exactly one cleanup");
-    let execution = &executions.executions()[0];
-    assert_eq!(execution.name(), first.started[0].execution_name);
-    let described = clients
-        .sfn
-        .describe_execution()
-        .execution_arn(execution.execution_arn())
-        .send()
-        .await
-        .or_panic("sfn describe_execution");
-    let input: Value = serde_json::from_str(described.input().unwrap()).unwrap();
+    let (name, input) = only_execution(&clients, &cleanup_machine).await;
+    assert_eq!(name, first.started[0].execution_name);
     assert_eq!(input["clusterName"], CLUSTER);
     assert_eq!(input["namespace"], "expired");
-    assert_eq!(
-        execution.name(),
-        execution_name(CLUSTER, "expired", &first.started[0].expires_at)
-    );
+    assert_eq!(name, execution_name(CLUSTER, "expired", &first.started[0].expires_at));
 }
 
 #[tokio::test]

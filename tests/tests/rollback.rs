@@ -6,8 +6,8 @@ use common::*;
 use efs_fargate_core::input::OnFailure;
 use efs_fargate_core::settings::Settings;
 use efs_fargate_core::steps::rollback::{RollbackEvent, rollback};
-use serde_json::{Value, json};
-use workflow_tests::{OrPanic, moto};
+use serde_json::json;
+use workflow_tests::moto;
 
 fn event(on_failure: OnFailure) -> RollbackEvent {
     RollbackEvent {
@@ -41,24 +41,8 @@ async fn rollback_starts_one_cleanup_and_retain_starts_none() {
         .unwrap();
     assert_eq!(first, second);
 
-    let executions = clients
-        .sfn
-        .list_executions()
-        .state_machine_arn(cleanup_machine.as_str())
-        .send()
-        .await
-        .or_panic("sfn list_executions");
-    assert_eq!(executions.executions().len(), 1);
-    let execution = &executions.executions()[0];
-    assert_eq!(Some(execution.name()), first.cleanup_execution_name.as_deref());
-    let described = clients
-        .sfn
-        .describe_execution()
-        .execution_arn(execution.execution_arn())
-        .send()
-        .await
-        .or_panic("describe");
-    let input: Value = serde_json::from_str(described.input().unwrap()).unwrap();
+    let (name, input) = only_execution(&clients, &cleanup_machine).await;
+    assert_eq!(Some(name.as_str()), first.cleanup_execution_name.as_deref());
     assert_eq!(input["namespace"], NAMESPACE);
     assert!(
         input["reason"].as_str().unwrap().contains("FargateProfileFailed"),

@@ -287,3 +287,49 @@ pub async fn stand_in_cleanup_state_machine(clients: &AwsClients) -> String {
         .expect("sfn create_state_machine");
     created.state_machine_arn().to_string()
 }
+
+/// The one execution of `state_machine` (fails on none or several): its name and input.
+pub async fn only_execution(clients: &AwsClients, state_machine: &str) -> (String, Value) {
+    let listed = clients
+        .sfn
+        .list_executions()
+        .state_machine_arn(state_machine)
+        .send()
+        .await
+        .expect("sfn list_executions");
+    let [execution] = listed.executions() else {
+        panic!(
+            "expected exactly one execution of {state_machine}: {:?}",
+            listed.executions()
+        );
+    };
+    let described = clients
+        .sfn
+        .describe_execution()
+        .execution_arn(execution.execution_arn())
+        .send()
+        .await
+        .expect("sfn describe_execution");
+    let input = serde_json::from_str(described.input().expect("an input")).expect("JSON input");
+    (execution.name().to_string(), input)
+}
+
+/// A Fargate profile under the name the workflow uses for `NAMESPACE`, without our tags: someone
+/// else's.
+pub async fn foreign_profile(clients: &AwsClients, pod_role: &str, subnets: Vec<String>) {
+    clients
+        .eks
+        .create_fargate_profile()
+        .cluster_name(CLUSTER)
+        .fargate_profile_name(format!("fp-{NAMESPACE}"))
+        .pod_execution_role_arn(pod_role)
+        .set_subnets(Some(subnets).filter(|s: &Vec<String>| !s.is_empty()))
+        .selectors(
+            aws_sdk_eks::types::FargateProfileSelector::builder()
+                .namespace(NAMESPACE)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("eks create_fargate_profile");
+}
