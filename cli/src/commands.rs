@@ -8,8 +8,9 @@ use crate::render::{Display, summary};
 use aws_sdk_sfn::Client;
 use efs_fargate_core::WorkflowError;
 use efs_fargate_core::ownership::Owner;
+use efs_fargate_core::steps::cleanup::CleanupRequest;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs) -> Result<String, CliError> {
@@ -25,8 +26,13 @@ pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs) -> Resul
 }
 
 pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> Result<String, CliError> {
-    let input =
-        json!({"clusterName": args.cluster, "namespace": args.namespace, "reason": "requested from the command line"});
+    let request = CleanupRequest {
+        cluster_name: args.cluster.clone(),
+        namespace: args.namespace.clone(),
+        run_id: None,
+        reason: "requested from the command line".into(),
+    };
+    let input = serde_json::to_value(&request).expect("a cleanup request serializes");
     start_execution(
         sfn,
         state_machine,

@@ -90,7 +90,10 @@ async fn a_reused_key_and_an_untagged_profile_survive_cleanup() {
 
     let log = clean_up(&clients, CLUSTER, NAMESPACE).await;
     let (_, profile_step) = log.iter().find(|(a, _)| *a == CleanupAction::FargateProfile).unwrap();
-    assert_eq!(profile_step.kept, [format!("fp-{NAMESPACE}")]);
+    assert_eq!(
+        profile_step.kept,
+        [format!("Fargate profile fp-{NAMESPACE} (not created by the workflow)")]
+    );
     let after = inventory(&clients, CLUSTER).await;
     assert_eq!(after.fargate_profiles.len(), 1);
     let key = clients
@@ -182,6 +185,7 @@ async fn cleanup_rejects_a_bad_target() {
         action: CleanupAction::FileSystem,
         cluster_name: CLUSTER.into(),
         namespace: "Not_A_Namespace".into(),
+        run_id: None,
         attempt: 0,
     };
     let (name, _) = error_name(efs_fargate_core::steps::cleanup::cleanup(&clients, &settings(), event).await);

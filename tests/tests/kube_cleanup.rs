@@ -9,13 +9,13 @@ use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KE
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, cleanup};
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
-use efs_fargate_core::steps::k8s::{Kube, describe};
+use efs_fargate_core::steps::k8s::{Kube, describe, namespace};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::Resource;
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::fmt::Debug;
 use workflow_tests::{moto, seed_network};
 
@@ -79,10 +79,16 @@ async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_
     let log = clean_up_kubernetes(&clients, &settings, CLUSTER, "team-a").await;
     let last = log.last().unwrap();
     assert!(
-        last.kept.contains(&format!("storageclass/{STORAGE_CLASS}")),
+        last.kept.contains(&format!(
+            "storageclass/{STORAGE_CLASS} (still used by a persistent volume)"
+        )),
         "team-b's PV uses it: {last:?}"
     );
-    assert!(last.kept.contains(&format!("csidriver/{CSI_DRIVER}")), "{last:?}");
+    assert!(
+        last.kept
+            .contains(&format!("csidriver/{CSI_DRIVER} (still used by a persistent volume)")),
+        "{last:?}"
+    );
     let left = ours(&kube).await;
     assert!(left.iter().all(|o| !o.contains("team-a")), "{left:?}");
     assert!(left.contains(&"namespace/team-b".to_string()), "{left:?}");
@@ -154,7 +160,16 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
     };
     let before = foreign();
 
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    // Without the adopt switch the namespace someone else made is a conflict, before anything.
+    let run = prepared(&clients, json!({"clusterName": CLUSTER, "namespace": NAMESPACE})).await;
+    let (name, _) = error_name(namespace::ensure_namespace(&kube, &run).await);
+    assert_eq!(name, "NamespaceConflict");
+    let (run, fs) = app_running_for(
+        &clients,
+        &settings,
+        json!({"clusterName": CLUSTER, "namespace": NAMESPACE, "adopt": ["namespace"]}),
+    )
+    .await;
     for action in [
         ValidateAction::CrossRead,
         ValidateAction::Persistence,
@@ -180,6 +195,7 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
         format!("storageclass/{STORAGE_CLASS}"),
         format!("csidriver/{CSI_DRIVER}"),
     ] {
+        let object = format!("{object} (not created by the workflow)");
         assert!(kept.contains(&object), "{object} in {kept:?}");
     }
     assert_eq!(ours(&kube).await, Vec::<String>::new());
@@ -198,6 +214,7 @@ async fn a_cluster_that_no_longer_exists_is_already_clean() {
         action: CleanupAction::Kubernetes,
         cluster_name: "gone".into(),
         namespace: NAMESPACE.into(),
+        run_id: None,
         attempt: 0,
     };
     let progress = cleanup(&clients, &settings(), event).await.unwrap();

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use efs_fargate_core::input::Adoptable;
 use efs_fargate_core::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, NAMESPACE_KEY, Owner};
 use efs_fargate_core::run::AccessStatus;
 use efs_fargate_core::steps::efs;
@@ -142,6 +143,12 @@ async fn an_existing_profile_with_another_spec_is_a_conflict_not_reused() {
         .collect();
     foreign_profile(&clients, "arn:aws:iam::123456789012:role/someone-else", subnets).await;
     let (name, err) = error_name(fargate::ensure_profile(&clients.eks, &run).await);
+    assert_eq!(name, "FargateProfileConflict");
+    assert!(err.to_string().contains("`adopt`"), "{err}");
+    // Adopting it does not make a profile with another spec usable.
+    let mut adopting = run.clone();
+    adopting.request.adopt = vec![Adoptable::FargateProfile];
+    let (name, err) = error_name(fargate::ensure_profile(&clients.eks, &adopting).await);
     assert_eq!(name, "FargateProfileConflict");
     assert!(err.to_string().contains("someone-else"), "{err}");
 }

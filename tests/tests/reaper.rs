@@ -64,7 +64,10 @@ async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
     assert_eq!(name, first.started[0].execution_name);
     assert_eq!(input["clusterName"], CLUSTER);
     assert_eq!(input["namespace"], "expired");
-    assert_eq!(name, execution_name(CLUSTER, "expired", &first.started[0].expires_at));
+    assert_eq!(
+        name,
+        execution_name(CLUSTER, "expired", &first.started[0].expires_at, 1)
+    );
 }
 
 #[tokio::test]

@@ -127,6 +127,34 @@ pub enum WorkflowError {
 
     #[error("EFS validation failed: {check}. Evidence: {evidence}")]
     ValidationFailed { check: String, evidence: String },
+
+    #[error(
+        "security group `{name}` exists in {vpc_id} ({group_id}) without the workflow's ownership tags, so the workflow will not use or delete it; rename or delete it, or choose another namespace"
+    )]
+    SecurityGroupConflict {
+        name: String,
+        vpc_id: String,
+        group_id: String,
+    },
+
+    #[error(
+        "namespace `{namespace}` exists on cluster `{cluster}` but the workflow did not create it; add \"namespace\" to the input's `adopt` list to use it as it is (cleanup will never delete it), or choose another namespace"
+    )]
+    NamespaceConflict { cluster: String, namespace: String },
+
+    #[error(
+        "cleanup of {cluster}/{namespace} finished with resources left: {left}; start the cleanup again once the cause is fixed"
+    )]
+    CleanupIncomplete {
+        cluster: String,
+        namespace: String,
+        left: String,
+    },
+
+    #[error(
+        "the TTL reaper gave up on {runs} after {attempts} failed cleanup attempts; read the failed cleanup executions, fix the cause, then start a cleanup from the console or `efs-workflow cleanup`"
+    )]
+    CleanupAbandoned { runs: String, attempts: u32 },
 }
 
 impl WorkflowError {
@@ -156,6 +184,10 @@ impl WorkflowError {
             Self::PersistentVolumeConflict { .. } => "PersistentVolumeConflict",
             Self::PodFailed { .. } => "PodFailed",
             Self::ValidationFailed { .. } => "ValidationFailed",
+            Self::SecurityGroupConflict { .. } => "SecurityGroupConflict",
+            Self::NamespaceConflict { .. } => "NamespaceConflict",
+            Self::CleanupIncomplete { .. } => "CleanupIncomplete",
+            Self::CleanupAbandoned { .. } => "CleanupAbandoned",
         }
     }
 
@@ -171,10 +203,12 @@ impl WorkflowError {
         )
     }
 
+    /// Field and rule are cut to a few hundred characters: serde's messages echo the offending
+    /// value, which may be megabytes long.
     pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self::InvalidInput {
-            field: field.into(),
-            rule: rule.into(),
+            field: truncated(&field.into(), 200),
+            rule: truncated(&rule.into(), 1_000),
         }
     }
 
@@ -305,11 +339,27 @@ fn describe_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
+/// The longest error message a function reports: well under Step Functions' 32,768-character
+/// `Cause` and 256 KiB payload limits, so a huge input value echoed in a message can never turn an
+/// `InvalidInput` into `States.DataLimitExceeded`.
+pub const MAX_MESSAGE_CHARS: usize = 8_192;
+
+/// `text` cut to at most `max` characters, saying how much was left out.
+pub fn truncated(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_string();
+    }
+    let marker = format!(" … [{} more characters]", total - max);
+    let kept: String = text.chars().take(max.saturating_sub(marker.chars().count())).collect();
+    kept + &marker
+}
+
 impl From<WorkflowError> for lambda_runtime::Diagnostic {
     fn from(err: WorkflowError) -> Self {
         Self {
             error_type: err.error_type().to_string(),
-            error_message: err.to_string(),
+            error_message: truncated(&err.to_string(), MAX_MESSAGE_CHARS),
         }
     }
 }
@@ -338,6 +388,21 @@ mod tests {
         let other = classify_code("CreateFileSystem".into(), "BadRequest".into(), "bad".into());
         assert_eq!(other.error_type(), "AwsApiError");
         assert!(other.to_string().contains("BadRequest"));
+    }
+
+    #[test]
+    fn huge_values_are_cut_in_messages() {
+        let huge = "x".repeat(1_000_000);
+        let err = WorkflowError::invalid("clusterName", format!("invalid value `{huge}`"));
+        assert!(err.to_string().chars().count() < 1_300, "{}", err.to_string().len());
+        assert!(err.to_string().contains("more characters]"));
+        let diagnostic: lambda_runtime::Diagnostic = WorkflowError::ValidationFailed {
+            check: "both files".into(),
+            evidence: huge,
+        }
+        .into();
+        assert_eq!(diagnostic.error_message.chars().count(), MAX_MESSAGE_CHARS);
+        assert_eq!(truncated("short", 10), "short");
     }
 
     #[test]

@@ -112,7 +112,7 @@ impl Function {
             Function::Cleanup => {
                 invoke(
                     context,
-                    &|c: Arc<Context>, e| async move { cleanup::cleanup(&c.clients, &c.settings, e).await },
+                    &|c: Arc<Context>, e| async move { cleanup::handle(&c.clients, &c.settings, e).await },
                     payload,
                 )
                 .await

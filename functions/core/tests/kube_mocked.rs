@@ -32,6 +32,7 @@ fn run() -> Run {
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,
+            adopt: vec![],
         },
         expires_at: Some("2030-01-01T00:00:00Z".into()),
         network: Network {

@@ -179,6 +179,7 @@ fn console_minimal_gets_the_defaults() {
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,
+            adopt: vec![],
         }
     );
 }
@@ -200,6 +201,7 @@ fn console_full_sets_every_field() {
             ttl: Some("PT8H".into()),
             deploy_poc_app: false,
             on_failure: OnFailure::Rollback,
+            adopt: vec![],
         }
     );
     // "Every field": the sample names each field of the console input.

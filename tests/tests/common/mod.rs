@@ -94,6 +94,7 @@ pub async fn clean_up(clients: &AwsClients, cluster: &str, namespace: &str) -> V
                 action,
                 cluster_name: cluster.into(),
                 namespace: namespace.into(),
+                run_id: None,
                 attempt,
             };
             let progress = cleanup(clients, &settings(), event)
@@ -232,11 +233,17 @@ pub async fn validated(
 /// Everything up to a running PoC app in `namespace`: prepare, the Fargate profile and EFS (moto),
 /// the namespace, the storage objects and the app. Returns the run and its file system id.
 pub async fn app_running(clients: &AwsClients, settings: &Settings, namespace: &str) -> (Run, String) {
-    let run = prepared(
+    app_running_for(
         clients,
+        settings,
         serde_json::json!({"clusterName": CLUSTER, "namespace": namespace}),
     )
-    .await;
+    .await
+}
+
+/// [`app_running`] for any execution input (e.g. one that adopts an existing namespace).
+pub async fn app_running_for(clients: &AwsClients, settings: &Settings, input: Value) -> (Run, String) {
+    let run = prepared(clients, input).await;
     let kube = kube(clients, settings, CLUSTER).await;
     namespace::ensure_namespace(&kube, &run).await.expect("namespace");
     let (_, storage) = provision(clients, &run).await;
@@ -259,6 +266,7 @@ pub async fn clean_up_kubernetes(
             action: CleanupAction::Kubernetes,
             cluster_name: cluster.into(),
             namespace: namespace.into(),
+            run_id: None,
             attempt,
         };
         let progress = cleanup(clients, settings, event).await.expect("kubernetes cleanup");

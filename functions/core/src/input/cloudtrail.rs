@@ -78,6 +78,7 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
         ttl,
         deploy_poc_app: true,
         on_failure: OnFailure::Rollback,
+        adopt: vec![],
     }))
 }
 

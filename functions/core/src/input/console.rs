@@ -1,6 +1,6 @@
 //! The console (StartExecution) input.
 
-use super::{DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, rules};
+use super::{Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, rules};
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ struct ConsoleInput {
     ttl: Option<String>,
     deploy_poc_app: Option<bool>,
     on_failure: Option<OnFailure>,
+    adopt: Option<Vec<Adoptable>>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +59,12 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
         ttl: raw.ttl,
         deploy_poc_app: raw.deploy_poc_app.unwrap_or(true),
         on_failure: raw.on_failure.unwrap_or_default(),
+        adopt: {
+            let mut adopt = raw.adopt.unwrap_or_default();
+            adopt.sort();
+            adopt.dedup();
+            adopt
+        },
     })
 }
 
@@ -130,5 +137,26 @@ mod tests {
         );
         let err = parse(&json!({"clusterName": "demo", "colour": "blue"}), &settings()).unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn adoption_is_explicit_and_limited() {
+        let request = parse(
+            &json!({"clusterName": "demo", "adopt": ["namespace", "fargateProfile", "namespace"]}),
+            &settings(),
+        )
+        .unwrap();
+        assert_eq!(request.adopt, vec![Adoptable::Namespace, Adoptable::FargateProfile]);
+        assert!(request.adopts(Adoptable::Namespace));
+        let err = parse(&json!({"clusterName": "demo", "adopt": ["fileSystem"]}), &settings()).unwrap_err();
+        assert!(
+            matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "adopt[0]"),
+            "{err}"
+        );
+        assert!(
+            !parse(&json!({"clusterName": "demo"}), &settings())
+                .unwrap()
+                .adopts(Adoptable::Namespace)
+        );
     }
 }

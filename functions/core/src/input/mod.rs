@@ -26,6 +26,27 @@ pub struct ProvisionRequest {
     pub ttl: Option<String>,
     pub deploy_poc_app: bool,
     pub on_failure: OnFailure,
+    /// Existing resources under the workflow's names that the run may use although the workflow
+    /// did not create them. Adopted resources are used as they are and never deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopt: Vec<Adoptable>,
+}
+
+/// What a run may adopt. File systems and security groups cannot be adopted: the workflow could
+/// not tell its mount targets and rules on them from their owner's, so cleanup could not be exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Adoptable {
+    /// A namespace of that name that the workflow did not create.
+    Namespace,
+    /// A Fargate profile `fp-<namespace>` that the workflow did not create (its spec must match).
+    FargateProfile,
+}
+
+impl ProvisionRequest {
+    pub fn adopts(&self, kind: Adoptable) -> bool {
+        self.adopt.contains(&kind)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

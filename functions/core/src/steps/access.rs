@@ -4,6 +4,7 @@ use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::ownership::{NAMESPACE_KEY, Owner};
 use crate::run::{AccessGrant, AccessStatus};
 use crate::settings::AccessEntryMode;
+use crate::steps::cleanup::{Scope, scope::kept};
 use crate::steps::tagged::file_system_and_profile_tags;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AuthenticationMode, Cluster};
 
@@ -174,6 +175,7 @@ pub async fn remove_access(
     eks: &aws_sdk_eks::Client,
     efs: &aws_sdk_efs::Client,
     owner: &Owner,
+    scope: &Scope,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let listed = eks
         .list_access_entries()
@@ -194,6 +196,7 @@ pub async fn remove_access(
         Err(e) => return Err(WorkflowError::from_sdk("eks:ListAccessEntries", e)),
     };
     let mut ours = Vec::new();
+    let mut kept_entries = Vec::new();
     for principal in principals {
         let found = eks
             .describe_access_entry()
@@ -203,7 +206,10 @@ pub async fn remove_access(
             .await;
         match found {
             Ok(found) if found.access_entry().is_some_and(|e| owner.owns_on_cluster(tags_of(e))) => {
-                ours.push(principal)
+                match found.access_entry().and_then(|e| scope.keeps(tags_of(e))) {
+                    None => ours.push(principal),
+                    Some(why) => kept_entries.push(kept(format!("access entry {principal}"), why)),
+                }
             }
             Ok(_) => {}
             Err(e)
@@ -213,9 +219,9 @@ pub async fn remove_access(
         }
     }
     if ours.is_empty() {
-        return Ok((vec![], vec![]));
+        return Ok((vec![], kept_entries));
     }
-    let others = other_namespaces(eks, efs, owner).await?;
+    let others = other_namespaces(eks, efs, owner, scope).await?;
     if !others.is_empty() {
         let kept = ours
             .into_iter()
@@ -239,17 +245,23 @@ pub async fn remove_access(
             Err(e) => return Err(WorkflowError::from_sdk("eks:DeleteAccessEntry", e)),
         }
     }
-    Ok((removed, vec![]))
+    Ok((removed, kept_entries))
 }
 
-/// Other namespaces of this cluster that still have a Fargate profile or file system of ours.
-async fn other_namespaces(eks: &aws_sdk_eks::Client, efs: &aws_sdk_efs::Client, owner: &Owner) -> Result<Vec<String>> {
+/// The namespaces of this cluster that still have a Fargate profile or file system of ours: other
+/// namespaces, and in a rollback this one too (what remains of it was made by an earlier run).
+async fn other_namespaces(
+    eks: &aws_sdk_eks::Client,
+    efs: &aws_sdk_efs::Client,
+    owner: &Owner,
+    scope: &Scope,
+) -> Result<Vec<String>> {
     let tag_sets = file_system_and_profile_tags(efs, eks, Some(&owner.cluster)).await?;
     let mut others: Vec<String> = tag_sets
         .iter()
         .filter(|tags| owner.owns_on_cluster(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
         .filter_map(|tags| tags.get(NAMESPACE_KEY).cloned())
-        .filter(|namespace| *namespace != owner.namespace)
+        .filter(|namespace| *namespace != owner.namespace || matches!(scope, Scope::Run(_)))
         .collect();
     others.sort();
     others.dedup();

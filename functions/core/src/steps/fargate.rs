@@ -3,6 +3,8 @@
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError, sdk_error_code};
+use crate::input::{Adoptable, ProvisionRequest};
+use crate::ownership::Owner;
 use crate::run::{Poll, Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::k8s::Kube;
@@ -73,6 +75,7 @@ pub async fn handle(
 pub async fn ensure_profile(eks: &aws_sdk_eks::Client, run: &Run) -> Result<ProfileOutput> {
     let name = run.owner().fargate_profile_name();
     if let Some(existing) = describe_profile(eks, run, &name).await? {
+        check_adoptable(&existing, &run.owner(), &run.request)?;
         check_spec(&existing, run)?;
         return Ok(output(&existing, false));
     }
@@ -119,6 +122,7 @@ pub async fn ensure_profile(eks: &aws_sdk_eks::Client, run: &Run) -> Result<Prof
         Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => {
             match describe_profile(eks, run, &name).await? {
                 Some(existing) => {
+                    check_adoptable(&existing, &run.owner(), &run.request)?;
                     check_spec(&existing, run)?;
                     Ok(output(&existing, false))
                 }
@@ -212,6 +216,22 @@ fn output(profile: &FargateProfile, created: bool) -> ProfileOutput {
         status: profile.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         created,
     }
+}
+
+/// A profile under our name that the workflow did not create is used only when the input adopts it.
+pub fn check_adoptable(profile: &FargateProfile, owner: &Owner, request: &ProvisionRequest) -> Result<()> {
+    let tags = profile
+        .tags()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    if owner.owns(tags) || request.adopts(Adoptable::FargateProfile) {
+        return Ok(());
+    }
+    Err(WorkflowError::FargateProfileConflict {
+        name: profile.fargate_profile_name().unwrap_or_default().to_string(),
+        difference: "it was not created by the workflow (no ownership tags); add \"fargateProfile\" to the input's `adopt` list to use it as it is (cleanup will never delete it)".into(),
+    })
 }
 
 /// Profiles are immutable, so any difference means someone else's profile holds the name.

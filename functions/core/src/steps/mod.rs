@@ -6,6 +6,7 @@ pub mod efs;
 pub mod fargate;
 pub mod k8s;
 pub mod network;
+pub mod preflight;
 pub mod prepare;
 pub mod reaper;
 pub mod rollback;

@@ -1,5 +1,6 @@
-//! `prepare`: normalise and validate the input, wait for the cluster, discover its network and make
-//! sure the workflow can reach its Kubernetes API. Creates nothing but (at most) an access entry.
+//! `prepare`: normalise and validate the input, wait for the cluster, discover its network, refuse
+//! resources under our names that the workflow did not create, and make sure the workflow can
+//! reach its Kubernetes API. Creates nothing but (at most) an access entry.
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
@@ -7,7 +8,7 @@ use crate::input::{Trigger, parse_execution_input, rules};
 use crate::ownership::Owner;
 use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::{access, network};
+use crate::steps::{access, network, preflight};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,7 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
             .map(str::to_string),
     )
     .await?;
+    preflight::check_aws_names(clients, &request, &network).await?;
     let owner = Owner::new(&request.cluster_name, &request.namespace);
     let principal = access::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref()).await?;
     let tags = owner.tags(

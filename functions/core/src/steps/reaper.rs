@@ -1,13 +1,15 @@
 //! The TTL reaper: finds runs whose `expires-at` tag has passed and starts the cleanup state machine
-//! for each, under an execution name derived from the run, so a second sweep never starts a second
-//! cleanup for the same run.
+//! for each, under an execution name derived from the run and the attempt, so a second sweep never
+//! starts a second cleanup for the same run, while a failed cleanup is started again (with backoff,
+//! a bounded number of times, then the alarm).
 
 use crate::error::{Result, WorkflowError};
 use crate::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
+use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
 use crate::steps::tagged::{Tags, file_system_and_profile_tags};
+use aws_sdk_sfn::types::ExecutionStatus;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::BTreeSet;
 
 /// One run's identity as its tags tell it.
@@ -18,6 +20,8 @@ pub struct ExpiredRun {
     pub namespace: String,
     pub expires_at: String,
     pub execution_name: String,
+    /// Which cleanup attempt the execution name stands for (1 = the first).
+    pub attempt: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +31,10 @@ pub struct SweepReport {
     pub started: Vec<ExpiredRun>,
     /// Expired runs whose cleanup an earlier sweep already started.
     pub already_started: Vec<ExpiredRun>,
+    /// Expired runs whose last cleanup failed, waiting for the backoff before the next attempt.
+    pub waiting_to_retry: Vec<ExpiredRun>,
+    /// Expired runs whose every cleanup attempt failed: a person must look.
+    pub gave_up: Vec<ExpiredRun>,
     /// Runs with a TTL that has not passed yet.
     pub not_expired: usize,
 }
@@ -54,7 +62,8 @@ pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, u
                 cluster_name: cluster.to_string(),
                 namespace: namespace.to_string(),
                 expires_at: expires_at.to_string(),
-                execution_name: execution_name(cluster, namespace, expires_at),
+                execution_name: execution_name(cluster, namespace, expires_at, 1),
+                attempt: 1,
             });
         } else {
             not_expired.insert((cluster, namespace));
@@ -63,41 +72,91 @@ pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, u
     (expired, not_expired.len())
 }
 
-/// `ttl-<hash>-<namespace>`, at most 80 characters: deterministic per run and expiry.
-pub fn execution_name(cluster: &str, namespace: &str, expires_at: &str) -> String {
+/// How many cleanups the reaper starts for one expired run before it gives up and raises the alarm.
+pub const MAX_CLEANUP_ATTEMPTS: u32 = 5;
+/// The wait after a failed cleanup before the next attempt, doubled per attempt (15 min, 30 min, ...).
+const FIRST_RETRY_DELAY_SECONDS: i64 = 15 * 60;
+const MAX_RETRY_DELAY_SECONDS: i64 = 4 * 60 * 60;
+
+/// `ttl-<hash>-<namespace>` for the first attempt, `...-a<n>` for later ones, at most 80
+/// characters: deterministic per run, expiry and attempt, so a sweep never starts one twice.
+pub fn execution_name(cluster: &str, namespace: &str, expires_at: &str, attempt: u32) -> String {
     let hash = Owner::new(cluster, format!("{namespace}@{expires_at}")).short_hash();
-    format!("ttl-{hash}-{namespace}").chars().take(80).collect()
+    let suffix = if attempt <= 1 {
+        String::new()
+    } else {
+        format!("-a{attempt}")
+    };
+    let base: String = format!("ttl-{hash}-{namespace}")
+        .chars()
+        .take(80 - suffix.len())
+        .collect();
+    base + &suffix
 }
 
-pub enum Started {
-    New,
-    /// An execution of that name exists already (an earlier sweep or rollback started it).
-    AlreadyExisted,
+/// How long to wait after the failed attempt `attempt - 1` before starting `attempt`.
+fn retry_delay_seconds(attempt: u32) -> i64 {
+    let doublings = attempt.saturating_sub(2).min(16);
+    (FIRST_RETRY_DELAY_SECONDS << doublings).min(MAX_RETRY_DELAY_SECONDS)
 }
 
-/// Starts the cleanup state machine for one cluster namespace under a deterministic name, so a
-/// repeated call never starts a second cleanup.
-pub async fn start_cleanup(
-    sfn: &aws_sdk_sfn::Client,
-    cleanup_state_machine_arn: &str,
-    execution_name: &str,
-    cluster: &str,
-    namespace: &str,
-    reason: &str,
-) -> Result<Started> {
-    let input = json!({"clusterName": cluster, "namespace": namespace, "reason": reason});
-    let started = sfn
-        .start_execution()
-        .state_machine_arn(cleanup_state_machine_arn)
-        .name(execution_name)
-        .input(input.to_string())
-        .send()
-        .await;
-    match started {
-        Ok(_) => Ok(Started::New),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_already_exists()) => Ok(Started::AlreadyExisted),
-        Err(e) => Err(WorkflowError::from_sdk("states:StartExecution", e)),
+/// The ARN of an execution of `state_machine_arn` by its name.
+fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+/// Where a run's cleanup attempts stand.
+enum Attempts {
+    /// Attempt `n` may start now.
+    Start(u32),
+    /// An attempt is running or has succeeded.
+    InHand,
+    /// Attempt `n` failed at this instant; the next one waits for its backoff.
+    Backoff { failed_at: Timestamp, next: u32 },
+    /// Every attempt failed.
+    Exhausted,
+}
+
+async fn attempts(sfn: &aws_sdk_sfn::Client, arn: &str, run: &ExpiredRun, now: Timestamp) -> Result<Attempts> {
+    let mut failed_at: Option<Timestamp> = None;
+    for attempt in 1..=MAX_CLEANUP_ATTEMPTS {
+        let name = execution_name(&run.cluster_name, &run.namespace, &run.expires_at, attempt);
+        let described = sfn
+            .describe_execution()
+            .execution_arn(execution_arn(arn, &name))
+            .send()
+            .await;
+        let execution = match described {
+            Ok(execution) => execution,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_execution_does_not_exist()) => {
+                return Ok(match failed_at {
+                    Some(failed_at) if now.as_second() - failed_at.as_second() < retry_delay_seconds(attempt) => {
+                        Attempts::Backoff {
+                            failed_at,
+                            next: attempt,
+                        }
+                    }
+                    _ => Attempts::Start(attempt),
+                });
+            }
+            Err(e) => return Err(WorkflowError::from_sdk("states:DescribeExecution", e)),
+        };
+        match execution.status() {
+            ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {
+                failed_at = Some(
+                    execution
+                        .stop_date()
+                        .and_then(|d| Timestamp::from_second(d.secs()).ok())
+                        .unwrap_or(now),
+                );
+            }
+            _ => return Ok(Attempts::InHand),
+        }
     }
+    Ok(Attempts::Exhausted)
 }
 
 /// The `ttl-reaper` function, run on a schedule (its event carries nothing it needs).
@@ -108,9 +167,25 @@ pub async fn handle(clients: &crate::clients::AwsClients, settings: &crate::sett
             "must be set to the cleanup state machine's ARN",
         )
     })?;
-    sweep(&clients.efs, &clients.eks, &clients.sfn, arn, Timestamp::now()).await
+    let report = sweep(&clients.efs, &clients.eks, &clients.sfn, arn, Timestamp::now()).await?;
+    if report.gave_up.is_empty() {
+        return Ok(report);
+    }
+    // An error, after every other run was handled: the function's Errors alarm tells a person.
+    Err(WorkflowError::CleanupAbandoned {
+        runs: report
+            .gave_up
+            .iter()
+            .map(|r| format!("{}/{}", r.cluster_name, r.namespace))
+            .collect::<Vec<_>>()
+            .join(", "),
+        attempts: MAX_CLEANUP_ATTEMPTS,
+    })
 }
 
+/// Starts the next cleanup of every expired run that has none running or succeeded: the first,
+/// or after a failed one (and its backoff) the next numbered attempt, up to
+/// [`MAX_CLEANUP_ATTEMPTS`].
 pub async fn sweep(
     efs: &aws_sdk_efs::Client,
     eks: &aws_sdk_eks::Client,
@@ -123,20 +198,36 @@ pub async fn sweep(
         not_expired,
         ..Default::default()
     };
-    for run in expired {
-        let reason = format!("ttl expired at {}", run.expires_at);
-        match start_cleanup(
-            sfn,
-            cleanup_state_machine_arn,
-            &run.execution_name,
-            &run.cluster_name,
-            &run.namespace,
-            &reason,
-        )
-        .await?
-        {
+    for mut run in expired {
+        let attempt = match attempts(sfn, cleanup_state_machine_arn, &run, now).await? {
+            Attempts::Start(attempt) => attempt,
+            Attempts::InHand => {
+                report.already_started.push(run);
+                continue;
+            }
+            Attempts::Backoff { failed_at, next } => {
+                tracing::info!(cluster = %run.cluster_name, namespace = %run.namespace, %failed_at, next, "cleanup failed; retrying after backoff");
+                run.attempt = next;
+                report.waiting_to_retry.push(run);
+                continue;
+            }
+            Attempts::Exhausted => {
+                tracing::error!(cluster = %run.cluster_name, namespace = %run.namespace, attempts = MAX_CLEANUP_ATTEMPTS, "every cleanup attempt failed; giving up");
+                report.gave_up.push(run);
+                continue;
+            }
+        };
+        run.attempt = attempt;
+        run.execution_name = execution_name(&run.cluster_name, &run.namespace, &run.expires_at, attempt);
+        let request = CleanupRequest {
+            cluster_name: run.cluster_name.clone(),
+            namespace: run.namespace.clone(),
+            run_id: None,
+            reason: format!("ttl expired at {} (attempt {attempt})", run.expires_at),
+        };
+        match start_cleanup(sfn, cleanup_state_machine_arn, &run.execution_name, &request).await? {
             Started::New => {
-                tracing::info!(cluster = %run.cluster_name, namespace = %run.namespace, "cleanup started");
+                tracing::info!(cluster = %run.cluster_name, namespace = %run.namespace, attempt, "cleanup started");
                 report.started.push(run);
             }
             Started::AlreadyExisted => report.already_started.push(run),
@@ -174,9 +265,23 @@ mod tests {
 
     #[test]
     fn execution_names_are_deterministic_and_valid() {
-        let name = execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z");
-        assert_eq!(name, execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z"));
+        let name = execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z", 1);
+        assert_eq!(name, execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z", 1));
         assert!(name.len() <= 80 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
-        assert_ne!(name, execution_name("demo", &"n".repeat(63), "2026-11-26T11:00:00Z"));
+        assert_ne!(name, execution_name("demo", &"n".repeat(63), "2026-11-26T11:00:00Z", 1));
+        let retry = execution_name("demo", &"n".repeat(63), "2026-11-25T11:00:00Z", 3);
+        assert!(retry.len() <= 80 && retry.ends_with("-a3"), "{retry}");
+    }
+
+    #[test]
+    fn retries_back_off_up_to_a_cap() {
+        assert_eq!(retry_delay_seconds(2), 15 * 60);
+        assert_eq!(retry_delay_seconds(3), 30 * 60);
+        assert_eq!(retry_delay_seconds(5), 2 * 60 * 60);
+        assert_eq!(retry_delay_seconds(40), MAX_RETRY_DELAY_SECONDS);
+        assert_eq!(
+            execution_arn("arn:aws:states:us-east-1:123456789012:stateMachine:cleanup", "ttl-x"),
+            "arn:aws:states:us-east-1:123456789012:execution:cleanup:ttl-x"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! cluster.
 
 use crate::error::{Result, WorkflowError};
+use crate::steps::efs::file_system;
 use crate::steps::fargate;
 use std::collections::BTreeMap;
 
@@ -15,14 +16,8 @@ pub async fn file_system_and_profile_tags(
     eks: &aws_sdk_eks::Client,
     cluster: Option<&str>,
 ) -> Result<Vec<Tags>> {
-    let mut tagged: Vec<Tags> = efs
-        .describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?
+    let mut tagged: Vec<Tags> = file_system::list_all(efs)
+        .await?
         .iter()
         .map(|fs| {
             fs.tags()

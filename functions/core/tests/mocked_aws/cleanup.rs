@@ -31,6 +31,7 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
         action: CleanupAction::SecurityGroup,
         cluster_name: CLUSTER.into(),
         namespace: NAMESPACE.into(),
+        run_id: None,
         attempt: 0,
     };
     let err = cleanup(&mocks.clients(), &settings(), event).await.unwrap_err();

@@ -109,6 +109,7 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
         action: CleanupAction::FargateProfile,
         cluster_name: CLUSTER.into(),
         namespace: NAMESPACE.into(),
+        run_id: None,
         attempt,
     };
     let first = cleanup(&clients, &settings(), event(0)).await.unwrap();

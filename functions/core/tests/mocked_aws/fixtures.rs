@@ -60,6 +60,7 @@ pub fn run() -> Run {
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,
+            adopt: vec![],
         },
         expires_at: None,
         network: Network {
@@ -181,7 +182,25 @@ pub fn network_rules() -> Vec<Rule> {
                 )
                 .build()
         }),
+        mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
+            aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder().build()
+        }),
     ]
+}
+
+/// Nothing under the workflow's names yet: no file system with our token, no security group with
+/// our name (see [`network_rules`]), no Fargate profile `fp-<namespace>`.
+pub fn no_file_systems() -> Rule {
+    mock!(aws_sdk_efs::Client::describe_file_systems)
+        .then_output(|| aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder().build())
+}
+
+pub fn no_fargate_profile() -> Rule {
+    mock!(aws_sdk_eks::Client::describe_fargate_profile).then_error(|| {
+        aws_sdk_eks::operation::describe_fargate_profile::DescribeFargateProfileError::ResourceNotFoundException(
+            not_found(),
+        )
+    })
 }
 
 pub fn prepare_event() -> PrepareEvent {

@@ -59,8 +59,10 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
             describe_entry,
             create_entry.clone(),
             associate.clone(),
+            no_fargate_profile(),
         ],
         ec2: network_rules(),
+        efs: vec![no_file_systems()],
         sts: vec![caller_identity()],
         ..Default::default()
     };
@@ -85,8 +87,12 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
 #[tokio::test]
 async fn config_map_only_clusters_are_refused_with_instructions() {
     let mocks = Mocks {
-        eks: vec![describe_cluster(ClusterStatus::Active, AuthenticationMode::ConfigMap)],
+        eks: vec![
+            describe_cluster(ClusterStatus::Active, AuthenticationMode::ConfigMap),
+            no_fargate_profile(),
+        ],
         ec2: network_rules(),
+        efs: vec![no_file_systems()],
         sts: vec![caller_identity()],
         ..Default::default()
     };

@@ -38,6 +38,7 @@ async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> Cleanu
         action,
         cluster_name: run.request.cluster_name.clone(),
         namespace: run.request.namespace.clone(),
+        run_id: None,
         attempt: 0,
     };
     cleanup(clients, &settings(), event).await.expect("cleanup step")

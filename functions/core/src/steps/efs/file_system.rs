@@ -15,6 +15,17 @@ pub async fn find_by_token(efs: &aws_sdk_efs::Client, token: &str) -> Result<Opt
     Ok(found.file_systems().first().cloned())
 }
 
+/// Every file system in the account and region.
+pub async fn list_all(efs: &aws_sdk_efs::Client) -> Result<Vec<FileSystemDescription>> {
+    efs.describe_file_systems()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))
+}
+
 pub async fn ensure_file_system(
     efs: &aws_sdk_efs::Client,
     run: &Run,

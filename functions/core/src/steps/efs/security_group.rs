@@ -29,6 +29,22 @@ pub async fn find_owned(ec2: &aws_sdk_ec2::Client, owner: &Owner) -> Result<Vec<
         .map_err(|e| WorkflowError::from_sdk("ec2:DescribeSecurityGroups", e))
 }
 
+/// The security group with our name in `vpc_id`, whoever created it.
+pub async fn find_named(ec2: &aws_sdk_ec2::Client, owner: &Owner, vpc_id: &str) -> Result<Option<SecurityGroup>> {
+    let filters = [
+        ("group-name", owner.security_group_name()),
+        ("vpc-id", vpc_id.to_string()),
+    ]
+    .into_iter()
+    .map(|(name, value)| Filter::builder().name(name).values(value).build());
+    ec2.describe_security_groups()
+        .set_filters(Some(filters.collect()))
+        .send()
+        .await
+        .map(|out| out.security_groups().first().cloned())
+        .map_err(|e| WorkflowError::from_sdk("ec2:DescribeSecurityGroups", e))
+}
+
 pub async fn ensure_security_group(ec2: &aws_sdk_ec2::Client, run: &Run) -> Result<String> {
     let owner = run.owner();
     let vpc_id = &run.network.vpc_id;
@@ -117,12 +133,9 @@ async fn create(ec2: &aws_sdk_ec2::Client, run: &Run) -> Result<SecurityGroup> {
         .await?
         .into_iter()
         .find(|g| g.vpc_id() == Some(run.network.vpc_id.as_str()))
-        .ok_or_else(|| WorkflowError::AwsApiError {
-            operation: "ec2:CreateSecurityGroup".into(),
-            code: "InvalidGroup.Duplicate".into(),
-            message: format!(
-                "a security group named {name} exists in {} without the workflow's tags; rename or delete it",
-                run.network.vpc_id
-            ),
+        .ok_or_else(|| WorkflowError::SecurityGroupConflict {
+            group_id: "(see the EC2 console)".into(),
+            name,
+            vpc_id: run.network.vpc_id.clone(),
         })
 }

@@ -2,11 +2,13 @@
 //! found by its labels. Namespaced objects and PVs first, then, once they are gone, the shared
 //! StorageClass and CSIDriver (only if the workflow created them and no other PV still uses
 //! them: the last namespace to leave removes them), then the namespace if the workflow created it.
+//! In a rollback ([`Scope::Run`]) only objects labelled with that run's id are deleted.
 
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use super::{Kube, describe};
 use crate::error::Result;
 use crate::ownership::Owner;
+use crate::steps::cleanup::{Scope, scope::kept};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kube::Resource;
@@ -22,9 +24,9 @@ pub struct Progress {
     pub kept: Vec<String>,
 }
 
-pub async fn remove(kube: &Kube, owner: &Owner) -> Result<Progress> {
+pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Progress> {
     let mut progress = Progress::default();
-    let selector = ListParams::default().labels(&owner.label_selector());
+    let selector = ListParams::default().labels(&scope.label_selector(owner));
     let namespace = &owner.namespace;
     let mut left = 0;
     left += remove_listed(kube, &kube.namespaced::<Pod>(namespace), &selector, &mut progress).await?;
@@ -51,18 +53,27 @@ pub async fn remove(kube: &Kube, owner: &Owner) -> Result<Progress> {
         .iter()
         .filter_map(|v| v.spec.as_ref()?.csi.as_ref())
         .any(|c| c.driver == CSI_DRIVER);
-    remove_shared::<StorageClass>(kube, owner, STORAGE_CLASS, class_in_use, &mut progress).await?;
-    remove_shared::<CSIDriver>(kube, owner, CSI_DRIVER, driver_in_use, &mut progress).await?;
+    remove_shared::<StorageClass>(kube, owner, scope, STORAGE_CLASS, class_in_use, &mut progress).await?;
+    remove_shared::<CSIDriver>(kube, owner, scope, CSI_DRIVER, driver_in_use, &mut progress).await?;
     let namespaces = kube.all::<Namespace>();
-    match kube.get(&namespaces, namespace).await? {
-        None => progress.done = true,
-        Some(found) if owner.owns_labels(found.metadata.labels.as_ref()) => {
+    let Some(found) = kube.get(&namespaces, namespace).await? else {
+        progress.done = true;
+        return Ok(progress);
+    };
+    let labels = found.metadata.labels.as_ref();
+    let why_kept = if owner.owns_labels(labels) {
+        scope.keeps_labels(labels)
+    } else {
+        Some("not created by the workflow".to_string())
+    };
+    match why_kept {
+        None => {
             if found.metadata.deletion_timestamp.is_none() && kube.delete(&namespaces, namespace).await? {
                 progress.removed.push(describe(&found));
             }
         }
-        Some(found) => {
-            progress.kept.push(describe(&found));
+        Some(why) => {
+            progress.kept.push(kept(describe(&found), why));
             progress.done = true;
         }
     }
@@ -86,9 +97,16 @@ where
     Ok(found.len())
 }
 
-/// Deletes a shared cluster-wide object when the workflow created it on this cluster and no PV
-/// uses it any more; anything else is kept.
-async fn remove_shared<K>(kube: &Kube, owner: &Owner, name: &str, in_use: bool, progress: &mut Progress) -> Result<()>
+/// Deletes a shared cluster-wide object when the workflow created it on this cluster (in a
+/// rollback: in that run) and no PV uses it any more; anything else is kept.
+async fn remove_shared<K>(
+    kube: &Kube,
+    owner: &Owner,
+    scope: &Scope,
+    name: &str,
+    in_use: bool,
+    progress: &mut Progress,
+) -> Result<()>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope> + Clone + DeserializeOwned + Debug,
 {
@@ -96,10 +114,21 @@ where
     let Some(found) = kube.get(&api, name).await? else {
         return Ok(());
     };
-    if in_use || !owner.created_on_cluster(found.meta().labels.as_ref()) {
-        progress.kept.push(describe(&found));
-    } else if kube.delete(&api, name).await? {
-        progress.removed.push(describe(&found));
+    let labels = found.meta().labels.as_ref();
+    let why_kept = if !owner.created_on_cluster(labels) {
+        Some("not created by the workflow".to_string())
+    } else if in_use {
+        Some("still used by a persistent volume".to_string())
+    } else {
+        scope.keeps_labels(labels)
+    };
+    match why_kept {
+        Some(why) => progress.kept.push(kept(describe(&found), why)),
+        None => {
+            if kube.delete(&api, name).await? {
+                progress.removed.push(describe(&found));
+            }
+        }
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! epic01 (Kubernetes part): the run's namespace, created when missing and labelled as ours. A
-//! namespace that already existed is used as it is and never deleted by cleanup.
+//! namespace that existed without our labels is a conflict unless the input adopts it; an adopted
+//! one is used as it is and never deleted by cleanup.
 
 use super::Kube;
 use crate::error::{Result, WorkflowError};
+use crate::input::Adoptable;
 use crate::run::Run;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::ObjectMeta;
@@ -20,6 +22,12 @@ pub async fn ensure_namespace(kube: &Kube, run: &Run) -> Result<NamespaceOutput>
     let api = kube.all::<Namespace>();
     let name = &run.request.namespace;
     if let Some(existing) = kube.get(&api, name).await? {
+        if !run.owner().owns_labels(existing.metadata.labels.as_ref()) && !run.request.adopts(Adoptable::Namespace) {
+            return Err(WorkflowError::NamespaceConflict {
+                cluster: run.request.cluster_name.clone(),
+                namespace: name.clone(),
+            });
+        }
         if existing.metadata.deletion_timestamp.is_some() {
             return Err(WorkflowError::DependencyNotReady {
                 resource: format!("namespace {name}"),
