@@ -170,7 +170,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_the_template_substitution_names() {
-        assert_eq!(Function::FargateProfile.arn_placeholder(), "${FargateProfileFunctionArn}");
+        assert_eq!(
+            Function::FargateProfile.arn_placeholder(),
+            "${FargateProfileFunctionArn}"
+        );
         assert_eq!(Function::TtlReaper.arn_placeholder(), "${TtlReaperFunctionArn}");
     }
 }

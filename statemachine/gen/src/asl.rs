@@ -106,7 +106,11 @@ impl Condition {
     }
 
     pub fn at_least(variable: &str, value: u32) -> Self {
-        Self(Obj::new().set("Variable", variable).set("NumericGreaterThanEquals", i64::from(value)))
+        Self(
+            Obj::new()
+                .set("Variable", variable)
+                .set("NumericGreaterThanEquals", i64::from(value)),
+        )
     }
 
     pub fn all(conditions: impl IntoIterator<Item = Condition>) -> Self {

@@ -211,4 +211,3 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
         .states(policy),
     );
 }
-

@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn keys_keep_their_order_and_paths_get_the_suffix() {
-        let obj = Obj::new().set("z", 1).path("a", "$.a").set("m", Obj::new().set("ok", true));
+        let obj = Obj::new()
+            .set("z", 1)
+            .path("a", "$.a")
+            .set("m", Obj::new().set("ok", true));
         assert_eq!(
             serde_json::to_string(&obj).unwrap(),
             r#"{"z":1,"a.$":"$.a","m":{"ok":true}}"#

@@ -2,7 +2,9 @@
 //! profile and EFS in parallel, the storage class, the optional PoC app and its validation; any
 //! failure after prepare goes through the rollback function before failing with the original error.
 
-use crate::asl::{Branch, Choice, Condition, Fail, FailReason, Parallel, Pass, State, StateMachine, States, Succeed, Wait};
+use crate::asl::{
+    Branch, Choice, Condition, Fail, FailReason, Parallel, Pass, State, StateMachine, States, Succeed, Wait,
+};
 use crate::json::Obj;
 use crate::machine_errors::MachineError;
 use crate::poll::{CapReached, Flag, PollLoop};
@@ -283,7 +285,9 @@ fn efs_branch(policy: &RetryPolicy) -> Branch {
     states.add(
         "DescribeEfs",
         LambdaTask::invoke(Function::Efs, run_payload("create").set("attempt", 0))
-            .comment("`create` again (idempotent: creates nothing now) to record the final mount target ids and states.")
+            .comment(
+                "`create` again (idempotent: creates nothing now) to record the final mount target ids and states.",
+            )
             .result(output(), "$.efs")
             .build(policy, "EfsDone"),
     );

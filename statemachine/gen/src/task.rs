@@ -80,9 +80,7 @@ impl LambdaTask {
 /// calls Kubernetes itself.
 fn reach(function: Function) -> Reach {
     match function {
-        Function::FargateProfile | Function::StorageClass | Function::PocApp | Function::Validate => {
-            Reach::Kubernetes
-        }
+        Function::FargateProfile | Function::StorageClass | Function::PocApp | Function::Validate => Reach::Kubernetes,
         Function::Prepare | Function::Efs | Function::Cleanup | Function::Rollback | Function::TtlReaper => Reach::Aws,
     }
 }

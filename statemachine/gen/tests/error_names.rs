@@ -44,7 +44,10 @@ fn every_matched_name_is_known() {
         .chain(MachineError::iter().map(MachineError::as_str))
         .collect();
     for (name, task) in all_tasks() {
-        for error in matched_names(&task, "Retry").into_iter().chain(matched_names(&task, "Catch")) {
+        for error in matched_names(&task, "Retry")
+            .into_iter()
+            .chain(matched_names(&task, "Catch"))
+        {
             assert!(
                 known.contains(&error.as_str()) || error.starts_with("Lambda.") || error.starts_with("States."),
                 "{name} matches unknown error name {error}"
