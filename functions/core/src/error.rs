@@ -4,9 +4,15 @@
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+mod retry;
+pub use retry::RetryClass;
+
 pub type Result<T, E = WorkflowError> = std::result::Result<T, E>;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// `ErrorName` (the fieldless twin strum derives) lists every name without an instance, for the
+/// state machine generator; its variant names are the stable names.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(ErrorName), derive(strum::EnumIter, strum::IntoStaticStr))]
 pub enum WorkflowError {
     #[error("invalid input: `{field}` {rule}")]
     InvalidInput { field: String, rule: String },
@@ -160,47 +166,13 @@ pub enum WorkflowError {
 impl WorkflowError {
     /// The stable name Step Functions sees as the Lambda `errorType`.
     pub fn error_type(&self) -> &'static str {
-        match self {
-            Self::InvalidInput { .. } => "InvalidInput",
-            Self::ClusterNotFound { .. } => "ClusterNotFound",
-            Self::ClusterNotActive { .. } => "ClusterNotActive",
-            Self::NoPrivateSubnets { .. } => "NoPrivateSubnets",
-            Self::ClusterAccessNotGranted { .. } => "ClusterAccessNotGranted",
-            Self::FargateProfileConflict { .. } => "FargateProfileConflict",
-            Self::FargateProfileBusy { .. } => "FargateProfileBusy",
-            Self::FargateProfileFailed { .. } => "FargateProfileFailed",
-            Self::FileSystemConflict { .. } => "FileSystemConflict",
-            Self::FileSystemFailed { .. } => "FileSystemFailed",
-            Self::KmsKeyUnusable { .. } => "KmsKeyUnusable",
-            Self::DependencyNotReady { .. } => "DependencyNotReady",
-            Self::AccessDenied { .. } => "AccessDenied",
-            Self::AwsThrottled { .. } => "AwsThrottled",
-            Self::AwsUnavailable { .. } => "AwsUnavailable",
-            Self::AwsApiError { .. } => "AwsApiError",
-            Self::ClusterAuthFailed { .. } => "ClusterAuthFailed",
-            Self::KubernetesUnavailable { .. } => "KubernetesUnavailable",
-            Self::KubernetesApiError { .. } => "KubernetesApiError",
-            Self::KubernetesObjectConflict { .. } => "KubernetesObjectConflict",
-            Self::PersistentVolumeConflict { .. } => "PersistentVolumeConflict",
-            Self::PodFailed { .. } => "PodFailed",
-            Self::ValidationFailed { .. } => "ValidationFailed",
-            Self::SecurityGroupConflict { .. } => "SecurityGroupConflict",
-            Self::NamespaceConflict { .. } => "NamespaceConflict",
-            Self::CleanupIncomplete { .. } => "CleanupIncomplete",
-            Self::CleanupAbandoned { .. } => "CleanupAbandoned",
-        }
+        ErrorName::from(self).into()
     }
 
-    /// Whether the same call may succeed later; the state machines retry exactly these names.
+    /// Whether the same call may succeed later by itself. `ClusterAuthFailed` is not: only the state
+    /// machines retry it, a few times slowly, for a just-created access entry (see [`RetryClass`]).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Self::FargateProfileBusy { .. }
-                | Self::DependencyNotReady { .. }
-                | Self::AwsThrottled { .. }
-                | Self::AwsUnavailable { .. }
-                | Self::KubernetesUnavailable { .. }
-        )
+        matches!(self.retry_class(), Some(RetryClass::Transient | RetryClass::Busy))
     }
 
     /// Field and rule are cut to a few hundred characters: serde's messages echo the offending

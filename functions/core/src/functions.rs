@@ -49,6 +49,17 @@ impl Function {
         }
     }
 
+    /// The `${XxxFunctionArn}` placeholder the state machine definitions use for this function,
+    /// filled by `DefinitionSubstitutions` in `template.yaml` and by the local stack.
+    pub fn arn_placeholder(self) -> String {
+        let pascal_case: String = self
+            .name()
+            .split('-')
+            .map(|part| part[..1].to_uppercase() + &part[1..])
+            .collect();
+        format!("${{{pascal_case}FunctionArn}}")
+    }
+
     /// Accepts a plain name, or a function ARN (optionally qualified), as Lambda Invoke does.
     pub fn from_name(name_or_arn: &str) -> Option<Self> {
         let name = match name_or_arn.split_once(":function:") {
@@ -155,5 +166,14 @@ mod tests {
             Some(Function::Prepare)
         );
         assert_eq!(Function::from_name("unknown"), None);
+    }
+
+    #[test]
+    fn placeholders_are_the_template_substitution_names() {
+        assert_eq!(
+            Function::FargateProfile.arn_placeholder(),
+            "${FargateProfileFunctionArn}"
+        );
+        assert_eq!(Function::TtlReaper.arn_placeholder(), "${TtlReaperFunctionArn}");
     }
 }

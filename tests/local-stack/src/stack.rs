@@ -267,8 +267,7 @@ pub fn substitute(path: &Path) -> Result<String, StackError> {
     };
     let mut text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
     for function in Function::ALL {
-        let placeholder = format!("${{{}FunctionArn}}", pascal_case(function.name()));
-        text = text.replace(&placeholder, &function_arn(function));
+        text = text.replace(&function.arn_placeholder(), &function_arn(function));
     }
     match text.find("${") {
         Some(at) => Err(error(format!(
@@ -277,12 +276,6 @@ pub fn substitute(path: &Path) -> Result<String, StackError> {
         ))),
         None => Ok(text),
     }
-}
-
-fn pascal_case(name: &str) -> String {
-    name.split('-')
-        .map(|part| part[..1].to_uppercase() + &part[1..])
-        .collect()
 }
 
 async fn enable_step_functions_engine(moto: &workflow_tests::server::Server) -> Result<(), StackError> {
@@ -313,12 +306,6 @@ async fn enable_step_functions_engine(moto: &workflow_tests::server::Server) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn function_names_become_the_template_substitution_names() {
-        assert_eq!(pascal_case("fargate-profile"), "FargateProfile");
-        assert_eq!(pascal_case("ttl-reaper"), "TtlReaper");
-    }
 
     #[test]
     fn both_definitions_are_fully_substituted() {
