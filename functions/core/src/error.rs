@@ -127,6 +127,11 @@ pub enum WorkflowError {
 
     #[error("EFS validation failed: {check}. Evidence: {evidence}")]
     ValidationFailed { check: String, evidence: String },
+
+    #[error(
+        "another run holds the lease `{key}`: execution `{holder}` is provisioning or cleaning up the same cluster namespace; wait for that execution to finish, or stop it (`aws stepfunctions stop-execution --execution-arn {holder}`), then start this run again"
+    )]
+    RunInProgress { key: String, holder: String },
 }
 
 impl WorkflowError {
@@ -156,6 +161,7 @@ impl WorkflowError {
             Self::PersistentVolumeConflict { .. } => "PersistentVolumeConflict",
             Self::PodFailed { .. } => "PodFailed",
             Self::ValidationFailed { .. } => "ValidationFailed",
+            Self::RunInProgress { .. } => "RunInProgress",
         }
     }
 
