@@ -11,6 +11,7 @@ pub mod check;
 pub mod foreign;
 pub mod http;
 pub mod inventory;
+pub mod lease_table;
 pub mod moto;
 pub mod network;
 pub mod server;
@@ -21,5 +22,6 @@ pub use inventory::{
     FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo, SecurityGroupInfo,
     inventory,
 };
+pub use lease_table::{LEASE_TABLE, create_lease_table};
 pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
 pub use network::{SeededCluster, Subnet, seed_network};

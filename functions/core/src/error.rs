@@ -161,6 +161,11 @@ pub enum WorkflowError {
         "the TTL reaper gave up on {runs} after {attempts} failed cleanup attempts; read the failed cleanup executions, fix the cause, then start a cleanup from the console or `efs-workflow cleanup`"
     )]
     CleanupAbandoned { runs: String, attempts: u32 },
+
+    #[error(
+        "another run holds the lease `{key}`: execution `{holder}` is provisioning or cleaning up the same cluster namespace; wait for that execution to finish, or stop it (`aws stepfunctions stop-execution --execution-arn {holder}`), then start this run again"
+    )]
+    RunInProgress { key: String, holder: String },
 }
 
 impl WorkflowError {

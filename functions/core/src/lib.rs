@@ -9,6 +9,7 @@ pub mod functions;
 pub mod handler;
 pub mod input;
 pub mod kube_client;
+pub mod lease;
 pub mod ownership;
 pub mod run;
 pub mod settings;

@@ -50,6 +50,8 @@ pub struct Settings {
     pub cluster_access_role_arn: Option<String>,
     /// `KUBE_API_ENDPOINT` + `KUBE_API_CA_FILE` (both or neither): local stack only.
     pub kube_api_override: Option<KubeApiOverride>,
+    /// `LEASE_TABLE_NAME`: the DynamoDB table of the leases (`crate::lease`).
+    pub lease_table_name: Option<String>,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             cleanup_state_machine_arn: None,
             cluster_access_role_arn: None,
             kube_api_override: None,
+            lease_table_name: None,
         }
     }
 }
@@ -117,6 +120,18 @@ impl Settings {
             settings.cluster_access_role_arn = Some(arn.to_string());
         }
         settings.kube_api_override = kube_api_override(get("KUBE_API_ENDPOINT"), get("KUBE_API_CA_FILE"))?;
+        // Unlike the optional variables above, a blank name is an error: the template always sets it.
+        if let Some(name) = vars.get("LEASE_TABLE_NAME").map(|v| v.trim()) {
+            let valid =
+                (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            if !valid {
+                return Err(WorkflowError::invalid(
+                    "LEASE_TABLE_NAME",
+                    "must be a DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.`",
+                ));
+            }
+            settings.lease_table_name = Some(name.to_string());
+        }
         Ok(settings)
     }
 
@@ -177,6 +192,8 @@ mod tests {
             ("ACCESS_ENTRY_MODE", "maybe"),
             ("POLL_SECONDS", "0"),
             ("KMS_DELETION_WINDOW_DAYS", "3"),
+            ("LEASE_TABLE_NAME", " "),
+            ("LEASE_TABLE_NAME", "leases/prod"),
         ] {
             let err = Settings::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert!(
@@ -228,6 +245,15 @@ mod tests {
             "{err}"
         );
         std::fs::remove_file(ca_file).unwrap();
+    }
+
+    #[test]
+    fn lease_table_name_is_read() {
+        let settings = Settings::from_vars(&vars(&[("LEASE_TABLE_NAME", "efs-workflow-Leases-1A2B.v2")])).unwrap();
+        assert_eq!(
+            settings.lease_table_name.as_deref(),
+            Some("efs-workflow-Leases-1A2B.v2")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The whole local stack in one process (DESIGN.md §3): moto with its Step Functions engine, the
 //! gateway running the real handlers, the fake Kubernetes API server, a seeded EKS cluster, and
 //! both state machines created from the same ASL files `template.yaml` deploys, with the same
-//! substitutions. Used by `make demo` and by the end-to-end tests.
+//! substitutions, and the lease table. Used by `make demo` and by the end-to-end tests.
 
 use crate::{FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway};
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workflow_tests::{ACCOUNT_ID, REGION, SeededCluster, seed_network};
+use workflow_tests::{ACCOUNT_ID, LEASE_TABLE, REGION, SeededCluster, create_lease_table, seed_network};
 
 pub const CLUSTER: &str = "demo";
 pub const POD_EXECUTION_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
@@ -80,6 +80,7 @@ impl LocalStack {
         enable_step_functions_engine(&moto).await?;
         let moto_clients = AwsClients::new(&workflow_tests::sdk_config(&moto.endpoint()));
         let cluster = seed_network(&moto_clients, CLUSTER).await;
+        create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
 
         let mut kube_config = fake_kube_apiserver::Config::new(CLUSTER, REGION);
         kube_config.credentials = vec![(
@@ -101,6 +102,7 @@ impl LocalStack {
                 endpoint: kube.endpoint(),
                 ca_pem: kube.ca_pem().to_string(),
             }),
+            lease_table_name: Some(LEASE_TABLE.into()),
             ..Settings::default()
         };
         // The handlers' own AWS calls come back through the gateway, where faults and latency apply.

@@ -44,7 +44,8 @@ impl ErrorName {
             | Self::SecurityGroupConflict
             | Self::NamespaceConflict
             | Self::CleanupIncomplete
-            | Self::CleanupAbandoned => None,
+            | Self::CleanupAbandoned
+            | Self::RunInProgress => None,
         }
     }
 

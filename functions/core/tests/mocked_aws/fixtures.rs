@@ -79,9 +79,11 @@ pub fn run() -> Run {
 /// Clients whose every call must match one of `rules`; unmatched calls fail the test.
 #[derive(Default)]
 pub struct Mocks {
+    pub dynamodb: Vec<Rule>,
     pub eks: Vec<Rule>,
     pub ec2: Vec<Rule>,
     pub efs: Vec<Rule>,
+    pub sfn: Vec<Rule>,
     pub sts: Vec<Rule>,
 }
 
@@ -91,11 +93,12 @@ impl Mocks {
             config: aws_config::SdkConfig::builder()
                 .region(aws_config::Region::new("us-east-1"))
                 .build(),
+            dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &self.dynamodb),
             ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
             efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &self.efs),
             eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, &self.eks),
             kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
-            sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[]),
+            sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &self.sfn),
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
         }
     }

@@ -1,8 +1,10 @@
 //! What moto cannot show, with `aws-smithy-mocks`: status progressions (CREATING -> ACTIVE),
-//! `ResourceInUseException`, `DependencyViolation` and EKS access entries.
+//! `ResourceInUseException`, `DependencyViolation`, EKS access entries and a lease holder that is
+//! still RUNNING (moto's executions end at once).
 
 mod access;
 mod cleanup;
 mod fargate;
 mod fixtures;
+mod lease;
 mod prepare;
