@@ -42,19 +42,32 @@ FUNCTIONS = {
     "CleanupFunctionArn": "cleanup",
     "RollbackFunctionArn": "rollback",
 }
-# Exact payload keys per function (the handlers deny unknown fields).
+# Exact payload keys per function and action (the handlers deny unknown fields).
 EVENT_KEYS = {
-    "prepare": {"runId", "startedAt", "input", "attempt"},
-    "fargate-profile": {"action", "run", "attempt"},
-    "efs": {"action", "run", "attempt"},
-    "storage-class": {"action", "run", "fileSystemId"},
-    "poc-app": {"action", "run", "fileSystemId", "attempt"},
-    "validate": {"action", "run", "fileSystemId", "attempt"},
-    "rollback": {"runId", "clusterName", "namespace", "onFailure", "error"},
-    "cleanup": {"action", "clusterName", "namespace", "attempt"},
+    ("prepare", ""): {"runId", "startedAt", "input", "executionArn", "attempt"},
+    ("fargate-profile", "namespace"): {"action", "run"},
+    ("fargate-profile", "*"): {"action", "run", "attempt"},
+    ("efs", "*"): {"action", "run", "attempt"},
+    ("storage-class", "*"): {"action", "run", "fileSystemId"},
+    ("poc-app", "*"): {"action", "run", "fileSystemId", "attempt"},
+    ("validate", "*"): {"action", "run", "fileSystemId", "attempt"},
+    ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error"},
+    ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome"},
+    ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
+    ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
+    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "attempt"},
 }
-CLEANUP_ORDER = ["kubernetes", "fargate-profile", "mount-targets", "file-system", "security-group", "kms-key",
-                 "access-entry"]
+
+
+def event_keys(fn: str, action: str) -> set:
+    return EVENT_KEYS.get((fn, action)) or EVENT_KEYS[(fn, "*")]
+
+
+CLEANUP_ORDER = ["lease", "kubernetes", "fargate-profile", "mount-targets", "file-system", "security-group",
+                 "kms-key", "access-entry", "finish"]
+CLEANUP_KEYS = {"kubernetes": "kubernetes", "fargate-profile": "fargateProfile", "mount-targets": "mountTargets",
+                "file-system": "fileSystem", "security-group": "securityGroup", "kms-key": "kmsKey",
+                "access-entry": "accessEntry"}
 
 # ---------------------------------------------------------------- scenarios
 # Provision scenarios are keyed by execution name (= runId), cleanup ones by namespace.
@@ -76,6 +89,8 @@ SCENARIOS: dict[str, dict] = {
     "cl-dependency": {"errors": {"cleanup:security-group": ("DependencyNotReady", 1)}},
     "cl-cap": {"doneAfter": {"mount-targets": 999}},
     "cl-fails": {"errors": {"cleanup:kms-key": ("AccessDenied", 99)}},
+    "cl-rollback": {"runId": "provision-run-7"},
+    "cl-lease": {"doneAfter": {"lease": 3}},
 }
 lock = threading.Lock()
 counters: dict[tuple, int] = {}
@@ -96,11 +111,11 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
     else:
         label = event["run"]["runId"].split(".")[0]
     sc = SCENARIOS[label]
-    action = event.get("action", "")
+    action = event.get("outcome", "") if fn == "rollback" else event.get("action", "")
     with lock:
         n = counters[(label, fn, action)] = counters.get((label, fn, action), 0) + 1
         calls[label].append(f"{fn}:{action}" if action else fn)
-    if set(event) != EVENT_KEYS[fn]:
+    if set(event) != event_keys(fn, action):
         raise LambdaError(label, "InvalidInput", f"{fn} event keys {sorted(event)}")
     error = sc.get("errors", {}).get(f"{fn}:{action}")
     if error and n <= error[1]:
@@ -121,6 +136,8 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
                "access": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/access", "status": "created"}}
         return label, {"status": "ready", "run": run}
     if fn == "fargate-profile":
+        if action == "namespace":
+            return label, {"name": "team-a", "created": True}
         if action == "create":
             return label, {"profileName": "fp-team-a", "status": "CREATING", "created": True,
                            "profileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1"}
@@ -147,8 +164,19 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
             result["report"] = {"files": ["out1.txt", "out2.txt"]}
         return label, result
     if fn == "rollback":
-        return label, {"onFailure": event["onFailure"], "cleanupExecutionName": f"rollback-x-{event['runId']}"}
+        if action == "succeeded":
+            return label, {"outcome": "succeeded", "onFailure": event["onFailure"]}
+        return label, {"outcome": "failed", "onFailure": event["onFailure"],
+                       "cleanupExecutionName": f"rollback-x-{event['runId']}"}
+    if fn == "cleanup" and action == "finish":
+        failed = [f"{key}: {value['Error']}" for key, value in event["outcomes"].items() if "Error" in value]
+        if failed:
+            raise LambdaError(label, "CleanupIncomplete", "; ".join(failed))
+        return label, {"clusterName": "demo", "namespace": label, "actions": {
+            key: {"removed": value["removed"], "kept": value["kept"]} for key, value in event["outcomes"].items()}}
     if fn == "cleanup":
+        if action != "lease" and event["runId"] != sc.get("runId"):
+            raise LambdaError(label, "InvalidInput", f"runId {event['runId']}")
         result = poll(event, sc.get("doneAfter", {}).get(action, 1), key="done")
         result.update(removed=[f"{action}-1"] if event["attempt"] == 0 else [], kept=[])
         return label, result
@@ -256,6 +284,8 @@ def run_scenarios(moto_port: int) -> int:
     for label in SCENARIOS:
         if label.startswith("cl-"):
             arn, payload = machines["cleanup"], {"clusterName": "demo", "namespace": label, "reason": "smoke"}
+            if "runId" in SCENARIOS[label]:
+                payload["runId"] = SCENARIOS[label]["runId"]
         else:
             arn, payload = machines["provision"], {"clusterName": "demo"}
         executions[label] = sfn.start_execution(stateMachineArn=arn, name=f"{label}.{int(started)}",
@@ -285,7 +315,8 @@ def run_scenarios(moto_port: int) -> int:
 def check(label: str, result: dict, seq: list[str]) -> None:
     status, error = result["status"], result.get("error")
     output = json.loads(result.get("output") or "null")
-    rollbacks = [c for c in seq if c.startswith("rollback")]
+    rollbacks = [c for c in seq if c.startswith("rollback:failed")]
+    run_ends = [c for c in seq if c.startswith("rollback:succeeded")]
 
     def failed_with(name: str, rolled_back: bool = True):
         assert (status, error) == ("FAILED", name), f"expected FAILED {name}"
@@ -302,8 +333,12 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         assert output["pocApp"] == {"persistentVolume": "pv-team-a", "persistentVolumeClaim": "pvc-team-a"}
         assert output["storageClass"] == {"storageClassName": "efs-sc"} and output["pocAppDeployed"] is True
         assert output["runId"] == output["run"]["runId"] and not rollbacks
+        assert run_ends == ["rollback:succeeded"], "the lease is released once, at the end"
+        assert seq.index("fargate-profile:namespace") < min(seq.index("fargate-profile:create"), seq.index("efs:create")), \
+            "the namespace comes before any AWS resource"
     elif label == "no-app":
         assert status == "SUCCEEDED" and output["pocAppDeployed"] is False, "expected SUCCEEDED without the app"
+        assert run_ends == ["rollback:succeeded"], seq
         assert "pocApp" not in output and not any(c.startswith(("poc-app", "validate")) for c in seq), seq
     elif label == "skipped":
         assert status == "SUCCEEDED" and output == {"status": "skipped", "reason": "cluster did not opt in"}, output
@@ -337,10 +372,19 @@ def check(label: str, result: dict, seq: list[str]) -> None:
     elif label == "cl-dependency":
         assert status == "SUCCEEDED" and "cleanup:security-group!DependencyNotReady" in seq, seq
     elif label == "cl-cap":
-        assert (status, error) == ("FAILED", "CleanupTimeout"), "expected CleanupTimeout"
-        assert not any(c.startswith("cleanup:file-system") for c in seq), "stops at the stuck action"
+        assert (status, error) == ("FAILED", "CleanupIncomplete"), "expected CleanupIncomplete"
+        assert "mountTargets: CleanupTimeout" in result["cause"], result["cause"]
+        assert [c.split(":")[1].split("!")[0] for c in dict.fromkeys(seq)] == CLEANUP_ORDER, \
+            "every later action still runs"
     elif label == "cl-fails":
-        assert (status, error) == ("FAILED", "AccessDenied") and seq[-1] == "cleanup:kms-key!AccessDenied", seq
+        assert (status, error) == ("FAILED", "CleanupIncomplete"), seq
+        assert "kmsKey: AccessDenied" in result["cause"], result["cause"]
+        assert seq.index("cleanup:kms-key!AccessDenied") < seq.index("cleanup:access-entry"), seq
+    elif label == "cl-rollback":
+        assert status == "SUCCEEDED" and output["runId"] == "provision-run-7", output
+    elif label == "cl-lease":
+        assert status == "SUCCEEDED" and seq.count("cleanup:lease") == 3, seq
+        assert seq.index("cleanup:lease") == 0 and seq[-1] == "cleanup:finish", seq
 
 
 if __name__ == "__main__":

@@ -216,6 +216,7 @@ async fn a_bad_run_id_or_a_missing_pod_role_fails_before_anything_is_created() {
         ..settings()
     };
     let event = PrepareEvent {
+        execution_arn: None,
         run_id: "run-1".into(),
         started_at: None,
         input: json!({"clusterName": CLUSTER}),

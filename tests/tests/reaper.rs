@@ -21,6 +21,7 @@ async fn provision_started_at(
         input["ttl"] = json!(ttl);
     }
     let event = PrepareEvent {
+        execution_arn: None,
         run_id: format!("run-{namespace}"),
         started_at: Some(started_at.to_string()),
         input,

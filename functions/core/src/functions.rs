@@ -131,7 +131,7 @@ impl Function {
             Function::Rollback => {
                 invoke(
                     context,
-                    &|c: Arc<Context>, e| async move { rollback::rollback(&c.clients.sfn, &c.settings, e).await },
+                    &|c: Arc<Context>, e| async move { rollback::handle(&c.clients, &c.settings, e).await },
                     payload,
                 )
                 .await

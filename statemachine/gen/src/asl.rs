@@ -101,6 +101,10 @@ impl Condition {
         Self(Obj::new().set("Variable", variable).set("StringEquals", value))
     }
 
+    pub fn is_present(variable: &str) -> Self {
+        Self(Obj::new().set("Variable", variable).set("IsPresent", true))
+    }
+
     pub fn is_true(variable: &str) -> Self {
         Self(Obj::new().set("Variable", variable).set("BooleanEquals", true))
     }

@@ -1,8 +1,11 @@
-//! The cleanup state machine (`statemachine/cleanup.asl.json`): one delete-then-poll step per
-//! resource kind, in dependency order, then a summary of what each step removed and kept.
+//! The cleanup state machine (`statemachine/cleanup.asl.json`): the namespace's lease first (waiting
+//! while a running provisioning run holds it), then one delete-then-poll step per resource kind, in
+//! dependency order. A step that fails (or reaches its poll cap) records its error in its own place
+//! and the next step runs anyway; `finish` releases the lease, then reports what each step removed
+//! and kept, or fails the execution with `CleanupIncomplete` naming every step that did not finish.
 
-use crate::asl::{Fail, FailReason, Pass, StateMachine, States, Succeed};
-use crate::json::Obj;
+use crate::asl::{Choice, Condition, Fail, FailReason, Pass, StateMachine, States, Succeed};
+use crate::json::{Json, Obj};
 use crate::machine_errors::MachineError;
 use crate::poll::{CapReached, Flag, PollLoop, poll_selector};
 use crate::retry::{Backoff, Reach, RetryPolicy};
@@ -79,6 +82,10 @@ const STEPS: [Step; 7] = [
 
 /// Polls per step before `CleanupTimeout`.
 const POLL_CAP: u32 = 60;
+/// Polls of the lease (every 30 s) while a running execution holds it: an hour.
+const LEASE_POLL_CAP: u32 = 120;
+/// Longer than every poll cap and retry budget added up (see the `timeouts` test).
+pub const TIMEOUT_SECONDS: u32 = 4 * 60 * 60;
 
 /// Deleting waits for AWS to release dependants (a security group stays in use until the deleted
 /// mount targets' network interfaces are gone), so `DependencyNotReady` is retried longer here.
@@ -91,61 +98,17 @@ const DEPENDENCY_BACKOFF: Backoff = Backoff {
 pub fn cleanup() -> StateMachine {
     let policy = RetryPolicy::default().with_own_retrier(ErrorName::DependencyNotReady, DEPENDENCY_BACKOFF);
     let mut states = States::default();
-    states.add(
-        "Init",
-        Pass {
-            comment: Some("Keeps only what the actions need (the reason stays in the execution input).".into()),
-            parameters: Obj::new()
-                .path("clusterName", "$.clusterName")
-                .path("namespace", "$.namespace"),
-            result_path: None,
-            next: STEPS[0].delete(),
-        },
-    );
+    add_init(&mut states);
+    add_lease(&mut states, &policy);
     for (index, step) in STEPS.iter().enumerate() {
-        let next = STEPS.get(index + 1).map_or("Summarize".to_string(), Step::delete);
+        let next = STEPS.get(index + 1).map_or("Finish".to_string(), Step::delete);
         add_step(&mut states, &policy, step, next);
     }
-    let mut actions = Obj::new();
-    for step in &STEPS {
-        actions = actions.set(
-            step.key,
-            Obj::new()
-                .path("removed", &format!("$.{}.removed", step.key))
-                .path("kept", &format!("$.{}.kept", step.key)),
-        );
-    }
-    states.add(
-        "Summarize",
-        Pass {
-            comment: Some("Per action: what it removed and what it found but kept (not ours).".into()),
-            parameters: Obj::new()
-                .path("clusterName", "$.clusterName")
-                .path("namespace", "$.namespace")
-                .path("input", "$$.Execution.Input")
-                .set("actions", actions),
-            result_path: None,
-            next: "CleanedUp".into(),
-        },
-    );
-    states.add(
-        "CleanedUp",
-        Succeed {
-            comment: None,
-            output_path: None,
-        },
-    );
-    states.add(
-        "CleanupFailed",
-        Fail {
-            comment: Some("Stops at the first failing action; every action is idempotent, so the cleanup can simply be started again.".into()),
-            reason: FailReason::RECORDED,
-        },
-    );
+    add_finish(&mut states, &policy);
     StateMachine {
-        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: Kubernetes objects -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry. Each action deletes only what carries the workflow's ownership tags and is called again until done.".into(),
+        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what carries the workflow's ownership tags (with runId, a rollback: only what that run created) and is called again until done; a failed action does not stop the next one.".into(),
         start_at: "Init".into(),
-        timeout_seconds: 3600,
+        timeout_seconds: TIMEOUT_SECONDS,
         states,
     }
 }
@@ -155,15 +118,17 @@ impl Step {
         format!("Delete{}", self.title)
     }
 
-    /// A call of this step's action; every failure stops the cleanup.
-    fn call(&self) -> LambdaTask {
+    /// A call of this step's action; a failure is recorded as this step's result and the next
+    /// step runs.
+    fn call(&self, next: &str) -> LambdaTask {
         let payload = Obj::new()
             .set("action", self.action)
             .path("clusterName", "$.clusterName")
-            .path("namespace", "$.namespace");
+            .path("namespace", "$.namespace")
+            .path("runId", "$.runId");
         LambdaTask::invoke(Function::Cleanup, payload)
             .reaching(self.reach)
-            .catch_all("$.error", "CleanupFailed")
+            .catch_all(&format!("$.{}", self.key), next)
     }
 }
 
@@ -171,7 +136,7 @@ impl Step {
 fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String) {
     let key = step.key;
     let delete = step
-        .call()
+        .call(&next)
         .add_to_payload(Obj::new().set("attempt", 0))
         .comment(&format!(
             "`{}`, first call: deletes what is ours and reports it ($.{key}.removed, .kept); later calls only poll.",
@@ -189,25 +154,149 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
     let poll = format!("$.{key}.poll");
     states.extend(
         PollLoop {
-            status: (format!("Check{}", step.title), step.call()),
+            status: (format!("Check{}", step.title), step.call(&next)),
             result_path: poll.clone(),
             flag: Flag::Done,
             keep: Obj::new(),
             check: step.check.into(),
             wait: format!("WaitFor{}", step.title),
-            on_ready: next,
+            on_ready: next.clone(),
             cap: POLL_CAP,
             cap_state: format!("{}Timeout", step.title),
             on_cap: CapReached::Record {
                 error: MachineError::CleanupTimeout,
-                comment: "Poll cap reached: fail with CleanupTimeout.".into(),
+                comment: "Poll cap reached: record CleanupTimeout as this step's result and go on.".into(),
                 cause: format!(
                     "States.Format('cleanup action {} not done after {{}} polls', {poll}.attempt)",
                     step.action
                 ),
-                next: "CleanupFailed".into(),
+                result_path: format!("$.{key}"),
+                next,
             },
         }
         .states(policy),
+    );
+}
+
+/// With `runId` (a rollback) only what that run created is deleted; without it (the CLI, the
+/// reaper, the console) everything of ours for the namespace.
+fn add_init(states: &mut States) {
+    states.add(
+        "Init",
+        Choice {
+            choices: vec![Condition::is_present("$.runId").then("InitRollback")],
+            default: "InitNamespace".into(),
+        },
+    );
+    let base = || {
+        Obj::new()
+            .path("clusterName", "$.clusterName")
+            .path("namespace", "$.namespace")
+            .set("lease", Obj::new().set("poll", Obj::new().set("attempt", 0)))
+    };
+    states.add(
+        "InitRollback",
+        Pass {
+            comment: Some(
+                "A rollback: only what run `runId` created (the reason stays in the execution input).".into(),
+            ),
+            parameters: base().path("runId", "$.runId"),
+            result_path: None,
+            next: "AcquireLease".into(),
+        },
+    );
+    states.add(
+        "InitNamespace",
+        Pass {
+            comment: Some("Everything of ours for the namespace (the reason stays in the execution input).".into()),
+            parameters: base().set("runId", Json::Null),
+            result_path: None,
+            next: "AcquireLease".into(),
+        },
+    );
+}
+
+/// One writer per namespace: waits while a running provisioning run (or cleanup) holds the lease.
+fn add_lease(states: &mut States, policy: &RetryPolicy) {
+    let call = LambdaTask::invoke(
+        Function::Cleanup,
+        Obj::new()
+            .set("action", "lease")
+            .path("clusterName", "$.clusterName")
+            .path("namespace", "$.namespace")
+            .path("executionArn", "$$.Execution.Id"),
+    )
+    .comment("Takes the namespace's lease, or reports the running execution that holds it ($.lease.poll.detail).")
+    .catch_all("$.error", "CleanupFailed");
+    states.extend(
+        PollLoop {
+            status: ("AcquireLease".into(), call),
+            result_path: "$.lease.poll".into(),
+            flag: Flag::Done,
+            keep: Obj::new().path("heldBy", "$.Payload.kept"),
+            check: "IsLeaseHeld".into(),
+            wait: "WaitForLease".into(),
+            on_ready: STEPS[0].delete(),
+            cap: LEASE_POLL_CAP,
+            cap_state: "LeaseTimeout".into(),
+            on_cap: CapReached::Fail {
+                error: MachineError::CleanupTimeout,
+                what: "Another execution kept the namespace's lease; nothing was deleted. The lease",
+            },
+        }
+        .states(policy),
+    );
+}
+
+/// Releases the lease and reports, or fails with `CleanupIncomplete` listing what is left.
+fn add_finish(states: &mut States, policy: &RetryPolicy) {
+    let mut outcomes = Obj::new();
+    for step in &STEPS {
+        outcomes = outcomes.path(step.key, &format!("$.{}", step.key));
+    }
+    states.add(
+        "Finish",
+        LambdaTask::invoke(
+            Function::Cleanup,
+            Obj::new()
+                .set("action", "finish")
+                .path("clusterName", "$.clusterName")
+                .path("namespace", "$.namespace")
+                .path("runId", "$.runId")
+                .path("executionArn", "$$.Execution.Id")
+                .set("outcomes", outcomes),
+        )
+        .comment("Releases the lease; the summary of every step, or CleanupIncomplete naming each step that did not finish and why.")
+        .result(Obj::new().path("actions", "$.Payload.actions"), "$.summary")
+        .catch_all("$.error", "CleanupFailed")
+        .build(policy, "Summarize"),
+    );
+    states.add(
+        "Summarize",
+        Pass {
+            comment: Some("Per action: what it removed and what it kept, with the reason.".into()),
+            parameters: Obj::new()
+                .path("clusterName", "$.clusterName")
+                .path("namespace", "$.namespace")
+                .path("runId", "$.runId")
+                .path("input", "$$.Execution.Input")
+                .path("actions", "$.summary.actions"),
+            result_path: None,
+            next: "CleanedUp".into(),
+        },
+    );
+    states.add(
+        "CleanedUp",
+        Succeed {
+            comment: None,
+            output_path: None,
+        },
+    );
+    states.add(
+        "CleanupFailed",
+        Fail {
+            comment: Some("Every action was attempted; start the cleanup again once the cause is fixed (every action is idempotent).".into()),
+            reason: FailReason::RECORDED,
+        },
     );
 }

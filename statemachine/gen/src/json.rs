@@ -6,6 +6,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 /// A JSON value as the definitions use it in `Parameters` and `ResultSelector`.
 #[derive(Clone, Debug)]
 pub enum Json {
+    /// `null`: e.g. a cleanup's `runId` when it is not a rollback.
+    Null,
     Str(String),
     Int(i64),
     Bool(bool),
@@ -79,6 +81,7 @@ impl From<Vec<Json>> for Json {
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
+            Json::Null => serializer.serialize_unit(),
             Json::Str(value) => serializer.serialize_str(value),
             Json::Int(value) => serializer.serialize_i64(*value),
             Json::Bool(value) => serializer.serialize_bool(*value),

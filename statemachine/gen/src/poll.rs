@@ -39,12 +39,13 @@ pub enum CapReached {
     /// Fails the machine (or its Parallel branch) with `error`; the cause reads
     /// "{what} within {cap} polls.".
     Fail { error: MachineError, what: &'static str },
-    /// Records `error` with the `States.Format` expression `cause` at `$.error`, then goes to
-    /// `next` (the rollback, or the machine's failure state).
+    /// Records `error` with the `States.Format` expression `cause` at `result_path`, then goes
+    /// to `next` (the rollback, or the next cleanup step).
     Record {
         error: MachineError,
         comment: String,
         cause: String,
+        result_path: String,
         next: String,
     },
 }
@@ -98,11 +99,12 @@ impl PollLoop {
                 error,
                 comment,
                 cause,
+                result_path,
                 next,
             } => Pass {
                 comment: Some(comment),
                 parameters: Obj::new().set("Error", error.as_str()).path("Cause", &cause),
-                result_path: Some("$.error".to_string()),
+                result_path: Some(result_path),
                 next,
             }
             .into(),

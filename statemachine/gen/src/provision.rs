@@ -14,6 +14,9 @@ use efs_fargate_core::functions::Function;
 
 /// Polls of `prepare` while the cluster is still CREATING.
 const CLUSTER_POLL_CAP: u32 = 60;
+/// Longer than every poll cap and retry budget added up (see the `timeouts` test). A run that
+/// still times out is rolled back through EventBridge's status-change rule (template.yaml).
+pub const TIMEOUT_SECONDS: u32 = 4 * 60 * 60;
 
 pub fn provision() -> StateMachine {
     let policy = RetryPolicy::default();
@@ -45,8 +48,17 @@ pub fn provision() -> StateMachine {
                     .set("report", Obj::new().set("attempt", 0)),
             ),
             result_path: None,
-            next: "ProvisionInParallel".into(),
+            next: "CreateNamespace".into(),
         },
+    );
+    states.add(
+        "CreateNamespace",
+        rolls_back(
+            LambdaTask::invoke(Function::FargateProfile, run_payload("namespace"))
+                .comment("epic01 (Kubernetes): the namespace, created or found as ours (or adopted), before any AWS resource: a cluster that refuses the workflow, or a namespace someone else owns, fails the run having created nothing.")
+                .result(output(), "$.kubernetesNamespace"),
+        )
+        .build(&policy, "ProvisionInParallel"),
     );
     states.add(
         "ProvisionInParallel",
@@ -72,10 +84,34 @@ pub fn provision() -> StateMachine {
         "ShouldDeployPocApp",
         Choice {
             choices: vec![Condition::is_true("$.run.deployPocApp").then("CreatePocApp")],
-            default: "SummarizeWithoutPocApp".into(),
+            default: "EndRun".into(),
         },
     );
     add_poc_app_and_validation(&mut states, &policy);
+    states.add(
+        "EndRun",
+        LambdaTask::invoke(
+            Function::Rollback,
+            Obj::new()
+                .path("runId", "$$.Execution.Name")
+                .path("clusterName", "$.run.clusterName")
+                .path("namespace", "$.run.namespace")
+                .path("onFailure", "$.run.onFailure")
+                .path("executionArn", "$$.Execution.Id")
+                .set("outcome", "succeeded"),
+        )
+        .comment("Releases the namespace's lease. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
+        .result(output(), "$.runEnd")
+        .catch_all("$.runEndError", "WhichSummary")
+        .build(&policy, "WhichSummary"),
+    );
+    states.add(
+        "WhichSummary",
+        Choice {
+            choices: vec![Condition::is_true("$.run.deployPocApp").then("SummarizeWithPocApp")],
+            default: "SummarizeWithoutPocApp".into(),
+        },
+    );
     states.add("SummarizeWithoutPocApp", summary(false));
     states.add("SummarizeWithPocApp", summary(true));
     states.add(
@@ -94,9 +130,11 @@ pub fn provision() -> StateMachine {
                 .path("clusterName", "$.run.clusterName")
                 .path("namespace", "$.run.namespace")
                 .path("onFailure", "$.run.onFailure")
+                .path("executionArn", "$$.Execution.Id")
+                .set("outcome", "failed")
                 .path("error", "$.error"),
         )
-        .comment("onFailure=rollback: starts the cleanup state machine (execution rollback-<hash>-<runId>); retain: keeps everything for inspection. Either way the execution then fails with the original error.")
+        .comment("onFailure=rollback: starts the cleanup state machine for this run only (execution rollback-<runId>-<hash>) and hands it the namespace's lease; retain: keeps everything for inspection and releases the lease. Either way the execution then fails with the original error.")
         .result(output(), "$.rollback")
         .catch_all("$.rollbackError", "ProvisionFailed")
         .build(&policy, "ProvisionFailed"),
@@ -111,7 +149,7 @@ pub fn provision() -> StateMachine {
     StateMachine {
         comment: "efs-fargate-workflow provisioning: encrypted EFS storage for one EKS-on-Fargate namespace (prepare -> Fargate profile || EFS -> storage class -> PoC app -> validation). Every task invokes a Lambda function; a failure after prepare starts the cleanup state machine through the rollback function, then fails with the original error.".into(),
         start_at: "Init".into(),
-        timeout_seconds: 3600,
+        timeout_seconds: TIMEOUT_SECONDS,
         states,
     }
 }
@@ -127,9 +165,10 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
                 .path("runId", "$$.Execution.Name")
                 .path("startedAt", "$$.Execution.StartTime")
                 .path("input", "$$.Execution.Input")
+                .path("executionArn", "$$.Execution.Id")
                 .path("attempt", "$.prepare.attempt"),
         )
-        .comment("Normalises and validates the input, waits for the cluster, discovers the network, grants cluster access. ResultPath $ on purpose: until the run exists the state holds nothing else.")
+        .comment("Normalises and validates the input, waits for the cluster, discovers the network, refuses look-alikes under our names, takes the namespace's lease (RunInProgress when another run holds it), grants cluster access. ResultPath $ on purpose: until the run exists the state holds nothing else.")
         .result(Obj::new().path("prepare", "$.Payload"), "$")
         .catch_all("$.error", "PrepareFailed")
         .build(policy, "IsClusterReady"),
@@ -377,7 +416,7 @@ fn add_poc_app_and_validation(states: &mut States, policy: &RetryPolicy) {
             keep: output(),
             check: "IsReportReady".into(),
             wait: "WaitForReport".into(),
-            on_ready: "SummarizeWithPocApp".into(),
+            on_ready: "EndRun".into(),
             cap: 30,
             cap_state: "ReportTimeout".into(),
             on_cap: record_and_roll_back(
@@ -442,6 +481,7 @@ fn record_and_roll_back(error: MachineError, cause: &str) -> CapReached {
             error.as_str()
         ),
         cause: cause.into(),
+        result_path: "$.error".into(),
         next: "Rollback".into(),
     }
 }

@@ -6,13 +6,17 @@ use crate::asl::Retrier;
 use efs_fargate_core::error::{ErrorName, RetryClass};
 use strum::IntoEnumIterator;
 
-/// Errors of the Lambda service itself (not of our code) that a new invocation usually survives.
-const LAMBDA_TRANSIENT: [&str; 5] = [
+/// Errors of the Lambda service itself (not of our code) that a new invocation usually survives,
+/// and a function that ran out of time (`Sandbox.Timedout`; `Lambda.Unknown` on older runtimes):
+/// every step is idempotent, so running it again is safe.
+const LAMBDA_TRANSIENT: [&str; 7] = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
 ];
 
 /// Exponential backoff (rate 2, full jitter) from `interval_seconds`, capped at `max_delay_seconds`.

@@ -35,6 +35,7 @@ pub fn settings() -> Settings {
 
 pub async fn try_prepare(clients: &AwsClients, run_id: &str, input: Value) -> Result<PrepareOutput> {
     let event = PrepareEvent {
+        execution_arn: None,
         run_id: run_id.into(),
         started_at: None,
         input,

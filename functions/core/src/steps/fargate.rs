@@ -19,6 +19,8 @@ pub const PROFILE_POLL_SECONDS: u32 = 15;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FargateAction {
+    /// The namespace alone: the state machine runs it before any AWS resource is created.
+    Namespace,
     Create,
     Status,
 }
@@ -44,12 +46,13 @@ pub struct CreateOutput {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FargateOutput {
+    Namespace(NamespaceOutput),
     Created(CreateOutput),
     Poll(Poll),
 }
 
-/// The `fargate-profile` function: `create` ensures the namespace, then finds or creates the
-/// profile; `status` polls the profile.
+/// The `fargate-profile` function: `namespace` ensures the namespace; `create` ensures it again
+/// (idempotent), then finds or creates the profile; `status` polls the profile.
 pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
@@ -57,6 +60,12 @@ pub async fn handle(
 ) -> Result<FargateOutput> {
     event.run.validate()?;
     match event.action {
+        FargateAction::Namespace => {
+            let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+            namespace::ensure_namespace(&kube, &event.run)
+                .await
+                .map(FargateOutput::Namespace)
+        }
         FargateAction::Create => {
             // The namespace first: a cluster that refuses the workflow fails the run before any
             // AWS resource exists.

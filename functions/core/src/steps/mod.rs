@@ -10,4 +10,5 @@ pub mod preflight;
 pub mod prepare;
 pub mod reaper;
 pub mod rollback;
+pub mod run_lease;
 pub mod tagged;

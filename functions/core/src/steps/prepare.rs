@@ -8,7 +8,7 @@ use crate::input::{Trigger, parse_execution_input, rules};
 use crate::ownership::Owner;
 use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::{access, network, preflight};
+use crate::steps::{access, network, preflight, run_lease};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,9 @@ pub struct PrepareEvent {
     pub started_at: Option<String>,
     /// The execution input, as typed in the console or delivered by EventBridge.
     pub input: Value,
+    /// The execution's ARN (`$$.Execution.Id`): the holder of the namespace's lease.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
     #[serde(default)]
     pub attempt: u32,
 }
@@ -88,6 +91,8 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
     .await?;
     preflight::check_aws_names(clients, &request, &network).await?;
     let owner = Owner::new(&request.cluster_name, &request.namespace);
+    let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
+    run_lease::acquire_or_fail(clients, settings, &owner, holder, "provision").await?;
     let principal = access::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref()).await?;
     let tags = owner.tags(
         &format!("efs-fargate-workflow {}", request.namespace),

@@ -6,6 +6,7 @@
 use crate::error::{Result, WorkflowError};
 use crate::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
+use crate::steps::rollback::execution_arn;
 use crate::steps::tagged::{Tags, file_system_and_profile_tags};
 use aws_sdk_sfn::types::ExecutionStatus;
 use jiff::Timestamp;
@@ -98,14 +99,6 @@ pub fn execution_name(cluster: &str, namespace: &str, expires_at: &str, attempt:
 fn retry_delay_seconds(attempt: u32) -> i64 {
     let doublings = attempt.saturating_sub(2).min(16);
     (FIRST_RETRY_DELAY_SECONDS << doublings).min(MAX_RETRY_DELAY_SECONDS)
-}
-
-/// The ARN of an execution of `state_machine_arn` by its name.
-fn execution_arn(state_machine_arn: &str, name: &str) -> String {
-    format!(
-        "{}:{name}",
-        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
-    )
 }
 
 /// Where a run's cleanup attempts stand.

@@ -1,13 +1,19 @@
-//! What the provisioning state machine does when a step fails: start the cleanup state machine for
-//! this run (`onFailure: rollback`, the default) or keep everything for inspection (`retain`).
-//! The cleanup carries the run id, so it removes only what this run created: a failed re-run of a
+//! How a provisioning run ends. On success the namespace's lease is released. On failure the
+//! cleanup state machine is started for this run (`onFailure: rollback`, the default; the lease is
+//! handed to it) or everything is kept for inspection (`retain`; the lease is released). The
+//! cleanup carries the run id, so it removes only what this run created: a failed re-run of a
 //! provisioned namespace leaves the earlier run's resources and data exactly as they were.
+//! A run that times out or is stopped never reaches its `Catch`: EventBridge's "Step Functions
+//! Execution Status Change" event for it comes here instead (the template's rule), with the same
+//! effect.
 
+use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::input::{OnFailure, rules};
+use crate::input::{OnFailure, Trigger, parse_execution_input, rules};
 use crate::ownership::Owner;
 use crate::settings::Settings;
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
+use crate::steps::run_lease;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,11 +30,62 @@ pub struct RollbackEvent {
     /// The `Catch` output (`{"Error": ..., "Cause": ...}`), echoed in the cleanup's reason.
     #[serde(default)]
     pub error: Value,
+    /// The provisioning execution's ARN (`$$.Execution.Id`): the holder of the namespace's lease.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
+    #[serde(default)]
+    pub outcome: RunOutcome,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RunOutcome {
+    #[default]
+    Failed,
+    Succeeded,
+}
+
+/// EventBridge's "Step Functions Execution Status Change" event for a provisioning execution.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ExecutionStatusChange {
+    pub detail: StatusChangeDetail,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChangeDetail {
+    pub execution_arn: String,
+    pub name: String,
+    pub status: String,
+    /// The execution input, as a JSON string.
+    #[serde(default)]
+    pub input: Option<String>,
+}
+
+/// The `rollback` function's event: from the state machine, or from EventBridge.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub enum RollbackFunctionEvent {
+    RunEnded(RollbackEvent),
+    StatusChange(ExecutionStatusChange),
+}
+
+impl TryFrom<Value> for RollbackFunctionEvent {
+    type Error = serde_json::Error;
+
+    fn try_from(event: Value) -> std::result::Result<Self, Self::Error> {
+        if event.get("detail-type").is_some() {
+            serde_json::from_value(event).map(Self::StatusChange)
+        } else {
+            serde_json::from_value(event).map(Self::RunEnded)
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackOutput {
+    pub outcome: RunOutcome,
     pub on_failure: OnFailure,
     /// The cleanup execution's name, when one was started (or had been).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,14 +102,66 @@ pub fn execution_name(owner: &Owner, run_id: &str) -> String {
     format!("rollback-{prefix}-{hash}")
 }
 
-pub async fn rollback(sfn: &aws_sdk_sfn::Client, settings: &Settings, event: RollbackEvent) -> Result<RollbackOutput> {
+/// The `rollback` function.
+pub async fn handle(
+    clients: &AwsClients,
+    settings: &Settings,
+    event: RollbackFunctionEvent,
+) -> Result<Option<RollbackOutput>> {
+    match event {
+        RollbackFunctionEvent::RunEnded(event) => rollback(clients, settings, event).await.map(Some),
+        RollbackFunctionEvent::StatusChange(change) => match run_of(&change, settings)? {
+            Some(event) => rollback(clients, settings, event).await.map(Some),
+            None => Ok(None),
+        },
+    }
+}
+
+/// The failed run a status change stands for: only executions that timed out or were stopped
+/// (a failure reached its `Catch` already), and only runs that provision something.
+fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<RollbackEvent>> {
+    let detail = &change.detail;
+    if !matches!(detail.status.as_str(), "TIMED_OUT" | "ABORTED") {
+        return Ok(None);
+    }
+    let input: Value = serde_json::from_str(detail.input.as_deref().unwrap_or("{}"))
+        .map_err(|e| WorkflowError::invalid("detail.input", e.to_string()))?;
+    let Trigger::Provision(request) = parse_execution_input(&input, settings)? else {
+        return Ok(None);
+    };
+    Ok(Some(RollbackEvent {
+        run_id: detail.name.clone(),
+        cluster_name: request.cluster_name,
+        namespace: request.namespace,
+        on_failure: request.on_failure,
+        error: serde_json::json!({"Error": format!("States.{}", detail.status), "Cause": "the provisioning execution ended without reaching its Catch"}),
+        execution_arn: Some(detail.execution_arn.clone()),
+        outcome: RunOutcome::Failed,
+    }))
+}
+
+/// The ARN of an execution of `state_machine_arn` by its name.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> String {
+    format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    )
+}
+
+pub async fn rollback(clients: &AwsClients, settings: &Settings, event: RollbackEvent) -> Result<RollbackOutput> {
     rules::run_id("runId", &event.run_id)?;
     rules::cluster_name("clusterName", &event.cluster_name)?;
     rules::namespace("namespace", &event.namespace)?;
-    if event.on_failure == OnFailure::Retain {
-        tracing::warn!(run = %event.run_id, "provisioning failed; resources retained for inspection");
+    let owner = Owner::new(&event.cluster_name, &event.namespace);
+    let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
+    if event.outcome == RunOutcome::Succeeded || event.on_failure == OnFailure::Retain {
+        run_lease::release(clients, settings, &owner, holder).await?;
+        if event.outcome == RunOutcome::Failed {
+            tracing::warn!(run = %event.run_id, "provisioning failed; resources retained for inspection");
+        }
         return Ok(RollbackOutput {
-            on_failure: OnFailure::Retain,
+            outcome: event.outcome,
+            on_failure: event.on_failure,
             cleanup_execution_name: None,
         });
     }
@@ -62,8 +171,8 @@ pub async fn rollback(sfn: &aws_sdk_sfn::Client, settings: &Settings, event: Rol
             "must be set to the cleanup state machine's ARN",
         )
     })?;
-    let owner = Owner::new(&event.cluster_name, &event.namespace);
     let name = execution_name(&owner, &event.run_id);
+    run_lease::hand_over(clients, settings, &owner, holder, &execution_arn(arn, &name)).await?;
     let error = event.error.get("Error").and_then(Value::as_str).unwrap_or("an error");
     let request = CleanupRequest {
         cluster_name: event.cluster_name.clone(),
@@ -71,9 +180,10 @@ pub async fn rollback(sfn: &aws_sdk_sfn::Client, settings: &Settings, event: Rol
         run_id: Some(event.run_id.clone()),
         reason: format!("rollback of {} after {error}", event.run_id),
     };
-    let started = start_cleanup(sfn, arn, &name, &request).await?;
+    let started = start_cleanup(&clients.sfn, arn, &name, &request).await?;
     tracing::info!(run = %event.run_id, cleanup = %name, new = matches!(started, Started::New), "rollback started");
     Ok(RollbackOutput {
+        outcome: RunOutcome::Failed,
         on_failure: OnFailure::Rollback,
         cleanup_execution_name: Some(name),
     })

@@ -208,6 +208,7 @@ pub fn no_fargate_profile() -> Rule {
 
 pub fn prepare_event() -> PrepareEvent {
     PrepareEvent {
+        execution_arn: None,
         run_id: "run-1".into(),
         started_at: None,
         input: json!({"clusterName": CLUSTER}),

@@ -22,6 +22,7 @@ const MARGIN: Duration = Duration::from_millis(100);
 
 async fn prepared(clients: &AwsClients) -> Run {
     let event = PrepareEvent {
+        execution_arn: None,
         run_id: "r1".into(),
         started_at: None,
         input: json!({ "clusterName": "demo" }),

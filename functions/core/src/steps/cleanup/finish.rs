@@ -107,6 +107,7 @@ mod tests {
             cluster_name: "demo".into(),
             namespace: "ns".into(),
             run_id: None,
+            execution_arn: None,
             outcomes: serde_json::from_value(outcomes).unwrap(),
         }
     }

@@ -21,15 +21,18 @@ pub use scope::Scope;
 use crate::clients::AwsClients;
 use crate::error::Result;
 use crate::input::rules;
+use crate::lease::Acquire;
 use crate::ownership::Owner;
 use crate::settings::{AccessEntryMode, Settings};
-use crate::steps::access;
+use crate::steps::{access, run_lease};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Seconds between polls while EKS or EFS finish deleting.
 const DELETE_POLL_SECONDS: u32 = 10;
+/// Seconds between polls while a provisioning run holds the namespace's lease.
+const LEASE_POLL_SECONDS: u32 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -92,6 +95,9 @@ pub struct FinishEvent {
     pub namespace: String,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// The cleanup execution's ARN: the lease it releases.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
     pub outcomes: BTreeMap<String, Value>,
 }
 
@@ -101,11 +107,31 @@ pub enum FinishAction {
     Finish,
 }
 
+/// The `lease` event: the cleanup's first step takes the namespace's lease, waiting while a
+/// provisioning run (or another cleanup) that is still running holds it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LeaseEvent {
+    pub action: LeaseAction,
+    pub cluster_name: String,
+    pub namespace: String,
+    pub execution_arn: String,
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LeaseAction {
+    Lease,
+}
+
 /// The `cleanup` function's event: one action, or `finish` (told apart by `action`, so a bad
 /// event is reported against the shape it was meant to have).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "Value")]
 pub enum CleanupFunctionEvent {
+    Lease(LeaseEvent),
     Action(CleanupEvent),
     Finish(FinishEvent),
 }
@@ -114,10 +140,10 @@ impl TryFrom<Value> for CleanupFunctionEvent {
     type Error = serde_json::Error;
 
     fn try_from(event: Value) -> std::result::Result<Self, Self::Error> {
-        if event.get("action").and_then(Value::as_str) == Some("finish") {
-            serde_json::from_value(event).map(Self::Finish)
-        } else {
-            serde_json::from_value(event).map(Self::Action)
+        match event.get("action").and_then(Value::as_str) {
+            Some("lease") => serde_json::from_value(event).map(Self::Lease),
+            Some("finish") => serde_json::from_value(event).map(Self::Finish),
+            _ => serde_json::from_value(event).map(Self::Action),
         }
     }
 }
@@ -139,8 +165,35 @@ pub async fn handle(
         CleanupFunctionEvent::Action(event) => cleanup(clients, settings, event)
             .await
             .map(CleanupFunctionOutput::Progress),
-        CleanupFunctionEvent::Finish(event) => finish(event).map(CleanupFunctionOutput::Summary),
+        CleanupFunctionEvent::Lease(event) => lease(clients, settings, event)
+            .await
+            .map(CleanupFunctionOutput::Progress),
+        CleanupFunctionEvent::Finish(event) => {
+            let owner = Owner::new(&event.cluster_name, &event.namespace);
+            if let Some(holder) = &event.execution_arn {
+                run_lease::release(clients, settings, &owner, holder).await?;
+            }
+            finish(event).map(CleanupFunctionOutput::Summary)
+        }
     }
+}
+
+/// Takes the namespace's lease for this cleanup; while a running execution holds it, reports
+/// who and asks to be called again.
+pub async fn lease(clients: &AwsClients, settings: &Settings, event: LeaseEvent) -> Result<CleanupProgress> {
+    rules::cluster_name("clusterName", &event.cluster_name)?;
+    rules::namespace("namespace", &event.namespace)?;
+    let owner = Owner::new(&event.cluster_name, &event.namespace);
+    let mut progress = match run_lease::acquire(clients, settings, &owner, &event.execution_arn, "cleanup").await? {
+        Acquire::Acquired { .. } => done(vec![], vec![]),
+        Acquire::Held(held) => CleanupProgress {
+            next_poll_seconds: settings.poll_seconds(LEASE_POLL_SECONDS),
+            kept: vec![format!("lease held by {} until {}", held.holder, held.expires_at)],
+            ..CleanupProgress::default()
+        },
+    };
+    progress.attempt = event.attempt + 1;
+    Ok(progress)
 }
 
 pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEvent) -> Result<CleanupProgress> {

@@ -1,0 +1,95 @@
+//! One writer per cluster+namespace: the provisioning run holds the namespace's lease from
+//! `prepare` to its end, a cleanup holds it from its first step to `finish`, and a rollback hands
+//! the failed run's lease straight to the cleanup it starts, so nothing can slip in between. A
+//! second provisioning run fails fast with `RunInProgress` (nothing created, nothing deleted); a
+//! cleanup waits. A lease whose holder execution has ended is taken over at once, so a crashed or
+//! timed-out run never blocks the namespace. Without `LEASE_TABLE_NAME` (some library tests only;
+//! every deployment and the local stack set it) no lease is taken.
+
+use crate::clients::AwsClients;
+use crate::error::Result;
+use crate::lease::{self, Acquire, Claim, HandOver, LeaseKey, Released};
+use crate::ownership::Owner;
+use crate::settings::Settings;
+use jiff::Timestamp;
+use std::time::Duration;
+
+/// How long a lease lasts unless released, handed over or taken over from an ended holder: longer
+/// than either state machine may run (their `TimeoutSeconds` are 4 hours).
+pub const RUN_LEASE: Duration = Duration::from_secs(5 * 60 * 60);
+
+fn key(owner: &Owner) -> LeaseKey {
+    LeaseKey::namespace(&owner.cluster, &owner.namespace)
+}
+
+/// Takes (or extends) the namespace's lease for `holder`; `Held` names the other holder.
+pub async fn acquire(
+    clients: &AwsClients,
+    settings: &Settings,
+    owner: &Owner,
+    holder: &str,
+    purpose: &str,
+) -> Result<Acquire> {
+    let Some(table) = settings.lease_table_name.as_deref() else {
+        return Ok(Acquire::Acquired {
+            expires_at: Timestamp::MAX,
+        });
+    };
+    let claim = Claim {
+        holder,
+        purpose,
+        duration: RUN_LEASE,
+    };
+    lease::acquire_or_take_over(
+        &clients.dynamodb,
+        &clients.sfn,
+        table,
+        &key(owner),
+        &claim,
+        Timestamp::now(),
+    )
+    .await
+}
+
+/// [`acquire`] where another holder is `RunInProgress`.
+pub async fn acquire_or_fail(
+    clients: &AwsClients,
+    settings: &Settings,
+    owner: &Owner,
+    holder: &str,
+    purpose: &str,
+) -> Result<()> {
+    acquire(clients, settings, owner, holder, purpose)
+        .await?
+        .or_run_in_progress(&key(owner))
+        .map(|_| ())
+}
+
+pub async fn release(clients: &AwsClients, settings: &Settings, owner: &Owner, holder: &str) -> Result<()> {
+    let Some(table) = settings.lease_table_name.as_deref() else {
+        return Ok(());
+    };
+    let released = lease::release(&clients.dynamodb, table, &key(owner), holder).await?;
+    if let Released::HeldByOther(held) = &released {
+        tracing::warn!(holder = %held.holder, "the lease had passed to another holder; left with it");
+    }
+    Ok(())
+}
+
+/// Passes the lease from the failed run to the cleanup that rolls it back.
+pub async fn hand_over(clients: &AwsClients, settings: &Settings, owner: &Owner, from: &str, to: &str) -> Result<()> {
+    let Some(table) = settings.lease_table_name.as_deref() else {
+        return Ok(());
+    };
+    let claim = Claim {
+        holder: to,
+        purpose: "rollback",
+        duration: RUN_LEASE,
+    };
+    match lease::hand_over(&clients.dynamodb, table, &key(owner), from, &claim, Timestamp::now()).await? {
+        HandOver::HandedOver { .. } => {}
+        // Gone, or taken over after the run ended: the cleanup acquires it as usual.
+        other => tracing::info!(outcome = ?other, "lease not handed over"),
+    }
+    Ok(())
+}
