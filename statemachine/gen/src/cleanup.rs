@@ -85,7 +85,7 @@ const POLL_CAP: u32 = 60;
 /// Polls of the lease (every 30 s) while a running execution holds it: an hour.
 const LEASE_POLL_CAP: u32 = 120;
 /// Longer than every poll cap and retry budget added up (see the `timeouts` test).
-pub const TIMEOUT_SECONDS: u32 = 4 * 60 * 60;
+pub const TIMEOUT_SECONDS: u32 = 8 * 60 * 60;
 
 /// Deleting waits for AWS to release dependants (a security group stays in use until the deleted
 /// mount targets' network interfaces are gone), so `DependencyNotReady` is retried longer here.

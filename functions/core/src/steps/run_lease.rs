@@ -15,8 +15,8 @@ use jiff::Timestamp;
 use std::time::Duration;
 
 /// How long a lease lasts unless released, handed over or taken over from an ended holder: longer
-/// than either state machine may run (their `TimeoutSeconds` are 4 hours).
-pub const RUN_LEASE: Duration = Duration::from_secs(5 * 60 * 60);
+/// than either state machine may run (`TimeoutSeconds`: 4 hours to provision, 8 to clean up).
+pub const RUN_LEASE: Duration = Duration::from_secs(9 * 60 * 60);
 
 fn key(owner: &Owner) -> LeaseKey {
     LeaseKey::namespace(&owner.cluster, &owner.namespace)
