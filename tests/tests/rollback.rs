@@ -1,13 +1,22 @@
-//! The rollback function starts exactly one cleanup per failed run, and none with `retain`.
+//! The rollback function starts exactly one cleanup per failed run, scoped to that run, and none
+//! with `retain`; it hands the run's lease to that cleanup, releases it on success and on
+//! `retain`, and does the same for a run that timed out (EventBridge's status-change event).
 
 mod common;
 
 use common::*;
 use efs_fargate_core::input::OnFailure;
+use efs_fargate_core::lease::{self, Claim, LeaseKey};
 use efs_fargate_core::settings::Settings;
-use efs_fargate_core::steps::rollback::{RollbackEvent, rollback};
+use efs_fargate_core::steps::rollback::{
+    RollbackEvent, RollbackFunctionEvent, RunOutcome, execution_arn, handle, rollback,
+};
+use jiff::Timestamp;
 use serde_json::json;
-use workflow_tests::moto;
+use std::time::Duration;
+use workflow_tests::{LEASE_TABLE, create_lease_table, moto};
+
+const RUN_ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:provision:provision-demo-1";
 
 fn event(on_failure: OnFailure) -> RollbackEvent {
     RollbackEvent {
@@ -16,11 +25,124 @@ fn event(on_failure: OnFailure) -> RollbackEvent {
         namespace: NAMESPACE.into(),
         on_failure,
         error: json!({"Error": "FargateProfileFailed", "Cause": "{}"}),
+        execution_arn: Some(RUN_ARN.into()),
+        outcome: RunOutcome::Failed,
     }
 }
 
+async fn lease_holder(clients: &efs_fargate_core::clients::AwsClients) -> Option<String> {
+    let claim = Claim {
+        holder: "probe",
+        purpose: "test",
+        duration: Duration::from_secs(60),
+    };
+    match lease::acquire(
+        &clients.dynamodb,
+        LEASE_TABLE,
+        &LeaseKey::namespace(CLUSTER, NAMESPACE),
+        &claim,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap()
+    {
+        lease::Acquire::Held(held) => Some(held.holder),
+        lease::Acquire::Acquired { .. } => {
+            lease::release(
+                &clients.dynamodb,
+                LEASE_TABLE,
+                &LeaseKey::namespace(CLUSTER, NAMESPACE),
+                "probe",
+            )
+            .await
+            .unwrap();
+            None
+        }
+    }
+}
+
+async fn hold_lease(clients: &efs_fargate_core::clients::AwsClients, holder: &str) {
+    let claim = Claim {
+        holder,
+        purpose: "provision",
+        duration: Duration::from_secs(3600),
+    };
+    lease::acquire(
+        &clients.dynamodb,
+        LEASE_TABLE,
+        &LeaseKey::namespace(CLUSTER, NAMESPACE),
+        &claim,
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
-async fn rollback_starts_one_cleanup_and_retain_starts_none() {
+async fn rollback_starts_one_run_scoped_cleanup_and_hands_it_the_lease() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    create_lease_table(&clients.dynamodb, LEASE_TABLE).await;
+    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
+    let settings = Settings {
+        cleanup_state_machine_arn: Some(cleanup_machine.as_str().into()),
+        lease_table_name: Some(LEASE_TABLE.into()),
+        ..settings()
+    };
+
+    hold_lease(&clients, RUN_ARN).await;
+    let retained = rollback(&clients, &settings, event(OnFailure::Retain)).await.unwrap();
+    assert_eq!(retained.cleanup_execution_name, None);
+    assert_eq!(lease_holder(&clients).await, None, "retain releases the lease");
+
+    hold_lease(&clients, RUN_ARN).await;
+    let first = rollback(&clients, &settings, event(OnFailure::Rollback)).await.unwrap();
+    let second = rollback(&clients, &settings, event(OnFailure::Rollback)).await.unwrap();
+    assert_eq!(first, second);
+
+    let (name, input) = only_execution(&clients, &cleanup_machine).await;
+    assert_eq!(Some(name.as_str()), first.cleanup_execution_name.as_deref());
+    assert_eq!(input["namespace"], NAMESPACE);
+    assert_eq!(input["runId"], "provision-demo-1", "the cleanup only undoes this run");
+    assert!(
+        input["reason"].as_str().unwrap().contains("FargateProfileFailed"),
+        "{input}"
+    );
+    assert_eq!(
+        lease_holder(&clients).await,
+        Some(execution_arn(cleanup_machine.as_str(), &name)),
+        "the lease passed to the rollback's cleanup"
+    );
+}
+
+#[tokio::test]
+async fn a_successful_run_releases_its_lease() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    create_lease_table(&clients.dynamodb, LEASE_TABLE).await;
+    let settings = Settings {
+        lease_table_name: Some(LEASE_TABLE.into()),
+        ..settings()
+    };
+    hold_lease(&clients, RUN_ARN).await;
+    let ended = rollback(
+        &clients,
+        &settings,
+        RollbackEvent {
+            outcome: RunOutcome::Succeeded,
+            error: json!(null),
+            ..event(OnFailure::Rollback)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ended.outcome, RunOutcome::Succeeded);
+    assert_eq!(ended.cleanup_execution_name, None);
+    assert_eq!(lease_holder(&clients).await, None);
+}
+
+#[tokio::test]
+async fn a_timed_out_run_is_rolled_back_from_its_status_change_event() {
     let moto = moto().await;
     let clients = moto.clients();
     let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
@@ -28,24 +150,34 @@ async fn rollback_starts_one_cleanup_and_retain_starts_none() {
         cleanup_state_machine_arn: Some(cleanup_machine.as_str().into()),
         ..settings()
     };
-
-    let retained = rollback(&clients.sfn, &settings, event(OnFailure::Retain))
-        .await
-        .unwrap();
-    assert_eq!(retained.cleanup_execution_name, None);
-    let first = rollback(&clients.sfn, &settings, event(OnFailure::Rollback))
-        .await
-        .unwrap();
-    let second = rollback(&clients.sfn, &settings, event(OnFailure::Rollback))
-        .await
-        .unwrap();
-    assert_eq!(first, second);
-
+    let change = |status: &str| -> RollbackFunctionEvent {
+        serde_json::from_value(json!({
+            "version": "0",
+            "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states",
+            "detail": {
+                "executionArn": RUN_ARN,
+                "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:provision",
+                "name": "provision-demo-1",
+                "status": status,
+                "input": json!({"clusterName": CLUSTER, "namespace": NAMESPACE}).to_string()
+            }
+        }))
+        .unwrap()
+    };
+    for status in ["SUCCEEDED", "FAILED", "RUNNING"] {
+        assert_eq!(
+            handle(&clients, &settings, change(status)).await.unwrap(),
+            None,
+            "{status}"
+        );
+    }
+    let output = handle(&clients, &settings, change("TIMED_OUT")).await.unwrap().unwrap();
     let (name, input) = only_execution(&clients, &cleanup_machine).await;
-    assert_eq!(Some(name.as_str()), first.cleanup_execution_name.as_deref());
-    assert_eq!(input["namespace"], NAMESPACE);
+    assert_eq!(Some(name.as_str()), output.cleanup_execution_name.as_deref());
+    assert_eq!(input["runId"], "provision-demo-1");
     assert!(
-        input["reason"].as_str().unwrap().contains("FargateProfileFailed"),
+        input["reason"].as_str().unwrap().contains("States.TIMED_OUT"),
         "{input}"
     );
 }
@@ -54,7 +186,7 @@ async fn rollback_starts_one_cleanup_and_retain_starts_none() {
 async fn rollback_without_a_cleanup_state_machine_is_a_configuration_error() {
     let moto = moto().await;
     let clients = moto.clients();
-    let err = rollback(&clients.sfn, &settings(), event(OnFailure::Rollback))
+    let err = rollback(&clients, &settings(), event(OnFailure::Rollback))
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "InvalidInput");
