@@ -2,11 +2,13 @@
 //! by one of these tests (`every_sample_is_covered` fails on a sample nobody asserts on).
 
 use efs_fargate_core::input::{
-    DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Trigger, parse_execution_input,
+    Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Trigger, parse_execution_input,
 };
 use efs_fargate_core::run::{AccessStatus, Run, StepEvent};
 use efs_fargate_core::settings::{DEFAULT_OPT_IN_TAG_KEY, Settings};
-use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent};
+use efs_fargate_core::steps::cleanup::{
+    CleanupAction, CleanupEvent, CleanupFunctionEvent, CleanupRequest, FinishEvent, LeaseEvent, finish,
+};
 use efs_fargate_core::steps::efs::EfsAction;
 use efs_fargate_core::steps::fargate::FargateAction;
 use efs_fargate_core::steps::k8s::KubeStepEvent;
@@ -14,6 +16,7 @@ use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
 use efs_fargate_core::steps::k8s::storage::StorageAction;
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::prepare::PrepareEvent;
+use efs_fargate_core::steps::rollback::{RollbackEvent, RollbackFunctionEvent, RunOutcome};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -28,6 +31,15 @@ const COVERED: &[&str] = &[
     "console/full.json",
     "console/retain-on-failure.json",
     "console/with-ttl.json",
+    "console/adopt-existing-namespace.json",
+    "console/cleanup.json",
+    "eventbridge/provision-timed-out.json",
+    "functions/fargate-profile-namespace.json",
+    "functions/cleanup-lease.json",
+    "functions/cleanup-rollback-file-system.json",
+    "functions/cleanup-finish.json",
+    "functions/rollback-failed.json",
+    "functions/rollback-succeeded.json",
     "eventbridge/create-cluster-opted-in.json",
     "eventbridge/create-cluster-not-opted-in.json",
     "eventbridge/create-cluster-legacy-field.json",
@@ -291,7 +303,11 @@ fn scheduled_reaper_event() {
 
 #[test]
 fn prepare_event() {
-    let event: PrepareEvent = function_event("functions/prepare.json", &["runId", "startedAt", "input", "attempt"]);
+    let event: PrepareEvent = function_event(
+        "functions/prepare.json",
+        &["runId", "startedAt", "input", "executionArn", "attempt"],
+    );
+    assert!(event.execution_arn.as_deref().unwrap().ends_with(":provision-demo-1"));
     assert_eq!(event.run_id, "provision-demo-1");
     assert_eq!(event.started_at.as_deref(), Some("2026-11-25T10:00:00Z"));
     assert_eq!(event.attempt, 0);
@@ -309,6 +325,10 @@ fn fargate_profile_events() {
     assert_eq!(create.attempt, 0);
     assert_eq!(create.run.run_id, "provision-demo-1");
     assert_eq!(create.run.access.status, AccessStatus::Created);
+
+    let namespace: StepEvent<FargateAction> = step_event("functions/fargate-profile-namespace.json");
+    assert_eq!(namespace.action, FargateAction::Namespace);
+    assert_eq!(namespace.run, create.run);
 
     let status: StepEvent<FargateAction> = step_event("functions/fargate-profile-status.json");
     assert_eq!(status.action, FargateAction::Status);
@@ -348,7 +368,91 @@ fn cleanup_events() {
         assert_eq!(event.action, action, "{relative}");
         assert_eq!(event.cluster_name, "demo", "{relative}");
         assert_eq!(event.namespace, DEFAULT_NAMESPACE, "{relative}");
+        assert_eq!(event.run_id, None, "{relative}: a manual cleanup, not a rollback");
     }
+    let rollback: CleanupEvent = function_event(
+        "functions/cleanup-rollback-file-system.json",
+        &["action", "clusterName", "namespace", "runId", "attempt"],
+    );
+    assert_eq!(rollback.run_id.as_deref(), Some("provision-demo-1"));
+}
+
+#[test]
+fn cleanup_lease_finish_and_request() {
+    let lease: LeaseEvent = function_event(
+        "functions/cleanup-lease.json",
+        &["action", "clusterName", "namespace", "executionArn", "attempt"],
+    );
+    assert!(lease.execution_arn.contains(":execution:"));
+    assert!(matches!(
+        serde_json::from_value::<CleanupFunctionEvent>(load("functions/cleanup-lease.json")),
+        Ok(CleanupFunctionEvent::Lease(_))
+    ));
+    let event: FinishEvent = function_event(
+        "functions/cleanup-finish.json",
+        &[
+            "action",
+            "clusterName",
+            "namespace",
+            "runId",
+            "executionArn",
+            "outcomes",
+        ],
+    );
+    let err = finish(event).unwrap_err();
+    assert_eq!(err.error_type(), "CleanupIncomplete");
+    assert!(err.to_string().contains("kubernetes: KubernetesUnavailable"), "{err}");
+    let request: CleanupRequest = function_event("console/cleanup.json", &["clusterName", "namespace", "reason"]);
+    assert_eq!((request.cluster_name.as_str(), request.run_id), ("demo", None));
+}
+
+#[test]
+fn rollback_events() {
+    let failed: RollbackEvent = function_event(
+        "functions/rollback-failed.json",
+        &[
+            "runId",
+            "clusterName",
+            "namespace",
+            "onFailure",
+            "executionArn",
+            "outcome",
+            "error",
+        ],
+    );
+    assert_eq!(
+        (failed.outcome, failed.on_failure),
+        (RunOutcome::Failed, OnFailure::Rollback)
+    );
+    assert_eq!(failed.error["Error"], "FileSystemConflict");
+    let succeeded: RollbackEvent = function_event(
+        "functions/rollback-succeeded.json",
+        &[
+            "runId",
+            "clusterName",
+            "namespace",
+            "onFailure",
+            "executionArn",
+            "outcome",
+        ],
+    );
+    assert_eq!(succeeded.outcome, RunOutcome::Succeeded);
+    let Ok(RollbackFunctionEvent::StatusChange(change)) =
+        serde_json::from_value::<RollbackFunctionEvent>(load("eventbridge/provision-timed-out.json"))
+    else {
+        panic!("the timed-out sample is not a status change")
+    };
+    assert_eq!(
+        (change.detail.status.as_str(), change.detail.name.as_str()),
+        ("TIMED_OUT", "provision-demo-1")
+    );
+}
+
+#[test]
+fn console_adopting_a_namespace() {
+    let request = provision("console/adopt-existing-namespace.json");
+    assert_eq!(request.adopt, vec![Adoptable::Namespace]);
+    assert!(request.adopts(Adoptable::Namespace) && !request.adopts(Adoptable::FargateProfile));
 }
 
 #[test]

@@ -118,6 +118,12 @@ impl FakeKube {
 
     /// Stops listening and waits for the listener to finish; pods stop too.
     pub async fn shutdown(mut self) {
+        self.stop_listening().await;
+    }
+
+    /// An API server that has gone away (connections refused from now on), while what it stored
+    /// stays readable through [`Self::object`] and [`Self::store_files`].
+    pub async fn stop_listening(&mut self) {
         self.stop();
         if let Some(server) = self.server.take()
             && let Err(error) = server.await

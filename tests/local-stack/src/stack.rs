@@ -220,6 +220,11 @@ impl LocalStack {
             .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))
     }
 
+    /// The cluster's API server goes away: the Kubernetes steps get connections refused.
+    pub async fn stop_kubernetes(&mut self) {
+        self.kube.stop_listening().await;
+    }
+
     pub async fn shutdown(self) {
         self.gateway.shutdown().await;
         self.kube.shutdown().await;

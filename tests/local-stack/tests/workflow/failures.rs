@@ -12,23 +12,7 @@ use std::time::Duration;
 
 /// A PersistentVolume nobody in the workflow owns, under the name epic04 needs: epic04 must refuse it.
 async fn block_epic04(stack: &Stack) {
-    let kube = &stack.stack.kube;
-    let credentials = aws_sdk_sts::config::Credentials::new(
-        workflow_tests::ACCESS_KEY_ID,
-        workflow_tests::SECRET_ACCESS_KEY,
-        None,
-        None,
-        "test",
-    );
-    let token = efs_fargate_core::eks_token::presign(
-        &credentials,
-        workflow_tests::REGION,
-        CLUSTER,
-        std::time::SystemTime::now(),
-    )
-    .expect("a token");
-    let client = efs_fargate_core::kube_client::client(CLUSTER, &kube.endpoint(), kube.ca_pem().as_bytes(), token)
-        .expect("a kube client");
+    let client = stack.kube_client();
     let pv = json!({
         "apiVersion": "v1", "kind": "PersistentVolume",
         "metadata": {"name": efs_fargate_core::steps::k8s::poc_app::persistent_volume_name(DEFAULT_NAMESPACE)},

@@ -106,6 +106,37 @@ impl Stack {
             .count()
     }
 
+    /// A client of the fake cluster with the local credentials (what a cluster admin would use).
+    pub fn kube_client(&self) -> kube::Client {
+        let kube = &self.stack.kube;
+        let credentials = aws_sdk_sts::config::Credentials::new(
+            workflow_tests::ACCESS_KEY_ID,
+            workflow_tests::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        );
+        let token = efs_fargate_core::eks_token::presign(
+            &credentials,
+            workflow_tests::REGION,
+            CLUSTER,
+            std::time::SystemTime::now(),
+        )
+        .expect("a token");
+        efs_fargate_core::kube_client::client(CLUSTER, &kube.endpoint(), kube.ca_pem().as_bytes(), token)
+            .expect("a kube client")
+    }
+
+    /// A namespace someone else created (no labels of ours).
+    pub async fn foreign_namespace(&self, name: &str) {
+        let namespace: k8s_openapi::api::core::v1::Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("a namespace");
+        kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(self.kube_client())
+            .create(&kube::api::PostParams::default(), &namespace)
+            .await
+            .expect("a foreign namespace");
+    }
+
     pub async fn shutdown(self) {
         self.stack.shutdown().await;
     }

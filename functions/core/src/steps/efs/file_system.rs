@@ -96,13 +96,17 @@ fn check_settings(fs: &FileSystemDescription, run: &Run, key: Option<&KmsKey>) -
             run.request.encryption.at_rest
         )));
     }
-    if let (Some(key), Some(actual)) = (key, fs.kms_key_id()) {
+    if let Some(key) = key {
         let key_id = key.key_arn.rsplit('/').next().unwrap_or_default();
-        if actual != key.key_arn && !actual.ends_with(key_id) && actual != key.alias {
-            return Err(conflict(format!(
-                "encrypted with {actual}, the input asks for {}",
-                key.alias
-            )));
+        match fs.kms_key_id() {
+            Some(actual) if actual == key.key_arn || actual.ends_with(key_id) || actual == key.alias => {}
+            actual => {
+                return Err(conflict(format!(
+                    "encrypted with {}, the input asks for {}",
+                    actual.unwrap_or("the AWS-managed key"),
+                    key.alias
+                )));
+            }
         }
     }
     Ok(())
