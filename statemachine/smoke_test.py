@@ -52,7 +52,7 @@ EVENT_KEYS = {
     ("poc-app", "*"): {"action", "run", "fileSystemId", "attempt"},
     ("validate", "*"): {"action", "run", "fileSystemId", "attempt"},
     ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error"},
-    ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome"},
+    ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run"},
     ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
     ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
     ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "attempt"},

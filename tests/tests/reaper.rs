@@ -1,5 +1,5 @@
-//! The TTL reaper starts exactly one cleanup per expired run, across sweeps, and none for runs
-//! whose TTL has not passed.
+//! The TTL reaper starts exactly one cleanup per expired run, across sweeps, none for runs whose
+//! TTL has not passed, and a failed cleanup again (after a backoff, at most five times).
 
 mod common;
 
@@ -88,4 +88,45 @@ async fn nothing_expired_starts_nothing() {
     .unwrap();
     assert!(report.started.is_empty() && report.already_started.is_empty());
     assert_eq!(report.not_expired, 1);
+}
+
+#[tokio::test]
+async fn a_failed_cleanup_is_started_again_after_its_backoff_and_given_up_after_five() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    seed_network(&clients, CLUSTER).await;
+    let now = Timestamp::now();
+    provision_started_at(&clients, "expired", Some("PT1H"), now - 2.hours()).await;
+    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
+    let sweep_at = |at: Timestamp| sweep(&clients.efs, &clients.eks, &clients.sfn, cleanup_machine.as_str(), at);
+    // moto's executions stay RUNNING: stopping one is how a cleanup ends unsuccessfully here.
+    let stop = |name: String| {
+        let arn = efs_fargate_core::steps::rollback::execution_arn(cleanup_machine.as_str(), &name);
+        let sfn = clients.sfn.clone();
+        async move { sfn.stop_execution().execution_arn(arn).send().await.unwrap() }
+    };
+
+    let first = sweep_at(now).await.unwrap();
+    assert_eq!(first.started[0].attempt, 1, "{first:?}");
+    stop(first.started[0].execution_name.clone()).await;
+    let soon = sweep_at(Timestamp::now() + 1.minutes()).await.unwrap();
+    assert!(soon.started.is_empty(), "{soon:?}");
+    assert_eq!(
+        soon.waiting_to_retry.len(),
+        1,
+        "backoff before the second attempt: {soon:?}"
+    );
+
+    let mut at = Timestamp::now();
+    for attempt in 2..=5 {
+        at += 5.hours();
+        let report = sweep_at(at).await.unwrap();
+        assert_eq!(report.started.len(), 1, "attempt {attempt}: {report:?}");
+        assert_eq!(report.started[0].attempt, attempt);
+        assert!(report.started[0].execution_name.ends_with(&format!("-a{attempt}")));
+        stop(report.started[0].execution_name.clone()).await;
+    }
+    let exhausted = sweep_at(at + 5.hours()).await.unwrap();
+    assert!(exhausted.started.is_empty(), "{exhausted:?}");
+    assert_eq!(exhausted.gave_up.len(), 1, "{exhausted:?}");
 }

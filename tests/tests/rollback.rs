@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use efs_fargate_core::input::OnFailure;
 use efs_fargate_core::lease::{self, Claim, LeaseKey};
+use efs_fargate_core::ownership::EXPIRES_AT_KEY;
 use efs_fargate_core::settings::Settings;
 use efs_fargate_core::steps::rollback::{
     RollbackEvent, RollbackFunctionEvent, RunOutcome, execution_arn, handle, rollback,
@@ -27,6 +28,7 @@ fn event(on_failure: OnFailure) -> RollbackEvent {
         error: json!({"Error": "FargateProfileFailed", "Cause": "{}"}),
         execution_arn: Some(RUN_ARN.into()),
         outcome: RunOutcome::Failed,
+        run: None,
     }
 }
 
@@ -191,4 +193,41 @@ async fn rollback_without_a_cleanup_state_machine_is_a_configuration_error() {
         .unwrap_err();
     assert_eq!(err.error_type(), "InvalidInput");
     assert!(err.to_string().contains("CLEANUP_STATE_MACHINE_ARN"));
+}
+
+#[tokio::test]
+async fn a_successful_rerun_with_a_ttl_extends_the_expiry_and_one_without_keeps_it() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    workflow_tests::seed_network(&clients, CLUSTER).await;
+    let first = prepared(&clients, json!({"clusterName": CLUSTER, "ttl": "PT1H"})).await;
+    provision(&clients, &first).await;
+    let stamped = || async {
+        let inventory = workflow_tests::inventory(&clients, CLUSTER).await;
+        inventory.file_systems[0].tags.get(EXPIRES_AT_KEY).cloned()
+    };
+    assert_eq!(stamped().await, first.expires_at);
+
+    let ended = |run: efs_fargate_core::run::Run| RollbackEvent {
+        outcome: RunOutcome::Succeeded,
+        error: json!(null),
+        run: Some(Box::new(run)),
+        ..event(OnFailure::Rollback)
+    };
+    let mut rerun = first.clone();
+    rerun.run_id = "provision-demo-2".into();
+    rerun.expires_at = Some("2099-01-01T00:00:00Z".into());
+    let output = rollback(&clients, &settings(), ended(rerun)).await.unwrap();
+    let expiry = output.expiry.unwrap();
+    assert!(expiry.restamped);
+    let extended = Some("2099-01-01T00:00:00Z".to_string());
+    assert_eq!(stamped().await, extended);
+
+    let mut without_ttl = first.clone();
+    without_ttl.expires_at = None;
+    let output = rollback(&clients, &settings(), ended(without_ttl)).await.unwrap();
+    let expiry = output.expiry.unwrap();
+    assert!(!expiry.restamped);
+    assert_eq!(expiry.expires_at, extended, "reported, not silently inherited");
+    assert_eq!(stamped().await, extended);
 }

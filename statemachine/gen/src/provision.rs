@@ -98,9 +98,10 @@ pub fn provision() -> StateMachine {
                 .path("namespace", "$.run.namespace")
                 .path("onFailure", "$.run.onFailure")
                 .path("executionArn", "$$.Execution.Id")
-                .set("outcome", "succeeded"),
+                .set("outcome", "succeeded")
+                .path("run", "$.run"),
         )
-        .comment("Releases the namespace's lease. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
+        .comment("Stamps this run's expiry when it has a ttl (a re-run extends the namespace's life), then releases the namespace's lease. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
         .result(output(), "$.runEnd")
         .catch_all("$.runEndError", "WhichSummary")
         .build(&policy, "WhichSummary"),

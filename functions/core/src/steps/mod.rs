@@ -3,6 +3,7 @@
 pub mod access;
 pub mod cleanup;
 pub mod efs;
+pub mod expiry;
 pub mod fargate;
 pub mod k8s;
 pub mod network;

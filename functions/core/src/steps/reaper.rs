@@ -11,7 +11,7 @@ use crate::steps::tagged::{Tags, file_system_and_profile_tags};
 use aws_sdk_sfn::types::ExecutionStatus;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One run's identity as its tags tell it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,10 +40,10 @@ pub struct SweepReport {
     pub not_expired: usize,
 }
 
-/// Expired runs among the tag sets of owned resources (several resources of one run count once).
+/// Expired runs among the tag sets of owned resources. A namespace's resources may carry different
+/// expiries (a re-run with a `ttl` re-stamps its file system): the latest one counts.
 pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, usize) {
-    let mut expired = BTreeSet::new();
-    let mut not_expired = BTreeSet::new();
+    let mut latest: BTreeMap<(&str, &str), (Timestamp, &str)> = BTreeMap::new();
     for tags in tagged {
         let get = |key: &str| tags.get(key).map(String::as_str);
         let (Some(MANAGED_BY_VALUE), Some(cluster), Some(namespace), Some(expires_at)) = (
@@ -58,18 +58,22 @@ pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, u
             tracing::warn!(cluster, namespace, expires_at, "unreadable expires-at tag ignored");
             continue;
         };
-        if deadline <= now {
-            expired.insert(ExpiredRun {
-                cluster_name: cluster.to_string(),
-                namespace: namespace.to_string(),
-                expires_at: expires_at.to_string(),
-                execution_name: execution_name(cluster, namespace, expires_at, 1),
-                attempt: 1,
-            });
-        } else {
-            not_expired.insert((cluster, namespace));
+        let entry = latest.entry((cluster, namespace)).or_insert((deadline, expires_at));
+        if deadline > entry.0 {
+            *entry = (deadline, expires_at);
         }
     }
+    let (expired, not_expired): (Vec<_>, Vec<_>) = latest.into_iter().partition(|(_, (deadline, _))| *deadline <= now);
+    let expired = expired
+        .into_iter()
+        .map(|((cluster, namespace), (_, expires_at))| ExpiredRun {
+            cluster_name: cluster.to_string(),
+            namespace: namespace.to_string(),
+            expires_at: expires_at.to_string(),
+            execution_name: execution_name(cluster, namespace, expires_at, 1),
+            attempt: 1,
+        })
+        .collect();
     (expired, not_expired.len())
 }
 
@@ -236,6 +240,18 @@ mod tests {
     fn tags(cluster: &str, namespace: &str, expires_at: Option<&str>) -> Tags {
         let owner = Owner::new(cluster, namespace);
         owner.tags("x", "run", expires_at).into_iter().collect()
+    }
+
+    #[test]
+    fn the_latest_expiry_of_a_namespace_counts() {
+        let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let tagged = vec![
+            tags("demo", "a", Some("2026-11-25T11:00:00Z")),
+            tags("demo", "a", Some("2026-11-26T11:00:00Z")),
+        ];
+        let (expired, not_expired) = expired_runs(&tagged, now);
+        assert!(expired.is_empty());
+        assert_eq!(not_expired, 1);
     }
 
     #[test]

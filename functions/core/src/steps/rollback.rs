@@ -11,8 +11,10 @@ use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{OnFailure, Trigger, parse_execution_input, rules};
 use crate::ownership::Owner;
+use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
+use crate::steps::expiry::{self, Expiry};
 use crate::steps::run_lease;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,6 +37,9 @@ pub struct RollbackEvent {
     pub execution_arn: Option<String>,
     #[serde(default)]
     pub outcome: RunOutcome,
+    /// The run (on success: to apply the TTL rule, see `steps::expiry`).
+    #[serde(default)]
+    pub run: Option<Box<Run>>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +92,9 @@ impl TryFrom<Value> for RollbackFunctionEvent {
 pub struct RollbackOutput {
     pub outcome: RunOutcome,
     pub on_failure: OnFailure,
+    /// On success: the namespace's expiry after this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<Expiry>,
     /// The cleanup execution's name, when one was started (or had been).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup_execution_name: Option<String>,
@@ -137,6 +145,7 @@ fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<
         error: serde_json::json!({"Error": format!("States.{}", detail.status), "Cause": "the provisioning execution ended without reaching its Catch"}),
         execution_arn: Some(detail.execution_arn.clone()),
         outcome: RunOutcome::Failed,
+        run: None,
     }))
 }
 
@@ -155,6 +164,10 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
     let owner = Owner::new(&event.cluster_name, &event.namespace);
     let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
     if event.outcome == RunOutcome::Succeeded || event.on_failure == OnFailure::Retain {
+        let expiry = match (&event.run, event.outcome) {
+            (Some(run), RunOutcome::Succeeded) => Some(expiry::apply(clients, run).await?),
+            _ => None,
+        };
         run_lease::release(clients, settings, &owner, holder).await?;
         if event.outcome == RunOutcome::Failed {
             tracing::warn!(run = %event.run_id, "provisioning failed; resources retained for inspection");
@@ -162,6 +175,7 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
         return Ok(RollbackOutput {
             outcome: event.outcome,
             on_failure: event.on_failure,
+            expiry,
             cleanup_execution_name: None,
         });
     }
@@ -185,6 +199,7 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
     Ok(RollbackOutput {
         outcome: RunOutcome::Failed,
         on_failure: OnFailure::Rollback,
+        expiry: None,
         cleanup_execution_name: Some(name),
     })
 }

@@ -223,3 +223,46 @@ async fn with_the_kubernetes_api_down_cleanup_removes_every_aws_resource_and_rep
     );
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_cleanup_started_during_provisioning_waits_for_it_instead_of_tearing_it_down() {
+    let stack = stack(StackOptions::default()).await;
+    let sfn = &stack.stack.moto_clients.sfn;
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&stack.stack.provision_arn)
+        .name("provision-held")
+        .input(json!({"clusterName": CLUSTER}).to_string())
+        .send()
+        .await
+        .unwrap();
+    // Once prepare has taken the lease (the namespace step runs after it), ask for a cleanup.
+    while !stack
+        .entered_states(started.execution_arn())
+        .await
+        .iter()
+        .any(|s| s == "CreateNamespace")
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let input = json!({"clusterName": CLUSTER, "namespace": DEFAULT_NAMESPACE});
+    let (provisioned, cleanup) = tokio::join!(
+        stack.stack.wait(started.execution_arn(), TIMEOUT),
+        stack
+            .stack
+            .run(&stack.stack.cleanup_arn, "cleanup-early", &input, TIMEOUT)
+    );
+    let (provisioned, cleanup) = (provisioned.unwrap(), cleanup.unwrap());
+    succeeded(&provisioned);
+    assert!(
+        provisioned.output["validation"]["report"].is_object(),
+        "validated, not torn down mid-way: {provisioned:?}"
+    );
+    succeeded(&cleanup);
+    assert!(
+        stack.entries(&cleanup.execution_arn, "AcquireLease").await > 1,
+        "the cleanup waited for the lease"
+    );
+    assert_eq!(stack.ours_left().await, Vec::<String>::new(), "then removed everything");
+    stack.shutdown().await;
+}
