@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::input::OnFailure;
 use efs_fargate_core::lease::{self, Claim, LeaseKey};
 use efs_fargate_core::ownership::EXPIRES_AT_KEY;
@@ -32,52 +33,35 @@ fn event(on_failure: OnFailure) -> RollbackEvent {
     }
 }
 
-async fn lease_holder(clients: &efs_fargate_core::clients::AwsClients) -> Option<String> {
+/// Asks for the namespace's lease as `holder`.
+async fn acquire_as(clients: &AwsClients, holder: &str, duration: Duration) -> lease::Acquire {
     let claim = Claim {
-        holder: "probe",
+        holder,
         purpose: "test",
-        duration: Duration::from_secs(60),
+        duration,
     };
-    match lease::acquire(
-        &clients.dynamodb,
-        LEASE_TABLE,
-        &LeaseKey::namespace(CLUSTER, NAMESPACE),
-        &claim,
-        Timestamp::now(),
-    )
-    .await
-    .unwrap()
-    {
+    let key = LeaseKey::namespace(CLUSTER, NAMESPACE);
+    lease::acquire(&clients.dynamodb, LEASE_TABLE, &key, &claim, Timestamp::now())
+        .await
+        .unwrap()
+}
+
+/// Who holds the namespace's lease (probing leaves it as it was).
+async fn lease_holder(clients: &AwsClients) -> Option<String> {
+    match acquire_as(clients, "probe", Duration::from_secs(60)).await {
         lease::Acquire::Held(held) => Some(held.holder),
         lease::Acquire::Acquired { .. } => {
-            lease::release(
-                &clients.dynamodb,
-                LEASE_TABLE,
-                &LeaseKey::namespace(CLUSTER, NAMESPACE),
-                "probe",
-            )
-            .await
-            .unwrap();
+            let key = LeaseKey::namespace(CLUSTER, NAMESPACE);
+            lease::release(&clients.dynamodb, LEASE_TABLE, &key, "probe")
+                .await
+                .unwrap();
             None
         }
     }
 }
 
-async fn hold_lease(clients: &efs_fargate_core::clients::AwsClients, holder: &str) {
-    let claim = Claim {
-        holder,
-        purpose: "provision",
-        duration: Duration::from_secs(3600),
-    };
-    lease::acquire(
-        &clients.dynamodb,
-        LEASE_TABLE,
-        &LeaseKey::namespace(CLUSTER, NAMESPACE),
-        &claim,
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
+async fn hold_lease(clients: &AwsClients, holder: &str) {
+    acquire_as(clients, holder, Duration::from_secs(3600)).await;
 }
 
 #[tokio::test]

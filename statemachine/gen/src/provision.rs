@@ -90,17 +90,7 @@ pub fn provision() -> StateMachine {
     add_poc_app_and_validation(&mut states, &policy);
     states.add(
         "EndRun",
-        LambdaTask::invoke(
-            Function::Rollback,
-            Obj::new()
-                .path("runId", "$$.Execution.Name")
-                .path("clusterName", "$.run.clusterName")
-                .path("namespace", "$.run.namespace")
-                .path("onFailure", "$.run.onFailure")
-                .path("executionArn", "$$.Execution.Id")
-                .set("outcome", "succeeded")
-                .path("run", "$.run"),
-        )
+        LambdaTask::invoke(Function::Rollback, run_end("succeeded").path("run", "$.run"))
         .comment("Stamps this run's expiry when it has a ttl (a re-run extends the namespace's life), then releases the namespace's lease. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
         .result(output(), "$.runEnd")
         .catch_all("$.runEndError", "WhichSummary")
@@ -124,17 +114,7 @@ pub fn provision() -> StateMachine {
     );
     states.add(
         "Rollback",
-        LambdaTask::invoke(
-            Function::Rollback,
-            Obj::new()
-                .path("runId", "$$.Execution.Name")
-                .path("clusterName", "$.run.clusterName")
-                .path("namespace", "$.run.namespace")
-                .path("onFailure", "$.run.onFailure")
-                .path("executionArn", "$$.Execution.Id")
-                .set("outcome", "failed")
-                .path("error", "$.error"),
-        )
+        LambdaTask::invoke(Function::Rollback, run_end("failed").path("error", "$.error"))
         .comment("onFailure=rollback: starts the cleanup state machine for this run only (execution rollback-<runId>-<hash>) and hands it the namespace's lease; retain: keeps everything for inspection and releases the lease. Either way the execution then fails with the original error.")
         .result(output(), "$.rollback")
         .catch_all("$.rollbackError", "ProvisionFailed")
@@ -485,6 +465,18 @@ fn record_and_roll_back(error: MachineError, cause: &str) -> CapReached {
         result_path: "$.error".into(),
         next: "Rollback".into(),
     }
+}
+
+/// The `rollback` function's event: how the run ended, and what it needs to release or hand over
+/// the namespace's lease.
+fn run_end(outcome: &str) -> Obj {
+    Obj::new()
+        .path("runId", "$$.Execution.Name")
+        .path("clusterName", "$.run.clusterName")
+        .path("namespace", "$.run.namespace")
+        .path("onFailure", "$.run.onFailure")
+        .path("executionArn", "$$.Execution.Id")
+        .set("outcome", outcome)
 }
 
 fn run_payload(action: &str) -> Obj {

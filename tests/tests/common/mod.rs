@@ -76,19 +76,13 @@ pub async fn provision(clients: &AwsClients, run: &Run) -> (ProfileOutput, EfsOu
     (profile, storage)
 }
 
-pub const CLEANUP_ORDER: [CleanupAction; 6] = [
-    CleanupAction::FargateProfile,
-    CleanupAction::MountTargets,
-    CleanupAction::FileSystem,
-    CleanupAction::SecurityGroup,
-    CleanupAction::KmsKey,
-    CleanupAction::AccessEntry,
-];
+/// The AWS cleanup actions, in the state machine's order (everything after `kubernetes`).
+pub const CLEANUP_ORDER: &[CleanupAction] = CleanupAction::ALL.split_at(1).1;
 
 /// Every cleanup action in order, each called again until done (as the cleanup state machine does).
 pub async fn clean_up(clients: &AwsClients, cluster: &str, namespace: &str) -> Vec<(CleanupAction, CleanupProgress)> {
     let mut log = Vec::new();
-    for action in CLEANUP_ORDER {
+    for &action in CLEANUP_ORDER {
         let mut attempt = 0;
         loop {
             let event = CleanupEvent {
