@@ -40,6 +40,7 @@ async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> Cleanu
         cluster_name: run.request.cluster_name.clone(),
         namespace: run.request.namespace.clone(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     cleanup(clients, &settings(), event).await.expect("cleanup step")
