@@ -5,4 +5,5 @@
 mod failures;
 mod happy_path;
 mod resilience;
+mod serialised;
 mod support;
