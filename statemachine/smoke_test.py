@@ -46,7 +46,7 @@ FUNCTIONS = {
 EVENT_KEYS = {
     ("prepare", ""): {"runId", "startedAt", "input", "executionArn", "attempt"},
     ("fargate-profile", "namespace"): {"action", "run"},
-    ("fargate-profile", "*"): {"action", "run", "attempt"},
+    ("fargate-profile", "*"): {"action", "run", "attempt", "executionArn"},
     ("efs", "*"): {"action", "run", "attempt"},
     ("storage-class", "*"): {"action", "run", "fileSystemId"},
     ("poc-app", "*"): {"action", "run", "fileSystemId", "attempt"},
@@ -55,7 +55,7 @@ EVENT_KEYS = {
     ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run"},
     ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
     ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
-    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "attempt"},
+    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "executionArn", "attempt"},
 }
 
 

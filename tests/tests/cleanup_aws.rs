@@ -186,6 +186,7 @@ async fn cleanup_rejects_a_bad_target() {
         cluster_name: CLUSTER.into(),
         namespace: "Not_A_Namespace".into(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     let (name, _) = error_name(efs_fargate_core::steps::cleanup::cleanup(&clients, &settings(), event).await);

@@ -215,6 +215,7 @@ async fn a_cluster_that_no_longer_exists_is_already_clean() {
         cluster_name: "gone".into(),
         namespace: NAMESPACE.into(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     let progress = cleanup(&clients, &settings(), event).await.unwrap();

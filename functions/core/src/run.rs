@@ -109,4 +109,7 @@ pub struct StepEvent<A> {
     /// How many status polls came before this one (the state machine passes the last `attempt`).
     #[serde(default)]
     pub attempt: u32,
+    /// The execution's ARN (`$$.Execution.Id`), for the steps that take a lease as that execution.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
 }

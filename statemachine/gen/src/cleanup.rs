@@ -24,6 +24,8 @@ struct Step {
     /// The poll's Choice state.
     check: &'static str,
     reach: Reach,
+    /// Polls before `<Title>Timeout`.
+    cap: u32,
 }
 
 /// In dependency order: pods before the profile that runs them, mount targets before their file
@@ -35,6 +37,7 @@ const STEPS: [Step; 7] = [
         title: "KubernetesObjects",
         check: "AreKubernetesObjectsGone",
         reach: Reach::Kubernetes,
+        cap: POLL_CAP,
     },
     Step {
         action: "fargate-profile",
@@ -42,6 +45,7 @@ const STEPS: [Step; 7] = [
         title: "FargateProfile",
         check: "IsFargateProfileGone",
         reach: Reach::Aws,
+        cap: FARGATE_POLL_CAP,
     },
     Step {
         action: "mount-targets",
@@ -49,6 +53,7 @@ const STEPS: [Step; 7] = [
         title: "MountTargets",
         check: "AreMountTargetsGone",
         reach: Reach::Aws,
+        cap: POLL_CAP,
     },
     Step {
         action: "file-system",
@@ -56,6 +61,7 @@ const STEPS: [Step; 7] = [
         title: "FileSystem",
         check: "IsFileSystemGone",
         reach: Reach::Aws,
+        cap: POLL_CAP,
     },
     Step {
         action: "security-group",
@@ -63,6 +69,7 @@ const STEPS: [Step; 7] = [
         title: "SecurityGroup",
         check: "IsSecurityGroupGone",
         reach: Reach::Aws,
+        cap: POLL_CAP,
     },
     Step {
         action: "kms-key",
@@ -70,6 +77,7 @@ const STEPS: [Step; 7] = [
         title: "KmsKey",
         check: "IsKmsKeyGone",
         reach: Reach::Aws,
+        cap: POLL_CAP,
     },
     Step {
         action: "access-entry",
@@ -77,11 +85,15 @@ const STEPS: [Step; 7] = [
         title: "AccessEntry",
         check: "IsAccessEntryGone",
         reach: Reach::Aws,
+        cap: POLL_CAP,
     },
 ];
 
 /// Polls per step before `CleanupTimeout`.
 const POLL_CAP: u32 = 60;
+/// Polls of the Fargate profile's deletion: queued behind other profile changes of the cluster
+/// (30 s polls, at most ~5 min each) and then its own deletion (10 s polls).
+const FARGATE_POLL_CAP: u32 = 100;
 /// Polls of the lease (every 30 s) while a running execution holds it: an hour.
 const LEASE_POLL_CAP: u32 = 120;
 /// Longer than every poll cap and retry budget added up (see the `timeouts` test).
@@ -125,7 +137,8 @@ impl Step {
             .set("action", self.action)
             .path("clusterName", "$.clusterName")
             .path("namespace", "$.namespace")
-            .path("runId", "$.runId");
+            .path("runId", "$.runId")
+            .path("executionArn", "$$.Execution.Id");
         LambdaTask::invoke(Function::Cleanup, payload)
             .reaching(self.reach)
             .catch_all(&format!("$.{}", self.key), next)
@@ -161,7 +174,7 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
             check: step.check.into(),
             wait: format!("WaitFor{}", step.title),
             on_ready: next.clone(),
-            cap: POLL_CAP,
+            cap: step.cap,
             cap_state: format!("{}Timeout", step.title),
             on_cap: CapReached::Record {
                 error: MachineError::CleanupTimeout,

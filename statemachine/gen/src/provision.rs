@@ -216,14 +216,18 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
     );
 }
 
+/// Polls of the Fargate profile: queued behind other profile changes of the cluster (30 s polls,
+/// at most ~5 min each) and then its own creation (15 s polls): room for eight queued changes.
+const FARGATE_POLL_CAP: u32 = 100;
+
 /// epic01. Its errors fail the branch, and the Parallel state's Catch rolls back.
 fn fargate_branch(policy: &RetryPolicy) -> Branch {
     let mut states = States::default();
     states.add(
         "CreateFargateProfile",
-        LambdaTask::invoke(Function::FargateProfile, run_payload("create").set("attempt", 0))
+        LambdaTask::invoke(Function::FargateProfile, fargate_payload("create").set("attempt", 0))
             .comment(
-                "epic01: namespace and Fargate profile fp-<namespace>, found or created. Also seeds the poll counter.",
+                "epic01: namespace and Fargate profile fp-<namespace>, found, or created under the cluster's profile lease (status QUEUED while another execution changes a profile of the cluster). Also seeds the poll counter.",
             )
             .result(output_and_poll_counter(), "$.fargate")
             .build(policy, "IsFargateProfileActive"),
@@ -239,15 +243,17 @@ fn fargate_branch(policy: &RetryPolicy) -> Branch {
         PollLoop {
             status: (
                 "FargateProfileStatus".into(),
-                LambdaTask::invoke(Function::FargateProfile, run_payload("status")),
+                LambdaTask::invoke(Function::FargateProfile, fargate_payload("status")).comment(
+                    "Converges (creates the profile once this execution gets the cluster's profile lease) and polls.",
+                ),
             ),
             result_path: "$.fargate.poll".into(),
             flag: Flag::Ready,
             keep: detail(),
             check: "IsFargateProfileReady".into(),
             wait: "WaitForFargateProfile".into(),
-            on_ready: "FargateProfileDone".into(),
-            cap: 40,
+            on_ready: "DescribeFargateProfile".into(),
+            cap: FARGATE_POLL_CAP,
             cap_state: "FargateProfileTimeout".into(),
             on_cap: CapReached::Fail {
                 error: MachineError::FargateProfileTimeout,
@@ -255,6 +261,13 @@ fn fargate_branch(policy: &RetryPolicy) -> Branch {
             },
         }
         .states(policy),
+    );
+    states.add(
+        "DescribeFargateProfile",
+        LambdaTask::invoke(Function::FargateProfile, fargate_payload("create").set("attempt", 0))
+            .comment("`create` again (idempotent: creates nothing now) to record the ACTIVE profile and its ARN.")
+            .result(output(), "$.fargate")
+            .build(policy, "FargateProfileDone"),
     );
     states.add("FargateProfileDone", branch_output("$.fargate.output"));
     Branch {
@@ -481,6 +494,11 @@ fn run_end(outcome: &str) -> Obj {
 
 fn run_payload(action: &str) -> Obj {
     Obj::new().set("action", action).path("run", "$.run")
+}
+
+/// The Fargate profile's actions take the cluster's profile lease as this execution.
+fn fargate_payload(action: &str) -> Obj {
+    run_payload(action).path("executionArn", "$$.Execution.Id")
 }
 
 fn file_system_payload(action: &str) -> Obj {

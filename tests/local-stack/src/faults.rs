@@ -12,7 +12,7 @@ use crate::error::GatewayError;
 use crate::protocol_errors::{self, AwsError, Protocol};
 use crate::server;
 
-const THROTTLE_JSON: AwsError = AwsError {
+const THROTTLE_JSON: AwsError<'static> = AwsError {
     status: StatusCode::BAD_REQUEST,
     code: "ThrottlingException",
     message: "Rate exceeded (injected by the local gateway)",
@@ -23,17 +23,17 @@ const THROTTLE_EC2: AwsError = AwsError {
     code: "RequestLimitExceeded",
     message: "Request limit exceeded (injected by the local gateway)",
 };
-const THROTTLE_QUERY: AwsError = AwsError {
+const THROTTLE_QUERY: AwsError<'static> = AwsError {
     status: StatusCode::BAD_REQUEST,
     code: "Throttling",
     message: "Rate exceeded (injected by the local gateway)",
 };
-const INTERNAL_ERROR: AwsError = AwsError {
+const INTERNAL_ERROR: AwsError<'static> = AwsError {
     status: StatusCode::INTERNAL_SERVER_ERROR,
     code: "InternalError",
     message: "We encountered an internal error, please try again (injected by the local gateway)",
 };
-const SERVICE_UNAVAILABLE: AwsError = AwsError {
+const SERVICE_UNAVAILABLE: AwsError<'static> = AwsError {
     status: StatusCode::SERVICE_UNAVAILABLE,
     code: "ServiceUnavailable",
     message: "The service is unavailable, please try again shortly (injected by the local gateway)",
@@ -54,7 +54,7 @@ pub(crate) struct Faults {
 pub(crate) struct Fault {
     pub kind: FaultKind,
     /// Set for [`FaultKind::Throttle`] and [`FaultKind::ServerError`].
-    error: Option<(Protocol, AwsError)>,
+    error: Option<(Protocol, AwsError<'static>)>,
     request_id: u64,
 }
 

@@ -30,14 +30,14 @@ impl Protocol {
 
 /// One AWS error: status, code and message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct AwsError {
+pub(crate) struct AwsError<'a> {
     pub status: StatusCode,
     pub code: &'static str,
-    pub message: &'static str,
+    pub message: &'a str,
 }
 
 /// The error as `protocol` sends it, with `request_id` where AWS puts one.
-pub(crate) fn response(protocol: Protocol, error: AwsError, request_id: &str) -> Response {
+pub(crate) fn response(protocol: Protocol, error: AwsError<'_>, request_id: &str) -> Response {
     let AwsError { status, code, message } = error;
     let (content_type, body) = match protocol {
         Protocol::Json => (

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::error::GatewayError;
 use crate::gateway::Shared;
 use crate::latency::Call;
+use crate::protocol_errors::{self, AwsError, Protocol};
 use crate::reply::Reply;
 use crate::sigv4;
 
@@ -120,6 +121,18 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
         .latency
         .as_ref()
         .and_then(|_| Call::classify(service.as_deref(), &parts.method, &parts.uri));
+    if let (Some(latency), Some(call)) = (&shared.latency, &call)
+        && let Some(message) = latency.profile_busy(call)
+    {
+        shared.stats.profile_busy();
+        tracing::info!(%message, "Fargate profile change refused: another is in progress");
+        let error = AwsError {
+            status: StatusCode::CONFLICT,
+            code: "ResourceInUseException",
+            message: &message,
+        };
+        return protocol_errors::response(Protocol::Json, error, "local-gateway-profile-busy");
+    }
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
     let outcome = match body.collect().await {
         Ok(body) => shared.upstream.send(parts, body.to_bytes()).await,

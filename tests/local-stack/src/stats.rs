@@ -16,6 +16,9 @@ pub struct Stats {
     pub faults: BTreeMap<FaultKind, u64>,
     /// Requests forwarded to moto, by signing service (`-` for unsigned requests).
     pub proxied: BTreeMap<String, u64>,
+    /// Fargate profile creates and deletes refused with `ResourceInUseException` (EKS's one
+    /// change per cluster, emulated with latency on).
+    pub profile_busy: u64,
 }
 
 impl Stats {
@@ -47,6 +50,10 @@ impl Counters {
 
     pub(crate) fn faulted(&self, kind: FaultKind) {
         *self.lock().faults.entry(kind).or_default() += 1;
+    }
+
+    pub(crate) fn profile_busy(&self) {
+        self.lock().profile_busy += 1;
     }
 
     pub(crate) fn proxied(&self, service: Option<&str>) {

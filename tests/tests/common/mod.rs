@@ -56,6 +56,7 @@ pub fn step<A>(action: A, run: &Run) -> StepEvent<A> {
         action,
         run: run.clone(),
         attempt: 0,
+        execution_arn: None,
     }
 }
 
@@ -90,6 +91,7 @@ pub async fn clean_up(clients: &AwsClients, cluster: &str, namespace: &str) -> V
                 cluster_name: cluster.into(),
                 namespace: namespace.into(),
                 run_id: None,
+                execution_arn: None,
                 attempt,
             };
             let progress = cleanup(clients, &settings(), event)
@@ -262,6 +264,7 @@ pub async fn clean_up_kubernetes(
             cluster_name: cluster.into(),
             namespace: namespace.into(),
             run_id: None,
+            execution_arn: None,
             attempt,
         };
         let progress = cleanup(clients, settings, event).await.expect("kubernetes cleanup");

@@ -1,14 +1,18 @@
 //! epic01: the namespace, and the Fargate profile `fp-<namespace>` that runs its pods on the
-//! cluster's private subnets.
+//! cluster's private subnets. `create` and `status` both converge: a missing profile is created
+//! under the cluster's profile lease ([`profile_lease`]), so while another execution changes a
+//! profile of the cluster the run is simply "not ready yet" and polls on.
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError, sdk_error_code};
 use crate::input::{Adoptable, ProvisionRequest};
+use crate::lease::Acquire;
 use crate::ownership::Owner;
 use crate::run::{Poll, Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::k8s::Kube;
 use crate::steps::k8s::namespace::{self, NamespaceOutput};
+use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -29,10 +33,27 @@ pub enum FargateAction {
 #[serde(rename_all = "camelCase")]
 pub struct ProfileOutput {
     pub profile_name: String,
+    /// Empty while [`QUEUED`].
     pub profile_arn: String,
+    /// EKS's status, or [`QUEUED`].
     pub status: String,
     /// True when this call created the profile (false when it was found).
     pub created: bool,
+}
+
+/// Not an EKS status: the profile is not created yet because another execution holds the
+/// cluster's profile lease.
+pub const QUEUED: &str = "QUEUED";
+
+/// One converging step on the profile.
+#[derive(Clone, Debug)]
+pub enum Converged {
+    /// Found: its description.
+    Found(Box<FargateProfile>),
+    /// Created by this call (CREATING).
+    Created(ProfileOutput),
+    /// Waiting for the cluster's profile lease, held by the named execution.
+    Queued { holder: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -52,13 +73,14 @@ pub enum FargateOutput {
 }
 
 /// The `fargate-profile` function: `namespace` ensures the namespace; `create` ensures it again
-/// (idempotent), then finds or creates the profile; `status` polls the profile.
+/// (idempotent), then converges the profile once; `status` converges and polls.
 pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
     event: StepEvent<FargateAction>,
 ) -> Result<FargateOutput> {
     event.run.validate()?;
+    let holder = event.execution_arn.as_deref();
     match event.action {
         FargateAction::Namespace => {
             let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
@@ -71,12 +93,57 @@ pub async fn handle(
             // AWS resource exists.
             let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
             let namespace = namespace::ensure_namespace(&kube, &event.run).await?;
-            let profile = ensure_profile(&clients.eks, &event.run).await?;
+            let profile = match converge(clients, settings, &event.run, holder).await? {
+                Converged::Found(profile) => output(&profile, false),
+                Converged::Created(created) => created,
+                Converged::Queued { .. } => ProfileOutput {
+                    profile_name: event.run.owner().fargate_profile_name(),
+                    profile_arn: String::new(),
+                    status: QUEUED.into(),
+                    created: false,
+                },
+            };
             Ok(FargateOutput::Created(CreateOutput { profile, namespace }))
         }
-        FargateAction::Status => profile_status(&clients.eks, settings, &event.run, event.attempt)
-            .await
-            .map(FargateOutput::Poll),
+        FargateAction::Status => {
+            let attempt = event.attempt + 1;
+            let poll = match converge(clients, settings, &event.run, holder).await? {
+                Converged::Found(profile) => poll_of(&profile, settings, attempt)?,
+                Converged::Created(created) => Poll {
+                    ready: false,
+                    next_poll_seconds: settings.poll_seconds(PROFILE_POLL_SECONDS),
+                    attempt,
+                    detail: format!("Fargate profile {} created, CREATING", created.profile_name),
+                },
+                Converged::Queued { holder } => Poll {
+                    ready: false,
+                    next_poll_seconds: settings.poll_seconds(QUEUED_POLL_SECONDS),
+                    attempt,
+                    detail: format!("queued: {holder} is changing a Fargate profile of the cluster"),
+                },
+            };
+            Ok(FargateOutput::Poll(poll))
+        }
+    }
+}
+
+/// Finds the profile (releasing the cluster's lease once it is no longer CREATING), or creates
+/// it if this execution gets the lease.
+pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, holder: Option<&str>) -> Result<Converged> {
+    let cluster = &run.request.cluster_name;
+    let name = run.owner().fargate_profile_name();
+    if let Some(existing) = describe_profile(&clients.eks, run, &name).await? {
+        check_adoptable(&existing, &run.owner(), &run.request)?;
+        check_spec(&existing, run)?;
+        if existing.status() != Some(&FargateProfileStatus::Creating) {
+            profile_lease::release(clients, settings, cluster, holder).await?;
+        }
+        return Ok(Converged::Found(Box::new(existing)));
+    }
+    match profile_lease::acquire(clients, settings, cluster, holder, "create-fargate-profile").await? {
+        Acquire::Held(held) => Ok(Converged::Queued { holder: held.holder }),
+        // `ensure_profile` describes again: cheap, and it keeps one create path.
+        Acquire::Acquired { .. } => ensure_profile(&clients.eks, run).await.map(Converged::Created),
     }
 }
 
@@ -159,18 +226,24 @@ pub async fn profile_status(eks: &aws_sdk_eks::Client, settings: &Settings, run:
             status: "NOT_FOUND".into(),
             details: "the profile disappeared while the workflow waited for it; start the run again".into(),
         })?;
+    poll_of(&profile, settings, attempt + 1)
+}
+
+/// The poll for a described profile: ready when ACTIVE, waiting while CREATING, failed otherwise.
+fn poll_of(profile: &FargateProfile, settings: &Settings, attempt: u32) -> Result<Poll> {
+    let name = profile.fargate_profile_name().unwrap_or_default().to_string();
     let status = profile.status().cloned().unwrap_or(FargateProfileStatus::Creating);
     match status {
         FargateProfileStatus::Active => Ok(Poll {
             ready: true,
             next_poll_seconds: 0,
-            attempt: attempt + 1,
+            attempt,
             detail: format!("Fargate profile {name} is ACTIVE"),
         }),
         FargateProfileStatus::Creating => Ok(Poll {
             ready: false,
             next_poll_seconds: settings.poll_seconds(PROFILE_POLL_SECONDS),
-            attempt: attempt + 1,
+            attempt,
             detail: format!("Fargate profile {name} is CREATING"),
         }),
         other => Err(WorkflowError::FargateProfileFailed {

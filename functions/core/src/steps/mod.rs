@@ -9,6 +9,7 @@ pub mod k8s;
 pub mod network;
 pub mod preflight;
 pub mod prepare;
+pub mod profile_lease;
 pub mod reaper;
 pub mod rollback;
 pub mod run_lease;

@@ -30,25 +30,27 @@ pub async fn acquire(
     holder: &str,
     purpose: &str,
 ) -> Result<Acquire> {
-    let Some(table) = settings.lease_table_name.as_deref() else {
-        return Ok(Acquire::Acquired {
-            expires_at: Timestamp::MAX,
-        });
-    };
     let claim = Claim {
         holder,
         purpose,
         duration: RUN_LEASE,
     };
-    lease::acquire_or_take_over(
-        &clients.dynamodb,
-        &clients.sfn,
-        table,
-        &key(owner),
-        &claim,
-        Timestamp::now(),
-    )
-    .await
+    acquire_key(clients, settings, &key(owner), &claim).await
+}
+
+/// [`lease::acquire_or_take_over`] in the configured table; without one, `Acquired` at once.
+pub(crate) async fn acquire_key(
+    clients: &AwsClients,
+    settings: &Settings,
+    key: &LeaseKey,
+    claim: &Claim<'_>,
+) -> Result<Acquire> {
+    let Some(table) = settings.lease_table_name.as_deref() else {
+        return Ok(Acquire::Acquired {
+            expires_at: Timestamp::MAX,
+        });
+    };
+    lease::acquire_or_take_over(&clients.dynamodb, &clients.sfn, table, key, claim, Timestamp::now()).await
 }
 
 /// [`acquire`] where another holder is `RunInProgress`.
@@ -66,10 +68,15 @@ pub async fn acquire_or_fail(
 }
 
 pub async fn release(clients: &AwsClients, settings: &Settings, owner: &Owner, holder: &str) -> Result<()> {
+    release_key(clients, settings, &key(owner), holder).await
+}
+
+/// [`lease::release`] in the configured table, if any.
+pub(crate) async fn release_key(clients: &AwsClients, settings: &Settings, key: &LeaseKey, holder: &str) -> Result<()> {
     let Some(table) = settings.lease_table_name.as_deref() else {
         return Ok(());
     };
-    let released = lease::release(&clients.dynamodb, table, &key(owner), holder).await?;
+    let released = lease::release(&clients.dynamodb, table, key, holder).await?;
     if let Released::HeldByOther(held) = &released {
         tracing::warn!(holder = %held.holder, "the lease had passed to another holder; left with it");
     }

@@ -100,6 +100,7 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
         cluster_name: CLUSTER.into(),
         namespace: NAMESPACE.into(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
@@ -162,6 +163,7 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
         cluster_name: CLUSTER.into(),
         namespace: "team-a".into(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();

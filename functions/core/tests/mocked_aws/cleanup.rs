@@ -32,6 +32,7 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
         cluster_name: CLUSTER.into(),
         namespace: NAMESPACE.into(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     let err = cleanup(&mocks.clients(), &settings(), event).await.unwrap_err();

@@ -110,6 +110,7 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
         cluster_name: CLUSTER.into(),
         namespace: NAMESPACE.into(),
         run_id: None,
+        execution_arn: None,
         attempt,
     };
     let first = cleanup(&clients, &settings(), event(0)).await.unwrap();

@@ -4,6 +4,11 @@
 //! profile or mount target is still described as `DELETING`/`deleting` (moto has already
 //! forgotten it, so its last description is kept here). Field names are moto's (and AWS's):
 //! EKS camelCase (`fargateProfile.status`), EFS PascalCase (`LifeCycleState`).
+//!
+//! With latency on, EKS's rule for Fargate profiles is emulated too ([`Latency::profile_busy`]):
+//! one profile of a cluster CREATING or DELETING at a time, any other create or delete refused
+//! with `ResourceInUseException`. moto has no such rule, and without windows nothing is ever
+//! CREATING or DELETING.
 
 mod call;
 
@@ -43,6 +48,45 @@ pub(crate) struct Latency {
 }
 
 impl Latency {
+    /// EKS's answer to a profile create or delete while another profile of the cluster is
+    /// CREATING or DELETING (or, for a delete, the profile itself is still CREATING): the message
+    /// of the `ResourceInUseException`, as EKS words it. The check and the window it looks at are
+    /// not one atomic step (the window opens when moto has answered), so two creates sent in the
+    /// same instant may both pass: fine for the workflow, which serialises them itself.
+    pub(crate) fn profile_busy(&self, call: &Call) -> Option<String> {
+        let (verb, cluster, target) = match call {
+            Call::CreateFargateProfile { cluster } => ("create", cluster, None),
+            Call::DeleteFargateProfile { cluster, name } => ("delete", cluster, Some(name)),
+            _ => return None,
+        };
+        let now = Instant::now();
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let of_cluster = |resource: &Resource| match resource {
+            Resource::FargateProfile { cluster: c, name } if c == cluster => Some(name.clone()),
+            _ => None,
+        };
+        let creating = state
+            .creating
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .filter_map(|(resource, _)| Some((of_cluster(resource)?, "CREATING")));
+        // A deleting one is gone from moto: deleting it again is moto's 404, not a conflict.
+        let deleting = state
+            .deleting
+            .iter()
+            .filter(|(_, (until, _))| *until > now)
+            .filter_map(|(resource, _)| of_cluster(resource).filter(|name| Some(name) != target))
+            .map(|name| (name, "DELETING"));
+        let (busy, status) = creating.chain(deleting).next()?;
+        let subject = target.map_or_else(
+            || "a Fargate Profile".to_string(),
+            |name| format!("Fargate Profile {name}"),
+        );
+        Some(format!(
+            "Cannot {verb} {subject} because cluster {cluster} currently has Fargate profile {busy} in status {status}"
+        ))
+    }
+
     /// `None` when both windows are zero: moto's answers pass unchanged.
     pub(crate) fn new(config: LatencyConfig) -> Option<Self> {
         (!config.create.is_zero() || !config.delete.is_zero()).then(|| Self {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_efs::types::LifeCycleState;
-use aws_sdk_eks::types::FargateProfileStatus;
+use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, CleanupProgress, cleanup};
@@ -40,6 +40,7 @@ async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> Cleanu
         cluster_name: run.request.cluster_name.clone(),
         namespace: run.request.namespace.clone(),
         run_id: None,
+        execution_arn: None,
         attempt: 0,
     };
     cleanup(clients, &settings(), event).await.expect("cleanup step")
@@ -137,4 +138,71 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
     assert!(clean(&clients, &run, CleanupAction::FargateProfile).await.done);
     assert!(clean(&clients, &run, CleanupAction::MountTargets).await.done);
     assert_eq!(profile_status(&clients, &run, &profile.profile_name).await, None);
+}
+
+/// A profile of `cluster` as the workflow would create it, straight through the gateway.
+async fn create_profile(clients: &AwsClients, run: &Run, name: &str) -> Result<(), String> {
+    clients
+        .eks
+        .create_fargate_profile()
+        .cluster_name(&run.request.cluster_name)
+        .fargate_profile_name(name)
+        .pod_execution_role_arn(&run.request.pod_execution_role_arn)
+        .subnets(&run.network.private_subnets[0].subnet_id)
+        .selectors(FargateProfileSelector::builder().namespace(name).build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_profile_of_a_cluster_changes_at_a_time() {
+    let moto = workflow_tests::moto().await;
+    workflow_tests::seed_network(&moto.clients(), "demo").await;
+    let latency = LatencyConfig {
+        create: WINDOW,
+        delete: WINDOW,
+    };
+    let (gateway, clients) = start_gateway(&moto.sdk_config(), &moto.endpoint(), |c| c.with_latency(latency));
+    let run = prepared(&clients).await;
+
+    let created = Instant::now();
+    create_profile(&clients, &run, "fp-one")
+        .await
+        .expect("the first create");
+    let refused = create_profile(&clients, &run, "fp-two").await.unwrap_err();
+    assert!(
+        refused.contains("ResourceInUseException") && refused.contains("fp-one in status CREATING"),
+        "{refused}"
+    );
+    let refused = clients
+        .eks
+        .delete_fargate_profile()
+        .cluster_name("demo")
+        .fargate_profile_name("fp-one")
+        .send()
+        .await
+        .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
+        .unwrap_err();
+    assert!(refused.contains("ResourceInUseException"), "{refused}");
+    assert!(created.elapsed() < WINDOW, "too slow to observe the window");
+
+    sleep_until(created + WINDOW + MARGIN).await;
+    create_profile(&clients, &run, "fp-two")
+        .await
+        .expect("the second create, once the first is ACTIVE");
+    let deleted = Instant::now();
+    sleep_until(deleted + WINDOW + MARGIN).await;
+    clients
+        .eks
+        .delete_fargate_profile()
+        .cluster_name("demo")
+        .fargate_profile_name("fp-one")
+        .send()
+        .await
+        .expect("deleting fp-one once fp-two is ACTIVE");
+    let refused = create_profile(&clients, &run, "fp-three").await.unwrap_err();
+    assert!(refused.contains("fp-one in status DELETING"), "{refused}");
+    assert_eq!(gateway.stats().profile_busy, 3);
 }

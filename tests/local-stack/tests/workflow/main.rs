@@ -6,4 +6,5 @@ mod data_safety;
 mod failures;
 mod happy_path;
 mod resilience;
+mod serialised;
 mod support;

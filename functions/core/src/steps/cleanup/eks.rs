@@ -1,15 +1,28 @@
-//! The `fargate-profile` cleanup action.
+//! The `fargate-profile` cleanup action: deletes the profile under the cluster's profile lease
+//! ([`profile_lease`]) and polls until it is gone.
 
 use super::scope::kept;
 use super::{CleanupProgress, Scope, done, pending};
+use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError, sdk_error_code};
+use crate::lease::Acquire;
 use crate::ownership::Owner;
+use crate::settings::Settings;
 use crate::steps::fargate;
+use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::FargateProfileStatus;
 
-pub async fn fargate_profile(eks: &aws_sdk_eks::Client, owner: &Owner, scope: &Scope) -> Result<CleanupProgress> {
+pub async fn fargate_profile(
+    clients: &AwsClients,
+    settings: &Settings,
+    owner: &Owner,
+    scope: &Scope,
+    holder: Option<&str>,
+) -> Result<CleanupProgress> {
+    let eks = &clients.eks;
     let name = owner.fargate_profile_name();
     let Some(profile) = fargate::describe_profile_of(eks, &owner.cluster, &name).await? else {
+        profile_lease::release(clients, settings, &owner.cluster, holder).await?;
         return Ok(done(vec![], vec![]));
     };
     let tags = || {
@@ -27,8 +40,21 @@ pub async fn fargate_profile(eks: &aws_sdk_eks::Client, owner: &Owner, scope: &S
     if let Some(why) = why_kept {
         return Ok(done(vec![], vec![kept(format!("Fargate profile {name}"), why)]));
     }
-    if profile.status() == Some(&FargateProfileStatus::Deleting) {
+    // Deleting already (our earlier call), or still being created (EKS refuses to delete it then).
+    if matches!(
+        profile.status(),
+        Some(FargateProfileStatus::Deleting | FargateProfileStatus::Creating)
+    ) {
         return Ok(pending(vec![]));
+    }
+    if let Acquire::Held(held) =
+        profile_lease::acquire(clients, settings, &owner.cluster, holder, "delete-fargate-profile").await?
+    {
+        tracing::info!(holder = %held.holder, "queued: another execution is changing a Fargate profile of the cluster");
+        return Ok(CleanupProgress {
+            next_poll_seconds: settings.poll_seconds(QUEUED_POLL_SECONDS),
+            ..pending(vec![])
+        });
     }
     match eks
         .delete_fargate_profile()
@@ -42,6 +68,7 @@ pub async fn fargate_profile(eks: &aws_sdk_eks::Client, owner: &Owner, scope: &S
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
+            profile_lease::release(clients, settings, &owner.cluster, holder).await?;
             Ok(done(vec![], vec![]))
         }
         // EKS deletes one profile of a cluster at a time.

@@ -68,6 +68,9 @@ pub struct CleanupEvent {
     /// Set by a rollback: delete only what this run created.
     #[serde(default)]
     pub run_id: Option<String>,
+    /// The cleanup execution's ARN: the holder of the cluster's Fargate profile lease.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
     #[serde(default)]
     pub attempt: u32,
 }
@@ -206,7 +209,9 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
     let scope = Scope::of(event.run_id.as_deref());
     let mut progress = match event.action {
         CleanupAction::Kubernetes => kubernetes::remove(clients, settings, &owner, &scope).await?,
-        CleanupAction::FargateProfile => eks::fargate_profile(&clients.eks, &owner, &scope).await?,
+        CleanupAction::FargateProfile => {
+            eks::fargate_profile(clients, settings, &owner, &scope, event.execution_arn.as_deref()).await?
+        }
         CleanupAction::MountTargets => efs::mount_targets(&clients.efs, &owner, &scope).await?,
         CleanupAction::FileSystem => efs::file_system(&clients.efs, &owner, &scope).await?,
         CleanupAction::SecurityGroup => efs::security_groups(&clients.ec2, &owner, &scope).await?,
@@ -228,7 +233,8 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
         }
     };
     progress.attempt = event.attempt + 1;
-    if !progress.done {
+    // An action that knows better (waiting for a lease) sets its own interval.
+    if !progress.done && progress.next_poll_seconds == 0 {
         progress.next_poll_seconds = settings.poll_seconds(DELETE_POLL_SECONDS);
     }
     tracing::info!(action = ?event.action, run = ?event.run_id, done = progress.done, removed = ?progress.removed, kept = ?progress.kept, "cleanup step");
