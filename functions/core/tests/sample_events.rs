@@ -434,9 +434,14 @@ fn rollback_events() {
             "onFailure",
             "executionArn",
             "outcome",
+            "run",
         ],
     );
     assert_eq!(succeeded.outcome, RunOutcome::Succeeded);
+    assert_eq!(
+        succeeded.run.as_ref().map(|r| r.run_id.as_str()),
+        Some("provision-demo-1")
+    );
     let Ok(RollbackFunctionEvent::StatusChange(change)) =
         serde_json::from_value::<RollbackFunctionEvent>(load("eventbridge/provision-timed-out.json"))
     else {
