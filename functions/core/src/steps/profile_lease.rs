@@ -3,9 +3,10 @@
 //! CREATING or DELETING, and a change takes 2–5 minutes: more than a retry budget should absorb.
 //! So before either call an execution takes the cluster's lease (`fargate#<cluster>`); while
 //! another running execution holds it, the step reports "not yet" and is polled again, its wait
-//! bounded by the poll cap. The lease is released once the profile is ACTIVE (or failed) or gone,
-//! and when the run ends (rollback). A crashed holder is taken over as soon as its execution has
-//! ended, and every lease expires after [`PROFILE_LEASE`] anyway.
+//! bounded by the poll cap. The lease is released once the profile is ACTIVE (or failed) or gone.
+//! A holder that failed or crashed is taken over as soon as its execution has ended (releasing it
+//! earlier, while its profile may still be CREATING, would only invite `ResourceInUseException`),
+//! and every lease expires after [`PROFILE_LEASE`] anyway.
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
