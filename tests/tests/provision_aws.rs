@@ -130,6 +130,32 @@ async fn fargate_profile_is_created_once_on_the_private_subnets() {
 }
 
 #[tokio::test]
+async fn a_security_group_under_our_name_without_our_tags_is_refused_before_anything_is_created() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    let seeded = seed_network(&clients, CLUSTER).await;
+    let owner = Owner::new(CLUSTER, NAMESPACE);
+    clients
+        .ec2
+        .create_security_group()
+        .group_name(owner.security_group_name())
+        .description("someone else's")
+        .vpc_id(&seeded.vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let before = inventory(&clients, CLUSTER).await;
+    let (name, err) = error_name(try_prepare(&clients, "run-1", json!({"clusterName": CLUSTER})).await);
+    assert_eq!(name, "SecurityGroupConflict");
+    assert!(err.to_string().contains(&owner.security_group_name()), "{err}");
+    assert_eq!(
+        inventory(&clients, CLUSTER).await,
+        before,
+        "nothing created, nothing changed"
+    );
+}
+
+#[tokio::test]
 async fn an_existing_profile_with_another_spec_is_a_conflict_not_reused() {
     let moto = moto().await;
     let clients = moto.clients();
