@@ -5,6 +5,7 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_eks::types::VpcConfigRequest;
 use efs_fargate_core::clients::AwsClients;
+use efs_fargate_core::settings::DEFAULT_OPT_IN_TAG_KEY;
 
 use crate::check::OrPanic;
 
@@ -218,6 +219,8 @@ pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededClu
         .name(cluster_name)
         .role_arn(CLUSTER_ROLE_ARN)
         .version(CLUSTER_VERSION)
+        // The workflow changes only clusters that opted in.
+        .tags(DEFAULT_OPT_IN_TAG_KEY, "true")
         .resources_vpc_config(
             VpcConfigRequest::builder()
                 .set_subnet_ids(Some(seeded.subnet_ids()))

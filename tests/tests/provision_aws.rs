@@ -7,9 +7,10 @@ use common::*;
 use efs_fargate_core::input::Adoptable;
 use efs_fargate_core::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, NAMESPACE_KEY, Owner};
 use efs_fargate_core::run::AccessStatus;
+use efs_fargate_core::settings::{DEFAULT_OPT_IN_TAG_KEY, OptInScope, Settings};
 use efs_fargate_core::steps::efs;
 use efs_fargate_core::steps::fargate;
-use efs_fargate_core::steps::prepare::PrepareOutput;
+use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
 use serde_json::json;
 use workflow_tests::{OrPanic, inventory, moto, seed_foreign_resources, seed_network};
 
@@ -60,6 +61,45 @@ async fn prepare_finds_the_private_subnets_one_per_zone_and_the_vpc() {
 }
 
 #[tokio::test]
+async fn a_cluster_without_the_opt_in_tag_is_refused_for_every_trigger_unless_relaxed() {
+    let moto = moto().await;
+    let clients = moto.clients();
+    let seeded = seed_network(&clients, CLUSTER).await;
+    clients
+        .eks
+        .create_cluster()
+        .name("not-opted-in")
+        .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .set_subnet_ids(Some(seeded.subnet_ids()))
+                .build(),
+        )
+        .send()
+        .await
+        .or_panic("eks create_cluster");
+    let before = inventory(&clients, "not-opted-in").await;
+    let (name, err) = error_name(try_prepare(&clients, "run-1", json!({"clusterName": "not-opted-in"})).await);
+    assert_eq!(name, "ClusterNotOptedIn");
+    assert!(err.to_string().contains(DEFAULT_OPT_IN_TAG_KEY), "{err}");
+    assert_eq!(inventory(&clients, "not-opted-in").await, before, "nothing created");
+
+    let relaxed = Settings {
+        opt_in_scope: OptInScope::EventBridgeOnly,
+        ..settings()
+    };
+    let event = PrepareEvent {
+        execution_arn: None,
+        run_id: "run-2".into(),
+        started_at: None,
+        input: json!({"clusterName": "not-opted-in"}),
+        attempt: 0,
+    };
+    let output = prepare(&clients, &relaxed, event).await.unwrap();
+    assert!(matches!(output, PrepareOutput::Ready { .. }), "{output:?}");
+}
+
+#[tokio::test]
 async fn a_cluster_on_public_subnets_only_has_no_private_subnets() {
     let moto = moto().await;
     let clients = moto.clients();
@@ -69,6 +109,7 @@ async fn a_cluster_on_public_subnets_only_has_no_private_subnets() {
         .create_cluster()
         .name("public-only")
         .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
+        .tags(DEFAULT_OPT_IN_TAG_KEY, "true")
         .resources_vpc_config(
             aws_sdk_eks::types::VpcConfigRequest::builder()
                 .set_subnet_ids(Some(seeded.public_subnet_ids()))

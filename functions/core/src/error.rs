@@ -166,6 +166,11 @@ pub enum WorkflowError {
         "another run holds the lease `{key}`: execution `{holder}` is provisioning or cleaning up the same cluster namespace; wait for that execution to finish, or stop it (`aws stepfunctions stop-execution --execution-arn {holder}`), then start this run again"
     )]
     RunInProgress { key: String, holder: String },
+
+    #[error(
+        "EKS cluster `{cluster}` does not carry the opt-in tag `{tag_key}=true`, so the workflow will not change it; tag the cluster (`aws eks tag-resource --resource-arn <cluster ARN> --tags {tag_key}=true`) and start the run again"
+    )]
+    ClusterNotOptedIn { cluster: String, tag_key: String },
 }
 
 impl WorkflowError {

@@ -9,6 +9,16 @@ use std::collections::HashMap;
 /// automatically by the EventBridge trigger.
 pub const DEFAULT_OPT_IN_TAG_KEY: &str = "efs-fargate-workflow/provision";
 
+/// Which runs may change a cluster only when the cluster carries the opt-in tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptInScope {
+    /// Every run, whatever started it (the default): starting an execution is not enough to
+    /// change a cluster that did not ask for it.
+    EveryRun,
+    /// Only runs started by the EventBridge rule; console and CLI runs may target any cluster.
+    EventBridgeOnly,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccessEntryMode {
     /// Make sure the workflow's role has an EKS access entry (the default; required on AWS).
@@ -35,6 +45,8 @@ pub struct Settings {
     pub pod_execution_role_arn: Option<String>,
     /// `OPT_IN_TAG_KEY`.
     pub opt_in_tag_key: String,
+    /// `OPT_IN_SCOPE`: which runs need the opt-in tag on the cluster itself.
+    pub opt_in_scope: OptInScope,
     /// `DEFAULT_TTL`: ISO-8601 duration applied to event-triggered runs.
     pub default_ttl: Option<String>,
     /// `ACCESS_ENTRY_MODE`: `manage` (default) or `skip`.
@@ -59,6 +71,7 @@ impl Default for Settings {
         Self {
             pod_execution_role_arn: None,
             opt_in_tag_key: DEFAULT_OPT_IN_TAG_KEY.to_string(),
+            opt_in_scope: OptInScope::EveryRun,
             default_ttl: None,
             access_entry_mode: AccessEntryMode::Manage,
             poll_seconds_override: None,
@@ -88,6 +101,16 @@ impl Settings {
         if let Some(key) = get("OPT_IN_TAG_KEY") {
             settings.opt_in_tag_key = key.to_string();
         }
+        settings.opt_in_scope = match get("OPT_IN_SCOPE") {
+            None | Some("every-run") => OptInScope::EveryRun,
+            Some("eventbridge-only") => OptInScope::EventBridgeOnly,
+            Some(_) => {
+                return Err(WorkflowError::invalid(
+                    "OPT_IN_SCOPE",
+                    "must be `every-run` or `eventbridge-only`",
+                ));
+            }
+        };
         if let Some(ttl) = get("DEFAULT_TTL") {
             rules::ttl_seconds("DEFAULT_TTL", ttl)?;
             settings.default_ttl = Some(ttl.to_string());
@@ -245,6 +268,18 @@ mod tests {
             "{err}"
         );
         std::fs::remove_file(ca_file).unwrap();
+    }
+
+    #[test]
+    fn opt_in_scope_is_strict_unless_relaxed() {
+        let scope = |value: &str| {
+            Settings::from_vars(&HashMap::from([("OPT_IN_SCOPE".to_string(), value.to_string())]))
+                .map(|s| s.opt_in_scope)
+        };
+        assert_eq!(Settings::default().opt_in_scope, OptInScope::EveryRun);
+        assert_eq!(scope("every-run").unwrap(), OptInScope::EveryRun);
+        assert_eq!(scope("eventbridge-only").unwrap(), OptInScope::EventBridgeOnly);
+        assert_eq!(scope("sometimes").unwrap_err().error_type(), "InvalidInput");
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl ErrorName {
             | Self::NamespaceConflict
             | Self::CleanupIncomplete
             | Self::CleanupAbandoned
-            | Self::RunInProgress => None,
+            | Self::RunInProgress
+            | Self::ClusterNotOptedIn => None,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::error::{Result, WorkflowError};
 use crate::input::{Trigger, parse_execution_input, rules};
 use crate::ownership::Owner;
 use crate::run::Run;
-use crate::settings::Settings;
+use crate::settings::{OptInScope, Settings};
 use crate::steps::{access, network, preflight, run_lease};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use jiff::{Timestamp, ToSpan};
@@ -79,6 +79,7 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
             });
         }
     }
+    check_opted_in(&cluster, settings)?;
     let vpc_config = cluster.resources_vpc_config();
     let network = network::discover(
         &clients.ec2,
@@ -138,6 +139,24 @@ pub async fn describe_cluster(eks: &aws_sdk_eks::Client, name: &str) -> Result<C
             })
         }
         Err(e) => Err(WorkflowError::from_sdk("eks:DescribeCluster", e)),
+    }
+}
+
+/// The cluster itself must carry the opt-in tag (unless the deployment relaxes this for console
+/// runs): checked before anything is created, for every trigger. An EventBridge event without the
+/// tag never gets here (it is a no-op), so `EventBridgeOnly` can skip the check.
+fn check_opted_in(cluster: &Cluster, settings: &Settings) -> Result<()> {
+    if settings.opt_in_scope == OptInScope::EventBridgeOnly {
+        return Ok(());
+    }
+    let tag = cluster.tags().and_then(|tags| tags.get(&settings.opt_in_tag_key));
+    if tag.map(String::as_str) == Some("true") {
+        Ok(())
+    } else {
+        Err(WorkflowError::ClusterNotOptedIn {
+            cluster: cluster.name().unwrap_or_default().to_string(),
+            tag_key: settings.opt_in_tag_key.clone(),
+        })
     }
 }
 
