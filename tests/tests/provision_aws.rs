@@ -60,24 +60,35 @@ async fn prepare_finds_the_private_subnets_one_per_zone_and_the_vpc() {
     assert_eq!(again.network, run.network);
 }
 
+/// A second cluster in the seeded VPC, on `subnets`, with the opt-in tag set to `opt_in` (if any).
+async fn another_cluster(
+    clients: &efs_fargate_core::clients::AwsClients,
+    name: &str,
+    subnets: Vec<String>,
+    opt_in: Option<&str>,
+) {
+    let mut create = clients
+        .eks
+        .create_cluster()
+        .name(name)
+        .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .set_subnet_ids(Some(subnets))
+                .build(),
+        );
+    if let Some(value) = opt_in {
+        create = create.tags(DEFAULT_OPT_IN_TAG_KEY, value);
+    }
+    create.send().await.or_panic("eks create_cluster");
+}
+
 #[tokio::test]
 async fn a_cluster_without_the_opt_in_tag_is_refused_for_every_trigger_unless_relaxed() {
     let moto = moto().await;
     let clients = moto.clients();
     let seeded = seed_network(&clients, CLUSTER).await;
-    clients
-        .eks
-        .create_cluster()
-        .name("not-opted-in")
-        .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .set_subnet_ids(Some(seeded.subnet_ids()))
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("eks create_cluster");
+    another_cluster(&clients, "not-opted-in", seeded.subnet_ids(), None).await;
     let before = inventory(&clients, "not-opted-in").await;
     let (name, err) = error_name(try_prepare(&clients, "run-1", json!({"clusterName": "not-opted-in"})).await);
     assert_eq!(name, "ClusterNotOptedIn");
@@ -104,20 +115,7 @@ async fn a_cluster_on_public_subnets_only_has_no_private_subnets() {
     let moto = moto().await;
     let clients = moto.clients();
     let seeded = seed_network(&clients, CLUSTER).await;
-    clients
-        .eks
-        .create_cluster()
-        .name("public-only")
-        .role_arn("arn:aws:iam::123456789012:role/eks-cluster")
-        .tags(DEFAULT_OPT_IN_TAG_KEY, "true")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .set_subnet_ids(Some(seeded.public_subnet_ids()))
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("eks create_cluster");
+    another_cluster(&clients, "public-only", seeded.public_subnet_ids(), Some("true")).await;
     let before = inventory(&clients, "public-only").await;
     let (name, err) = error_name(try_prepare(&clients, "run-1", json!({"clusterName": "public-only"})).await);
     assert_eq!(name, "NoPrivateSubnets", "{err}");
