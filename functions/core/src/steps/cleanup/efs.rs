@@ -17,12 +17,7 @@ async fn deletable_file_system(
     let Some(fs) = efs::file_system::find_by_token(efs_client, &owner.creation_token()).await? else {
         return Ok(None);
     };
-    let tags = || fs.tags().iter().map(|t| (t.key(), t.value()));
-    let why_kept = if owner.owns(tags()) {
-        scope.keeps(tags())
-    } else {
-        Some("not created by the workflow".to_string())
-    };
+    let why_kept = scope.why_kept(owner, fs.tags().iter().map(|t| (t.key(), t.value())));
     Ok(Some(match why_kept {
         None => Ok(fs),
         Some(why) => Err(kept(format!("file system {}", fs.file_system_id()), why)),

@@ -25,19 +25,12 @@ pub async fn fargate_profile(
         profile_lease::release(clients, settings, &owner.cluster, holder).await?;
         return Ok(done(vec![], vec![]));
     };
-    let tags = || {
-        profile
-            .tags()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-    };
-    let why_kept = if owner.owns(tags()) {
-        scope.keeps(tags())
-    } else {
-        Some("not created by the workflow".to_string())
-    };
-    if let Some(why) = why_kept {
+    let tags = profile
+        .tags()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), v.as_str()));
+    if let Some(why) = scope.why_kept(owner, tags) {
         return Ok(done(vec![], vec![kept(format!("Fargate profile {name}"), why)]));
     }
     // Deleting already (our earlier call), or still being created (EKS refuses to delete it then).

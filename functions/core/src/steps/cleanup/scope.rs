@@ -25,6 +25,19 @@ impl Scope {
         (creator != Some(run_id.as_str())).then(|| not_this_run(creator, run_id))
     }
 
+    /// Why a resource under the namespace's names stays: the workflow did not create it for this
+    /// namespace, or (in a rollback) another run did; `None` when this cleanup may delete it.
+    pub fn why_kept<'a, I>(&self, owner: &Owner, tags: I) -> Option<String>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    {
+        if owner.owns(tags.clone()) {
+            self.keeps(tags)
+        } else {
+            Some("not created by the workflow".to_string())
+        }
+    }
+
     /// [`Self::keeps`] for a Kubernetes object's labels (whose values are [`label_value`]s).
     pub fn keeps_labels(&self, labels: Option<&BTreeMap<String, String>>) -> Option<String> {
         let Self::Run(run_id) = self else { return None };
