@@ -55,7 +55,7 @@ EVENT_KEYS = {
     ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run"},
     ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
     ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
-    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "executionArn", "attempt"},
+    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "executionArn", "attempt", "removed"},
 }
 
 
@@ -77,13 +77,13 @@ SCENARIOS: dict[str, dict] = {
     "skipped": {"skip": True},
     "invalid": {"errors": {"prepare:": ("InvalidInput", 99)}},
     "cluster-cap": {"clusterWaits": 999},
-    "efs-fails": {"errors": {"efs:status": ("FileSystemFailed", 99)}},
+    "efs-fails": {"errors": {"efs:converge": ("FileSystemFailed", 99)}},
     "fargate-cap": {"fargateReadyAfter": 999},
     "pods-cap": {"podsReadyAfter": 999},
     "report-cap": {"reportReadyAfter": 999},
     "transient": {"errors": {"storage-class:create": ("AwsThrottled", 2),
-                             "fargate-profile:create": ("Lambda.ServiceException", 1)}},
-    "rollback-fails": {"onFailure": "retain", "errors": {"poc-app:create": ("KubernetesApiError", 99),
+                             "fargate-profile:converge": ("Lambda.ServiceException", 1)}},
+    "rollback-fails": {"onFailure": "retain", "errors": {"poc-app:converge": ("KubernetesApiError", 99),
                                                          "rollback:": ("AwsApiError", 99)}},
     "cl-happy": {"doneAfter": {"fargate-profile": 3, "mount-targets": 2, "file-system": 2}},
     "cl-dependency": {"errors": {"cleanup:security-group": ("DependencyNotReady", 1)}},
@@ -97,9 +97,12 @@ counters: dict[tuple, int] = {}
 calls: dict[str, list] = {label: [] for label in SCENARIOS}
 
 
-def poll(event: dict, ready_after: int, key: str = "ready") -> dict:
-    attempt = event["attempt"] + 1
-    return {key: attempt >= ready_after, "nextPollSeconds": 0, "attempt": attempt, "detail": f"poll {attempt}"}
+def poll(event: dict, ready_after: int, output) -> dict:
+    """Every step action's answer: {ready, nextPollSeconds, attempt, detail, output}."""
+    attempt = event.get("attempt", 0) + 1
+    ready = attempt >= ready_after
+    return {"ready": ready, "nextPollSeconds": 0, "attempt": attempt, "detail": f"poll {attempt}",
+            "output": output(ready) if callable(output) else output}
 
 
 def fake(fn: str, event: dict) -> tuple[str, dict]:
@@ -124,45 +127,40 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
         raise LambdaError(label, error[0], "injected")
     if fn == "prepare":
         if sc.get("skip"):
-            return label, {"status": "skipped", "reason": "cluster did not opt in"}
-        if event["attempt"] < min(sc.get("clusterWaits", 1), 999):
-            return label, {"status": "waiting", "nextPollSeconds": 0, "attempt": event["attempt"] + 1,
-                           "clusterStatus": "CREATING"}
+            return label, poll(event, 0, {"status": "skipped", "reason": "cluster did not opt in"})
         run = {"runId": event["runId"], "clusterName": "demo", "namespace": "team-a",
                "podExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/pod",
                "encryption": {"atRest": True, "inTransit": True}, "deployPocApp": sc.get("deployPocApp", True),
                "onFailure": sc.get("onFailure", "rollback"),
                "network": {"vpcId": "vpc-1", "privateSubnets": [], "mountTargetSubnets": []},
                "access": {"principalArn": f"arn:aws:iam::{ACCOUNT}:role/access", "status": "created"}}
-        return label, {"status": "ready", "run": run}
+        return label, poll(event, sc.get("clusterWaits", 1) + 1, lambda ready: {"status": "ready", "run": run}
+                           if ready else {"status": "waiting", "clusterStatus": "CREATING"})
     if fn == "fargate-profile":
         if action == "namespace":
-            return label, {"name": "team-a", "created": True}
-        if action == "create":
-            return label, {"profileName": "fp-team-a", "status": "CREATING", "created": True,
-                           "profileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1"}
-        return label, poll(event, sc.get("fargateReadyAfter", 2))
+            return label, poll(event, 0, {"name": "team-a", "created": True})
+        return label, poll(event, sc.get("fargateReadyAfter", 2), lambda ready: {
+            "profileName": "fp-team-a", "status": "ACTIVE" if ready else "CREATING", "created": False,
+            "profileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1"})
     if fn == "efs":
-        if action == "create":
-            ready = n > 1  # the first create finds the mount targets still creating
-            targets = [{"mountTargetId": f"fsmt-{z}", "subnetId": f"subnet-{z}", "availabilityZone": f"{REGION}{z}",
-                        "state": "available" if ready else "creating"} for z in "ab"]
-            return label, {"fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "creationToken": "t",
-                           "encrypted": True, "securityGroupId": "sg-1", "mountTargets": targets, "ready": ready}
-        return label, poll(event, sc.get("efsReadyAfter", 2))
+        return label, poll(event, sc.get("efsReadyAfter", 2), lambda ready: {
+            "fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "creationToken": "t", "encrypted": True,
+            "securityGroupId": "sg-1",
+            "mountTargets": [{"mountTargetId": f"fsmt-{z}", "subnetId": f"subnet-{z}", "availabilityZone": f"{REGION}{z}",
+                              "state": "available" if ready else "creating"} for z in "ab"]})
     if fn == "storage-class":
-        return label, {"storageClassName": "efs-sc"}
+        return label, poll(event, 0, {"storageClassName": "efs-sc"})
     if fn == "poc-app":
-        if action == "create":
-            return label, {"persistentVolume": "pv-team-a", "persistentVolumeClaim": "pvc-team-a"}
-        return label, poll(event, sc.get("podsReadyAfter", 2))
+        return label, poll(event, sc.get("podsReadyAfter", 2),
+                           {"persistentVolume": "pv-team-a", "persistentVolumeClaim": "pvc-team-a"})
     if fn == "validate":
         if action == "persistence":
-            return label, {"reader": "validate-reader"}
-        result = poll(event, sc.get("reportReadyAfter" if action == "report" else "crossReadReadyAfter", 2))
-        if action == "report" and result["ready"]:
-            result["report"] = {"files": ["out1.txt", "out2.txt"]}
-        return label, result
+            return label, poll(event, 0, {})
+        if action == "report":
+            return label, poll(event, sc.get("reportReadyAfter", 2), lambda ready:
+                               {"report": {"files": ["out1.txt", "out2.txt"]}} if ready else {})
+        return label, poll(event, sc.get("crossReadReadyAfter", 2), lambda ready:
+                           {"crossRead": {"app1Read": "PoC APP 2"}} if ready else {})
     if fn == "rollback":
         if action == "succeeded":
             return label, {"outcome": "succeeded", "onFailure": event["onFailure"]}
@@ -173,13 +171,15 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
         if failed:
             raise LambdaError(label, "CleanupIncomplete", "; ".join(failed))
         return label, {"clusterName": "demo", "namespace": label, "actions": {
-            key: {"removed": value["removed"], "kept": value["kept"]} for key, value in event["outcomes"].items()}}
+            key: value["output"] for key, value in event["outcomes"].items()}}
     if fn == "cleanup":
-        if action != "lease" and event["runId"] != sc.get("runId"):
+        if action == "lease":
+            return label, poll(event, sc.get("doneAfter", {}).get(action, 1), {"removed": [], "kept": []})
+        if event["runId"] != sc.get("runId"):
             raise LambdaError(label, "InvalidInput", f"runId {event['runId']}")
-        result = poll(event, sc.get("doneAfter", {}).get(action, 1), key="done")
-        result.update(removed=[f"{action}-1"] if event["attempt"] == 0 else [], kept=[])
-        return label, result
+        # Each call passes back what the earlier ones removed; the first call removes something.
+        removed = event["removed"] + ([f"{action}-1"] if event["attempt"] == 0 else [])
+        return label, poll(event, sc.get("doneAfter", {}).get(action, 1), {"removed": removed, "kept": []})
     raise AssertionError(fn)
 
 
@@ -329,12 +329,14 @@ def check(label: str, result: dict, seq: list[str]) -> None:
             "fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "mountTargetIds": ["fsmt-a", "fsmt-b"],
             "securityGroupId": "sg-1"}, output["resources"]
         assert [t["state"] for t in output["efs"]["mountTargets"]] == ["available", "available"], "final EFS state"
-        assert output["validation"]["report"]["report"] == {"files": ["out1.txt", "out2.txt"]}, output["validation"]
+        assert output["validation"] == {"crossRead": {"app1Read": "PoC APP 2"}, "persistence": "poll 1",
+                                        "report": {"files": ["out1.txt", "out2.txt"]}}, output["validation"]
         assert output["pocApp"] == {"persistentVolume": "pv-team-a", "persistentVolumeClaim": "pvc-team-a"}
         assert output["storageClass"] == {"storageClassName": "efs-sc"} and output["pocAppDeployed"] is True
         assert output["runId"] == output["run"]["runId"] and not rollbacks
         assert run_ends == ["rollback:succeeded"], "the lease is released once, at the end"
-        assert seq.index("fargate-profile:namespace") < min(seq.index("fargate-profile:create"), seq.index("efs:create")), \
+        assert seq.index("fargate-profile:namespace") < min(seq.index("fargate-profile:converge"),
+                                                            seq.index("efs:converge")), \
             "the namespace comes before any AWS resource"
     elif label == "no-app":
         assert status == "SUCCEEDED" and output["pocAppDeployed"] is False, "expected SUCCEEDED without the app"
@@ -366,6 +368,7 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         assert status == "SUCCEEDED", "expected SUCCEEDED"
         assert [c.split(":")[1] for c in dict.fromkeys(seq)] == CLEANUP_ORDER, seq
         assert seq.count("cleanup:fargate-profile") == 3, seq
+        # The first of the three calls removed it; the last output still says so.
         assert output["actions"]["fargateProfile"] == {"removed": ["fargate-profile-1"], "kept": []}, output
         assert output["input"]["reason"] == "smoke" and set(output["actions"]) == {
             "kubernetes", "fargateProfile", "mountTargets", "fileSystem", "securityGroup", "kmsKey", "accessEntry"}

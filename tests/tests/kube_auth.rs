@@ -85,10 +85,14 @@ async fn a_refusal_fails_the_fargate_step_before_any_aws_resource_exists() {
         error_name(fargate::handle(&clients, &kube_settings(&fake), step(FargateAction::Create, &run)).await);
     assert_eq!(name, "ClusterAuthFailed", "{err}");
     assert!(
-        fargate::describe_profile(&clients.eks, &run, &run.owner().fargate_profile_name())
-            .await
-            .unwrap()
-            .is_none(),
+        efs_fargate_core::aws::eks::fargate_profile(
+            &clients.eks,
+            &run.request.cluster_name,
+            &run.owner().fargate_profile_name()
+        )
+        .await
+        .unwrap()
+        .is_none(),
         "no Fargate profile was created"
     );
 

@@ -136,10 +136,11 @@ async fn fargate_profile_is_created_once_on_the_private_subnets() {
     assert!(!second.created);
     assert_eq!(second.profile_arn, first.profile_arn);
 
-    let profile = fargate::describe_profile(&clients.eks, &run, &first.profile_name)
-        .await
-        .unwrap()
-        .unwrap();
+    let profile =
+        efs_fargate_core::aws::eks::fargate_profile(&clients.eks, &run.request.cluster_name, &first.profile_name)
+            .await
+            .unwrap()
+            .unwrap();
     let mut subnets = profile.subnets().to_vec();
     subnets.sort();
     let mut private: Vec<_> = run

@@ -346,15 +346,6 @@ impl From<WorkflowError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The SDK error code of a service error, for the few codes a step treats as success
-/// (`InvalidPermission.Duplicate`, `InvalidGroup.NotFound`, ...).
-pub fn sdk_error_code<E, R>(err: &SdkError<E, R>) -> Option<&str>
-where
-    E: ProvideErrorMetadata,
-{
-    err.as_service_error().and_then(|e| e.code())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,80 +71,27 @@ impl Function {
 
     /// Runs the function on one event.
     pub async fn invoke(self, context: &Arc<Context>, payload: Value) -> Result<Value, Diagnostic> {
-        match self {
-            Function::Prepare => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { prepare::prepare(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::FargateProfile => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { fargate::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::Efs => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { efs::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::StorageClass => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { storage::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::PocApp => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { poc_app::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::Validate => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { validate::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::Cleanup => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { cleanup::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::Rollback => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, e| async move { rollback::handle(&c.clients, &c.settings, e).await },
-                    payload,
-                )
-                .await
-            }
-            Function::TtlReaper => {
-                invoke(
-                    context,
-                    &|c: Arc<Context>, _scheduled: Value| async move { reaper::handle(&c.clients, &c.settings).await },
-                    payload,
-                )
-                .await
-            }
+        /// Every step is `handle(&clients, &settings, event)`: one arm per function, same body.
+        macro_rules! dispatch {
+            ($($function:ident => $handle:path),* $(,)?) => {
+                match self {
+                    $(Function::$function => {
+                        invoke(context, &|c: Arc<Context>, e| async move { $handle(&c.clients, &c.settings, e).await }, payload).await
+                    })*
+                }
+            };
         }
+        dispatch!(
+            Prepare => prepare::handle,
+            FargateProfile => fargate::handle,
+            Efs => efs::handle,
+            StorageClass => storage::handle,
+            PocApp => poc_app::handle,
+            Validate => validate::handle,
+            Cleanup => cleanup::handle,
+            Rollback => rollback::handle,
+            TtlReaper => reaper::handle,
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! that take their AWS clients as arguments. The binaries under `functions/` only parse their event
 //! and call one function of this crate.
 
+pub mod aws;
 pub mod clients;
 pub mod eks_token;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod input;
 pub mod kube_client;
 pub mod lease;
 pub mod ownership;
+pub mod poll;
 pub mod run;
 pub mod settings;
 pub mod steps;

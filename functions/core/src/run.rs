@@ -89,17 +89,6 @@ pub enum AccessStatus {
     Skipped,
 }
 
-/// What a status action returns to a Wait/Choice loop.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Poll {
-    pub ready: bool,
-    pub next_poll_seconds: u32,
-    pub attempt: u32,
-    /// A short human-readable account of what is still pending.
-    pub detail: String,
-}
-
 /// The event of a step that works on a prepared run: `{"action": ..., "run": ..., "attempt": n}`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

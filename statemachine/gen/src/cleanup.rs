@@ -7,7 +7,7 @@
 use crate::asl::{Choice, Condition, Fail, FailReason, Pass, StateMachine, States, Succeed};
 use crate::json::{Json, Obj};
 use crate::machine_errors::MachineError;
-use crate::poll::{CapReached, Flag, PollLoop, poll_selector};
+use crate::poll::{CapReached, PollLoop, seed};
 use crate::retry::{Backoff, Reach, RetryPolicy};
 use crate::task::LambdaTask;
 use efs_fargate_core::error::ErrorName;
@@ -19,7 +19,7 @@ struct Step {
     action: &'static str,
     /// Where its result goes in the state (`$.<key>`) and in the summary.
     key: &'static str,
-    /// `Delete<Title>`, `Check<Title>`, `WaitFor<Title>`, `<Title>Timeout`.
+    /// `Delete<Title>`, `WaitFor<Title>`, `<Title>Timeout`.
     title: &'static str,
     /// The poll's Choice state.
     check: &'static str,
@@ -129,48 +129,35 @@ impl Step {
     fn delete(&self) -> String {
         format!("Delete{}", self.title)
     }
+}
 
-    /// A call of this step's action; a failure is recorded as this step's result and the next
-    /// step runs.
-    fn call(&self, next: &str) -> LambdaTask {
-        let payload = Obj::new()
-            .set("action", self.action)
+/// Deletes what is ours and polls until it is gone; each call passes back what the earlier ones
+/// removed, so the last output accounts for them all. A failure, or the poll cap, is recorded as
+/// this step's result and the next step runs.
+fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String) {
+    let key = step.key;
+    let result_path = format!("$.{key}");
+    let call = LambdaTask::invoke(
+        Function::Cleanup,
+        Obj::new()
+            .set("action", step.action)
             .path("clusterName", "$.clusterName")
             .path("namespace", "$.namespace")
             .path("runId", "$.runId")
-            .path("executionArn", "$$.Execution.Id");
-        LambdaTask::invoke(Function::Cleanup, payload)
-            .reaching(self.reach)
-            .catch_all(&format!("$.{}", self.key), next)
-    }
-}
-
-/// The first call deletes and reports what it removed and kept; the loop's calls only poll.
-fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String) {
-    let key = step.key;
-    let delete = step
-        .call(&next)
-        .add_to_payload(Obj::new().set("attempt", 0))
-        .comment(&format!(
-            "`{}`, first call: deletes what is ours and reports it ($.{key}.removed, .kept); later calls only poll.",
-            step.action
-        ))
-        .result(
-            Obj::new()
-                .path("removed", "$.Payload.removed")
-                .path("kept", "$.Payload.kept")
-                .set("poll", poll_selector(Flag::Done)),
-            &format!("$.{key}"),
-        )
-        .build(policy, step.check);
-    states.add(&step.delete(), delete);
-    let poll = format!("$.{key}.poll");
+            .path("executionArn", "$$.Execution.Id")
+            .path("removed", &format!("{result_path}.output.removed")),
+    )
+    .reaching(step.reach)
+    .comment(&format!(
+        "`{}`: deletes what is ours, reports what it removed and kept ($.{key}.output), until nothing is left.",
+        step.action
+    ))
+    .catch_all(&result_path, &next);
     states.extend(
         PollLoop {
-            status: (format!("Check{}", step.title), step.call(&next)),
-            result_path: poll.clone(),
-            flag: Flag::Done,
-            keep: Obj::new(),
+            task: (step.delete(), call),
+            result_path: result_path.clone(),
+            before_ready: vec![],
             check: step.check.into(),
             wait: format!("WaitFor{}", step.title),
             on_ready: next.clone(),
@@ -180,10 +167,10 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
                 error: MachineError::CleanupTimeout,
                 comment: "Poll cap reached: record CleanupTimeout as this step's result and go on.".into(),
                 cause: format!(
-                    "States.Format('cleanup action {} not done after {{}} polls', {poll}.attempt)",
+                    "States.Format('cleanup action {} not done after {{}} polls', {result_path}.attempt)",
                     step.action
                 ),
-                result_path: format!("$.{key}"),
+                result_path,
                 next,
             },
         }
@@ -201,11 +188,16 @@ fn add_init(states: &mut States) {
             default: "InitNamespace".into(),
         },
     );
+    // Every step's poll starts with no attempt and nothing removed yet.
     let base = || {
-        Obj::new()
-            .path("clusterName", "$.clusterName")
-            .path("namespace", "$.namespace")
-            .set("lease", Obj::new().set("poll", Obj::new().set("attempt", 0)))
+        let step_seed = || seed().set("output", Obj::new().set("removed", Json::List(vec![])));
+        STEPS.iter().fold(
+            Obj::new()
+                .path("clusterName", "$.clusterName")
+                .path("namespace", "$.namespace")
+                .set("lease", seed()),
+            |obj, step| obj.set(step.key, step_seed()),
+        )
     };
     states.add(
         "InitRollback",
@@ -239,14 +231,13 @@ fn add_lease(states: &mut States, policy: &RetryPolicy) {
             .path("namespace", "$.namespace")
             .path("executionArn", "$$.Execution.Id"),
     )
-    .comment("Takes the namespace's lease, or reports the running execution that holds it ($.lease.poll.detail).")
+    .comment("Takes the namespace's lease, or reports the running execution that holds it ($.lease.detail).")
     .catch_all("$.error", "CleanupFailed");
     states.extend(
         PollLoop {
-            status: ("AcquireLease".into(), call),
-            result_path: "$.lease.poll".into(),
-            flag: Flag::Done,
-            keep: Obj::new().path("heldBy", "$.Payload.kept"),
+            task: ("AcquireLease".into(), call),
+            result_path: "$.lease".into(),
+            before_ready: vec![],
             check: "IsLeaseHeld".into(),
             wait: "WaitForLease".into(),
             on_ready: STEPS[0].delete(),

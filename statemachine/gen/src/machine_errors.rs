@@ -1,14 +1,12 @@
-//! Error names that only the state machines raise (poll caps and unexpected outputs), never a
+//! Error names that only the state machines raise (poll caps), never a
 //! function: together with `ErrorName` and the `Lambda.*`/`States.*` names they are every name a
 //! definition may use.
 
 /// Each variant's name is the `Error` the execution fails with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr)]
 pub enum MachineError {
-    /// `prepare` kept reporting `waiting` (cluster not ACTIVE yet) up to its poll cap.
+    /// `prepare` kept reporting the cluster not ACTIVE yet up to its poll cap.
     ClusterNotReadyTimeout,
-    /// `prepare` returned a status the machine does not know.
-    UnexpectedOutput,
     /// The Fargate profile did not become ACTIVE within its poll cap.
     FargateProfileTimeout,
     /// The file system or its mount targets did not become available within the poll cap.

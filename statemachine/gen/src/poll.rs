@@ -1,37 +1,28 @@
-//! A polling loop as one piece: a status Task, a Choice that leaves on the ready (or done) flag or
-//! at the attempt cap, a Wait for the `nextPollSeconds` the status returned, and the state that
-//! reports the cap.
+//! Every step action answers in one shape, `{ready, nextPollSeconds, attempt, detail, output}`
+//! (`efs_fargate_core::poll::Poll`), and every polling loop reads it the same way: one Task whose
+//! `attempt` comes back from its own last result, a Choice that leaves when `ready` (or at the
+//! attempt cap), and a Wait for the `nextPollSeconds` the Task returned. The state before the loop
+//! seeds `<result path>.attempt` with 0.
 
-use crate::asl::{Choice, Condition, Fail, FailReason, Pass, State, Wait};
+use crate::asl::{Choice, ChoiceRule, Condition, Fail, FailReason, Pass, State, Wait};
 use crate::json::Obj;
 use crate::machine_errors::MachineError;
 use crate::retry::RetryPolicy;
 use crate::task::LambdaTask;
 
-/// The flag of a status output that ends the loop.
-#[derive(Clone, Copy)]
-pub enum Flag {
-    /// Provisioning: `{ready, nextPollSeconds, attempt}`.
-    Ready,
-    /// Cleanup: `{done, nextPollSeconds, attempt}`.
-    Done,
+/// The fields of the poll shape, in its order.
+const POLL_FIELDS: [&str; 5] = ["ready", "nextPollSeconds", "attempt", "detail", "output"];
+
+/// The `ResultSelector` of every step Task: the poll shape as the function returned it.
+pub fn poll_selector() -> Obj {
+    POLL_FIELDS
+        .iter()
+        .fold(Obj::new(), |obj, field| obj.path(field, &format!("$.Payload.{field}")))
 }
 
-impl Flag {
-    fn key(self) -> &'static str {
-        match self {
-            Flag::Ready => "ready",
-            Flag::Done => "done",
-        }
-    }
-}
-
-/// The poll fields of a status output, as a `ResultSelector`.
-pub fn poll_selector(flag: Flag) -> Obj {
-    Obj::new()
-        .path(flag.key(), &format!("$.Payload.{}", flag.key()))
-        .path("nextPollSeconds", "$.Payload.nextPollSeconds")
-        .path("attempt", "$.Payload.attempt")
+/// The seed of a loop's result path: no attempt yet.
+pub fn seed() -> Obj {
+    Obj::new().set("attempt", 0)
 }
 
 /// What happens when the attempt cap is reached.
@@ -51,13 +42,12 @@ pub enum CapReached {
 }
 
 pub struct PollLoop {
-    /// The status Task: its name and call (the loop adds `attempt`, the result and the next state).
-    pub status: (String, LambdaTask),
-    /// Where the poll fields go in the state; the call's `attempt` is read back from there.
+    /// The Task: its name and call (the loop adds `attempt`, the result and the next state).
+    pub task: (String, LambdaTask),
+    /// Where the poll goes in the state; the call's `attempt` is read back from there.
     pub result_path: String,
-    pub flag: Flag,
-    /// More of the status output to keep next to the poll fields.
-    pub keep: Obj,
+    /// Rules the Choice checks before `ready` (e.g. a result that ends the machine early).
+    pub before_ready: Vec<ChoiceRule>,
     pub check: String,
     pub wait: String,
     pub on_ready: String,
@@ -67,24 +57,24 @@ pub struct PollLoop {
 }
 
 impl PollLoop {
-    /// The status Task, the Choice, the Wait and the cap state, in that order.
+    /// The Task, the Choice, the Wait and the cap state, in that order.
     pub fn states(self, policy: &RetryPolicy) -> Vec<(String, State)> {
         let attempt = format!("{}.attempt", self.result_path);
-        let (status_name, status) = self.status;
-        let status = status
+        let (task_name, task) = self.task;
+        let task = task
             .add_to_payload(Obj::new().path("attempt", &attempt))
-            .result(poll_selector(self.flag).extend(self.keep), &self.result_path)
+            .result(poll_selector(), &self.result_path)
             .build(policy, &self.check);
+        let mut choices = self.before_ready;
+        choices.push(Condition::is_true(&format!("{}.ready", self.result_path)).then(&self.on_ready));
+        choices.push(Condition::at_least(&attempt, self.cap).then(&self.cap_state));
         let check = Choice {
-            choices: vec![
-                Condition::is_true(&format!("{}.{}", self.result_path, self.flag.key())).then(&self.on_ready),
-                Condition::at_least(&attempt, self.cap).then(&self.cap_state),
-            ],
+            choices,
             default: self.wait.clone(),
         };
         let wait = Wait {
             seconds_path: format!("{}.nextPollSeconds", self.result_path),
-            next: status_name.clone(),
+            next: task_name.clone(),
         };
         let cap: State = match self.on_cap {
             CapReached::Fail { error, what } => Fail {
@@ -110,7 +100,7 @@ impl PollLoop {
             .into(),
         };
         vec![
-            (status_name, status.into()),
+            (task_name, task.into()),
             (self.check, check.into()),
             (self.wait, wait.into()),
             (self.cap_state, cap),

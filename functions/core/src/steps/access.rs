@@ -1,11 +1,10 @@
 //! Makes sure the workflow's own IAM role can reach the Kubernetes API through an EKS access entry.
 
-use crate::error::{Result, WorkflowError, sdk_error_code};
-use crate::ownership::{NAMESPACE_KEY, Owner};
+use crate::aws;
+use crate::error::{Result, WorkflowError};
+use crate::ownership::Owner;
 use crate::run::{AccessGrant, AccessStatus};
 use crate::settings::AccessEntryMode;
-use crate::steps::cleanup::{Scope, scope::kept};
-use crate::steps::tagged::file_system_and_profile_tags;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AuthenticationMode, Cluster};
 
 /// The access policy that covers every kind the workflow manages: namespaces, persistent volumes
@@ -71,18 +70,11 @@ pub async fn ensure_access(
         });
     }
     let policy_arn = format!("arn:{}:eks::aws:{CLUSTER_ADMIN_POLICY}", partition_of(cluster));
-    let existing = eks
-        .describe_access_entry()
-        .cluster_name(cluster_name)
-        .principal_arn(&principal)
-        .send()
-        .await;
-    let status = match existing {
-        Ok(found) => {
-            let entry = found.access_entry();
-            let ours = entry.is_some_and(|e| owner.owns_on_cluster(tags_of(e)));
+    let status = match aws::eks::access_entry(eks, cluster_name, &principal).await? {
+        Some(entry) => {
+            let ours = owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags()));
             if !ours && !has_policy(eks, cluster_name, &principal, &policy_arn).await? {
-                if entry.is_some_and(|e| !e.kubernetes_groups().is_empty()) {
+                if !entry.kubernetes_groups().is_empty() {
                     // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
                     tracing::info!(
                         principal,
@@ -107,24 +99,14 @@ pub async fn ensure_access(
                 AccessStatus::Existing
             }
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            create_entry(eks, cluster_name, &principal, tags).await?;
+        None => {
+            aws::eks::create_access_entry(eks, cluster_name, &principal, vec![], tags.into_iter().collect()).await?;
             AccessStatus::Created
         }
-        Err(e) => return Err(WorkflowError::from_sdk("eks:DescribeAccessEntry", e)),
     };
     if status == AccessStatus::Created {
-        eks.associate_access_policy()
-            .cluster_name(cluster_name)
-            .principal_arn(&principal)
-            .policy_arn(&policy_arn)
-            .access_scope(AccessScope::builder().r#type(AccessScopeType::Cluster).build())
-            .send()
-            .await
-            .map_err(|e| WorkflowError::from_sdk("eks:AssociateAccessPolicy", e))?;
+        let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
+        aws::eks::associate_access_policy(eks, cluster_name, &principal, &policy_arn, scope).await?;
     }
     Ok(AccessGrant {
         principal_arn: principal,
@@ -132,148 +114,12 @@ pub async fn ensure_access(
     })
 }
 
-async fn create_entry(
-    eks: &aws_sdk_eks::Client,
-    cluster: &str,
-    principal: &str,
-    tags: Vec<(String, String)>,
-) -> Result<()> {
-    let created = eks
-        .create_access_entry()
-        .cluster_name(cluster)
-        .principal_arn(principal)
-        .set_tags(Some(tags.into_iter().collect()))
-        .send()
-        .await;
-    match created {
-        // A retry after a create whose response was lost: the entry is ours already.
-        Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => Ok(()),
-        other => other
-            .map(|_| ())
-            .map_err(|e| WorkflowError::from_sdk("eks:CreateAccessEntry", e)),
-    }
-}
-
 async fn has_policy(eks: &aws_sdk_eks::Client, cluster: &str, principal: &str, policy_arn: &str) -> Result<bool> {
-    let associated = eks
-        .list_associated_access_policies()
-        .cluster_name(cluster)
-        .principal_arn(principal)
-        .send()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("eks:ListAssociatedAccessPolicies", e))?;
-    Ok(associated.associated_access_policies().iter().any(|p| {
+    let associated = aws::eks::associated_access_policies(eks, cluster, principal).await?;
+    Ok(associated.iter().any(|p| {
         p.policy_arn() == Some(policy_arn)
             && p.access_scope().and_then(|s| s.r#type()) == Some(&AccessScopeType::Cluster)
     }))
-}
-
-/// Deletes the access entries the workflow created on the cluster, once no other namespace of ours
-/// is provisioned there: every namespace's Kubernetes steps use the same entry. Returns the
-/// principals removed, and those kept with the reason.
-pub async fn remove_access(
-    eks: &aws_sdk_eks::Client,
-    efs: &aws_sdk_efs::Client,
-    owner: &Owner,
-    scope: &Scope,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let listed = eks
-        .list_access_entries()
-        .cluster_name(&owner.cluster)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await;
-    let principals = match listed {
-        Ok(principals) => principals,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            return Ok((vec![], vec![]));
-        }
-        Err(e) => return Err(WorkflowError::from_sdk("eks:ListAccessEntries", e)),
-    };
-    let mut ours = Vec::new();
-    let mut kept_entries = Vec::new();
-    for principal in principals {
-        let found = eks
-            .describe_access_entry()
-            .cluster_name(&owner.cluster)
-            .principal_arn(&principal)
-            .send()
-            .await;
-        match found {
-            Ok(found) if found.access_entry().is_some_and(|e| owner.owns_on_cluster(tags_of(e))) => {
-                match found.access_entry().and_then(|e| scope.keeps(tags_of(e))) {
-                    None => ours.push(principal),
-                    Some(why) => kept_entries.push(kept(format!("access entry {principal}"), why)),
-                }
-            }
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-            Err(e) => return Err(WorkflowError::from_sdk("eks:DescribeAccessEntry", e)),
-        }
-    }
-    if ours.is_empty() {
-        return Ok((vec![], kept_entries));
-    }
-    let others = other_namespaces(eks, efs, owner, scope).await?;
-    if !others.is_empty() {
-        let kept = ours
-            .into_iter()
-            .map(|p| format!("{p} (still used by namespaces {})", others.join(", ")))
-            .collect();
-        return Ok((vec![], kept));
-    }
-    let mut removed = Vec::new();
-    for principal in ours {
-        match eks
-            .delete_access_entry()
-            .cluster_name(&owner.cluster)
-            .principal_arn(&principal)
-            .send()
-            .await
-        {
-            Ok(_) => removed.push(principal),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-            Err(e) => return Err(WorkflowError::from_sdk("eks:DeleteAccessEntry", e)),
-        }
-    }
-    Ok((removed, kept_entries))
-}
-
-/// The namespaces of this cluster that still have a Fargate profile or file system of ours: other
-/// namespaces, and in a rollback this one too (what remains of it was made by an earlier run).
-async fn other_namespaces(
-    eks: &aws_sdk_eks::Client,
-    efs: &aws_sdk_efs::Client,
-    owner: &Owner,
-    scope: &Scope,
-) -> Result<Vec<String>> {
-    let tag_sets = file_system_and_profile_tags(efs, eks, Some(&owner.cluster)).await?;
-    let mut others: Vec<String> = tag_sets
-        .iter()
-        .filter(|tags| owner.owns_on_cluster(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
-        .filter_map(|tags| tags.get(NAMESPACE_KEY).cloned())
-        .filter(|namespace| *namespace != owner.namespace || matches!(scope, Scope::Run(_)))
-        .collect();
-    others.sort();
-    others.dedup();
-    Ok(others)
-}
-
-fn tags_of(entry: &aws_sdk_eks::types::AccessEntry) -> impl Iterator<Item = (&str, &str)> {
-    entry
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 #[cfg(test)]

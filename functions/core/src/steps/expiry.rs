@@ -4,11 +4,11 @@
 //! namespace's life. A successful re-run without a `ttl` keeps the expiry an earlier run set, and
 //! says so in its output and log rather than inheriting it silently.
 
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::ownership::{EXPIRES_AT_KEY, Owner};
 use crate::run::Run;
-use crate::steps::efs::file_system;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub async fn apply(clients: &AwsClients, run: &Run) -> Result<Expiry> {
             restamped: false,
         });
     }
-    if let Some(fs) = file_system::find_by_token(&clients.efs, &owner.creation_token()).await?
+    if let Some(fs) = aws::efs::file_system_by_token(&clients.efs, &owner.creation_token()).await?
         && owner.owns(fs.tags().iter().map(|t| (t.key(), t.value())))
     {
         let tag = aws_sdk_efs::types::Tag::builder()
@@ -66,7 +66,7 @@ pub async fn apply(clients: &AwsClients, run: &Run) -> Result<Expiry> {
 
 /// The expiry on the namespace's file system (the resource the reaper reads first).
 async fn stamped_expiry(clients: &AwsClients, owner: &Owner) -> Result<Option<String>> {
-    Ok(file_system::find_by_token(&clients.efs, &owner.creation_token())
+    Ok(aws::efs::file_system_by_token(&clients.efs, &owner.creation_token())
         .await?
         .and_then(|fs| {
             fs.tags()

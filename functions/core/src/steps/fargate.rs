@@ -1,17 +1,20 @@
 //! epic01: the namespace, and the Fargate profile `fp-<namespace>` that runs its pods on the
-//! cluster's private subnets. `create` and `status` both converge: a missing profile is created
+//! cluster's private subnets. `converge` finds or creates it and polls: a missing profile is created
 //! under the cluster's profile lease ([`profile_lease`]), so while another execution changes a
 //! profile of the cluster the run is simply "not ready yet" and polls on.
 
+use crate::aws;
 use crate::clients::AwsClients;
-use crate::error::{Result, WorkflowError, sdk_error_code};
+use crate::error::{Result, WorkflowError};
 use crate::input::{Adoptable, ProvisionRequest};
 use crate::lease::Acquire;
 use crate::ownership::Owner;
-use crate::run::{Poll, Run, StepEvent};
+use crate::poll::Poll;
+use crate::run::{Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::k8s::Kube;
 use crate::steps::k8s::namespace::{self, NamespaceOutput};
+use crate::steps::network;
 use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
 use serde::{Deserialize, Serialize};
@@ -25,8 +28,8 @@ pub const PROFILE_POLL_SECONDS: u32 = 15;
 pub enum FargateAction {
     /// The namespace alone: the state machine runs it before any AWS resource is created.
     Namespace,
-    Create,
-    Status,
+    /// Finds or creates the profile, and polls until it is ACTIVE.
+    Converge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,73 +60,66 @@ pub enum Converged {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateOutput {
-    #[serde(flatten)]
-    pub profile: ProfileOutput,
-    pub namespace: NamespaceOutput,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FargateOutput {
     Namespace(NamespaceOutput),
-    Created(CreateOutput),
-    Poll(Poll),
+    Profile(ProfileOutput),
 }
 
-/// The `fargate-profile` function: `namespace` ensures the namespace; `create` ensures it again
-/// (idempotent), then converges the profile once; `status` converges and polls.
+/// The `fargate-profile` function: `namespace` ensures the namespace; `converge` the profile.
 pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
     event: StepEvent<FargateAction>,
-) -> Result<FargateOutput> {
+) -> Result<Poll<FargateOutput>> {
     event.run.validate()?;
-    let holder = event.execution_arn.as_deref();
     match event.action {
         FargateAction::Namespace => {
             let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
-            namespace::ensure_namespace(&kube, &event.run)
-                .await
-                .map(FargateOutput::Namespace)
-        }
-        FargateAction::Create => {
-            // The namespace first: a cluster that refuses the workflow fails the run before any
-            // AWS resource exists.
-            let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
             let namespace = namespace::ensure_namespace(&kube, &event.run).await?;
-            let profile = match converge(clients, settings, &event.run, holder).await? {
-                Converged::Found(profile) => output(&profile, false),
-                Converged::Created(created) => created,
-                Converged::Queued { .. } => ProfileOutput {
-                    profile_name: event.run.owner().fargate_profile_name(),
-                    profile_arn: String::new(),
-                    status: QUEUED.into(),
-                    created: false,
-                },
-            };
-            Ok(FargateOutput::Created(CreateOutput { profile, namespace }))
+            let detail = format!(
+                "namespace {} ({})",
+                namespace.name,
+                if namespace.created { "created" } else { "found" }
+            );
+            Ok(Poll::ready(event.attempt, detail, FargateOutput::Namespace(namespace)))
         }
-        FargateAction::Status => {
-            let attempt = event.attempt + 1;
-            let poll = match converge(clients, settings, &event.run, holder).await? {
-                Converged::Found(profile) => poll_of(&profile, settings, attempt)?,
-                Converged::Created(created) => Poll {
-                    ready: false,
-                    next_poll_seconds: settings.poll_seconds(PROFILE_POLL_SECONDS),
-                    attempt,
-                    detail: format!("Fargate profile {} created, CREATING", created.profile_name),
-                },
-                Converged::Queued { holder } => Poll {
-                    ready: false,
-                    next_poll_seconds: settings.poll_seconds(QUEUED_POLL_SECONDS),
-                    attempt,
-                    detail: format!("queued: {holder} is changing a Fargate profile of the cluster"),
-                },
-            };
-            Ok(FargateOutput::Poll(poll))
+        FargateAction::Converge => {
+            let holder = event.execution_arn.as_deref();
+            let poll = profile(clients, settings, &event.run, holder, event.attempt).await?;
+            Ok(poll.map(FargateOutput::Profile))
         }
+    }
+}
+
+/// Converges the profile once and reports: ready when ACTIVE, pending while queued behind another
+/// execution's profile change or CREATING; a failed profile is an error.
+pub async fn profile(
+    clients: &AwsClients,
+    settings: &Settings,
+    run: &Run,
+    holder: Option<&str>,
+    attempt: u32,
+) -> Result<Poll<ProfileOutput>> {
+    match converge(clients, settings, run, holder).await? {
+        Converged::Found(profile) => poll_of(&profile, settings, attempt),
+        Converged::Created(created) => Ok(Poll::pending(
+            attempt,
+            settings.poll_seconds(PROFILE_POLL_SECONDS),
+            format!("Fargate profile {} created, CREATING", created.profile_name),
+            created,
+        )),
+        Converged::Queued { holder } => Ok(Poll::pending(
+            attempt,
+            settings.poll_seconds(QUEUED_POLL_SECONDS),
+            format!("queued: {holder} is changing a Fargate profile of the cluster"),
+            ProfileOutput {
+                profile_name: run.owner().fargate_profile_name(),
+                profile_arn: String::new(),
+                status: QUEUED.into(),
+                created: false,
+            },
+        )),
     }
 }
 
@@ -132,7 +128,7 @@ pub async fn handle(
 pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, holder: Option<&str>) -> Result<Converged> {
     let cluster = &run.request.cluster_name;
     let name = run.owner().fargate_profile_name();
-    if let Some(existing) = describe_profile(&clients.eks, run, &name).await? {
+    if let Some(existing) = aws::eks::fargate_profile(&clients.eks, &run.request.cluster_name, &name).await? {
         check_adoptable(&existing, &run.owner(), &run.request)?;
         check_spec(&existing, run)?;
         if existing.status() != Some(&FargateProfileStatus::Creating) {
@@ -143,19 +139,22 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, hold
     match profile_lease::acquire(clients, settings, cluster, holder, "create-fargate-profile").await? {
         Acquire::Held(held) => Ok(Converged::Queued { holder: held.holder }),
         // `ensure_profile` describes again: cheap, and it keeps one create path.
-        Acquire::Acquired { .. } => ensure_profile(&clients.eks, run).await.map(Converged::Created),
+        Acquire::Acquired { .. } => ensure_profile(clients, run).await.map(Converged::Created),
     }
 }
 
 /// Finds or creates the profile. An existing profile with another spec is an error, never reused.
-pub async fn ensure_profile(eks: &aws_sdk_eks::Client, run: &Run) -> Result<ProfileOutput> {
+pub async fn ensure_profile(clients: &AwsClients, run: &Run) -> Result<ProfileOutput> {
+    let eks = &clients.eks;
     let name = run.owner().fargate_profile_name();
-    if let Some(existing) = describe_profile(eks, run, &name).await? {
+    if let Some(existing) = aws::eks::fargate_profile(eks, &run.request.cluster_name, &name).await? {
         check_adoptable(&existing, &run.owner(), &run.request)?;
         check_spec(&existing, run)?;
         return Ok(output(&existing, false));
     }
-    let created = eks
+    // The profile places the namespace's pods in these subnets: never in whatever the input says.
+    network::verified(clients, run).await?;
+    let request = eks
         .create_fargate_profile()
         .cluster_name(&run.request.cluster_name)
         .fargate_profile_name(&name)
@@ -178,74 +177,51 @@ pub async fn ensure_profile(eks: &aws_sdk_eks::Client, run: &Run) -> Result<Prof
                 .chars()
                 .take(64)
                 .collect::<String>(),
-        )
-        .send()
-        .await;
-    match created {
-        Ok(out) => {
+        );
+    match aws::eks::create_fargate_profile(request, &run.request.cluster_name).await {
+        Ok(created) => {
             tracing::info!(profile = %name, "Fargate profile created");
-            Ok(out.fargate_profile().map_or_else(
+            Ok(created.map_or_else(
                 || ProfileOutput {
                     profile_name: name.clone(),
                     profile_arn: String::new(),
                     status: "CREATING".into(),
                     created: true,
                 },
-                |profile| output(profile, true),
+                |profile| output(&profile, true),
             ))
         }
         // Either our own earlier attempt created it, or another profile of the cluster is changing.
-        Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => {
-            match describe_profile(eks, run, &name).await? {
+        Err(busy @ WorkflowError::FargateProfileBusy { .. }) => {
+            match aws::eks::fargate_profile(eks, &run.request.cluster_name, &name).await? {
                 Some(existing) => {
                     check_adoptable(&existing, &run.owner(), &run.request)?;
                     check_spec(&existing, run)?;
                     Ok(output(&existing, false))
                 }
-                None => Err(WorkflowError::FargateProfileBusy {
-                    cluster: run.request.cluster_name.clone(),
-                    message: e
-                        .as_service_error()
-                        .and_then(|s| s.meta().message())
-                        .unwrap_or("resource in use")
-                        .to_string(),
-                }),
+                None => Err(busy),
             }
         }
-        Err(e) => Err(WorkflowError::from_sdk("eks:CreateFargateProfile", e)),
+        Err(other) => Err(other),
     }
 }
 
-/// Ready once the profile is ACTIVE; a failed or vanished profile is an error.
-pub async fn profile_status(eks: &aws_sdk_eks::Client, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll> {
-    let name = run.owner().fargate_profile_name();
-    let profile = describe_profile(eks, run, &name)
-        .await?
-        .ok_or_else(|| WorkflowError::FargateProfileFailed {
-            name: name.clone(),
-            status: "NOT_FOUND".into(),
-            details: "the profile disappeared while the workflow waited for it; start the run again".into(),
-        })?;
-    poll_of(&profile, settings, attempt + 1)
-}
-
 /// The poll for a described profile: ready when ACTIVE, waiting while CREATING, failed otherwise.
-fn poll_of(profile: &FargateProfile, settings: &Settings, attempt: u32) -> Result<Poll> {
+fn poll_of(profile: &FargateProfile, settings: &Settings, attempt: u32) -> Result<Poll<ProfileOutput>> {
     let name = profile.fargate_profile_name().unwrap_or_default().to_string();
     let status = profile.status().cloned().unwrap_or(FargateProfileStatus::Creating);
     match status {
-        FargateProfileStatus::Active => Ok(Poll {
-            ready: true,
-            next_poll_seconds: 0,
+        FargateProfileStatus::Active => Ok(Poll::ready(
             attempt,
-            detail: format!("Fargate profile {name} is ACTIVE"),
-        }),
-        FargateProfileStatus::Creating => Ok(Poll {
-            ready: false,
-            next_poll_seconds: settings.poll_seconds(PROFILE_POLL_SECONDS),
+            format!("Fargate profile {name} is ACTIVE"),
+            output(profile, false),
+        )),
+        FargateProfileStatus::Creating => Ok(Poll::pending(
             attempt,
-            detail: format!("Fargate profile {name} is CREATING"),
-        }),
+            settings.poll_seconds(PROFILE_POLL_SECONDS),
+            format!("Fargate profile {name} is CREATING"),
+            output(profile, false),
+        )),
         other => Err(WorkflowError::FargateProfileFailed {
             name,
             status: other.as_str().to_string(),
@@ -264,33 +240,6 @@ fn poll_of(profile: &FargateProfile, settings: &Settings, attempt: u32) -> Resul
     }
 }
 
-pub async fn describe_profile(eks: &aws_sdk_eks::Client, run: &Run, name: &str) -> Result<Option<FargateProfile>> {
-    describe_profile_of(eks, &run.request.cluster_name, name).await
-}
-
-pub async fn describe_profile_of(
-    eks: &aws_sdk_eks::Client,
-    cluster: &str,
-    name: &str,
-) -> Result<Option<FargateProfile>> {
-    match eks
-        .describe_fargate_profile()
-        .cluster_name(cluster)
-        .fargate_profile_name(name)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.fargate_profile().cloned()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(WorkflowError::from_sdk("eks:DescribeFargateProfile", e)),
-    }
-}
-
 fn output(profile: &FargateProfile, created: bool) -> ProfileOutput {
     ProfileOutput {
         profile_name: profile.fargate_profile_name().unwrap_or_default().to_string(),
@@ -302,12 +251,7 @@ fn output(profile: &FargateProfile, created: bool) -> ProfileOutput {
 
 /// A profile under our name that the workflow did not create is used only when the input adopts it.
 pub fn check_adoptable(profile: &FargateProfile, owner: &Owner, request: &ProvisionRequest) -> Result<()> {
-    let tags = profile
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str(), v.as_str()));
-    if owner.owns(tags) || request.adopts(Adoptable::FargateProfile) {
+    if owner.owns(aws::eks::tag_pairs(profile.tags())) || request.adopts(Adoptable::FargateProfile) {
         return Ok(());
     }
     Err(WorkflowError::FargateProfileConflict {

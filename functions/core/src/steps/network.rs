@@ -4,9 +4,12 @@
 //! table) has no default route to an internet gateway. That also covers VPCs that reach AWS through
 //! NAT instances, transit gateways or only VPC endpoints, which NAT-gateway matching would miss.
 
+use crate::aws;
+use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::run::{Network, Subnet};
-use aws_sdk_ec2::types::{Filter, RouteTable};
+use crate::run::{Network, Run, Subnet};
+use aws_sdk_ec2::types::RouteTable;
+use aws_sdk_eks::types::Cluster;
 use std::collections::BTreeMap;
 
 /// The route facts classification needs, separated from the SDK types so the rule is testable.
@@ -68,20 +71,55 @@ pub fn one_per_zone(private: &[Subnet]) -> Vec<Subnet> {
     by_zone.into_values().cloned().collect()
 }
 
+/// The cluster's network, from its VPC configuration.
+pub async fn of_cluster(ec2: &aws_sdk_ec2::Client, cluster: &Cluster) -> Result<Network> {
+    let vpc_config = cluster.resources_vpc_config();
+    discover(
+        ec2,
+        cluster.name().unwrap_or_default(),
+        vpc_config.map(|c| c.subnet_ids()).unwrap_or_default(),
+        vpc_config
+            .and_then(|c| c.cluster_security_group_id())
+            .map(str::to_string),
+    )
+    .await
+}
+
+/// The run's network, checked against the cluster as AWS describes it now. The steps that open the
+/// file system to subnets or place pods in them use this instead of trusting their input: a run
+/// whose `network` was edited (or a cluster whose network changed since `prepare`) is refused.
+pub async fn verified(clients: &AwsClients, run: &Run) -> Result<Network> {
+    let cluster = aws::eks::cluster(&clients.eks, &run.request.cluster_name).await?;
+    let actual = of_cluster(&clients.ec2, &cluster).await?;
+    if actual != run.network {
+        return Err(WorkflowError::invalid(
+            "run.network",
+            format!(
+                "is not cluster {}'s network as EC2 describes it now (VPC {}, private subnets {}); start a new run so prepare discovers it again",
+                run.request.cluster_name,
+                actual.vpc_id,
+                actual
+                    .private_subnets
+                    .iter()
+                    .map(|s| format!("{} {}", s.subnet_id, s.cidr_block))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(actual)
+}
+
 /// Describes the cluster's subnets and route tables and returns its network.
-pub async fn discover(
+async fn discover(
     ec2: &aws_sdk_ec2::Client,
     cluster: &str,
     subnet_ids: &[String],
     cluster_security_group_id: Option<String>,
 ) -> Result<Network> {
-    let described = ec2
-        .describe_subnets()
-        .set_subnet_ids(Some(subnet_ids.to_vec()))
-        .send()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("ec2:DescribeSubnets", e))?;
-    let mut vpc_ids: Vec<&str> = described.subnets().iter().filter_map(|s| s.vpc_id()).collect();
+    let described = aws::ec2::subnets(ec2, subnet_ids).await?;
+    let mut vpc_ids: Vec<&str> = described.iter().filter_map(|s| s.vpc_id()).collect();
+    vpc_ids.sort_unstable();
     vpc_ids.dedup();
     let vpc_id = match vpc_ids.as_slice() {
         [one] => one.to_string(),
@@ -93,7 +131,6 @@ pub async fn discover(
         }
     };
     let subnets: Vec<Subnet> = described
-        .subnets()
         .iter()
         .map(|s| Subnet {
             availability_zone: s.availability_zone().unwrap_or_default().to_string(),
@@ -101,15 +138,8 @@ pub async fn discover(
             cidr_block: s.cidr_block().unwrap_or_default().to_string(),
         })
         .collect();
-    let tables: Vec<RouteTableFacts> = ec2
-        .describe_route_tables()
-        .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("ec2:DescribeRouteTables", e))?
+    let tables: Vec<RouteTableFacts> = aws::ec2::route_tables(ec2, &vpc_id)
+        .await?
         .iter()
         .map(RouteTableFacts::from)
         .collect();

@@ -5,11 +5,12 @@
 //! namespace is checked by the first Kubernetes step (`fargate-profile namespace`), which the
 //! state machine runs before any AWS resource is created.
 
+use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::input::ProvisionRequest;
 use crate::ownership::Owner;
 use crate::run::Network;
-use crate::steps::efs::{file_system, security_group};
+use crate::steps::efs::security_group;
 use crate::steps::fargate;
 
 /// The AWS resources under our names: file system (creation token), security group (name, in the
@@ -20,7 +21,7 @@ pub async fn check_aws_names(
     network: &Network,
 ) -> Result<()> {
     let owner = Owner::new(&request.cluster_name, &request.namespace);
-    if let Some(fs) = file_system::find_by_token(&clients.efs, &owner.creation_token()).await?
+    if let Some(fs) = aws::efs::file_system_by_token(&clients.efs, &owner.creation_token()).await?
         && !owner.owns(fs.tags().iter().map(|t| (t.key(), t.value())))
     {
         return Err(WorkflowError::FileSystemConflict {
@@ -39,7 +40,7 @@ pub async fn check_aws_names(
         });
     }
     let profile_name = owner.fargate_profile_name();
-    if let Some(profile) = fargate::describe_profile_of(&clients.eks, &owner.cluster, &profile_name).await? {
+    if let Some(profile) = aws::eks::fargate_profile(&clients.eks, &owner.cluster, &profile_name).await? {
         fargate::check_adoptable(&profile, &owner, request)?;
     }
     Ok(())

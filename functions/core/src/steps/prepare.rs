@@ -2,10 +2,12 @@
 //! resources under our names that the workflow did not create, and make sure the workflow can
 //! reach its Kubernetes API. Creates nothing but (at most) an access entry.
 
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{Trigger, parse_execution_input, rules};
 use crate::ownership::Owner;
+use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::{OptInScope, Settings};
 use crate::steps::{access, network, preflight, run_lease};
@@ -35,42 +37,44 @@ pub struct PrepareEvent {
     pub attempt: u32,
 }
 
+/// The poll's `output`: `status` says which.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "camelCase")]
 pub enum PrepareOutput {
-    /// The cluster is usable: every later step works from `run`.
+    /// The cluster is usable (the poll is ready): every later step works from `run`.
     Ready { run: Box<Run> },
     /// The cluster is still being created: poll again.
     #[serde(rename_all = "camelCase")]
-    Waiting {
-        next_poll_seconds: u32,
-        attempt: u32,
-        cluster_status: String,
-    },
-    /// The input asks for nothing; the execution ends successfully.
+    Waiting { cluster_status: String },
+    /// The input asks for nothing (the poll is ready); the execution ends successfully.
     Skipped { reason: String },
 }
 
-pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEvent) -> Result<PrepareOutput> {
+/// The `prepare` function.
+pub async fn handle(clients: &AwsClients, settings: &Settings, event: PrepareEvent) -> Result<Poll<PrepareOutput>> {
+    let attempt = event.attempt;
     let request = match parse_execution_input(&event.input, settings)? {
         Trigger::Provision(request) => request,
         Trigger::Skip { reason } => {
             tracing::info!(%reason, "nothing to provision");
-            return Ok(PrepareOutput::Skipped { reason });
+            return Ok(Poll::ready(attempt, reason.clone(), PrepareOutput::Skipped { reason }));
         }
     };
     rules::run_id("runId", &event.run_id)?;
     let expires_at = expires_at(request.ttl.as_deref(), event.started_at.as_deref())?;
-    let cluster = describe_cluster(&clients.eks, &request.cluster_name).await?;
+    let cluster = aws::eks::cluster(&clients.eks, &request.cluster_name).await?;
     let status = cluster.status().cloned().unwrap_or(ClusterStatus::Creating);
     match status {
         ClusterStatus::Active | ClusterStatus::Updating => {}
         ClusterStatus::Creating | ClusterStatus::Pending => {
-            return Ok(PrepareOutput::Waiting {
-                next_poll_seconds: settings.poll_seconds(CLUSTER_POLL_SECONDS),
-                attempt: event.attempt + 1,
-                cluster_status: status.as_str().to_string(),
-            });
+            return Ok(Poll::pending(
+                attempt,
+                settings.poll_seconds(CLUSTER_POLL_SECONDS),
+                format!("cluster {} is {}", request.cluster_name, status.as_str()),
+                PrepareOutput::Waiting {
+                    cluster_status: status.as_str().to_string(),
+                },
+            ));
         }
         other => {
             return Err(WorkflowError::ClusterNotActive {
@@ -80,16 +84,7 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
         }
     }
     check_opted_in(&cluster, settings)?;
-    let vpc_config = cluster.resources_vpc_config();
-    let network = network::discover(
-        &clients.ec2,
-        &request.cluster_name,
-        vpc_config.map(|c| c.subnet_ids()).unwrap_or_default(),
-        vpc_config
-            .and_then(|c| c.cluster_security_group_id())
-            .map(str::to_string),
-    )
-    .await?;
+    let network = network::of_cluster(&clients.ec2, &cluster).await?;
     preflight::check_aws_names(clients, &request, &network).await?;
     let owner = Owner::new(&request.cluster_name, &request.namespace);
     let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
@@ -122,24 +117,17 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
         private_subnets = run.network.private_subnets.len(),
         "cluster ready"
     );
-    Ok(PrepareOutput::Ready { run: Box::new(run) })
-}
-
-pub async fn describe_cluster(eks: &aws_sdk_eks::Client, name: &str) -> Result<Cluster> {
-    match eks.describe_cluster().name(name).send().await {
-        Ok(out) => out.cluster().cloned().ok_or_else(|| WorkflowError::ClusterNotFound {
-            cluster: name.to_string(),
-        }),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Err(WorkflowError::ClusterNotFound {
-                cluster: name.to_string(),
-            })
-        }
-        Err(e) => Err(WorkflowError::from_sdk("eks:DescribeCluster", e)),
-    }
+    let detail = format!(
+        "cluster {} ready: {} private subnets in {}",
+        run.request.cluster_name,
+        run.network.private_subnets.len(),
+        run.network.vpc_id
+    );
+    Ok(Poll::ready(
+        attempt,
+        detail,
+        PrepareOutput::Ready { run: Box::new(run) },
+    ))
 }
 
 /// The cluster itself must carry the opt-in tag (unless the deployment relaxes this for console

@@ -4,10 +4,11 @@
 //! a bounded number of times, then the alarm).
 
 use crate::error::{Result, WorkflowError};
+use crate::ownership::Tags;
 use crate::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
 use crate::steps::rollback::execution_arn;
-use crate::steps::tagged::{Tags, file_system_and_profile_tags};
+use crate::steps::tagged::file_system_and_profile_tags;
 use aws_sdk_sfn::types::ExecutionStatus;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -157,7 +158,11 @@ async fn attempts(sfn: &aws_sdk_sfn::Client, arn: &str, run: &ExpiredRun, now: T
 }
 
 /// The `ttl-reaper` function, run on a schedule (its event carries nothing it needs).
-pub async fn handle(clients: &crate::clients::AwsClients, settings: &crate::settings::Settings) -> Result<SweepReport> {
+pub async fn handle(
+    clients: &crate::clients::AwsClients,
+    settings: &crate::settings::Settings,
+    _scheduled: serde_json::Value,
+) -> Result<SweepReport> {
     let arn = settings.cleanup_state_machine_arn.as_deref().ok_or_else(|| {
         WorkflowError::invalid(
             "CLEANUP_STATE_MACHINE_ARN",

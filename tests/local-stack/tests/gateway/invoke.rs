@@ -18,8 +18,9 @@ async fn prepare_runs_in_process_and_its_aws_calls_go_through_the_gateway() {
     assert_eq!(invocation.status, StatusCode::OK);
     assert_eq!(invocation.function_error(), None, "{}", invocation.body);
     assert_eq!(invocation.headers["x-amz-executed-version"], "$LATEST");
-    assert_eq!(invocation.body["status"], "ready", "{}", invocation.body);
-    assert_eq!(invocation.body["run"]["clusterName"], "demo");
+    assert_eq!(invocation.body["ready"], true, "{}", invocation.body);
+    assert_eq!(invocation.body["output"]["status"], "ready", "{}", invocation.body);
+    assert_eq!(invocation.body["output"]["run"]["clusterName"], "demo");
     let stats = gateway.stats();
     assert_eq!(stats.invocations_of(Function::Prepare), 1);
     // The handler's SDK calls came back through the gateway on their way to moto.
@@ -60,7 +61,7 @@ async fn function_errors_are_unhandled_with_the_workflow_error_name() {
     )
     .await;
     assert_eq!(by_arn.function_error(), None, "{}", by_arn.body);
-    assert_eq!(by_arn.body["done"], true);
+    assert_eq!(by_arn.body["ready"], true);
     assert_eq!(gateway.stats().invocations_of(Function::Cleanup), 2);
 }
 

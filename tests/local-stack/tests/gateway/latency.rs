@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use aws_sdk_efs::types::LifeCycleState;
 use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
+use efs_fargate_core::aws;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, CleanupProgress, cleanup};
-use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
+use efs_fargate_core::steps::prepare::{self, PrepareEvent, PrepareOutput};
 use efs_fargate_core::steps::{efs, fargate};
 use local_stack::LatencyConfig;
 use serde_json::json;
@@ -28,7 +29,11 @@ async fn prepared(clients: &AwsClients) -> Run {
         input: json!({ "clusterName": "demo" }),
         attempt: 0,
     };
-    match prepare(clients, &settings(), event).await.expect("prepare") {
+    match prepare::handle(clients, &settings(), event)
+        .await
+        .expect("prepare")
+        .output
+    {
         PrepareOutput::Ready { run } => *run,
         other => panic!("prepare did not finish: {other:?}"),
     }
@@ -42,19 +47,20 @@ async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> Cleanu
         run_id: None,
         execution_arn: None,
         attempt: 0,
+        removed: vec![],
     };
     cleanup(clients, &settings(), event).await.expect("cleanup step")
 }
 
 async fn profile_status(clients: &AwsClients, run: &Run, name: &str) -> Option<FargateProfileStatus> {
-    fargate::describe_profile_of(&clients.eks, &run.request.cluster_name, name)
+    aws::eks::fargate_profile(&clients.eks, &run.request.cluster_name, name)
         .await
         .expect("describe the Fargate profile")
         .and_then(|profile| profile.status().cloned())
 }
 
 async fn mount_target_states(clients: &AwsClients, file_system_id: &str) -> Vec<LifeCycleState> {
-    efs::mount_targets::list(&clients.efs, file_system_id)
+    aws::efs::mount_targets(&clients.efs, file_system_id)
         .await
         .expect("describe the mount targets")
         .iter()
@@ -81,25 +87,29 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
         .await
         .expect("create the profile");
     assert_eq!(profile.status, "CREATING");
-    let storage = efs::ensure_storage(&clients, &run).await.expect("create the storage");
-    assert!(!storage.ready && storage.mount_targets.is_empty(), "{storage:?}");
-    let poll = fargate::profile_status(&clients.eks, &settings, &run, 0).await.unwrap();
+    let poll = efs::converge(&clients, &settings, &run, 0)
+        .await
+        .expect("create the storage");
+    assert!(!poll.ready && poll.output.mount_targets.is_empty(), "{poll:?}");
+    assert_eq!(poll.next_poll_seconds, 1, "{poll:?}");
+    let storage = poll.output;
+    let poll = fargate::profile(&clients, &settings, &run, None, 0).await.unwrap();
     assert!(!poll.ready, "{poll:?}");
-    let poll = efs::storage_status(&clients, &settings, &run, 0).await.unwrap();
+    let poll = efs::converge(&clients, &settings, &run, 0).await.unwrap();
     assert!(!poll.ready && poll.next_poll_seconds == 1, "{poll:?}");
     assert!(created.elapsed() < WINDOW, "too slow to observe the window");
 
     // After the window: the profile is ACTIVE, and the mount targets get created, creating in turn.
     sleep_until(created + WINDOW + MARGIN).await;
-    let poll = fargate::profile_status(&clients.eks, &settings, &run, 1).await.unwrap();
+    let poll = fargate::profile(&clients, &settings, &run, None, 1).await.unwrap();
     assert!(poll.ready, "{poll:?}");
     let mount_targets_created = Instant::now();
-    let poll = efs::storage_status(&clients, &settings, &run, 1).await.unwrap();
+    let poll = efs::converge(&clients, &settings, &run, 1).await.unwrap();
     assert!(!poll.ready, "{poll:?}");
     let states = mount_target_states(&clients, &storage.file_system_id).await;
     assert_eq!(states, vec![LifeCycleState::Creating; zones]);
     sleep_until(mount_targets_created + WINDOW + MARGIN).await;
-    let poll = efs::storage_status(&clients, &settings, &run, 2).await.unwrap();
+    let poll = efs::converge(&clients, &settings, &run, 2).await.unwrap();
     assert!(poll.ready, "{poll:?}");
     let states = mount_target_states(&clients, &storage.file_system_id).await;
     assert_eq!(states, vec![LifeCycleState::Available; zones]);
@@ -109,11 +119,11 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
     let deleted = Instant::now();
     let first = clean(&clients, &run, CleanupAction::FargateProfile).await;
     assert!(
-        !first.done && first.removed == [profile.profile_name.clone()],
+        !first.ready && first.output.removed == [profile.profile_name.clone()],
         "{first:?}"
     );
     let first = clean(&clients, &run, CleanupAction::MountTargets).await;
-    assert!(!first.done && first.removed.len() == zones, "{first:?}");
+    assert!(!first.ready && first.output.removed.len() == zones, "{first:?}");
     assert_eq!(
         profile_status(&clients, &run, &profile.profile_name).await,
         Some(FargateProfileStatus::Deleting)
@@ -123,20 +133,20 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
     let by_id = clients
         .efs
         .describe_mount_targets()
-        .mount_target_id(&first.removed[0])
+        .mount_target_id(&first.output.removed[0])
         .send()
         .await
         .expect("a deleting mount target is still described by id");
     assert_eq!(by_id.mount_targets()[0].life_cycle_state(), &LifeCycleState::Deleting);
     let again = clean(&clients, &run, CleanupAction::FargateProfile).await;
-    assert!(!again.done && again.removed.is_empty(), "{again:?}");
+    assert!(!again.ready && again.output.removed.is_empty(), "{again:?}");
     let again = clean(&clients, &run, CleanupAction::MountTargets).await;
-    assert!(!again.done && again.removed.is_empty(), "{again:?}");
+    assert!(!again.ready && again.output.removed.is_empty(), "{again:?}");
     assert!(deleted.elapsed() < WINDOW, "too slow to observe the window");
 
     sleep_until(deleted + WINDOW + MARGIN).await;
-    assert!(clean(&clients, &run, CleanupAction::FargateProfile).await.done);
-    assert!(clean(&clients, &run, CleanupAction::MountTargets).await.done);
+    assert!(clean(&clients, &run, CleanupAction::FargateProfile).await.ready);
+    assert!(clean(&clients, &run, CleanupAction::MountTargets).await.ready);
     assert_eq!(profile_status(&clients, &run, &profile.profile_name).await, None);
 }
 

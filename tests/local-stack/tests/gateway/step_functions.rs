@@ -171,7 +171,7 @@ async fn moto_step_functions_engine_invokes_the_handlers_through_the_gateway() {
     });
     let (status, output) = run(&clients.sfn, "cleanup-ok", definition).await;
     assert_eq!(status, ExecutionStatus::Succeeded, "{output}\n{}", moto.log_text());
-    assert_eq!(output["done"], true, "{output}");
+    assert_eq!(output["ready"], true, "{output}");
 
     let bad = json!({ "action": "fargate-profile", "clusterName": "not a cluster name!", "namespace": "ns" });
     let definition = json!({

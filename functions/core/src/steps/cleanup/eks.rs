@@ -1,14 +1,13 @@
 //! The `fargate-profile` cleanup action: deletes the profile under the cluster's profile lease
 //! ([`profile_lease`]) and polls until it is gone.
 
-use super::scope::kept;
-use super::{CleanupProgress, Scope, done, pending};
+use super::{CleanupProgress, done, pending};
+use crate::aws;
 use crate::clients::AwsClients;
-use crate::error::{Result, WorkflowError, sdk_error_code};
+use crate::error::Result;
 use crate::lease::Acquire;
-use crate::ownership::Owner;
+use crate::ownership::{Owner, Scope, kept};
 use crate::settings::Settings;
-use crate::steps::fargate;
 use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::FargateProfileStatus;
 
@@ -21,16 +20,11 @@ pub async fn fargate_profile(
 ) -> Result<CleanupProgress> {
     let eks = &clients.eks;
     let name = owner.fargate_profile_name();
-    let Some(profile) = fargate::describe_profile_of(eks, &owner.cluster, &name).await? else {
+    let Some(profile) = aws::eks::fargate_profile(eks, &owner.cluster, &name).await? else {
         profile_lease::release(clients, settings, &owner.cluster, holder).await?;
         return Ok(done(vec![], vec![]));
     };
-    let tags = profile
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.as_str(), v.as_str()));
-    if let Some(why) = scope.why_kept(owner, tags) {
+    if let Some(why) = scope.why_kept(owner, aws::eks::tag_pairs(profile.tags())) {
         return Ok(done(vec![], vec![kept(format!("Fargate profile {name}"), why)]));
     }
     // Deleting already (our earlier call), or still being created (EKS refuses to delete it then).
@@ -49,30 +43,10 @@ pub async fn fargate_profile(
             ..pending(vec![])
         });
     }
-    match eks
-        .delete_fargate_profile()
-        .cluster_name(&owner.cluster)
-        .fargate_profile_name(&name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(pending(vec![name])),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            profile_lease::release(clients, settings, &owner.cluster, holder).await?;
-            Ok(done(vec![], vec![]))
-        }
-        // EKS deletes one profile of a cluster at a time.
-        Err(e) if sdk_error_code(&e) == Some("ResourceInUseException") => Err(WorkflowError::FargateProfileBusy {
-            cluster: owner.cluster.clone(),
-            message: e
-                .as_service_error()
-                .and_then(|s| s.meta().message())
-                .unwrap_or("resource in use")
-                .to_string(),
-        }),
-        Err(e) => Err(WorkflowError::from_sdk("eks:DeleteFargateProfile", e)),
+    // EKS deletes one profile of a cluster at a time: `FargateProfileBusy` otherwise (retried).
+    if aws::eks::delete_fargate_profile(eks, &owner.cluster, &name).await? {
+        return Ok(pending(vec![name]));
     }
+    profile_lease::release(clients, settings, &owner.cluster, holder).await?;
+    Ok(done(vec![], vec![]))
 }

@@ -66,7 +66,11 @@ pub fn finish(event: FinishEvent) -> Result<CleanupSummary> {
                 ));
             }
             Some(outcome) => {
-                let summary: ActionSummary = serde_json::from_value(outcome.clone()).unwrap_or_default();
+                // The action's last poll: its `output` accounts for every call.
+                let summary: ActionSummary = outcome
+                    .get("output")
+                    .and_then(|output| serde_json::from_value(output.clone()).ok())
+                    .unwrap_or_default();
                 actions.insert(key.to_string(), summary);
             }
             None => left.push(format!("{key}: never ran")),
@@ -117,7 +121,8 @@ mod tests {
         for action in CleanupAction::ALL {
             outcomes.insert(
                 action.state_key().into(),
-                json!({"removed": [format!("{action:?}")], "kept": [], "poll": {"done": true}}),
+                json!({"ready": true, "nextPollSeconds": 0, "attempt": 1, "detail": "done",
+                    "output": {"removed": [format!("{action:?}")], "kept": []}}),
             );
         }
         Value::Object(outcomes)

@@ -4,12 +4,10 @@
 //! the key then stays until the last file system using it is gone. Keys we may not read are
 //! someone else's and are skipped.
 
-use super::scope::kept;
-use super::{CleanupProgress, Scope, done};
-use crate::error::{Result, WorkflowError};
-use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
-use crate::steps::efs;
-use crate::steps::tagged::Tags;
+use super::{CleanupProgress, done};
+use crate::aws;
+use crate::error::Result;
+use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner, Scope, Tags, kept};
 use aws_sdk_efs::types::FileSystemDescription;
 use aws_sdk_kms::types::KeyState;
 
@@ -20,14 +18,7 @@ pub async fn keys(
     scope: &Scope,
     window_days: i32,
 ) -> Result<CleanupProgress> {
-    let aliases = kms
-        .list_aliases()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("kms:ListAliases", e))?;
+    let aliases = aws::kms::aliases(kms).await?;
     let mut file_systems: Option<Vec<FileSystemDescription>> = None;
     let (mut removed, mut kept_keys) = (Vec::new(), Vec::new());
     for alias in aliases
@@ -37,7 +28,7 @@ pub async fn keys(
         let (Some(name), Some(key_id)) = (alias.alias_name(), alias.target_key_id()) else {
             continue;
         };
-        let Some(tags) = efs::kms::readable_tags(kms, key_id).await? else {
+        let Some(tags) = aws::kms::readable_tags(kms, key_id).await? else {
             continue;
         };
         if !is_ours_to_delete(efs_client, owner, scope, &tags, &mut kept_keys, name).await? {
@@ -45,9 +36,9 @@ pub async fn keys(
         }
         let all = match &mut file_systems {
             Some(all) => all,
-            None => file_systems.insert(efs::file_system::list_all(efs_client).await?),
+            None => file_systems.insert(aws::efs::file_systems(efs_client).await?),
         };
-        let Some(metadata) = efs::kms::describe(kms, key_id).await? else {
+        let Some(metadata) = aws::kms::key(kms, key_id).await? else {
             continue;
         };
         if let Some(user) = all.iter().find(|fs| encrypts_with(fs, key_id, metadata.arn())) {
@@ -59,14 +50,10 @@ pub async fn keys(
         }
         // Key first, alias second: a retry after a failure in between still finds the key by its alias.
         if metadata.key_state() != Some(&KeyState::PendingDeletion) {
-            efs::kms::schedule_deletion(kms, key_id, window_days).await?;
+            aws::kms::schedule_deletion(kms, key_id, window_days).await?;
             removed.push(key_id.to_string());
         }
-        kms.delete_alias()
-            .alias_name(name)
-            .send()
-            .await
-            .map_err(|e| WorkflowError::from_sdk("kms:DeleteAlias", e))?;
+        aws::kms::delete_alias(kms, name).await?;
         removed.push(name.to_string());
     }
     Ok(done(removed, kept_keys))
@@ -102,7 +89,7 @@ async fn is_ours_to_delete(
         return Ok(false);
     };
     let creator = Owner::new(cluster, namespace);
-    Ok(efs::file_system::find_by_token(efs_client, &creator.creation_token())
+    Ok(aws::efs::file_system_by_token(efs_client, &creator.creation_token())
         .await?
         .is_none())
 }

@@ -1,13 +1,13 @@
 //! The `kubernetes` cleanup action: the namespace's Kubernetes objects. A cluster that is gone, or
 //! going, takes them with it.
 
-use super::{CleanupProgress, Scope, done};
+use super::{CleanupProgress, done};
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::ownership::Owner;
+use crate::ownership::{Owner, Scope};
 use crate::settings::Settings;
 use crate::steps::k8s::{self, Kube};
-use crate::steps::prepare;
 use aws_sdk_eks::types::ClusterStatus;
 
 pub async fn remove(
@@ -16,17 +16,12 @@ pub async fn remove(
     owner: &Owner,
     scope: &Scope,
 ) -> Result<CleanupProgress> {
-    let cluster = match prepare::describe_cluster(&clients.eks, &owner.cluster).await {
+    let cluster = match aws::eks::cluster(&clients.eks, &owner.cluster).await {
         Err(WorkflowError::ClusterNotFound { .. }) => return Ok(done(vec![], vec![])),
         Ok(cluster) if cluster.status() == Some(&ClusterStatus::Deleting) => return Ok(done(vec![], vec![])),
         other => other?,
     };
     let kube = Kube::connect_to(clients, settings, &cluster).await?;
     let progress = k8s::cleanup::remove(&kube, owner, scope).await?;
-    Ok(CleanupProgress {
-        done: progress.done,
-        removed: progress.removed,
-        kept: progress.kept,
-        ..Default::default()
-    })
+    Ok(super::progress(progress.done, progress.removed, progress.kept))
 }

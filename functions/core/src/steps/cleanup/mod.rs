@@ -6,25 +6,25 @@
 //! never deleted. The state machine attempts every action even when an earlier one failed, and
 //! `finish` fails the execution at the end, listing what is left and why.
 
+mod access;
 mod efs;
 mod eks;
 mod finish;
 mod kms;
 mod kubernetes;
 pub mod request;
-pub mod scope;
 
-pub use finish::{CleanupSummary, finish};
+pub use finish::{ActionSummary, CleanupSummary, finish};
 pub use request::{CleanupRequest, Started, start_cleanup};
-pub use scope::Scope;
 
 use crate::clients::AwsClients;
 use crate::error::Result;
 use crate::input::rules;
 use crate::lease::Acquire;
-use crate::ownership::Owner;
+use crate::ownership::{Owner, Scope};
+use crate::poll::Poll;
 use crate::settings::{AccessEntryMode, Settings};
-use crate::steps::{access, run_lease};
+use crate::steps::run_lease;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -73,20 +73,15 @@ pub struct CleanupEvent {
     pub execution_arn: Option<String>,
     #[serde(default)]
     pub attempt: u32,
+    /// What the earlier calls of this action removed (the state machine passes the last output's
+    /// list back), so the final output accounts for every call.
+    #[serde(default)]
+    pub removed: Vec<String>,
 }
 
-/// Each action is called again until `done`; it deletes what is there and reports what is left.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CleanupProgress {
-    pub done: bool,
-    pub next_poll_seconds: u32,
-    pub attempt: u32,
-    /// What this call deleted (or started deleting).
-    pub removed: Vec<String>,
-    /// What was found but stays (not ours, or not this run's in a rollback), each with the reason.
-    pub kept: Vec<String>,
-}
+/// One call of an action: ready once nothing of ours (in scope) is left; `output` lists what the
+/// action removed over all its calls so far and what it keeps, each with the reason.
+pub type CleanupProgress = Poll<ActionSummary>;
 
 /// The `finish` event: every action's last result (its progress, or the `{Error, Cause}` the state
 /// machine caught).
@@ -187,16 +182,18 @@ pub async fn lease(clients: &AwsClients, settings: &Settings, event: LeaseEvent)
     rules::cluster_name("clusterName", &event.cluster_name)?;
     rules::namespace("namespace", &event.namespace)?;
     let owner = Owner::new(&event.cluster_name, &event.namespace);
-    let mut progress = match run_lease::acquire(clients, settings, &owner, &event.execution_arn, "cleanup").await? {
-        Acquire::Acquired { .. } => done(vec![], vec![]),
-        Acquire::Held(held) => CleanupProgress {
-            next_poll_seconds: settings.poll_seconds(LEASE_POLL_SECONDS),
-            kept: vec![format!("lease held by {} until {}", held.holder, held.expires_at)],
-            ..CleanupProgress::default()
+    let summary = ActionSummary::default();
+    Ok(
+        match run_lease::acquire(clients, settings, &owner, &event.execution_arn, "cleanup").await? {
+            Acquire::Acquired { .. } => Poll::ready(event.attempt, "lease acquired", summary),
+            Acquire::Held(held) => Poll::pending(
+                event.attempt,
+                settings.poll_seconds(LEASE_POLL_SECONDS),
+                format!("lease held by {} until {}", held.holder, held.expires_at),
+                summary,
+            ),
         },
-    };
-    progress.attempt = event.attempt + 1;
-    Ok(progress)
+    )
 }
 
 pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEvent) -> Result<CleanupProgress> {
@@ -227,33 +224,55 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
         }
         // Skipped access entries (local stack only) were never created.
         CleanupAction::AccessEntry if settings.access_entry_mode == AccessEntryMode::Skip => done(vec![], vec![]),
-        CleanupAction::AccessEntry => {
-            let (removed, kept) = access::remove_access(&clients.eks, &clients.efs, &owner, &scope).await?;
-            done(removed, kept)
-        }
+        CleanupAction::AccessEntry => access::remove(&clients.eks, &clients.efs, &owner, &scope).await?,
     };
     progress.attempt = event.attempt + 1;
     // An action that knows better (waiting for a lease) sets its own interval.
-    if !progress.done && progress.next_poll_seconds == 0 {
+    if !progress.ready && progress.next_poll_seconds == 0 {
         progress.next_poll_seconds = settings.poll_seconds(DELETE_POLL_SECONDS);
     }
-    tracing::info!(action = ?event.action, run = ?event.run_id, done = progress.done, removed = ?progress.removed, kept = ?progress.kept, "cleanup step");
+    let mut removed = event.removed;
+    for item in std::mem::take(&mut progress.output.removed) {
+        if !removed.contains(&item) {
+            removed.push(item);
+        }
+    }
+    progress.output.removed = removed;
+    progress.detail = detail(&progress);
+    tracing::info!(action = ?event.action, run = ?event.run_id, ready = progress.ready, removed = ?progress.output.removed, kept = ?progress.output.kept, "cleanup step");
     Ok(progress)
 }
 
-fn done(removed: Vec<String>, kept: Vec<String>) -> CleanupProgress {
-    CleanupProgress {
-        done: true,
-        removed,
-        kept,
-        ..Default::default()
+fn detail(progress: &CleanupProgress) -> String {
+    let state = if progress.ready { "done" } else { "deleting" };
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "nothing".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
+    format!(
+        "{state}; removed {}; kept {}",
+        list(&progress.output.removed),
+        list(&progress.output.kept)
+    )
+}
+
+fn progress(ready: bool, removed: Vec<String>, kept: Vec<String>) -> CleanupProgress {
+    Poll {
+        ready,
+        next_poll_seconds: 0,
+        attempt: 0,
+        detail: String::new(),
+        output: ActionSummary { removed, kept },
     }
 }
 
+fn done(removed: Vec<String>, kept: Vec<String>) -> CleanupProgress {
+    progress(true, removed, kept)
+}
+
 fn pending(removed: Vec<String>) -> CleanupProgress {
-    CleanupProgress {
-        done: false,
-        removed,
-        ..Default::default()
-    }
+    progress(false, removed, vec![])
 }

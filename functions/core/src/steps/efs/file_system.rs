@@ -1,30 +1,10 @@
 //! The EFS file system, found or created by its deterministic creation token.
 
 use super::kms::KmsKey;
+use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::run::Run;
 use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, PerformanceMode, Tag, ThroughputMode};
-
-pub async fn find_by_token(efs: &aws_sdk_efs::Client, token: &str) -> Result<Option<FileSystemDescription>> {
-    let found = efs
-        .describe_file_systems()
-        .creation_token(token)
-        .send()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?;
-    Ok(found.file_systems().first().cloned())
-}
-
-/// Every file system in the account and region.
-pub async fn list_all(efs: &aws_sdk_efs::Client) -> Result<Vec<FileSystemDescription>> {
-    efs.describe_file_systems()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))
-}
 
 pub async fn ensure_file_system(
     efs: &aws_sdk_efs::Client,
@@ -32,12 +12,12 @@ pub async fn ensure_file_system(
     key: Option<&KmsKey>,
 ) -> Result<FileSystemDescription> {
     let token = run.owner().creation_token();
-    if let Some(existing) = find_by_token(efs, &token).await? {
+    if let Some(existing) = aws::efs::file_system_by_token(efs, &token).await? {
         check_settings(&existing, run, key)?;
         return Ok(existing);
     }
     let at_rest = run.request.encryption.at_rest;
-    let created = efs
+    let request = efs
         .create_file_system()
         .creation_token(&token)
         .encrypted(at_rest)
@@ -53,16 +33,11 @@ pub async fn ensure_file_system(
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| WorkflowError::invalid("tags", e.to_string()))?,
-        ))
-        .send()
-        .await;
-    match created {
-        Ok(fs) => tracing::info!(file_system = fs.file_system_id(), "EFS file system created"),
-        // A retry after a lost response. The error's FileSystemId may be empty: look it up again.
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_already_exists()) => {}
-        Err(e) => return Err(WorkflowError::from_sdk("efs:CreateFileSystem", e)),
-    }
-    find_by_token(efs, &token)
+        ));
+    // A retry after a lost response counts as created; the error's FileSystemId may be empty, so
+    // the file system is looked up again.
+    aws::efs::create_file_system(request).await?;
+    aws::efs::file_system_by_token(efs, &token)
         .await?
         .ok_or_else(|| WorkflowError::AwsApiError {
             operation: "efs:DescribeFileSystems".into(),

@@ -7,8 +7,10 @@ pub mod security_group;
 
 use crate::clients::AwsClients;
 use crate::error::Result;
-use crate::run::{Poll, Run, StepEvent};
+use crate::poll::Poll;
+use crate::run::{Run, StepEvent};
 use crate::settings::Settings;
+use crate::steps::network;
 use kms::KmsKey;
 use mount_targets::MountTarget;
 use serde::{Deserialize, Serialize};
@@ -19,8 +21,8 @@ pub const MOUNT_TARGET_POLL_SECONDS: u32 = 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EfsAction {
-    Create,
-    Status,
+    /// Finds or creates everything, and polls until the mount targets are available.
+    Converge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,43 +36,39 @@ pub struct EfsOutput {
     pub kms_key: Option<KmsKey>,
     pub security_group_id: String,
     pub mount_targets: Vec<MountTarget>,
-    pub ready: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum EfsStepOutput {
-    Storage(Box<EfsOutput>),
-    Poll(Poll),
-}
-
-/// The `efs` function: `create` finds or creates everything, `status` converges and polls.
-pub async fn handle(clients: &AwsClients, settings: &Settings, event: StepEvent<EfsAction>) -> Result<EfsStepOutput> {
+/// The `efs` function.
+pub async fn handle(clients: &AwsClients, settings: &Settings, event: StepEvent<EfsAction>) -> Result<Poll<EfsOutput>> {
     event.run.validate()?;
     match event.action {
-        EfsAction::Create => ensure_storage(clients, &event.run)
-            .await
-            .map(|o| EfsStepOutput::Storage(Box::new(o))),
-        EfsAction::Status => storage_status(clients, settings, &event.run, event.attempt)
-            .await
-            .map(EfsStepOutput::Poll),
+        EfsAction::Converge => converge(clients, settings, &event.run, event.attempt).await,
     }
 }
 
-/// Finds or creates everything; mount targets are created as soon as the file system is available
-/// (here, or by a later `status` call).
-pub async fn ensure_storage(clients: &AwsClients, run: &Run) -> Result<EfsOutput> {
+/// Finds or creates everything (mount targets as soon as the file system is available, here or in
+/// a later call); ready when the file system and a mount target in every private AZ are `available`.
+pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll<EfsOutput>> {
+    // The security group opens NFS to these subnets: never to whatever the input says.
+    network::verified(clients, run).await?;
     let key = kms::ensure_key(&clients.kms, run).await?;
     let fs = file_system::ensure_file_system(&clients.efs, run, key.as_ref()).await?;
     let security_group_id = security_group::ensure_security_group(&clients.ec2, run).await?;
     let subnets = &run.network.mount_target_subnets;
-    let mount_targets = if file_system::is_available(&fs)? {
+    let fs_available = file_system::is_available(&fs)?;
+    let mount_targets = if fs_available {
         mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?
     } else {
         vec![]
     };
-    let ready = file_system::is_available(&fs)? && mount_targets::all_available(&mount_targets, subnets)?;
-    Ok(EfsOutput {
+    let ready = fs_available && mount_targets::all_available(&mount_targets, subnets)?;
+    let available = mount_targets.iter().filter(|mt| mt.state == "available").count();
+    let detail = format!(
+        "file system {}: {available} of {} mount targets available",
+        fs.file_system_id(),
+        subnets.len()
+    );
+    let output = EfsOutput {
         file_system_id: fs.file_system_id().to_string(),
         file_system_arn: fs.file_system_arn().unwrap_or_default().to_string(),
         creation_token: fs.creation_token().to_string(),
@@ -78,27 +76,15 @@ pub async fn ensure_storage(clients: &AwsClients, run: &Run) -> Result<EfsOutput
         kms_key: key,
         security_group_id,
         mount_targets,
-        ready,
-    })
-}
-
-/// Ready when the file system and a mount target in every private AZ are `available`. Converges:
-/// missing mount targets are created once the file system is available.
-pub async fn storage_status(clients: &AwsClients, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll> {
-    let output = ensure_storage(clients, run).await?;
-    let available = output.mount_targets.iter().filter(|mt| mt.state == "available").count();
-    Ok(Poll {
-        ready: output.ready,
-        next_poll_seconds: if output.ready {
-            0
-        } else {
-            settings.poll_seconds(MOUNT_TARGET_POLL_SECONDS)
-        },
-        attempt: attempt + 1,
-        detail: format!(
-            "file system {}: {available} of {} mount targets available",
-            output.file_system_id,
-            run.network.mount_target_subnets.len()
-        ),
+    };
+    Ok(if ready {
+        Poll::ready(attempt, detail, output)
+    } else {
+        Poll::pending(
+            attempt,
+            settings.poll_seconds(MOUNT_TARGET_POLL_SECONDS),
+            detail,
+            output,
+        )
     })
 }

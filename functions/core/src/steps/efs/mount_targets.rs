@@ -1,5 +1,6 @@
 //! One mount target per availability zone of the cluster's private subnets.
 
+use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::run::Subnet;
 use aws_sdk_efs::types::{LifeCycleState, MountTargetDescription};
@@ -25,14 +26,6 @@ impl From<&MountTargetDescription> for MountTarget {
     }
 }
 
-pub async fn list(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Vec<MountTargetDescription>> {
-    match efs.describe_mount_targets().file_system_id(file_system_id).send().await {
-        Ok(out) => Ok(out.mount_targets().to_vec()),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_not_found()) => Ok(vec![]),
-        Err(e) => Err(WorkflowError::from_sdk("efs:DescribeMountTargets", e)),
-    }
-}
-
 /// Creates the missing mount targets (the file system must be `available`) and returns them all.
 pub async fn ensure_mount_targets(
     efs: &aws_sdk_efs::Client,
@@ -40,29 +33,18 @@ pub async fn ensure_mount_targets(
     subnets: &[Subnet],
     security_group_id: &str,
 ) -> Result<Vec<MountTarget>> {
-    let existing = list(efs, file_system_id).await?;
+    let existing = aws::efs::mount_targets(efs, file_system_id).await?;
     let has_zone = |zone: &str| existing.iter().any(|mt| mt.availability_zone_name() == Some(zone));
     let mut created_any = false;
     for subnet in subnets.iter().filter(|s| !has_zone(&s.availability_zone)) {
-        let created = efs
-            .create_mount_target()
-            .file_system_id(file_system_id)
-            .subnet_id(&subnet.subnet_id)
-            .security_groups(security_group_id)
-            .send()
-            .await;
-        match created {
-            Ok(mt) => {
-                tracing::info!(mount_target = mt.mount_target_id(), zone = %subnet.availability_zone, "mount target created")
-            }
-            // The zone got one meanwhile (a concurrent retry): adopt it.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_mount_target_conflict()) => {}
-            Err(e) => return Err(WorkflowError::from_sdk("efs:CreateMountTarget", e)),
+        // `false`: the zone got one meanwhile (a concurrent retry), adopted below.
+        if aws::efs::create_mount_target(efs, file_system_id, &subnet.subnet_id, security_group_id).await? {
+            tracing::info!(zone = %subnet.availability_zone, subnet = %subnet.subnet_id, "mount target created");
         }
         created_any = true;
     }
     let all = if created_any {
-        list(efs, file_system_id).await?
+        aws::efs::mount_targets(efs, file_system_id).await?
     } else {
         existing
     };

@@ -1,6 +1,7 @@
 //! The file system's security group: NFS (TCP 2049) only from the cluster's private subnets.
 
-use crate::error::{Result, WorkflowError, sdk_error_code};
+use crate::aws;
+use crate::error::{Result, WorkflowError};
 use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
 use crate::run::Run;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification};
@@ -21,12 +22,7 @@ fn ownership_filters(owner: &Owner) -> Vec<Filter> {
 /// Our security groups for this cluster and namespace, in any VPC (cleanup may run after the
 /// cluster is gone).
 pub async fn find_owned(ec2: &aws_sdk_ec2::Client, owner: &Owner) -> Result<Vec<SecurityGroup>> {
-    ec2.describe_security_groups()
-        .set_filters(Some(ownership_filters(owner)))
-        .send()
-        .await
-        .map(|out| out.security_groups().to_vec())
-        .map_err(|e| WorkflowError::from_sdk("ec2:DescribeSecurityGroups", e))
+    aws::ec2::security_groups(ec2, ownership_filters(owner)).await
 }
 
 /// The security group with our name in `vpc_id`, whoever created it.
@@ -37,12 +33,10 @@ pub async fn find_named(ec2: &aws_sdk_ec2::Client, owner: &Owner, vpc_id: &str) 
     ]
     .into_iter()
     .map(|(name, value)| Filter::builder().name(name).values(value).build());
-    ec2.describe_security_groups()
-        .set_filters(Some(filters.collect()))
-        .send()
-        .await
-        .map(|out| out.security_groups().first().cloned())
-        .map_err(|e| WorkflowError::from_sdk("ec2:DescribeSecurityGroups", e))
+    Ok(aws::ec2::security_groups(ec2, filters.collect())
+        .await?
+        .into_iter()
+        .next())
 }
 
 pub async fn ensure_security_group(ec2: &aws_sdk_ec2::Client, run: &Run) -> Result<String> {
@@ -84,19 +78,7 @@ pub async fn ensure_security_group(ec2: &aws_sdk_ec2::Client, run: &Run) -> Resu
                     .build(),
             )
             .build();
-        match ec2
-            .authorize_security_group_ingress()
-            .group_id(&group_id)
-            .ip_permissions(rule)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if sdk_error_code(&e) == Some("InvalidPermission.Duplicate") => {}
-            Err(e) => {
-                return Err(WorkflowError::from_sdk("ec2:AuthorizeSecurityGroupIngress", e));
-            }
-        }
+        aws::ec2::authorize_ingress(ec2, &group_id, rule).await?;
     }
     Ok(group_id)
 }
@@ -112,7 +94,7 @@ async fn create(ec2: &aws_sdk_ec2::Client, run: &Run) -> Result<SecurityGroup> {
                 .collect(),
         ))
         .build();
-    let created = ec2
+    let request = ec2
         .create_security_group()
         .group_name(&name)
         .description(format!(
@@ -120,15 +102,10 @@ async fn create(ec2: &aws_sdk_ec2::Client, run: &Run) -> Result<SecurityGroup> {
             run.request.cluster_name, run.request.namespace
         ))
         .vpc_id(&run.network.vpc_id)
-        .tag_specifications(tags)
-        .send()
-        .await;
-    match created {
-        Ok(_) => tracing::info!(security_group = %name, "security group created"),
-        // Created by a concurrent retry: it carries our tags and is found below.
-        Err(e) if sdk_error_code(&e) == Some("InvalidGroup.Duplicate") => {}
-        Err(e) => return Err(WorkflowError::from_sdk("ec2:CreateSecurityGroup", e)),
-    }
+        .tag_specifications(tags);
+    // Created by a concurrent retry counts too: that group carries our tags and is found below.
+    aws::ec2::create_security_group(request).await?;
+    tracing::info!(security_group = %name, "security group created");
     find_owned(ec2, &run.owner())
         .await?
         .into_iter()

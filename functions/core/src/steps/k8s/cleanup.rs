@@ -7,8 +7,7 @@
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use super::{Kube, describe};
 use crate::error::Result;
-use crate::ownership::Owner;
-use crate::steps::cleanup::{Scope, scope::kept};
+use crate::ownership::{Owner, Scope, kept};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kube::Resource;

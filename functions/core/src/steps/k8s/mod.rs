@@ -12,6 +12,7 @@ pub mod storage;
 pub mod validate;
 mod volumes;
 
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::rules;
@@ -19,7 +20,6 @@ use crate::kube_client;
 use crate::ownership::Owner;
 use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::prepare;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -71,7 +71,7 @@ pub struct Kube {
 impl Kube {
     /// Connects to `cluster` as the workflow's IAM identity (a fresh token per invocation).
     pub async fn connect(clients: &AwsClients, settings: &Settings, cluster: &str) -> Result<Self> {
-        let described = prepare::describe_cluster(&clients.eks, cluster).await?;
+        let described = aws::eks::cluster(&clients.eks, cluster).await?;
         Self::connect_to(clients, settings, &described).await
     }
 

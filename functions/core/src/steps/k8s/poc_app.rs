@@ -1,8 +1,7 @@
 //! epic04: the PoC app. A static PV on the run's file system, its claim, and pods `poc-app1` and
 //! `poc-app2`, each appending to its own file and printing the other's last line every 5 s.
 //!
-//! `create` and `status` do the same convergent work, so the state machine can call `create`
-//! once and then loop on `status`: apply the PV and claim; once the claim is Bound, apply the
+//! `converge`, called until ready: apply the PV and claim; once the claim is Bound, apply the
 //! pods (Fargate refuses to schedule a pod whose claim is not yet Bound); report ready when both
 //! pods are Running, else why not. Fargate admits a pod only when it is created, so a pod
 //! created before the namespace's profile was ACTIVE stays Pending for ever: once the profile is
@@ -11,11 +10,12 @@
 use super::manifests::{self, APP, APP_PODS};
 use super::pod_status::{self, PodReport};
 use super::{Kube, KubeStepEvent, check_ours, volumes};
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::run::{Poll, Run};
+use crate::poll::Poll;
+use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::fargate;
 use aws_sdk_eks::types::FargateProfileStatus;
 use k8s_openapi::api::core::v1::Pod;
 use serde::{Deserialize, Serialize};
@@ -28,15 +28,12 @@ const POD_POLL_SECONDS: u32 = 15;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum PocAppAction {
-    Create,
-    Status,
+    Converge,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PocAppStatus {
-    #[serde(flatten)]
-    pub poll: Poll,
+pub struct PocAppOutput {
     pub persistent_volume: String,
     pub claim: String,
     pub claim_bound: bool,
@@ -49,12 +46,11 @@ pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
     event: KubeStepEvent<PocAppAction>,
-) -> Result<PocAppStatus> {
+) -> Result<Poll<PocAppOutput>> {
     event.validate()?;
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
-    // Both actions converge; see the module documentation.
     match event.action {
-        PocAppAction::Create | PocAppAction::Status => {
+        PocAppAction::Converge => {
             converge(
                 &kube,
                 &clients.eks,
@@ -80,22 +76,20 @@ pub async fn converge(
     run: &Run,
     file_system_id: &str,
     attempt: u32,
-) -> Result<PocAppStatus> {
-    let mut status = PocAppStatus {
-        poll: Poll {
-            ready: false,
-            next_poll_seconds: settings.poll_seconds(CLAIM_POLL_SECONDS),
-            attempt: attempt + 1,
-            detail: String::new(),
-        },
+) -> Result<Poll<PocAppOutput>> {
+    let mut status = PocAppOutput {
         persistent_volume: persistent_volume_name(&run.request.namespace),
         claim: APP.claim.into(),
         claim_bound: false,
         pods: vec![],
     };
     if let Some(waiting) = volumes::ensure_bound(kube, run, APP, file_system_id).await? {
-        status.poll.detail = waiting;
-        return Ok(status);
+        return Ok(Poll::pending(
+            attempt,
+            settings.poll_seconds(CLAIM_POLL_SECONDS),
+            waiting,
+            status,
+        ));
     }
     status.claim_bound = true;
     let namespace = &run.request.namespace;
@@ -137,15 +131,17 @@ pub async fn converge(
         .filter(|p| !p.is_running())
         .map(PodReport::summary)
         .collect();
-    status.poll.ready = pending.is_empty();
-    if status.poll.ready {
-        status.poll.next_poll_seconds = 0;
-        status.poll.detail = format!("{} are Running on {file_system_id}", APP_PODS.join(" and "));
+    Ok(if pending.is_empty() {
+        let detail = format!("{} are Running on {file_system_id}", APP_PODS.join(" and "));
+        Poll::ready(attempt, detail, status)
     } else {
-        status.poll.next_poll_seconds = settings.poll_seconds(POD_POLL_SECONDS);
-        status.poll.detail = pending.join("; ");
-    }
-    Ok(status)
+        Poll::pending(
+            attempt,
+            settings.poll_seconds(POD_POLL_SECONDS),
+            pending.join("; "),
+            status,
+        )
+    })
 }
 
 /// Unschedulable and not on the Fargate scheduler: Fargate's admission webhook did not take the
@@ -161,6 +157,7 @@ fn passed_over_by_fargate(pod: &Pod) -> bool {
 }
 
 async fn profile_active(eks: &aws_sdk_eks::Client, run: &Run) -> Result<bool> {
-    let profile = fargate::describe_profile(eks, run, &run.owner().fargate_profile_name()).await?;
+    let profile =
+        aws::eks::fargate_profile(eks, &run.request.cluster_name, &run.owner().fargate_profile_name()).await?;
     Ok(profile.and_then(|p| p.status().cloned()) == Some(FargateProfileStatus::Active))
 }

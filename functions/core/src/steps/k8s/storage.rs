@@ -7,6 +7,7 @@
 use super::{Kube, KubeStepEvent, Origin};
 use crate::clients::AwsClients;
 use crate::error::Result;
+use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::Settings;
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
@@ -44,13 +45,23 @@ pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
     event: KubeStepEvent<StorageAction>,
-) -> Result<StorageOutput> {
+) -> Result<Poll<StorageOutput>> {
     // `fileSystemId` is checked like in every Kubernetes step's event, but the shared class names
     // no file system (see `ensure_storage`).
     event.validate()?;
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
     match event.action {
-        StorageAction::Create => ensure_storage(&kube, &event.run).await,
+        StorageAction::Create => {
+            let output = ensure_storage(&kube, &event.run).await?;
+            let detail = format!(
+                "CSIDriver {} ({:?}), StorageClass {} ({:?})",
+                output.csi_driver.name,
+                output.csi_driver.origin,
+                output.storage_class.name,
+                output.storage_class.origin
+            );
+            Ok(Poll::ready(event.attempt, detail, output))
+        }
     }
 }
 

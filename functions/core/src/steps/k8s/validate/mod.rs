@@ -18,7 +18,8 @@ use super::pod_status::{self, PodReport};
 use super::{Kube, KubeStepEvent, check_ours, volumes};
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::run::{Poll, Run};
+use crate::poll::Poll;
+use crate::run::Run;
 use crate::settings::Settings;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
@@ -47,11 +48,9 @@ pub enum ValidateAction {
     Report,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ValidateOutput {
-    #[serde(flatten)]
-    pub poll: Poll,
     /// `cross-read`, once ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cross_read: Option<CrossRead>,
@@ -65,7 +64,7 @@ pub async fn handle(
     clients: &AwsClients,
     settings: &Settings,
     event: KubeStepEvent<ValidateAction>,
-) -> Result<ValidateOutput> {
+) -> Result<Poll<ValidateOutput>> {
     event.validate()?;
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
     let (run, file_system_id, attempt) = (&event.run, event.file_system_id.as_str(), event.attempt);
@@ -76,26 +75,15 @@ pub async fn handle(
     }
 }
 
-fn waiting(seconds: u32, attempt: u32, detail: String) -> ValidateOutput {
-    ValidateOutput {
-        poll: Poll {
-            ready: false,
-            next_poll_seconds: seconds,
-            attempt: attempt + 1,
-            detail,
-        },
-        cross_read: None,
-        report: None,
-    }
+fn waiting(seconds: u32, attempt: u32, detail: String) -> Poll<ValidateOutput> {
+    Poll::pending(attempt, seconds, detail, ValidateOutput::default())
 }
 
-fn done(attempt: u32, detail: String) -> ValidateOutput {
-    let mut output = waiting(0, attempt, detail);
-    output.poll.ready = true;
-    output
+fn done(attempt: u32, detail: String) -> Poll<ValidateOutput> {
+    Poll::ready(attempt, detail, ValidateOutput::default())
 }
 
-pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u32) -> Result<ValidateOutput> {
+pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll<ValidateOutput>> {
     let pods = kube.namespaced::<Pod>(&run.request.namespace);
     let mut found = Vec::new();
     let mut logs = Vec::new();
@@ -161,7 +149,7 @@ pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u3
         // The app runs, so a validation pod can only be an earlier run's: it must not answer for this one.
         kube.delete_ours(&run.owner(), &pods, VALIDATION_POD).await?;
         let mut output = done(attempt, "each PoC app read the other's file".into());
-        output.cross_read = Some(cross_read);
+        output.output.cross_read = Some(cross_read);
         return Ok(output);
     }
     if attempt + 1 >= CROSS_READ_ATTEMPTS {
@@ -186,7 +174,7 @@ pub async fn persistence(
     run: &Run,
     file_system_id: &str,
     attempt: u32,
-) -> Result<ValidateOutput> {
+) -> Result<Poll<ValidateOutput>> {
     let namespace = &run.request.namespace;
     let Some(mut record) = record::load(kube, run).await? else {
         return Err(WorkflowError::ValidationFailed {
@@ -264,9 +252,9 @@ pub async fn report(
     run: &Run,
     file_system_id: &str,
     attempt: u32,
-) -> Result<ValidateOutput> {
+) -> Result<Poll<ValidateOutput>> {
     let started = persistence(kube, settings, run, file_system_id, attempt).await?;
-    if !started.poll.ready {
+    if !started.ready {
         return Ok(started);
     }
     let namespace = &run.request.namespace;
@@ -327,7 +315,7 @@ pub async fn report(
             report.files_found.join(" and ")
         ),
     );
-    output.report = Some(report);
+    output.output.report = Some(report);
     Ok(output)
 }
 

@@ -5,6 +5,12 @@
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
+mod scope;
+pub use scope::{Scope, kept};
+
+/// The tags of one AWS resource.
+pub type Tags = BTreeMap<String, String>;
+
 pub const MANAGED_BY_KEY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "efs-fargate-workflow";
 pub const CLUSTER_KEY: &str = "efs-fargate-workflow/cluster";

@@ -2,7 +2,7 @@
 //! the cluster+namespace; the rollback of a failed run removes only what that run created, so a
 //! failed re-run can never destroy what an earlier run provisioned.
 
-use crate::ownership::{Owner, RUN_ID_KEY, label_value};
+use super::{Owner, RUN_ID_KEY, label_value};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

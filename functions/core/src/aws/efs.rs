@@ -1,0 +1,85 @@
+//! EFS: file systems and mount targets.
+
+use super::{all, found};
+use crate::error::{Result, WorkflowError};
+use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
+use aws_sdk_efs::types::{FileSystemDescription, MountTargetDescription};
+
+/// The file system with this creation token (at most one: EFS enforces it).
+pub async fn file_system_by_token(efs: &aws_sdk_efs::Client, token: &str) -> Result<Option<FileSystemDescription>> {
+    let found = efs
+        .describe_file_systems()
+        .creation_token(token)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:DescribeFileSystems", e))?;
+    Ok(found.file_systems().first().cloned())
+}
+
+/// Every file system in the account and region.
+pub async fn file_systems(efs: &aws_sdk_efs::Client) -> Result<Vec<FileSystemDescription>> {
+    all(
+        efs.describe_file_systems().into_paginator().items().send().collect(),
+        "efs:DescribeFileSystems",
+    )
+    .await
+}
+
+/// Sends a prepared CreateFileSystem; `FileSystemAlreadyExists` (a retry after a lost response)
+/// counts as created.
+pub async fn create_file_system(request: CreateFileSystemFluentBuilder) -> Result<()> {
+    match request.send().await {
+        Ok(fs) => {
+            tracing::info!(file_system = fs.file_system_id(), "EFS file system created");
+            Ok(())
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_already_exists()) => Ok(()),
+        Err(e) => Err(WorkflowError::from_sdk("efs:CreateFileSystem", e)),
+    }
+}
+
+/// `DependencyNotReady` while mount targets remain; `false` when the file system is gone already.
+pub async fn delete_file_system(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<bool> {
+    match efs.delete_file_system().file_system_id(file_system_id).send().await {
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_in_use()) => {
+            Err(WorkflowError::DependencyNotReady {
+                resource: format!("file system {file_system_id}"),
+                message: "it still has mount targets".into(),
+            })
+        }
+        other => Ok(found(other, "efs:DeleteFileSystem", |e| e.is_file_system_not_found())?.is_some()),
+    }
+}
+
+/// The file system's mount targets; none for a file system that is gone.
+pub async fn mount_targets(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Vec<MountTargetDescription>> {
+    let described = efs.describe_mount_targets().file_system_id(file_system_id).send().await;
+    Ok(
+        found(described, "efs:DescribeMountTargets", |e| e.is_file_system_not_found())?
+            .map(|out| out.mount_targets().to_vec())
+            .unwrap_or_default(),
+    )
+}
+
+/// `false` when the zone has a mount target already (`MountTargetConflict`: a concurrent retry).
+pub async fn create_mount_target(
+    efs: &aws_sdk_efs::Client,
+    file_system_id: &str,
+    subnet_id: &str,
+    security_group_id: &str,
+) -> Result<bool> {
+    let created = efs
+        .create_mount_target()
+        .file_system_id(file_system_id)
+        .subnet_id(subnet_id)
+        .security_groups(security_group_id)
+        .send()
+        .await;
+    Ok(found(created, "efs:CreateMountTarget", |e| e.is_mount_target_conflict())?.is_some())
+}
+
+/// `false` when the mount target is gone already.
+pub async fn delete_mount_target(efs: &aws_sdk_efs::Client, mount_target_id: &str) -> Result<bool> {
+    let deleted = efs.delete_mount_target().mount_target_id(mount_target_id).send().await;
+    Ok(found(deleted, "efs:DeleteMountTarget", |e| e.is_mount_target_not_found())?.is_some())
+}

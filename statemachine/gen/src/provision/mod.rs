@@ -1,0 +1,275 @@
+//! The provisioning state machine (`statemachine/provision.asl.json`): prepare, then the Fargate
+//! profile and EFS in parallel, the storage class, the optional PoC app and its validation; any
+//! failure after prepare goes through the rollback function before failing with the original error.
+
+mod infra;
+mod poc_app;
+
+use crate::asl::{Condition, Fail, FailReason, Parallel, Pass, StateMachine, States, Succeed};
+use crate::json::Obj;
+use crate::machine_errors::MachineError;
+use crate::poll::{CapReached, PollLoop, poll_selector, seed};
+use crate::retry::RetryPolicy;
+use crate::task::LambdaTask;
+use efs_fargate_core::functions::Function;
+
+/// Polls of `prepare` while the cluster is still CREATING.
+const CLUSTER_POLL_CAP: u32 = 60;
+/// Longer than every poll cap and retry budget added up (see the `timeouts` test). A run that
+/// still times out is rolled back through EventBridge's status-change rule (template.yaml).
+pub const TIMEOUT_SECONDS: u32 = 4 * 60 * 60;
+
+pub fn provision() -> StateMachine {
+    let policy = RetryPolicy::default();
+    let mut states = States::default();
+    states.add(
+        "Init",
+        Pass {
+            comment: Some(
+                "Drops the raw input from the state (prepare reads $$.Execution.Input) and seeds the poll counter."
+                    .into(),
+            ),
+            parameters: Obj::new().set("prepare", seed()),
+            result_path: None,
+            next: "Prepare".into(),
+        },
+    );
+    add_prepare(&mut states, &policy);
+    states.add(
+        "StartRun",
+        Pass {
+            comment: Some(
+                "From here on the state is the run plus each step's poll under its own key; seeds every loop's poll counter."
+                    .into(),
+            ),
+            parameters: Obj::new()
+                .path("run", "$.prepare.output.run")
+                .set("fargate", seed())
+                .set("efs", seed())
+                .set("app", seed())
+                .set(
+                    "validation",
+                    Obj::new().set("crossRead", seed()).set("report", seed()),
+                ),
+            result_path: None,
+            next: "CreateNamespace".into(),
+        },
+    );
+    states.add(
+        "CreateNamespace",
+        rolls_back(
+            LambdaTask::invoke(Function::FargateProfile, run_payload("namespace"))
+                .comment("epic01 (Kubernetes): the namespace, created or found as ours (or adopted), before any AWS resource: a cluster that refuses the workflow, or a namespace someone else owns, fails the run having created nothing.")
+                .result(poll_selector(), "$.kubernetesNamespace"),
+        )
+        .build(&policy, "ProvisionInParallel"),
+    );
+    states.add(
+        "ProvisionInParallel",
+        Parallel {
+            comment: "epic01 and epic02 are independent. A failing branch (its poll-cap Fail included) fails this state with that error; the Catch records it and rolls back.".into(),
+            branches: vec![infra::fargate_branch(&policy), infra::efs_branch(&policy)],
+            result_selector: Obj::new().path("fargateProfile", "$[0]").path("efs", "$[1]"),
+            result_path: "$.infra".into(),
+            catch: crate::asl::Catcher::all("$.error", "Rollback"),
+            next: "CreateStorageClass".into(),
+        },
+    );
+    states.add(
+        "CreateStorageClass",
+        rolls_back(
+            LambdaTask::invoke(Function::StorageClass, file_system_payload("create"))
+                .comment("epic03: CSIDriver efs.csi.aws.com (only if missing) and StorageClass efs-sc.")
+                .result(poll_selector(), "$.storageClass"),
+        )
+        .build(&policy, "ShouldDeployPocApp"),
+    );
+    states.add(
+        "ShouldDeployPocApp",
+        crate::asl::Choice {
+            choices: vec![Condition::is_true("$.run.deployPocApp").then("PocApp")],
+            default: "EndRun".into(),
+        },
+    );
+    poc_app::add_poc_app_and_validation(&mut states, &policy);
+    add_end(&mut states, &policy);
+    StateMachine {
+        comment: "efs-fargate-workflow provisioning: encrypted EFS storage for one EKS-on-Fargate namespace (prepare -> Fargate profile || EFS -> storage class -> PoC app -> validation). Every task invokes a Lambda function; a failure after prepare starts the cleanup state machine through the rollback function, then fails with the original error.".into(),
+        start_at: "Init".into(),
+        timeout_seconds: TIMEOUT_SECONDS,
+        states,
+    }
+}
+
+/// `prepare` polls itself: pending while the cluster is CREATING; ready with the run, or with
+/// `status: skipped` for an input that asks for nothing.
+fn add_prepare(states: &mut States, policy: &RetryPolicy) {
+    let call = LambdaTask::invoke(
+        Function::Prepare,
+        Obj::new()
+            .path("runId", "$$.Execution.Name")
+            .path("startedAt", "$$.Execution.StartTime")
+            .path("input", "$$.Execution.Input")
+            .path("executionArn", "$$.Execution.Id"),
+    )
+    .comment("Normalises and validates the input, waits for the cluster, discovers the network, refuses look-alikes under our names, takes the namespace's lease (RunInProgress when another run holds it), grants cluster access.")
+    .catch_all("$.error", "PrepareFailed");
+    states.extend(
+        PollLoop {
+            task: ("Prepare".into(), call),
+            result_path: "$.prepare".into(),
+            before_ready: vec![Condition::string_equals("$.prepare.output.status", "skipped").then("Skipped")],
+            check: "IsClusterReady".into(),
+            wait: "WaitForCluster".into(),
+            on_ready: "StartRun".into(),
+            cap: CLUSTER_POLL_CAP,
+            cap_state: "ClusterNotReadyTimeout".into(),
+            on_cap: CapReached::Fail {
+                error: MachineError::ClusterNotReadyTimeout,
+                what: "Nothing was created: the EKS cluster did not become ACTIVE",
+            },
+        }
+        .states(policy),
+    );
+    states.add(
+        "Skipped",
+        Succeed {
+            comment: Some("Nothing to provision (e.g. a cluster that did not opt in): {status, reason}.".into()),
+            output_path: Some("$.prepare.output".into()),
+        },
+    );
+    states.add(
+        "PrepareFailed",
+        Fail {
+            comment: Some("Failed before a run existed (e.g. InvalidInput): nothing to roll back.".into()),
+            reason: FailReason::RECORDED,
+        },
+    );
+}
+
+/// The run's end: stamp its expiry and release the lease, summarise; or roll back and fail.
+fn add_end(states: &mut States, policy: &RetryPolicy) {
+    states.add(
+        "EndRun",
+        LambdaTask::invoke(Function::Rollback, run_end("succeeded").path("run", "$.run"))
+        .comment("Stamps this run's expiry when it has a ttl (a re-run extends the namespace's life), then releases the namespace's lease. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
+        .result(output(), "$.runEnd")
+        .catch_all("$.runEndError", "WhichSummary")
+        .build(policy, "WhichSummary"),
+    );
+    states.add(
+        "WhichSummary",
+        crate::asl::Choice {
+            choices: vec![Condition::is_true("$.run.deployPocApp").then("SummarizeWithPocApp")],
+            default: "SummarizeWithoutPocApp".into(),
+        },
+    );
+    states.add("SummarizeWithoutPocApp", summary(false));
+    states.add("SummarizeWithPocApp", summary(true));
+    states.add(
+        "Provisioned",
+        Succeed {
+            comment: None,
+            output_path: None,
+        },
+    );
+    states.add(
+        "Rollback",
+        LambdaTask::invoke(Function::Rollback, run_end("failed").path("error", "$.error"))
+        .comment("onFailure=rollback: starts the cleanup state machine for this run only (execution rollback-<runId>-<hash>) and hands it the namespace's lease; retain: keeps everything for inspection and releases the lease. Either way the execution then fails with the original error.")
+        .result(output(), "$.rollback")
+        .catch_all("$.rollbackError", "ProvisionFailed")
+        .build(policy, "ProvisionFailed"),
+    );
+    states.add(
+        "ProvisionFailed",
+        Fail {
+            comment: Some("The original error and cause, after the rollback.".into()),
+            reason: FailReason::RECORDED,
+        },
+    );
+}
+
+/// The execution output: every resource id, and with the PoC app its objects and the validation.
+fn summary(with_poc_app: bool) -> Pass {
+    let resources = Obj::new()
+        .path("fargateProfileName", "$.infra.fargateProfile.profileName")
+        .path("fargateProfileArn", "$.infra.fargateProfile.profileArn")
+        .path("fileSystemId", "$.infra.efs.fileSystemId")
+        .path("fileSystemArn", "$.infra.efs.fileSystemArn")
+        .path("mountTargetIds", "$.infra.efs.mountTargets[*].mountTargetId")
+        .path("securityGroupId", "$.infra.efs.securityGroupId");
+    let mut parameters = Obj::new()
+        .set("status", "provisioned")
+        .path("runId", "$$.Execution.Name")
+        .path("clusterName", "$.run.clusterName")
+        .path("namespace", "$.run.namespace")
+        .set("pocAppDeployed", with_poc_app)
+        .set("resources", resources)
+        .path("run", "$.run")
+        .path("fargateProfile", "$.infra.fargateProfile")
+        .path("efs", "$.infra.efs")
+        .path("storageClass", "$.storageClass.output");
+    let comment = if with_poc_app {
+        parameters = parameters.path("pocApp", "$.app.output").set(
+            "validation",
+            Obj::new()
+                .path("crossRead", "$.validation.crossRead.output.crossRead")
+                .path("persistence", "$.validation.persistence.detail")
+                .path("report", "$.validation.report.output.report"),
+        );
+        "The execution output: every resource id (efs.kmsKey when a customer key is used; the storage class and PV/PVC names in storageClass/pocApp) and the validation report."
+    } else {
+        "The execution output: every resource id (efs.kmsKey when a customer key is used; the storage class and PV/PVC names in storageClass)."
+    };
+    Pass {
+        comment: Some(comment.into()),
+        parameters,
+        result_path: None,
+        next: "Provisioned".into(),
+    }
+}
+
+/// After prepare every failure is recorded at `$.error` and rolled back.
+fn rolls_back(task: LambdaTask) -> LambdaTask {
+    task.catch_all("$.error", "Rollback")
+}
+
+/// A poll cap after prepare: the named error is recorded, rolled back, and the machine fails with it.
+fn record_and_roll_back(error: MachineError, cause: &str) -> CapReached {
+    CapReached::Record {
+        error,
+        comment: format!(
+            "Poll cap reached: record {} as the error, then roll back and fail with it.",
+            error.as_str()
+        ),
+        cause: cause.into(),
+        result_path: "$.error".into(),
+        next: "Rollback".into(),
+    }
+}
+
+/// The `rollback` function's event: how the run ended, and what it needs to release or hand over
+/// the namespace's lease.
+fn run_end(outcome: &str) -> Obj {
+    Obj::new()
+        .path("runId", "$$.Execution.Name")
+        .path("clusterName", "$.run.clusterName")
+        .path("namespace", "$.run.namespace")
+        .path("onFailure", "$.run.onFailure")
+        .path("executionArn", "$$.Execution.Id")
+        .set("outcome", outcome)
+}
+
+fn run_payload(action: &str) -> Obj {
+    Obj::new().set("action", action).path("run", "$.run")
+}
+
+fn file_system_payload(action: &str) -> Obj {
+    run_payload(action).path("fileSystemId", "$.infra.efs.fileSystemId")
+}
+
+/// The rollback function's whole answer (it is not a step: no poll shape).
+fn output() -> Obj {
+    Obj::new().path("output", "$.Payload")
+}
