@@ -52,7 +52,7 @@ mod sigv4;
 pub mod stack;
 mod stats;
 
-pub use access::{AccessConfig, AccessEntries, AccessScope, AuthenticationMode, ResolvedAccess};
+pub use access::{AccessEntries, AccessScope, AuthenticationMode, ResolvedAccess};
 pub use config::{FaultConfig, FaultKind, GatewayConfig, LatencyConfig, UnknownFaultKind};
 pub use error::GatewayError;
 pub use gateway::{Gateway, RunningGateway};

@@ -28,7 +28,7 @@ use axum::response::Response;
 use http::{HeaderValue, header};
 use serde_json::Value;
 
-pub use model::{AccessConfig, AccessScope, AuthenticationMode, ResolvedAccess};
+pub use model::{AccessScope, AuthenticationMode, ResolvedAccess};
 pub(crate) use route::Operation;
 pub(crate) use serve::serve;
 pub use store::AccessEntries;

@@ -51,16 +51,16 @@ impl fmt::Display for AuthenticationMode {
 
 /// A cluster's `accessConfig`, as `DescribeCluster` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AccessConfig {
-    pub authentication_mode: AuthenticationMode,
+pub(crate) struct AccessConfig {
+    pub(crate) authentication_mode: AuthenticationMode,
     /// `None` for a cluster the gateway did not see created: EKS reports no value for it either.
-    pub bootstrap_cluster_creator_admin_permissions: Option<bool>,
+    pub(crate) bootstrap_cluster_creator_admin_permissions: Option<bool>,
 }
 
 impl AccessConfig {
     /// What EKS gives a cluster created through its API without an `accessConfig`: `CONFIG_MAP`.
     /// Also what the gateway assumes for a cluster created in moto behind its back.
-    pub const API_DEFAULT: AccessConfig = AccessConfig {
+    pub(crate) const API_DEFAULT: AccessConfig = AccessConfig {
         authentication_mode: AuthenticationMode::ConfigMap,
         bootstrap_cluster_creator_admin_permissions: None,
     };
