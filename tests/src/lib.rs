@@ -24,4 +24,4 @@ pub use inventory::{
 };
 pub use lease_table::{LEASE_TABLE, create_lease_table};
 pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
-pub use network::{SeededCluster, Subnet, seed_network};
+pub use network::{SeededAccess, SeededCluster, Subnet, seed_network, seed_network_with};

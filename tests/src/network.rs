@@ -1,9 +1,10 @@
 //! `seed_network`: a realistic EKS network in moto (VPC over 3 AZs, public subnets behind an
 //! internet gateway, private subnets behind a NAT gateway, one of them on the main route table) and
-//! an EKS cluster that lists all of its subnets.
+//! an EKS cluster that lists all of its subnets, with access entries unless asked for a
+//! `CONFIG_MAP` one.
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, Filter, ResourceType, Tag, TagSpecification};
-use aws_sdk_eks::types::VpcConfigRequest;
+use aws_sdk_eks::types::{AuthenticationMode, CreateAccessConfigRequest, VpcConfigRequest};
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::settings::DEFAULT_OPT_IN_TAG_KEY;
 
@@ -91,8 +92,26 @@ fn tags(resource: ResourceType, tags: Vec<Tag>) -> TagSpecification {
         .build()
 }
 
-/// Seeds the network and creates the EKS cluster `cluster_name` on all 7 subnets.
+/// How a seeded cluster lets IAM principals in: the `accessConfig` of its CreateCluster. moto
+/// ignores it; the local stack's gateway honours it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeededAccess {
+    /// `API_AND_CONFIG_MAP` without an access entry for the creator: the workflow's functions run
+    /// with the seeding code's credentials, and a creator entry would hand them cluster-admin
+    /// before the workflow grants itself anything.
+    AccessEntries,
+    /// No `accessConfig`: EKS's API default, `CONFIG_MAP` (aws-auth only, no access entries).
+    ConfigMapOnly,
+}
+
+/// Seeds the network and creates the EKS cluster `cluster_name` on all 7 subnets, with access
+/// entries ([`SeededAccess::AccessEntries`]).
 pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededCluster {
+    seed_network_with(clients, cluster_name, SeededAccess::AccessEntries).await
+}
+
+/// [`seed_network`] with the cluster's access configuration chosen.
+pub async fn seed_network_with(clients: &AwsClients, cluster_name: &str, access: SeededAccess) -> SeededCluster {
     let ec2 = &clients.ec2;
     let name = |suffix: &str| tag("Name", format!("{cluster_name}-{suffix}"));
 
@@ -226,6 +245,15 @@ pub async fn seed_network(clients: &AwsClients, cluster_name: &str) -> SeededClu
                 .set_subnet_ids(Some(seeded.subnet_ids()))
                 .build(),
         )
+        .set_access_config(match access {
+            SeededAccess::AccessEntries => Some(
+                CreateAccessConfigRequest::builder()
+                    .authentication_mode(AuthenticationMode::ApiAndConfigMap)
+                    .bootstrap_cluster_creator_admin_permissions(false)
+                    .build(),
+            ),
+            SeededAccess::ConfigMapOnly => None,
+        })
         .send()
         .await
         .or_panic("eks create_cluster");

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use efs_fargate_core::handler::Context;
 
+use crate::access::AccessEntries;
+
 /// The failure an injected fault imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FaultKind {
@@ -92,16 +94,20 @@ pub struct GatewayConfig {
     pub context: Arc<Context>,
     pub faults: FaultConfig,
     pub latency: LatencyConfig,
+    /// The emulated EKS access entries; pass a clone of one store to share it with whoever
+    /// authorizes Kubernetes requests.
+    pub access_entries: AccessEntries,
 }
 
 impl GatewayConfig {
-    /// No faults and no latency.
+    /// No faults, no latency, and a store of access entries of its own.
     pub fn new(moto_endpoint: impl Into<String>, context: Arc<Context>) -> Self {
         Self {
             moto_endpoint: moto_endpoint.into(),
             context,
             faults: FaultConfig::default(),
             latency: LatencyConfig::default(),
+            access_entries: AccessEntries::new(),
         }
     }
 
@@ -111,6 +117,10 @@ impl GatewayConfig {
 
     pub fn with_latency(self, latency: LatencyConfig) -> Self {
         Self { latency, ..self }
+    }
+
+    pub fn with_access_entries(self, access_entries: AccessEntries) -> Self {
+        Self { access_entries, ..self }
     }
 }
 

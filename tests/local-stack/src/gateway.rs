@@ -9,6 +9,7 @@ use efs_fargate_core::handler::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::access::AccessEntries;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
 use crate::faults::Faults;
@@ -19,6 +20,7 @@ use crate::{invoke, proxy, server};
 
 /// What every request handler shares.
 pub(crate) struct Shared {
+    pub access: AccessEntries,
     pub context: Arc<Context>,
     pub upstream: Upstream,
     pub faults: Option<Faults>,
@@ -63,6 +65,7 @@ impl Gateway {
     pub fn serve(self, config: GatewayConfig) -> Result<RunningGateway, GatewayError> {
         let endpoint = self.endpoint();
         let shared = Arc::new(Shared {
+            access: config.access_entries,
             context: config.context,
             upstream: Upstream::new(&config.moto_endpoint)?,
             faults: Faults::new(&config.faults)?,

@@ -4,6 +4,8 @@
 //!   workflow's real handlers in-process ([`efs_fargate_core::functions::Function`]), reporting a
 //!   function error the way Lambda does (`X-Amz-Function-Error: Unhandled` with
 //!   `{"errorType","errorMessage"}`), so `Retry`/`Catch` in the state machines see our error names;
+//! * answers the EKS access-entry API, which moto lacks, from its own [`AccessEntries`] store
+//!   (and adds `accessConfig` to moto's cluster answers);
 //! * proxies every other request to moto.
 //!
 //! moto's Step Functions engine sends its Lambda calls to `http://localhost:$MOTO_PORT`, so moto is
@@ -35,6 +37,7 @@
 //! # }
 //! ```
 
+mod access;
 mod config;
 mod error;
 mod faults;
@@ -49,6 +52,7 @@ mod sigv4;
 pub mod stack;
 mod stats;
 
+pub use access::{AccessEntries, AccessScope, AuthenticationMode, ResolvedAccess};
 pub use config::{FaultConfig, FaultKind, GatewayConfig, LatencyConfig, UnknownFaultKind};
 pub use error::GatewayError;
 pub use gateway::{Gateway, RunningGateway};

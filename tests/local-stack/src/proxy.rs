@@ -15,6 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use crate::access;
 use crate::error::GatewayError;
 use crate::gateway::Shared;
 use crate::latency::Call;
@@ -30,7 +31,7 @@ pub(crate) struct Upstream {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum ProxyError {
+pub(crate) enum ProxyError {
     #[error("reading the request body failed: {0}")]
     RequestBody(#[source] axum::Error),
     #[error("moto did not answer: {0}")]
@@ -54,7 +55,7 @@ impl Upstream {
         })
     }
 
-    async fn send(&self, request: http::request::Parts, body: Bytes) -> Result<Reply, ProxyError> {
+    pub(crate) async fn send(&self, request: http::request::Parts, body: Bytes) -> Result<Reply, ProxyError> {
         let mut uri = request.uri.into_parts();
         uri.scheme = Some(Scheme::HTTP);
         uri.authority = Some(self.authority.clone());
@@ -117,6 +118,13 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
         tracing::info!(service, kind = %fault.kind, method = %parts.method, path = parts.uri.path(), "fault injected");
         return fault.response();
     }
+    if let Some(operation) = access::Operation::classify(service.as_deref(), &parts.method, &parts.uri) {
+        // moto has no access entries: the gateway answers these itself (see `crate::access`).
+        return match body.collect().await {
+            Ok(body) => access::serve(&shared, operation, parts, body.to_bytes()).await,
+            Err(error) => bad_gateway(&ProxyError::RequestBody(error)),
+        };
+    }
     let call = shared
         .latency
         .as_ref()
@@ -142,9 +150,7 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
         Ok(reply) => reply,
         Err(error) => {
             tracing::warn!(service, %method, path, %error, "proxying to moto failed");
-            let mut response = Response::new(Body::from(error.to_string()));
-            *response.status_mut() = StatusCode::BAD_GATEWAY;
-            return response;
+            return bad_gateway(&error);
         }
     };
     shared.stats.proxied(service.as_deref());
@@ -152,9 +158,12 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
     if let (Some(latency), Some(call)) = (&shared.latency, &call) {
         latency.rewrite(call, &mut reply);
     }
-    let mut response = Response::new(Body::from(reply.body));
-    *response.status_mut() = reply.status;
-    *response.headers_mut() = reply.headers;
+    reply.into_response()
+}
+
+fn bad_gateway(error: &ProxyError) -> Response {
+    let mut response = Response::new(Body::from(error.to_string()));
+    *response.status_mut() = StatusCode::BAD_GATEWAY;
     response
 }
 

@@ -1,5 +1,7 @@
 //! moto's answer to one proxied request, held whole so latency injection can rewrite it.
 
+use axum::body::Body;
+use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
@@ -36,5 +38,13 @@ impl Reply {
     /// Replaces the body; hyper recomputes `Content-Length` from it.
     pub(crate) fn set_json(&mut self, body: &Value) {
         self.body = Bytes::from(body.to_string());
+    }
+
+    /// The answer as it goes back to the caller.
+    pub(crate) fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
     }
 }

@@ -2,8 +2,12 @@
 //! gateway running the real handlers, the fake Kubernetes API server, a seeded EKS cluster, and
 //! both state machines created from the same ASL files `template.yaml` deploys, with the same
 //! substitutions, and the lease table. Used by `make demo` and by the end-to-end tests.
+//!
+//! The cluster is `API_AND_CONFIG_MAP` without a creator entry ([`workflow_tests::SeededAccess`]),
+//! and its CreateCluster goes through the gateway, which keeps the access entries moto lacks.
 
-use crate::{FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway};
+use crate::{AccessEntries, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway};
+use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::functions::Function;
@@ -62,6 +66,8 @@ pub struct LocalStack {
     /// Clients straight to moto, for seeding and inspection (never faulted).
     pub moto_clients: AwsClients,
     pub kube: FakeKube,
+    /// The gateway's EKS access entries.
+    pub access_entries: AccessEntries,
     pub provision_arn: String,
     pub cleanup_arn: String,
     gateway: RunningGateway,
@@ -79,8 +85,6 @@ impl LocalStack {
             .map_err(StackError::Moto)?;
         enable_step_functions_engine(&moto).await?;
         let moto_clients = AwsClients::new(&workflow_tests::sdk_config(&moto.endpoint()));
-        let cluster = seed_network(&moto_clients, CLUSTER).await;
-        create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
 
         let mut kube_config = fake_kube_apiserver::Config::new(CLUSTER, REGION);
         kube_config.credentials = vec![(
@@ -106,18 +110,35 @@ impl LocalStack {
             ..Settings::default()
         };
         // The handlers' own AWS calls come back through the gateway, where faults and latency apply.
-        let clients = AwsClients::new(&workflow_tests::sdk_config(&gateway.endpoint()));
-        let mut config =
-            GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings })).with_latency(options.latency);
+        let gateway_config = workflow_tests::sdk_config(&gateway.endpoint());
+        let clients = AwsClients::new(&gateway_config);
+        let access_entries = AccessEntries::new();
+        let mut config = GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings }))
+            .with_latency(options.latency)
+            .with_access_entries(access_entries.clone());
         if let Some(faults) = options.faults {
             config = config.with_faults(faults);
         }
         let gateway = gateway.serve(config)?;
 
+        // The cluster is created through the gateway so that it records its access configuration;
+        // the retries get it past any injected fault (a faulted request never reaches moto).
+        let through_gateway = gateway_config
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(10))
+            .build();
+        let seeding = AwsClients {
+            eks: AwsClients::new(&through_gateway).eks,
+            ..moto_clients.clone()
+        };
+        let cluster = seed_network(&seeding, CLUSTER).await;
+        create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
+
         let stack = Self {
             cluster,
             moto_clients,
             kube,
+            access_entries,
             provision_arn: String::new(),
             cleanup_arn,
             gateway,

@@ -105,19 +105,16 @@ fn run(args: Args) -> Result<(), StartError> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let context = Arc::new(Context::from_env().await?);
-        let config = GatewayConfig {
-            moto_endpoint: args.moto_endpoint,
-            context,
-            faults: FaultConfig {
+        let config = GatewayConfig::new(args.moto_endpoint, context)
+            .with_faults(FaultConfig {
                 rate: args.fault_rate,
                 seed: args.fault_seed,
                 kinds: args.fault_kinds,
-            },
-            latency: LatencyConfig {
+            })
+            .with_latency(LatencyConfig {
                 create: args.create_latency_seconds,
                 delete: args.delete_latency_seconds,
-            },
-        };
+            });
         let running = gateway.serve(config)?;
         let mut terminate = signal(SignalKind::terminate())?;
         announce(&endpoint)?;

@@ -1,7 +1,13 @@
 //! The local gateway against moto: Lambda invokes served in-process, proxying, fault and latency
-//! injection, and moto's Step Functions engine calling the handlers through the gateway. One test
+//! injection, the emulated EKS access entries, and moto's Step Functions engine calling the
+//! handlers through the gateway. One test
 //! binary, so one shared moto server (`workflow_tests::moto()` serialises the tests that use it).
 
+mod access_config;
+mod access_entries;
+mod access_errors;
+mod access_pagination;
+mod access_support;
 mod faults;
 mod invoke;
 mod latency;
