@@ -12,7 +12,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::functions::Function;
 use efs_fargate_core::handler::Context;
-use efs_fargate_core::settings::{AccessEntryMode, KubeApiOverride, Settings};
+use efs_fargate_core::settings::{KubeApiOverride, Settings};
 use fake_kube_apiserver::FakeKube;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,8 @@ use workflow_tests::{ACCOUNT_ID, LEASE_TABLE, REGION, SeededCluster, create_leas
 
 pub const CLUSTER: &str = "demo";
 pub const POD_EXECUTION_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
+/// The role the Kubernetes steps run as (`ClusterAccessRole` in template.yaml).
+pub const CLUSTER_ACCESS_ROLE: &str = "arn:aws:iam::123456789012:role/efs-workflow-cluster-access";
 pub const PROVISION_MACHINE: &str = "efs-workflow-provision";
 pub const CLEANUP_MACHINE: &str = "efs-workflow-cleanup";
 
@@ -99,7 +101,8 @@ impl LocalStack {
         let cleanup_arn = state_machine_arn(CLEANUP_MACHINE);
         let settings = Settings {
             pod_execution_role_arn: Some(POD_EXECUTION_ROLE.into()),
-            access_entry_mode: AccessEntryMode::Skip,
+            // As deployed: prepare grants this role access through the (emulated) access-entry API.
+            cluster_access_role_arn: Some(CLUSTER_ACCESS_ROLE.into()),
             poll_seconds_override: Some(1),
             cleanup_state_machine_arn: Some(cleanup_arn.clone()),
             kube_api_override: Some(KubeApiOverride {

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
-use local_stack::stack::{CLUSTER, StackOptions};
+use local_stack::stack::{CLUSTER, CLUSTER_ACCESS_ROLE, StackOptions};
 use serde_json::json;
 
 #[tokio::test]
@@ -29,6 +29,11 @@ async fn provision_validates_the_storage_and_cleanup_leaves_nothing() {
         "{files:?}"
     );
     assert!(output["validation"]["report"].is_object(), "{output}");
+    let access = stack.stack.access_entries.resolve(CLUSTER, CLUSTER_ACCESS_ROLE);
+    assert!(
+        access.is_some(),
+        "prepare granted the Kubernetes steps' role an access entry"
+    );
     println!(
         "provisioning took {} state transitions",
         stack.entered_states(&execution.execution_arn).await.len()

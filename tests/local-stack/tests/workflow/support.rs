@@ -2,7 +2,7 @@
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
-use local_stack::stack::{CLUSTER, Execution, LocalStack, StackOptions};
+use local_stack::stack::{CLUSTER, CLUSTER_ACCESS_ROLE, Execution, LocalStack, StackOptions};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
@@ -46,8 +46,14 @@ impl Stack {
         execution
     }
 
-    /// The workflow's AWS resources still in moto (the fake cluster is checked separately).
+    /// The workflow's AWS resources still in moto and its access entry in the gateway (the fake
+    /// cluster is checked separately).
     pub async fn ours_left(&self) -> Vec<String> {
+        let entry = self
+            .stack
+            .access_entries
+            .resolve(CLUSTER, CLUSTER_ACCESS_ROLE)
+            .map(|_| format!("access entry {CLUSTER_ACCESS_ROLE}"));
         let inventory = workflow_tests::inventory(&self.stack.moto_clients, CLUSTER).await;
         let resources = (inventory
             .fargate_profiles
@@ -74,6 +80,7 @@ impl Stack {
         resources
             .filter(|(tags, _)| tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE))
             .map(|(_, resource)| resource)
+            .chain(entry)
             .collect()
     }
 
