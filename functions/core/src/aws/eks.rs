@@ -110,7 +110,8 @@ pub async fn access_entry(eks: &aws_sdk_eks::Client, cluster: &str, principal: &
     .and_then(|out| out.access_entry().cloned()))
 }
 
-/// The principals with an access entry; none for a cluster that is gone.
+/// The principals with an access entry; none for a cluster that is gone, or one in `CONFIG_MAP`
+/// mode (EKS answers `InvalidRequestException` there: such a cluster has no access entries).
 pub async fn access_entry_principals(eks: &aws_sdk_eks::Client, cluster: &str) -> Result<Vec<String>> {
     let listed = eks
         .list_access_entries()
@@ -120,7 +121,10 @@ pub async fn access_entry_principals(eks: &aws_sdk_eks::Client, cluster: &str) -
         .send()
         .collect::<std::result::Result<Vec<_>, _>>()
         .await;
-    Ok(found(listed, "eks:ListAccessEntries", |e| e.is_resource_not_found_exception())?.unwrap_or_default())
+    Ok(found(listed, "eks:ListAccessEntries", |e| {
+        e.is_resource_not_found_exception() || e.is_invalid_request_exception()
+    })?
+    .unwrap_or_default())
 }
 
 /// Creates the entry; `ResourceInUseException` (a retry after a lost response) counts as done.
