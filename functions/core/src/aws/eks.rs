@@ -201,6 +201,43 @@ pub async fn associate_access_policy(
         .map_err(|e| WorkflowError::from_sdk("eks:AssociateAccessPolicy", e))
 }
 
+/// `false` when the policy was not associated (or the entry is gone).
+pub async fn disassociate_access_policy(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    principal: &str,
+    policy_arn: &str,
+) -> Result<bool> {
+    let disassociated = eks
+        .disassociate_access_policy()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .policy_arn(policy_arn)
+        .send()
+        .await;
+    Ok(found(disassociated, "eks:DisassociateAccessPolicy", |e| {
+        e.is_resource_not_found_exception()
+    })?
+    .is_some())
+}
+
+/// Replaces the entry's Kubernetes groups.
+pub async fn set_kubernetes_groups(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    principal: &str,
+    groups: Vec<String>,
+) -> Result<()> {
+    eks.update_access_entry()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .set_kubernetes_groups(Some(groups))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| WorkflowError::from_sdk("eks:UpdateAccessEntry", e))
+}
+
 /// An EKS resource's tags as `(key, value)` pairs, for the ownership checks.
 pub fn tag_pairs(tags: Option<&HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> + Clone {
     tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))

@@ -1,15 +1,18 @@
-//! Makes sure the workflow's own IAM role can reach the Kubernetes API through an EKS access entry.
+//! The workflow's access to a cluster's Kubernetes API: an EKS access entry for the Kubernetes
+//! steps' IAM role that carries only the group [`rbac::GROUP`], bound by the workflow's own RBAC
+//! (`steps/k8s/rbac.rs`). No access policy stays associated: cluster-admin is granted only while
+//! the RBAC is installed or updated (once per cluster, and after an upgrade that changes it), and
+//! revoked right after, or by the rollback of a run that failed in between.
 
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::ownership::Owner;
-use crate::run::{AccessGrant, AccessStatus};
+use crate::run::{AccessGrant, AccessStatus, Run};
 use crate::settings::AccessEntryMode;
+use crate::steps::k8s::rbac;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AuthenticationMode, Cluster};
 
-/// The access policy that covers every kind the workflow manages: namespaces, persistent volumes
-/// and claims, pods, storage classes and CSI drivers (several are cluster-scoped, so a
-/// namespace-scoped policy is not enough).
+/// The access policy of the bootstrap grant: installing RBAC needs every right it grants.
 pub const CLUSTER_ADMIN_POLICY: &str = "cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
 /// The IAM principal of the caller: an assumed-role session maps to its role.
@@ -42,8 +45,9 @@ pub async fn cluster_principal(sts: &aws_sdk_sts::Client, configured: Option<&st
     Ok(principal_arn(caller.arn().unwrap_or_default()))
 }
 
-/// Makes sure `principal` has an access entry with cluster-wide rights, creating (and tagging) one
-/// when there is none.
+/// Makes sure `principal` has an access entry: ours (created here, tagged, with the group
+/// [`rbac::GROUP`] and no access policy), or someone else's that already has the rights, which is
+/// used as it is and never modified.
 pub async fn ensure_access(
     eks: &aws_sdk_eks::Client,
     cluster: &Cluster,
@@ -69,22 +73,24 @@ pub async fn ensure_access(
             ),
         });
     }
-    let policy_arn = format!("arn:{}:eks::aws:{CLUSTER_ADMIN_POLICY}", partition_of(cluster));
+    let policy_arn = admin_policy_arn(cluster);
     let status = match aws::eks::access_entry(eks, cluster_name, &principal).await? {
+        Some(entry) if owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags())) => {
+            // An entry an older version of the workflow created without the group.
+            if !entry.kubernetes_groups().iter().any(|g| g == rbac::GROUP) {
+                aws::eks::set_kubernetes_groups(eks, cluster_name, &principal, vec![rbac::GROUP.into()]).await?;
+            }
+            AccessStatus::Created
+        }
         Some(entry) => {
-            let ours = owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags()));
-            if !ours && !has_policy(eks, cluster_name, &principal, &policy_arn).await? {
-                if !entry.kubernetes_groups().is_empty() {
-                    // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
-                    tracing::info!(
-                        principal,
-                        "access entry with Kubernetes groups exists; trusting its RBAC"
-                    );
-                    return Ok(AccessGrant {
-                        principal_arn: principal,
-                        status: AccessStatus::Existing,
-                    });
-                }
+            // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
+            if !entry.kubernetes_groups().is_empty() || has_policy(eks, cluster_name, &principal, &policy_arn).await? {
+                tracing::info!(
+                    principal,
+                    "using an access entry the workflow did not create, unchanged"
+                );
+                AccessStatus::Existing
+            } else {
                 return Err(WorkflowError::ClusterAccessNotGranted {
                     cluster: cluster_name.to_string(),
                     reason: format!(
@@ -93,25 +99,83 @@ pub async fn ensure_access(
                     ),
                 });
             }
-            if ours {
-                AccessStatus::Created
-            } else {
-                AccessStatus::Existing
-            }
         }
         None => {
-            aws::eks::create_access_entry(eks, cluster_name, &principal, vec![], tags.into_iter().collect()).await?;
+            let groups = vec![rbac::GROUP.to_string()];
+            aws::eks::create_access_entry(eks, cluster_name, &principal, groups, tags.into_iter().collect()).await?;
             AccessStatus::Created
         }
     };
-    if status == AccessStatus::Created {
-        let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
-        aws::eks::associate_access_policy(eks, cluster_name, &principal, &policy_arn, scope).await?;
-    }
     Ok(AccessGrant {
         principal_arn: principal,
         status,
     })
+}
+
+fn admin_policy_arn(cluster: &Cluster) -> String {
+    format!("arn:{}:eks::aws:{CLUSTER_ADMIN_POLICY}", partition_of(cluster))
+}
+
+/// Associates cluster-admin with our entry for the step that installs the workflow's RBAC. An
+/// entry the workflow did not create is never changed: its owner must grant the rights.
+pub async fn grant_bootstrap(eks: &aws_sdk_eks::Client, run: &Run) -> Result<()> {
+    let cluster = aws::eks::cluster(eks, &run.request.cluster_name).await?;
+    let principal = &run.access.principal_arn;
+    if run.access.status != AccessStatus::Created {
+        return Err(WorkflowError::ClusterAccessNotGranted {
+            cluster: run.request.cluster_name.clone(),
+            reason: format!(
+                "the workflow's RBAC is missing and {principal}'s access entry was not created by the workflow, which never changes it; \
+                 associate {} with it for one run, or bind its Kubernetes groups to the rules of ClusterRole {} (README: RBAC)",
+                admin_policy_arn(&cluster),
+                rbac::NAME
+            ),
+        });
+    }
+    let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
+    aws::eks::associate_access_policy(
+        eks,
+        &run.request.cluster_name,
+        principal,
+        &admin_policy_arn(&cluster),
+        scope,
+    )
+    .await?;
+    tracing::warn!(principal, cluster = %run.request.cluster_name, "bootstrap: cluster-admin granted until the workflow's RBAC is installed");
+    Ok(())
+}
+
+/// Whether the bootstrap grant is associated with the run's principal.
+pub async fn bootstrap_granted(eks: &aws_sdk_eks::Client, run: &Run) -> Result<bool> {
+    if run.access.status == AccessStatus::Skipped {
+        return Ok(false);
+    }
+    let cluster = aws::eks::cluster(eks, &run.request.cluster_name).await?;
+    has_policy(
+        eks,
+        &run.request.cluster_name,
+        &run.access.principal_arn,
+        &admin_policy_arn(&cluster),
+    )
+    .await
+}
+
+/// Removes the bootstrap grant from our entry for `principal` (an entry the workflow did not
+/// create is left alone); `true` when there was one.
+pub async fn revoke_bootstrap(eks: &aws_sdk_eks::Client, owner: &Owner, principal: &str) -> Result<bool> {
+    let Some(entry) = aws::eks::access_entry(eks, &owner.cluster, principal).await? else {
+        return Ok(false);
+    };
+    if !owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags())) {
+        return Ok(false);
+    }
+    let cluster = aws::eks::cluster(eks, &owner.cluster).await?;
+    let revoked =
+        aws::eks::disassociate_access_policy(eks, &owner.cluster, principal, &admin_policy_arn(&cluster)).await?;
+    if revoked {
+        tracing::info!(principal, cluster = %owner.cluster, "bootstrap: cluster-admin revoked");
+    }
+    Ok(revoked)
 }
 
 async fn has_policy(eks: &aws_sdk_eks::Client, cluster: &str, principal: &str, policy_arn: &str) -> Result<bool> {

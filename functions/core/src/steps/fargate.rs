@@ -12,8 +12,10 @@ use crate::ownership::Owner;
 use crate::poll::Poll;
 use crate::run::{Run, StepEvent};
 use crate::settings::Settings;
+use crate::steps::access;
 use crate::steps::k8s::Kube;
 use crate::steps::k8s::namespace::{self, NamespaceOutput};
+use crate::steps::k8s::rbac::{self, RbacState};
 use crate::steps::network;
 use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
@@ -75,12 +77,12 @@ pub async fn handle(
     event.run.validate()?;
     match event.action {
         FargateAction::Namespace => {
-            let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
-            let namespace = namespace::ensure_namespace(&kube, &event.run).await?;
+            let namespace = cluster_access_and_namespace(clients, settings, &event.run).await?;
             let detail = format!(
-                "namespace {} ({})",
+                "namespace {} ({}), workflow RBAC {:?}",
                 namespace.name,
-                if namespace.created { "created" } else { "found" }
+                if namespace.created { "created" } else { "found" },
+                namespace.rbac
             );
             Ok(Poll::ready(event.attempt, detail, FargateOutput::Namespace(namespace)))
         }
@@ -90,6 +92,34 @@ pub async fn handle(
             Ok(poll.map(FargateOutput::Profile))
         }
     }
+}
+
+/// The workflow's RBAC first, then the namespace. Without the rights to install missing RBAC,
+/// reports `bootstrapRequired` (and leaves the namespace alone) unless the bootstrap grant is
+/// already associated: then it has not reached the API server yet, and `ClusterAuthFailed` has
+/// the state machine retry.
+async fn cluster_access_and_namespace(clients: &AwsClients, settings: &Settings, run: &Run) -> Result<NamespaceOutput> {
+    let kube = Kube::connect(clients, settings, &run.request.cluster_name).await?;
+    let rbac = rbac::ensure(&kube, run).await?;
+    let bootstrap_granted = access::bootstrap_granted(&clients.eks, run).await?;
+    if rbac != RbacState::BootstrapRequired {
+        let mut namespace = namespace::ensure_namespace(&kube, run, rbac).await?;
+        namespace.bootstrap_granted = bootstrap_granted;
+        return Ok(namespace);
+    }
+    if bootstrap_granted {
+        return Err(WorkflowError::ClusterAuthFailed {
+            cluster: run.request.cluster_name.clone(),
+            code: 403,
+            message: "the bootstrap grant has not reached the Kubernetes API server yet".into(),
+        });
+    }
+    Ok(NamespaceOutput {
+        name: run.request.namespace.clone(),
+        created: false,
+        rbac,
+        bootstrap_granted,
+    })
 }
 
 /// Converges the profile once and reports: ready when ACTIVE, pending while queued behind another

@@ -1,6 +1,7 @@
 //! One module per workflow step; each exposes async functions that take their clients as arguments.
 
 pub mod access;
+pub mod bootstrap;
 pub mod cleanup;
 pub mod efs;
 pub mod expiry;

@@ -10,6 +10,7 @@ use crate::ownership::Owner;
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::{OptInScope, Settings};
+use crate::steps::bootstrap::{self, BootstrapEvent, BootstrapOutput};
 use crate::steps::{access, network, preflight, run_lease};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use jiff::{Timestamp, ToSpan};
@@ -50,8 +51,50 @@ pub enum PrepareOutput {
     Skipped { reason: String },
 }
 
+/// The `prepare` function's event: a run to prepare (no `action`), or a bootstrap action.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(try_from = "Value")]
+pub enum PrepareFunctionEvent {
+    Prepare(PrepareEvent),
+    Bootstrap(BootstrapEvent),
+}
+
+impl TryFrom<Value> for PrepareFunctionEvent {
+    type Error = serde_json::Error;
+
+    fn try_from(event: Value) -> std::result::Result<Self, Self::Error> {
+        match event.get("action") {
+            Some(_) => serde_json::from_value(event).map(Self::Bootstrap),
+            None => serde_json::from_value(event).map(Self::Prepare),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum PrepareFunctionOutput {
+    Prepared(Poll<PrepareOutput>),
+    Bootstrap(Poll<BootstrapOutput>),
+}
+
 /// The `prepare` function.
-pub async fn handle(clients: &AwsClients, settings: &Settings, event: PrepareEvent) -> Result<Poll<PrepareOutput>> {
+pub async fn handle(
+    clients: &AwsClients,
+    settings: &Settings,
+    event: PrepareFunctionEvent,
+) -> Result<PrepareFunctionOutput> {
+    match event {
+        PrepareFunctionEvent::Prepare(event) => prepare(clients, settings, event)
+            .await
+            .map(PrepareFunctionOutput::Prepared),
+        PrepareFunctionEvent::Bootstrap(event) => bootstrap::handle(clients, event)
+            .await
+            .map(PrepareFunctionOutput::Bootstrap),
+    }
+}
+
+/// Prepares a run: see the module documentation.
+pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEvent) -> Result<Poll<PrepareOutput>> {
     let attempt = event.attempt;
     let request = match parse_execution_input(&event.input, settings)? {
         Trigger::Provision(request) => request,

@@ -15,7 +15,7 @@ use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
 use crate::steps::expiry::{self, Expiry};
-use crate::steps::run_lease;
+use crate::steps::{access, run_lease};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -40,6 +40,9 @@ pub struct RollbackEvent {
     /// The run (on success: to apply the TTL rule, see `steps::expiry`).
     #[serde(default)]
     pub run: Option<Box<Run>>,
+    /// Whether this run had the bootstrap grant associated and may have failed before revoking it.
+    #[serde(default)]
+    pub bootstrap_granted: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +149,8 @@ fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<
         execution_arn: Some(detail.execution_arn.clone()),
         outcome: RunOutcome::Failed,
         run: None,
+        // A stopped run cannot say; the next run's namespace step revokes a grant left behind.
+        bootstrap_granted: false,
     }))
 }
 
@@ -163,6 +168,11 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
     rules::namespace("namespace", &event.namespace)?;
     let owner = Owner::new(&event.cluster_name, &event.namespace);
     let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
+    if event.bootstrap_granted
+        && let Some(principal) = settings.cluster_access_role_arn.as_deref()
+    {
+        access::revoke_bootstrap(&clients.eks, &owner, principal).await?;
+    }
     if event.outcome == RunOutcome::Succeeded || event.on_failure == OnFailure::Retain {
         let expiry = match (&event.run, event.outcome) {
             (Some(run), RunOutcome::Succeeded) => Some(expiry::apply(clients, run).await?),

@@ -11,8 +11,11 @@ use crate::machine_errors::MachineError;
 use crate::poll::{CapReached, PollLoop, poll_selector, seed};
 use crate::retry::RetryPolicy;
 use crate::task::LambdaTask;
+use efs_fargate_core::error::ErrorName;
 use efs_fargate_core::functions::Function;
 
+/// Bootstrap grants per run: more means other runs keep revoking them before the RBAC is installed.
+const BOOTSTRAP_GRANTS: u32 = 3;
 /// Polls of `prepare` while the cluster is still CREATING.
 const CLUSTER_POLL_CAP: u32 = 60;
 /// Longer than every poll cap and retry budget added up (see the `timeouts` test). A run that
@@ -50,7 +53,8 @@ pub fn provision() -> StateMachine {
                 .set(
                     "validation",
                     Obj::new().set("crossRead", seed()).set("report", seed()),
-                ),
+                )
+                .set("bootstrap", seed().set("output", Obj::new().set("granted", false))),
             result_path: None,
             next: "CreateNamespace".into(),
         },
@@ -59,11 +63,12 @@ pub fn provision() -> StateMachine {
         "CreateNamespace",
         rolls_back(
             LambdaTask::invoke(Function::FargateProfile, run_payload("namespace"))
-                .comment("epic01 (Kubernetes): the namespace, created or found as ours (or adopted), before any AWS resource: a cluster that refuses the workflow, or a namespace someone else owns, fails the run having created nothing.")
+                .comment("epic01 (Kubernetes): the workflow's RBAC (output.rbac: current, installed, or bootstrapRequired, and then nothing else is done), then the namespace, created or found as ours (or adopted), before any AWS resource: a cluster that refuses the workflow, or a namespace someone else owns, fails the run having created nothing.")
                 .result(poll_selector(), "$.kubernetesNamespace"),
         )
-        .build(&policy, "ProvisionInParallel"),
+        .build(&policy, "IsClusterAccessReady"),
     );
+    add_bootstrap(&mut states, &policy);
     states.add(
         "ProvisionInParallel",
         Parallel {
@@ -147,6 +152,60 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
     );
 }
 
+/// Grants a run cluster-admin only while the workflow's RBAC is missing or outdated, and revokes
+/// it as soon as the RBAC is installed (or whenever a grant is found, e.g. left by a stopped run).
+fn add_bootstrap(states: &mut States, policy: &RetryPolicy) {
+    let rbac = "$.kubernetesNamespace.output.rbac";
+    states.add(
+        "IsClusterAccessReady",
+        crate::asl::Choice {
+            choices: vec![
+                Condition::all([
+                    Condition::string_equals(rbac, "bootstrapRequired"),
+                    Condition::at_least("$.bootstrap.attempt", BOOTSTRAP_GRANTS),
+                ])
+                .then("BootstrapFailed"),
+                Condition::string_equals(rbac, "bootstrapRequired").then("GrantBootstrapAccess"),
+                Condition::string_equals(rbac, "installed").then("RevokeBootstrapAccess"),
+                Condition::is_true("$.kubernetesNamespace.output.bootstrapGranted").then("RevokeBootstrapAccess"),
+            ],
+            default: "ProvisionInParallel".into(),
+        },
+    );
+    states.add(
+        "GrantBootstrapAccess",
+        rolls_back(
+            LambdaTask::invoke(
+                Function::Prepare,
+                run_payload("grant-bootstrap").path("attempt", "$.bootstrap.attempt"),
+            )
+            .comment("Associates AmazonEKSClusterAdminPolicy with the workflow's own access entry, for the next step only: it installs the workflow's RBAC (README: least privilege).")
+            .result(poll_selector(), "$.bootstrap"),
+        )
+        .build(policy, "CreateNamespace"),
+    );
+    states.add(
+        "RevokeBootstrapAccess",
+        rolls_back(
+            LambdaTask::invoke(Function::Prepare, run_payload("revoke-bootstrap"))
+                .comment("Disassociates the bootstrap grant: from here on the workflow has only its own RBAC.")
+                .result(poll_selector(), "$.bootstrap"),
+        )
+        .build(policy, "ProvisionInParallel"),
+    );
+    states.add(
+        "BootstrapFailed",
+        Pass {
+            comment: Some("The RBAC was still missing after every grant: record the error, roll back and fail with it.".into()),
+            parameters: Obj::new()
+                .set("Error", ErrorName::ClusterAccessNotGranted.as_str())
+                .set("Cause", format!("The workflow's RBAC could not be installed after {BOOTSTRAP_GRANTS} bootstrap grants (another run revoking them each time?); start the run again.")),
+            result_path: Some("$.error".into()),
+            next: "Rollback".into(),
+        },
+    );
+}
+
 /// The run's end: stamp its expiry and release the lease, summarise; or roll back and fail.
 fn add_end(states: &mut States, policy: &RetryPolicy) {
     states.add(
@@ -175,7 +234,12 @@ fn add_end(states: &mut States, policy: &RetryPolicy) {
     );
     states.add(
         "Rollback",
-        LambdaTask::invoke(Function::Rollback, run_end("failed").path("error", "$.error"))
+        LambdaTask::invoke(
+            Function::Rollback,
+            run_end("failed")
+                .path("error", "$.error")
+                .path("bootstrapGranted", "$.bootstrap.output.granted"),
+        )
         .comment("onFailure=rollback: starts the cleanup state machine for this run only (execution rollback-<runId>-<hash>) and hands it the namespace's lease; retain: keeps everything for inspection and releases the lease. Either way the execution then fails with the original error.")
         .result(output(), "$.rollback")
         .catch_all("$.rollbackError", "ProvisionFailed")

@@ -29,7 +29,7 @@ async fn prepared(clients: &AwsClients) -> Run {
         input: json!({ "clusterName": "demo" }),
         attempt: 0,
     };
-    match prepare::handle(clients, &settings(), event)
+    match prepare::prepare(clients, &settings(), event)
         .await
         .expect("prepare")
         .output

@@ -52,7 +52,7 @@ pub async fn remove(
 
 /// The namespaces of this cluster that still have a Fargate profile or file system of ours: other
 /// namespaces, and in a rollback this one too (what remains of it was made by an earlier run).
-async fn other_namespaces(
+pub(super) async fn other_namespaces(
     eks: &aws_sdk_eks::Client,
     efs: &aws_sdk_efs::Client,
     owner: &Owner,

@@ -1,5 +1,6 @@
-//! The `kubernetes` cleanup action: the namespace's Kubernetes objects. A cluster that is gone, or
-//! going, takes them with it.
+//! The `kubernetes` cleanup action: the namespace's Kubernetes objects, and, once the last
+//! namespace of ours leaves the cluster, the workflow's own RBAC (last of all: deleting it ends the
+//! workflow's rights there). A cluster that is gone, or going, takes them with it.
 
 use super::{CleanupProgress, done};
 use crate::aws;
@@ -22,6 +23,17 @@ pub async fn remove(
         other => other?,
     };
     let kube = Kube::connect_to(clients, settings, &cluster).await?;
-    let progress = k8s::cleanup::remove(&kube, owner, scope).await?;
+    let mut progress = k8s::cleanup::remove(&kube, owner, scope).await?;
+    if progress.done
+        && super::access::other_namespaces(&clients.eks, &clients.efs, owner, scope)
+            .await?
+            .is_empty()
+    {
+        match k8s::rbac::remove(&kube, owner, scope).await? {
+            Some(Ok(removed)) => progress.removed.push(removed),
+            Some(Err(kept)) => progress.kept.push(kept),
+            None => {}
+        }
+    }
     Ok(super::progress(progress.done, progress.removed, progress.kept))
 }

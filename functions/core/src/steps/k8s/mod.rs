@@ -8,6 +8,7 @@ pub mod manifests;
 pub mod namespace;
 pub mod poc_app;
 pub mod pod_status;
+pub mod rbac;
 pub mod storage;
 pub mod validate;
 mod volumes;

@@ -3,6 +3,7 @@
 //! one is used as it is and never deleted by cleanup.
 
 use super::Kube;
+use super::rbac::RbacState;
 use crate::error::{Result, WorkflowError};
 use crate::input::Adoptable;
 use crate::run::Run;
@@ -14,11 +15,19 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceOutput {
     pub name: String,
-    /// True when this call created the namespace (false when it was found).
+    /// True when this call created the namespace (false when it was found, or not reached).
     pub created: bool,
+    /// The workflow's RBAC on the cluster, checked first: the state machine grants (and then
+    /// revokes) the bootstrap access on `bootstrapRequired` (the namespace is not touched then),
+    /// and revokes it after `installed`.
+    pub rbac: RbacState,
+    /// Whether the bootstrap grant is associated now: the state machine revokes it whenever it
+    /// is, so a grant left by a run stopped half-way does not outlive the next run.
+    #[serde(default)]
+    pub bootstrap_granted: bool,
 }
 
-pub async fn ensure_namespace(kube: &Kube, run: &Run) -> Result<NamespaceOutput> {
+pub async fn ensure_namespace(kube: &Kube, run: &Run, rbac: RbacState) -> Result<NamespaceOutput> {
     let api = kube.all::<Namespace>();
     let name = &run.request.namespace;
     if let Some(existing) = kube.get(&api, name).await? {
@@ -37,6 +46,8 @@ pub async fn ensure_namespace(kube: &Kube, run: &Run) -> Result<NamespaceOutput>
         return Ok(NamespaceOutput {
             name: name.clone(),
             created: false,
+            rbac,
+            bootstrap_granted: false,
         });
     }
     let namespace = Namespace {
@@ -54,5 +65,7 @@ pub async fn ensure_namespace(kube: &Kube, run: &Run) -> Result<NamespaceOutput>
     Ok(NamespaceOutput {
         name: name.clone(),
         created,
+        rbac,
+        bootstrap_granted: false,
     })
 }

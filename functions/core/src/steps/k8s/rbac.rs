@@ -1,0 +1,205 @@
+//! The workflow's own RBAC. The Kubernetes steps' IAM role reaches the API through an access entry
+//! that carries only the group [`GROUP`]; a ClusterRole of ours binds that group to exactly what
+//! the workflow does: namespaces, persistent volumes, storage classes and CSI drivers; pods, their
+//! logs, claims, config maps and events. No secrets, no exec, no RBAC beyond reading and deleting
+//! its own two objects. Installing (or updating) the RBAC needs cluster-admin once per cluster: the
+//! state machine grants it for that one step and revokes it right after (see `access.rs`).
+
+use super::Kube;
+use crate::error::{Result, WorkflowError};
+use crate::ownership::{Owner, Scope, kept};
+use crate::run::Run;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
+use kube::api::ObjectMeta;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The Kubernetes group of the workflow's access entry, and the subject of its binding.
+pub const GROUP: &str = "efs-fargate-workflow";
+/// The name of the ClusterRole and of the ClusterRoleBinding.
+pub const NAME: &str = "efs-fargate-workflow";
+/// Carries a hash of the rules, so an older workflow's RBAC is recognised and updated.
+pub const VERSION_ANNOTATION: &str = "efs-fargate-workflow/rbac-version";
+
+/// What [`ensure`] found or did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RbacState {
+    /// Our RBAC, at this version, was there already.
+    Current,
+    /// This call installed or updated it (with the bootstrap grant): revoke that grant now.
+    Installed,
+    /// It is missing or outdated and the workflow may not write RBAC: grant the bootstrap access.
+    BootstrapRequired,
+}
+
+/// The rules of the ClusterRole: every call the workflow makes, and nothing else.
+fn rules() -> Vec<PolicyRule> {
+    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]| PolicyRule {
+        api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
+        resources: Some(resources.iter().map(|r| r.to_string()).collect()),
+        verbs: verbs.iter().map(|v| v.to_string()).collect(),
+        resource_names: (!names.is_empty()).then(|| names.iter().map(|n| n.to_string()).collect()),
+        non_resource_urls: None,
+    };
+    // `create` next to `patch`: server-side apply of a missing object creates it.
+    let write = ["get", "list", "create", "patch", "delete"];
+    vec![
+        rule(&[""], &["namespaces", "persistentvolumes"], &write, &[]),
+        rule(&["storage.k8s.io"], &["storageclasses", "csidrivers"], &write, &[]),
+        rule(&[""], &["pods", "persistentvolumeclaims", "configmaps"], &write, &[]),
+        rule(&[""], &["pods/log"], &["get"], &[]),
+        rule(&[""], &["events"], &["list"], &[]),
+        // Its own objects only: to see their version, and for cleanup to delete the role (the
+        // binding goes with it: it is owned by the role).
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterroles", "clusterrolebindings"],
+            &["get", "delete"],
+            &[NAME],
+        ),
+    ]
+}
+
+/// A hash of the rules: changes whenever they do.
+fn version() -> String {
+    let rules = serde_json::to_vec(&rules()).expect("rules serialize");
+    Sha256::digest(rules)
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn metadata(run: &Run) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(NAME.into()),
+        labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
+        annotations: Some(BTreeMap::from([(VERSION_ANNOTATION.to_string(), version())])),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Makes sure our RBAC is installed at this version; [`RbacState::BootstrapRequired`] when it is
+/// not and the workflow may not write it.
+pub async fn ensure(kube: &Kube, run: &Run) -> Result<RbacState> {
+    let roles = kube.all::<ClusterRole>();
+    match kube.get(&roles, NAME).await {
+        Ok(Some(role)) => {
+            if !run.owner().created_on_cluster(role.metadata.labels.as_ref()) {
+                return Err(WorkflowError::KubernetesObjectConflict {
+                    object: format!("clusterrole/{NAME}"),
+                });
+            }
+            let installed = role
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(VERSION_ANNOTATION));
+            if installed == Some(&version()) {
+                return Ok(RbacState::Current);
+            }
+        }
+        Ok(None) => {}
+        // The group has no rights yet: the RBAC is not there.
+        Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => {}
+        Err(other) => return Err(other),
+    }
+    match install(kube, run).await {
+        Ok(()) => Ok(RbacState::Installed),
+        Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => Ok(RbacState::BootstrapRequired),
+        Err(other) => Err(other),
+    }
+}
+
+async fn install(kube: &Kube, run: &Run) -> Result<()> {
+    let role = ClusterRole {
+        metadata: metadata(run),
+        rules: Some(rules()),
+        aggregation_rule: None,
+    };
+    let role = kube.apply(&kube.all::<ClusterRole>(), &role).await?;
+    let mut binding_metadata = metadata(run);
+    // Owned by the role: deleting the role (which the group may) removes the binding too.
+    binding_metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+        api_version: "rbac.authorization.k8s.io/v1".into(),
+        kind: "ClusterRole".into(),
+        name: NAME.into(),
+        uid: role.metadata.uid.unwrap_or_default(),
+        ..Default::default()
+    }]);
+    let binding = ClusterRoleBinding {
+        metadata: binding_metadata,
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: NAME.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "Group".into(),
+            name: GROUP.into(),
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            namespace: None,
+        }]),
+    };
+    kube.apply(&kube.all::<ClusterRoleBinding>(), &binding).await?;
+    tracing::info!(cluster = %kube.cluster, version = %version(), "workflow RBAC installed");
+    Ok(())
+}
+
+/// Deletes our ClusterRole (its binding is owned by it and goes with it) unless this cleanup must
+/// keep it; `Ok(None)` when there is none, or it is out of sight (no rights: not installed).
+/// Deleting it ends the workflow's rights on the cluster, so it is the last call of a cleanup.
+pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Option<std::result::Result<String, String>>> {
+    let roles = kube.all::<ClusterRole>();
+    let role = match kube.get(&roles, NAME).await {
+        Ok(Some(role)) => role,
+        Ok(None) | Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    let what = format!("clusterrole/{NAME} and its binding");
+    let labels = role.metadata.labels.as_ref();
+    let why_kept = if owner.created_on_cluster(labels) {
+        scope.keeps_labels(labels)
+    } else {
+        Some("not created by the workflow".to_string())
+    };
+    if let Some(why) = why_kept {
+        return Ok(Some(Err(kept(what, why))));
+    }
+    kube.delete(&roles, NAME).await?;
+    Ok(Some(Ok(what)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rules_grant_no_secrets_no_exec_and_no_rbac_writes() {
+        for rule in rules() {
+            let resources = rule.resources.unwrap_or_default();
+            assert!(
+                !resources.iter().any(|r| r == "secrets" || r == "pods/exec" || r == "*"),
+                "{resources:?}"
+            );
+            assert!(
+                !rule.verbs.iter().any(|v| v == "*" || v == "escalate" || v == "bind"),
+                "{:?}",
+                rule.verbs
+            );
+            if rule.api_groups.as_deref() == Some(&["rbac.authorization.k8s.io".to_string()]) {
+                assert_eq!(rule.resource_names.as_deref(), Some(&[NAME.to_string()][..]));
+                assert!(
+                    !rule
+                        .verbs
+                        .iter()
+                        .any(|v| v == "create" || v == "patch" || v == "update")
+                );
+            }
+        }
+        assert_eq!(version(), version());
+        assert_eq!(version().len(), 12);
+    }
+}
