@@ -54,8 +54,9 @@ fi
 
 # --- state machines and template: project rules and engine smoke test ------------------------
 # The cfn-lint phase above already runs the project's own rules (E9101: no wildcard IAM action;
-# E9102: DefinitionSubstitutions match the ASL placeholders) through .cfnlintrc.yaml. These phases
-# prove the rules bite, and run the ASL definitions in moto's Step Functions engine.
+# E9102: DefinitionSubstitutions match the ASL placeholders; E9103: changing IAM actions only on
+# resources that carry our ownership tag or have our own names) through .cfnlintrc.yaml. These
+# phases prove the rules bite, and run the ASL definitions in moto's Step Functions engine.
 
 # Runs cfn-lint on a fixture that must fail with exactly the expected findings of one rule.
 expect_cfn_lint_failure() {
@@ -79,6 +80,7 @@ phase "cfn-lint project rules bite (negative fixtures)"
 if [[ -f template.yaml ]]; then
     expect_cfn_lint_failure scripts/cfn_rules/fixtures/wildcard.yaml E9101 9
     expect_cfn_lint_failure scripts/cfn_rules/fixtures/substitutions.yaml E9102 3
+    expect_cfn_lint_failure scripts/cfn_rules/fixtures/owned_changes.yaml E9103 12
     done_phase
 else
     echo "    skipped: no template.yaml yet"
