@@ -5,10 +5,6 @@ use crate::error::{Result, WorkflowError};
 use crate::input::rules;
 use std::collections::HashMap;
 
-/// Default tag key a cluster's `CreateCluster` request must carry (value `true`) to be provisioned
-/// automatically by the EventBridge trigger.
-pub const DEFAULT_OPT_IN_TAG_KEY: &str = "efs-fargate-workflow/provision";
-
 /// Which runs may change a cluster only when the cluster carries the opt-in tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptInScope {
@@ -43,8 +39,6 @@ pub struct KubeApiOverride {
 pub struct Settings {
     /// `POD_EXECUTION_ROLE_ARN`: used when the input has no `podExecutionRoleArn`.
     pub pod_execution_role_arn: Option<String>,
-    /// `OPT_IN_TAG_KEY`.
-    pub opt_in_tag_key: String,
     /// `OPT_IN_SCOPE`: which runs need the opt-in tag on the cluster itself.
     pub opt_in_scope: OptInScope,
     /// `DEFAULT_TTL`: ISO-8601 duration applied to event-triggered runs.
@@ -70,7 +64,6 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             pod_execution_role_arn: None,
-            opt_in_tag_key: DEFAULT_OPT_IN_TAG_KEY.to_string(),
             opt_in_scope: OptInScope::EveryRun,
             default_ttl: None,
             access_entry_mode: AccessEntryMode::Manage,
@@ -97,9 +90,6 @@ impl Settings {
         if let Some(arn) = get("POD_EXECUTION_ROLE_ARN") {
             rules::role_arn("POD_EXECUTION_ROLE_ARN", arn)?;
             settings.pod_execution_role_arn = Some(arn.to_string());
-        }
-        if let Some(key) = get("OPT_IN_TAG_KEY") {
-            settings.opt_in_tag_key = key.to_string();
         }
         settings.opt_in_scope = match get("OPT_IN_SCOPE") {
             None | Some("every-run") => OptInScope::EveryRun,

@@ -6,6 +6,7 @@
 
 use super::{DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Trigger, console, rules};
 use crate::error::{Result, WorkflowError};
+use crate::ownership::OPT_IN_TAG_KEY;
 use crate::settings::Settings;
 use serde_json::Value;
 
@@ -54,11 +55,11 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
     rules::cluster_name("detail.requestParameters.name", &cluster_name)?;
 
     let tag = |key: &str| request.get("tags").and_then(|t| t.get(key)).and_then(Value::as_str);
-    if tag(&settings.opt_in_tag_key) != Some("true") {
+    if tag(OPT_IN_TAG_KEY) != Some("true") {
         return Ok(Trigger::Skip {
             reason: format!(
                 "cluster `{cluster_name}` was created without the opt-in tag `{}=true`",
-                settings.opt_in_tag_key
+                OPT_IN_TAG_KEY
             ),
         });
     }

@@ -17,6 +17,10 @@ pub const CLUSTER_KEY: &str = "efs-fargate-workflow/cluster";
 pub const NAMESPACE_KEY: &str = "efs-fargate-workflow/namespace";
 pub const RUN_ID_KEY: &str = "efs-fargate-workflow/run-id";
 pub const EXPIRES_AT_KEY: &str = "efs-fargate-workflow/expires-at";
+/// The tag (value `true`) by which a cluster opts in to being provisioned. Fixed, because the
+/// template's IAM conditions name it (`aws:ResourceTag/efs-fargate-workflow/provision`), and IAM
+/// condition keys cannot be parameters.
+pub const OPT_IN_TAG_KEY: &str = "efs-fargate-workflow/provision";
 
 /// Who owns a resource: one namespace of one cluster, provisioned by one run.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{Trigger, parse_execution_input, rules};
-use crate::ownership::Owner;
+use crate::ownership::{OPT_IN_TAG_KEY, Owner};
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::{OptInScope, Settings};
@@ -180,13 +180,13 @@ fn check_opted_in(cluster: &Cluster, settings: &Settings) -> Result<()> {
     if settings.opt_in_scope == OptInScope::EventBridgeOnly {
         return Ok(());
     }
-    let tag = cluster.tags().and_then(|tags| tags.get(&settings.opt_in_tag_key));
+    let tag = cluster.tags().and_then(|tags| tags.get(OPT_IN_TAG_KEY));
     if tag.map(String::as_str) == Some("true") {
         Ok(())
     } else {
         Err(WorkflowError::ClusterNotOptedIn {
             cluster: cluster.name().unwrap_or_default().to_string(),
-            tag_key: settings.opt_in_tag_key.clone(),
+            tag_key: OPT_IN_TAG_KEY.to_string(),
         })
     }
 }
