@@ -63,7 +63,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("cluster_name", &self.cluster_name)
             .field("region", &self.region)
-            .field("credentials", &self.credentials.iter().map(|(key, _)| key).collect::<Vec<_>>())
+            .field(
+                "credentials",
+                &self.credentials.iter().map(|(key, _)| key).collect::<Vec<_>>(),
+            )
             .field("authorized_access_keys", &self.authorized_access_keys)
             .field("caller_arns", &self.caller_arns)
             .field("access_entries", &self.access_entries.is_some())

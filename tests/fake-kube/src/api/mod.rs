@@ -56,7 +56,9 @@ impl Api {
             Some(self.auth.authenticate(&parts.headers)?)
         };
         // Like the API server's filter chain: authorized before the handler looks at anything.
-        let watch = query.iter().any(|(k, v)| k == "watch" && matches!(v.as_str(), "true" | "1"));
+        let watch = query
+            .iter()
+            .any(|(k, v)| k == "watch" && matches!(v.as_str(), "true" | "1"));
         if let Some(user) = &user
             && let Some(attributes) = attributes::of_request(&parts.method, &route, watch)
         {

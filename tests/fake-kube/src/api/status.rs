@@ -203,8 +203,13 @@ mod tests {
 
     #[test]
     fn forbidden_names_the_resource_like_new_forbidden() {
-        let status = ApiError::forbidden("storage.k8s.io", "storageclasses", "efs-sc", "User \"u\" cannot patch".into())
-            .to_status();
+        let status = ApiError::forbidden(
+            "storage.k8s.io",
+            "storageclasses",
+            "efs-sc",
+            "User \"u\" cannot patch".into(),
+        )
+        .to_status();
         assert_eq!(status["code"], 403);
         assert_eq!(
             status["message"],
@@ -215,7 +220,10 @@ mod tests {
             json!({"name": "efs-sc", "group": "storage.k8s.io", "kind": "storageclasses"})
         );
         let status = ApiError::forbidden("", "pods", "", "x".into()).to_status();
-        assert_eq!((status["message"].as_str(), &status["details"]), (Some("pods is forbidden: x"), &json!({"kind": "pods"})));
+        assert_eq!(
+            (status["message"].as_str(), &status["details"]),
+            (Some("pods is forbidden: x"), &json!({"kind": "pods"}))
+        );
     }
 
     #[test]

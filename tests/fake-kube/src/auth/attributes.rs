@@ -22,7 +22,13 @@ pub fn of_request(method: &Method, route: &Route, watch: bool) -> Option<Attribu
                 Method::DELETE => "deletecollection",
                 _ => return None,
             };
-            Some(attributes(verb, *kind, "", namespace.as_deref().unwrap_or_default(), ""))
+            Some(attributes(
+                verb,
+                *kind,
+                "",
+                namespace.as_deref().unwrap_or_default(),
+                "",
+            ))
         }
         Route::Object {
             kind,
@@ -50,7 +56,13 @@ pub fn of_request(method: &Method, route: &Route, watch: bool) -> Option<Attribu
 }
 
 /// A request for `verb` on `kind` (and `subresource`) in `namespace`, on object `name`.
-pub fn attributes(verb: &'static str, kind: Kind, subresource: &'static str, namespace: &str, name: &str) -> Attributes {
+pub fn attributes(
+    verb: &'static str,
+    kind: Kind,
+    subresource: &'static str,
+    namespace: &str,
+    name: &str,
+) -> Attributes {
     Attributes {
         verb,
         group: kind.group(),
@@ -70,7 +82,12 @@ mod tests {
         of_request(&method, &route, watch).map(|a| (a.verb, a.full_resource(), a.namespace, a.name))
     }
 
-    fn expect(verb: &'static str, resource: &str, namespace: &str, name: &str) -> Option<(&'static str, String, String, String)> {
+    fn expect(
+        verb: &'static str,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<(&'static str, String, String, String)> {
         Some((verb, resource.into(), namespace.into(), name.into()))
     }
 
@@ -80,7 +97,10 @@ mod tests {
         assert_eq!(of(Method::GET, pods, false), expect("list", "pods", "ns", ""));
         assert_eq!(of(Method::GET, pods, true), expect("watch", "pods", "ns", ""));
         assert_eq!(of(Method::POST, pods, false), expect("create", "pods", "ns", ""));
-        assert_eq!(of(Method::DELETE, pods, false), expect("deletecollection", "pods", "ns", ""));
+        assert_eq!(
+            of(Method::DELETE, pods, false),
+            expect("deletecollection", "pods", "ns", "")
+        );
         let web = "/api/v1/namespaces/ns/pods/web";
         assert_eq!(of(Method::GET, web, false), expect("get", "pods", "ns", "web"));
         assert_eq!(of(Method::PUT, web, false), expect("update", "pods", "ns", "web"));
@@ -98,7 +118,10 @@ mod tests {
             of(Method::GET, "/api/v1/namespaces/poc", false),
             expect("get", "namespaces", "poc", "poc")
         );
-        assert_eq!(of(Method::POST, "/api/v1/namespaces", false), expect("create", "namespaces", "", ""));
+        assert_eq!(
+            of(Method::POST, "/api/v1/namespaces", false),
+            expect("create", "namespaces", "", "")
+        );
         assert_eq!(of(Method::GET, "/api/v1", false), None);
         assert_eq!(of(Method::OPTIONS, web, false), None);
     }

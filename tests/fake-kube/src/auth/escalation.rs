@@ -46,8 +46,13 @@ pub fn check(auth: &Auth, store: &Store, user: &User, kind: Kind, object: &Value
             if auth.allows(user, &bind, store) {
                 return Ok(());
             }
-            let role = if role_kind == "Role" { Kind::Role } else { Kind::ClusterRole };
-            rbac::role_rules(store, role_kind, role_name, namespace).map_err(|_| ApiError::not_found(role, role_name))?
+            let role = if role_kind == "Role" {
+                Kind::Role
+            } else {
+                Kind::ClusterRole
+            };
+            rbac::role_rules(store, role_kind, role_name, namespace)
+                .map_err(|_| ApiError::not_found(role, role_name))?
         }
         _ => return Ok(()),
     };

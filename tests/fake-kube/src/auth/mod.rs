@@ -106,7 +106,11 @@ impl Auth {
                         name: key,
                         groups: vec![AUTHENTICATED_GROUP.into()],
                     },
-                    policies: if admin { vec![AccessPolicy::cluster_admin()] } else { vec![] },
+                    policies: if admin {
+                        vec![AccessPolicy::cluster_admin()]
+                    } else {
+                        vec![]
+                    },
                 })
             }
             Mode::AccessEntries { source, caller_arns } => {
@@ -121,7 +125,10 @@ impl Auth {
                 let principal = caller.principal_arn();
                 let access = source.resolve(&self.cluster_name, &principal).ok_or_else(|| {
                     tracing::info!(principal, cluster = self.cluster_name, "no access entry: 401");
-                    unauthorized(format!("no access entry for {principal} in cluster {}", self.cluster_name))
+                    unauthorized(format!(
+                        "no access entry for {principal} in cluster {}",
+                        self.cluster_name
+                    ))
                 })?;
                 let mut groups = access.kubernetes_groups.clone();
                 groups.push(AUTHENTICATED_GROUP.into());

@@ -98,7 +98,16 @@ fn admin() -> Vec<Rule> {
         Rule::new(
             &[RBAC_GROUP],
             &["rolebindings", "roles"],
-            &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+            &[
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ],
         ),
     ]);
     rules
@@ -126,7 +135,10 @@ pub fn rules(name: &str) -> Option<Vec<Rule>> {
 /// (the Kubernetes user-facing roles `admin`, `edit` and `view` are what the EKS policies copy).
 pub fn bootstrap_cluster_roles() -> [(&'static str, Vec<Rule>); 4] {
     [
-        ("cluster-admin", rules("AmazonEKSClusterAdminPolicy").unwrap_or_default()),
+        (
+            "cluster-admin",
+            rules("AmazonEKSClusterAdminPolicy").unwrap_or_default(),
+        ),
         ("admin", admin()),
         ("edit", edit()),
         ("view", view()),
@@ -176,7 +188,10 @@ mod tests {
         assert!(allows("AmazonEKSEditPolicy", &read_secret));
         assert!(allows("AmazonEKSSecretReaderPolicy", &read_secret));
         assert!(allows("AmazonEKSViewPolicy", &request("get", "pods", "log", "poc")));
-        assert!(!allows("AmazonEKSViewPolicy", &request("create", "pods", "exec", "poc")));
+        assert!(!allows(
+            "AmazonEKSViewPolicy",
+            &request("create", "pods", "exec", "poc")
+        ));
         assert!(allows("AmazonEKSEditPolicy", &request("create", "pods", "exec", "poc")));
         let create_role = Attributes {
             group: RBAC_GROUP,
@@ -184,7 +199,10 @@ mod tests {
         };
         assert!(!allows("AmazonEKSEditPolicy", &create_role));
         assert!(allows("AmazonEKSAdminPolicy", &create_role));
-        let bind = Attributes { verb: "bind", ..create_role };
+        let bind = Attributes {
+            verb: "bind",
+            ..create_role
+        };
         assert!(!allows("AmazonEKSAdminPolicy", &bind));
         assert!(allows(
             "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",

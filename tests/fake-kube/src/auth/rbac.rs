@@ -132,9 +132,19 @@ mod tests {
         ]});
         put(&mut store, Kind::ClusterRole, "", reader);
         let group = json!({"kind": "Group", "name": "readers"});
-        put(&mut store, Kind::RoleBinding, "poc", binding("rb", "ClusterRole", "reader", group));
+        put(
+            &mut store,
+            Kind::RoleBinding,
+            "poc",
+            binding("rb", "ClusterRole", "reader", group),
+        );
         let user = json!({"kind": "User", "name": "alice"});
-        put(&mut store, Kind::ClusterRoleBinding, "", binding("crb", "ClusterRole", "gone", user));
+        put(
+            &mut store,
+            Kind::ClusterRoleBinding,
+            "",
+            binding("crb", "ClusterRole", "gone", user),
+        );
 
         let alice = Subject {
             name: "alice".into(),

@@ -158,9 +158,9 @@ impl Rule {
                         .is_some_and(|(_, sub)| has(&self.resources, &format!("*/{sub}")))
             });
         let urls = sub.non_resource_urls.iter().all(|url| {
-            self.non_resource_urls.iter().any(|own| {
-                own == url || own.strip_suffix('*').is_some_and(|prefix| url.starts_with(prefix))
-            })
+            self.non_resource_urls
+                .iter()
+                .any(|own| own == url || own.strip_suffix('*').is_some_and(|prefix| url.starts_with(prefix)))
         });
         let names = self.resource_names.is_empty()
             || (!sub.resource_names.is_empty() && sub.resource_names.iter().all(|n| has(&self.resource_names, n)));

@@ -72,7 +72,11 @@ pub fn validate_binding(kind: Kind, binding: &Value, causes: &mut Vec<Cause>) {
         }
         let subject_kind = subject["kind"].as_str().unwrap_or_default();
         if !SUBJECT_KINDS.contains(&subject_kind) {
-            causes.push(unsupported(&format!("subjects[{i}].kind"), subject_kind, &SUBJECT_KINDS));
+            causes.push(unsupported(
+                &format!("subjects[{i}].kind"),
+                subject_kind,
+                &SUBJECT_KINDS,
+            ));
         }
     }
 }

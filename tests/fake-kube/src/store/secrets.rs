@@ -16,7 +16,9 @@ pub fn fold_string_data(mut secret: Value) -> Result<Value, ApiError> {
         return Ok(secret);
     };
     let Value::Object(string_data) = string_data else {
-        return Err(ApiError::bad_request("the body is not a valid Secret: stringData must be a map"));
+        return Err(ApiError::bad_request(
+            "the body is not a valid Secret: stringData must be a map",
+        ));
     };
     let data = fields
         .entry("data")
