@@ -16,16 +16,17 @@ pub struct Config {
     pub region: String,
     /// Known signers: access key id → secret access key.
     pub credentials: Vec<(String, String)>,
-    /// Without `access_entries`: the access key ids allowed to use the API, as cluster admins
-    /// (others get 403); `None` allows every valid signer. Ignored with `access_entries`.
+    /// Without `access_entries`: the access key ids that are cluster admins; other signers get
+    /// only what RBAC grants the user named by their access key id (usually nothing: 403).
+    /// `None` makes every valid signer a cluster admin. Ignored with `access_entries`.
     pub authorized_access_keys: Option<Vec<String>>,
     /// Access key id → the ARN STS `GetCallerIdentity` returns for it
     /// (`arn:aws:sts::<account>:assumed-role/<Role>/<session>` or `arn:aws:iam::<account>:user/<name>`).
     /// Used with `access_entries`; a signer without an ARN here gets 401.
     pub caller_arns: Vec<(String, String)>,
     /// EKS access entries: who may call and what they may do (access policies, RBAC on the
-    /// entry's username and groups). `None`: every valid signer (or each of
-    /// `authorized_access_keys`) is a cluster admin, and RBAC objects are stored but not enforced.
+    /// entry's username and groups). `None`: the original rule of this fake, see
+    /// `authorized_access_keys` (what `tests/tests` and `tests/local-stack` use today).
     pub access_entries: Option<Arc<dyn AccessEntrySource>>,
     /// Where the Fargate profiles come from; `None` schedules every pod (no Fargate check).
     pub eks: Option<aws_sdk_eks::Client>,

@@ -63,6 +63,7 @@ impl FakeKube {
             },
             SimClock::new(config.time_scale),
         );
+        let access_entries = config.access_entries.is_some();
         let verifier = TokenVerifier::new(&config.cluster_name, &config.credentials);
         let auth = match config.access_entries {
             Some(source) => Auth::access_entries(
@@ -89,6 +90,7 @@ impl FakeKube {
             endpoint,
             cluster = config.cluster_name,
             fargate_check = config.eks.is_some(),
+            access_entries,
             time_scale = config.time_scale,
             "fake kube-apiserver ready"
         );
