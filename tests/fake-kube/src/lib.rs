@@ -41,6 +41,7 @@ mod tls;
 mod volumes;
 
 pub use auth::access::{AccessEntrySource, AccessPolicy, ResolvedAccess, Scope, StaticAccessEntries};
+pub use auth::identity::principal_of;
 pub use config::Config;
 pub use error::StartError;
 pub use fake_kube::FakeKube;

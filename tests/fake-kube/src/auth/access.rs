@@ -6,21 +6,25 @@
 
 use std::collections::BTreeMap;
 
+use crate::auth::identity::principal_of;
+
 /// Where the access entries of a cluster live.
 pub trait AccessEntrySource: Send + Sync {
-    /// The access entry of `principal_arn` in `cluster_name`, with its associated access policies;
-    /// `None` when the principal has none (the server then answers 401, as EKS does).
+    /// The access entry of the caller in `cluster_name`, with its associated access policies;
+    /// `None` when there is none (the server then answers 401, as EKS does).
     ///
-    /// `principal_arn` is the IAM ARN an access entry is created for: an IAM user
-    /// (`arn:aws:iam::<account>:user/<name>`) or an IAM role (`arn:aws:iam::<account>:role/<name>`;
-    /// callers with an assumed-role session are looked up by their role, as EKS does).
-    fn resolve(&self, cluster_name: &str, principal_arn: &str) -> Option<ResolvedAccess>;
+    /// `caller_arn` is what STS `GetCallerIdentity` returns for the caller: an IAM user
+    /// (`arn:aws:iam::<account>:user/<name>`) or an assumed-role session
+    /// (`arn:aws:sts::<account>:assumed-role/<Role>/<session>`), which EKS looks up by the entry of
+    /// its role ([`principal_of`] gives that ARN). Passing the session lets the source fill the
+    /// entry's `{{SessionName}}` the way EKS does.
+    fn resolve(&self, cluster_name: &str, caller_arn: &str) -> Option<ResolvedAccess>;
 }
 
 /// An access entry and its access policy associations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResolvedAccess {
-    /// The Kubernetes username. It may use the EKS templates `{{AccountID}}`, `{{SessionName}}`
+    /// The Kubernetes username. Templates left in it are filled by the server: the EKS templates `{{AccountID}}`, `{{SessionName}}`
     /// (`@` replaced by `-`), `{{SessionNameRaw}}` and `{{AccessKeyID}}`; empty means the EKS
     /// default (the assumed-role ARN with `{{SessionName}}` for a role, the ARN for a user).
     pub username: String,
@@ -63,7 +67,8 @@ impl AccessPolicy {
     }
 }
 
-/// A fixed set of access entries, keyed by cluster and principal ARN.
+/// A fixed set of access entries, keyed by cluster and principal ARN (an IAM user or role; a
+/// caller with an assumed-role session finds its role's entry).
 #[derive(Clone, Debug, Default)]
 pub struct StaticAccessEntries {
     entries: BTreeMap<(String, String), ResolvedAccess>,
@@ -83,9 +88,9 @@ impl StaticAccessEntries {
 }
 
 impl AccessEntrySource for StaticAccessEntries {
-    fn resolve(&self, cluster_name: &str, principal_arn: &str) -> Option<ResolvedAccess> {
+    fn resolve(&self, cluster_name: &str, caller_arn: &str) -> Option<ResolvedAccess> {
         self.entries
-            .get(&(cluster_name.to_string(), principal_arn.to_string()))
+            .get(&(cluster_name.to_string(), principal_of(caller_arn)))
             .cloned()
     }
 }

@@ -15,24 +15,25 @@ pub struct CallerIdentity {
     pub access_key_id: String,
 }
 
-impl CallerIdentity {
-    /// The IAM principal an access entry is created for: an assumed-role session becomes
-    /// `arn:<partition>:iam::<account>:role/<Role>`; anything else is its own principal.
-    pub fn principal_arn(&self) -> String {
-        match self.assumed_role() {
-            Some(AssumedRole {
-                partition,
-                account,
-                role,
-                ..
-            }) => format!("arn:{partition}:iam::{account}:role/{role}"),
-            None => self.arn.clone(),
-        }
+/// The IAM principal an access entry is created for: an assumed-role session
+/// (`arn:<partition>:sts::<account>:assumed-role/<Role>/<session>`) becomes
+/// `arn:<partition>:iam::<account>:role/<Role>`; anything else is its own principal.
+pub fn principal_of(caller_arn: &str) -> String {
+    match assumed_role(caller_arn) {
+        Some(AssumedRole {
+            partition,
+            account,
+            role,
+            ..
+        }) => format!("arn:{partition}:iam::{account}:role/{role}"),
+        None => caller_arn.to_string(),
     }
+}
 
+impl CallerIdentity {
     /// The Kubernetes username of `access`, its templates filled in, or the EKS default.
     pub fn username(&self, access: &ResolvedAccess) -> String {
-        let assumed = self.assumed_role();
+        let assumed = assumed_role(&self.arn);
         let template = match (&*access.username, &assumed) {
             ("", Some(role)) => format!(
                 "arn:{}:sts::{}:assumed-role/{}/{{{{SessionName}}}}",
@@ -52,27 +53,27 @@ impl CallerIdentity {
     fn account(&self) -> &str {
         self.arn.split(':').nth(4).unwrap_or_default()
     }
+}
 
-    fn assumed_role(&self) -> Option<AssumedRole<'_>> {
-        let mut fields = self.arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("sts"), Some(_region), Some(account), Some(resource)) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            return None;
-        };
-        let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
-        Some(AssumedRole {
-            partition,
-            account,
-            role,
-            session,
-        })
-    }
+fn assumed_role(arn: &str) -> Option<AssumedRole<'_>> {
+    let mut fields = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("sts"), Some(_region), Some(account), Some(resource)) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
+        return None;
+    };
+    let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
+    Some(AssumedRole {
+        partition,
+        account,
+        role,
+        session,
+    })
 }
 
 /// `arn:<partition>:sts::<account>:assumed-role/<role>/<session>`, taken apart.
@@ -97,11 +98,11 @@ mod tests {
     #[test]
     fn assumed_role_sessions_are_looked_up_by_their_role() {
         let session = caller("arn:aws:sts::111122223333:assumed-role/Workflow/lambda@x");
-        assert_eq!(session.principal_arn(), "arn:aws:iam::111122223333:role/Workflow");
+        assert_eq!(principal_of(&session.arn), "arn:aws:iam::111122223333:role/Workflow");
         let user = caller("arn:aws:iam::111122223333:user/alice");
-        assert_eq!(user.principal_arn(), "arn:aws:iam::111122223333:user/alice");
+        assert_eq!(principal_of(&user.arn), "arn:aws:iam::111122223333:user/alice");
         let china = caller("arn:aws-cn:sts::111122223333:assumed-role/R/s");
-        assert_eq!(china.principal_arn(), "arn:aws-cn:iam::111122223333:role/R");
+        assert_eq!(principal_of(&china.arn), "arn:aws-cn:iam::111122223333:role/R");
     }
 
     #[test]

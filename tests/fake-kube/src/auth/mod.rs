@@ -24,7 +24,7 @@ use http::HeaderMap;
 use crate::api::status::{ApiError, Reason};
 use crate::store::Store;
 use access::{AccessEntrySource, AccessPolicy};
-use identity::{AUTHENTICATED_GROUP, CallerIdentity};
+use identity::{AUTHENTICATED_GROUP, CallerIdentity, principal_of};
 use rbac::Subject;
 use rules::Attributes;
 use token::{TokenError, TokenVerifier};
@@ -122,8 +122,8 @@ impl Auth {
                     arn: arn.clone(),
                     access_key_id: key,
                 };
-                let principal = caller.principal_arn();
-                let access = source.resolve(&self.cluster_name, &principal).ok_or_else(|| {
+                let access = source.resolve(&self.cluster_name, &caller.arn).ok_or_else(|| {
+                    let principal = principal_of(&caller.arn);
                     tracing::info!(principal, cluster = self.cluster_name, "no access entry: 401");
                     unauthorized(format!(
                         "no access entry for {principal} in cluster {}",
