@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::api::Api;
-use crate::auth::Authenticator;
+use crate::auth::Auth;
 use crate::auth::token::TokenVerifier;
 use crate::clock::SimClock;
 use crate::cluster::{Cluster, ClusterSettings};
@@ -63,10 +63,21 @@ impl FakeKube {
             },
             SimClock::new(config.time_scale),
         );
-        let auth = Authenticator::new(
-            TokenVerifier::new(&config.cluster_name, &config.credentials),
-            config.authorized_access_keys.map(|keys| keys.into_iter().collect()),
-        );
+        let access_entries = config.access_entries.is_some();
+        let verifier = TokenVerifier::new(&config.cluster_name, &config.credentials);
+        let auth = match config.access_entries {
+            Some(source) => Auth::access_entries(
+                &config.cluster_name,
+                verifier,
+                source,
+                config.caller_arns.into_iter().collect(),
+            ),
+            None => Auth::signers(
+                &config.cluster_name,
+                verifier,
+                config.authorized_access_keys.map(|keys| keys.into_iter().collect()),
+            ),
+        };
         let api = Arc::new(Api {
             cluster: Arc::clone(&cluster),
             auth,
@@ -79,6 +90,7 @@ impl FakeKube {
             endpoint,
             cluster = config.cluster_name,
             fargate_check = config.eks.is_some(),
+            access_entries,
             time_scale = config.time_scale,
             "fake kube-apiserver ready"
         );

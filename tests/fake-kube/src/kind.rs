@@ -11,16 +11,25 @@ pub enum Kind {
     Event,
     StorageClass,
     CsiDriver,
+    Secret,
+    ClusterRole,
+    Role,
+    ClusterRoleBinding,
+    RoleBinding,
 }
 
 /// The API group of `storageclasses` and `csidrivers`.
 pub const STORAGE_GROUP: &str = "storage.k8s.io";
+/// The API group of roles and bindings.
+pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// The named API groups served under `/apis`.
+pub const NAMED_GROUPS: [&str; 2] = [STORAGE_GROUP, RBAC_GROUP];
 
 /// What every served resource allows.
 pub const VERBS: [&str; 5] = ["create", "delete", "get", "list", "patch"];
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::PersistentVolume,
@@ -29,6 +38,11 @@ impl Kind {
         Kind::Event,
         Kind::StorageClass,
         Kind::CsiDriver,
+        Kind::Secret,
+        Kind::ClusterRole,
+        Kind::Role,
+        Kind::ClusterRoleBinding,
+        Kind::RoleBinding,
     ];
 
     /// `Pod`, `CSIDriver`, ...
@@ -42,6 +56,11 @@ impl Kind {
             Kind::Event => "Event",
             Kind::StorageClass => "StorageClass",
             Kind::CsiDriver => "CSIDriver",
+            Kind::Secret => "Secret",
+            Kind::ClusterRole => "ClusterRole",
+            Kind::Role => "Role",
+            Kind::ClusterRoleBinding => "ClusterRoleBinding",
+            Kind::RoleBinding => "RoleBinding",
         }
     }
 
@@ -56,6 +75,11 @@ impl Kind {
             Kind::Event => "events",
             Kind::StorageClass => "storageclasses",
             Kind::CsiDriver => "csidrivers",
+            Kind::Secret => "secrets",
+            Kind::ClusterRole => "clusterroles",
+            Kind::Role => "roles",
+            Kind::ClusterRoleBinding => "clusterrolebindings",
+            Kind::RoleBinding => "rolebindings",
         }
     }
 
@@ -72,7 +96,7 @@ impl Kind {
             Kind::ConfigMap => &["cm"],
             Kind::Event => &["ev"],
             Kind::StorageClass => &["sc"],
-            Kind::CsiDriver => &[],
+            _ => &[],
         }
     }
 
@@ -80,23 +104,36 @@ impl Kind {
     pub fn group(self) -> &'static str {
         match self {
             Kind::StorageClass | Kind::CsiDriver => STORAGE_GROUP,
+            Kind::ClusterRole | Kind::Role | Kind::ClusterRoleBinding | Kind::RoleBinding => RBAC_GROUP,
             _ => "",
         }
     }
 
-    /// `v1` or `storage.k8s.io/v1`.
+    /// `v1`, `storage.k8s.io/v1` or `rbac.authorization.k8s.io/v1`.
     pub fn api_version(self) -> &'static str {
         match self.group() {
-            "" => "v1",
-            _ => "storage.k8s.io/v1",
+            STORAGE_GROUP => "storage.k8s.io/v1",
+            RBAC_GROUP => "rbac.authorization.k8s.io/v1",
+            _ => "v1",
         }
     }
 
     pub fn namespaced(self) -> bool {
         matches!(
             self,
-            Kind::Pod | Kind::PersistentVolumeClaim | Kind::ConfigMap | Kind::Event
+            Kind::Pod
+                | Kind::PersistentVolumeClaim
+                | Kind::ConfigMap
+                | Kind::Event
+                | Kind::Secret
+                | Kind::Role
+                | Kind::RoleBinding
         )
+    }
+
+    /// Roles and bindings, whose writes pass the RBAC escalation check.
+    pub fn is_rbac(self) -> bool {
+        self.group() == RBAC_GROUP
     }
 
     /// Kinds whose `status` belongs to the system: writes to the main resource keep the stored status.
@@ -144,5 +181,7 @@ mod tests {
         assert_eq!(Kind::from_path("", "storageclasses"), None);
         assert_eq!(Kind::lookup("pvc"), Some(Kind::PersistentVolumeClaim));
         assert_eq!(Kind::CsiDriver.qualified_resource(), "csidrivers.storage.k8s.io");
+        assert_eq!(Kind::RoleBinding.api_version(), "rbac.authorization.k8s.io/v1");
+        assert!(Kind::RoleBinding.namespaced() && !Kind::ClusterRoleBinding.namespaced());
     }
 }

@@ -1,8 +1,8 @@
-//! Discovery documents: `/version`, `/api`, `/apis`, and the resource lists of the served groups.
+//! Discovery documents: `/version`, `/api`, `/apis`, `/apis/<group>`, and the resource lists of the served groups.
 
 use serde_json::{Value, json};
 
-use crate::kind::{Kind, STORAGE_GROUP, VERBS};
+use crate::kind::{Kind, NAMED_GROUPS, VERBS};
 
 pub const GIT_VERSION: &str = "v1.33.0-eks-fake";
 
@@ -33,10 +33,10 @@ pub fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn storage_group() -> Value {
-    let version = json!({"groupVersion": format!("{STORAGE_GROUP}/v1"), "version": "v1"});
+fn named_group(name: &str) -> Value {
+    let version = json!({"groupVersion": format!("{name}/v1"), "version": "v1"});
     json!({
-        "name": STORAGE_GROUP,
+        "name": name,
         "versions": [version],
         "preferredVersion": version,
     })
@@ -44,12 +44,13 @@ fn storage_group() -> Value {
 
 /// `/apis`: `APIGroupList`.
 pub fn group_list() -> Value {
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [storage_group()]})
+    let groups: Vec<Value> = NAMED_GROUPS.into_iter().map(named_group).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
-/// `/apis/storage.k8s.io`: `APIGroup`.
-pub fn group() -> Value {
-    let mut group = storage_group();
+/// `/apis/<name>`: `APIGroup`.
+pub fn group(name: &str) -> Value {
+    let mut group = named_group(name);
     group["kind"] = json!("APIGroup");
     group["apiVersion"] = json!("v1");
     group
@@ -71,10 +72,11 @@ pub fn resource_list(group: &str) -> Value {
         }
         resources.push(resource);
         if kind.has_status_subresource() {
-            resources.push(subresource(kind, "status"));
+            resources.push(subresource(kind, "status", &["get"]));
         }
         if kind == Kind::Pod {
-            resources.push(subresource(kind, "log"));
+            resources.push(subresource(kind, "log", &["get"]));
+            resources.push(subresource(kind, "exec", &["create", "get"]));
         }
     }
     let group_version = if group.is_empty() {
@@ -85,13 +87,13 @@ pub fn resource_list(group: &str) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
 
-fn subresource(kind: Kind, name: &str) -> Value {
+fn subresource(kind: Kind, name: &str, verbs: &[&str]) -> Value {
     json!({
         "name": format!("{}/{name}", kind.plural()),
         "singularName": "",
         "namespaced": kind.namespaced(),
         "kind": kind.name(),
-        "verbs": ["get"],
+        "verbs": verbs,
     })
 }
 
@@ -111,8 +113,12 @@ mod tests {
         assert!(names.contains(&"pods/log"));
         assert!(names.contains(&"persistentvolumeclaims"));
         assert!(!names.contains(&"storageclasses"));
-        let storage = resource_list(STORAGE_GROUP);
+        assert!(names.contains(&"secrets"));
+        let storage = resource_list(crate::kind::STORAGE_GROUP);
         assert_eq!(storage["groupVersion"], "storage.k8s.io/v1");
         assert_eq!(storage["resources"][0]["namespaced"], false);
+        let rbac = resource_list(crate::kind::RBAC_GROUP);
+        assert_eq!(rbac["resources"].as_array().unwrap().len(), 4);
+        assert_eq!(group_list()["groups"].as_array().unwrap().len(), 2);
     }
 }

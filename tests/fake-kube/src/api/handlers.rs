@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use crate::api::discovery;
 use crate::api::path::{Route, Subresource};
 use crate::api::status::{ApiError, Reason, deleted_status};
-use crate::auth::Authenticator;
-use crate::auth::token::Caller;
+use crate::auth::attributes::attributes;
+use crate::auth::{Auth, User, escalation};
 use crate::cluster::Cluster;
 use crate::kind::Kind;
 use crate::store::selector::{FieldSelector, LabelSelector, Selectors};
-use crate::store::{ObjectKey, meta};
+use crate::store::{ObjectKey, merge, meta};
 
 /// A successful answer.
 #[derive(Debug)]
@@ -34,8 +34,8 @@ pub struct Request<'a> {
     /// Without parameters (`; charset=utf-8`).
     pub content_type: &'a str,
     pub body: &'a [u8],
-    /// `None` on public routes.
-    pub caller: Option<Caller>,
+    /// `None` on public routes; authorized for the route's verb before dispatch.
+    pub user: Option<User>,
 }
 
 impl Request<'_> {
@@ -57,7 +57,7 @@ impl Request<'_> {
 
 pub struct Handlers<'a> {
     pub cluster: &'a Arc<Cluster>,
-    pub auth: &'a Authenticator,
+    pub auth: &'a Auth,
     pub server_address: &'a str,
 }
 
@@ -69,7 +69,7 @@ impl Handlers<'_> {
             Route::Health if get => Ok(Reply::Text("ok".into())),
             Route::CoreVersions if get => ok(discovery::core_versions(self.server_address)),
             Route::GroupList if get => ok(discovery::group_list()),
-            Route::StorageGroup if get => ok(discovery::group()),
+            Route::Group { group } if get => ok(discovery::group(group)),
             Route::ResourceList { group } if get => ok(discovery::resource_list(group)),
             Route::Collection { kind, namespace } => self.collection(request, *kind, namespace.as_deref()),
             Route::Object {
@@ -81,8 +81,9 @@ impl Handlers<'_> {
                 let key = ObjectKey::new(*kind, namespace, name);
                 match subresource {
                     None => self.object(request, &key),
-                    Some(Subresource::Status) if get => self.get(request, &key),
+                    Some(Subresource::Status) if get => self.get(&key),
                     Some(Subresource::Log) if get => self.log(request, &key),
+                    Some(Subresource::Exec) if get || request.method == Method::POST => self.exec(request, &key),
                     Some(_) => Err(method_not_allowed(request.method)),
                 }
             }
@@ -98,7 +99,6 @@ impl Handlers<'_> {
                         "watch is not emulated by fake-kube-apiserver: poll with list",
                     ));
                 }
-                self.authorize(request, "list", kind, namespace.unwrap_or_default())?;
                 let selectors = Selectors {
                     labels: LabelSelector::parse(request.param("labelSelector").unwrap_or_default())?,
                     fields: FieldSelector::parse(kind, request.param("fieldSelector").unwrap_or_default())?,
@@ -116,9 +116,10 @@ impl Handlers<'_> {
                     return Err(method_not_allowed(request.method));
                 }
                 let namespace = namespace.unwrap_or_default();
-                self.authorize(request, "create", kind, namespace)?;
                 refuse_dry_run(request)?;
-                let created = self.cluster.create(kind, namespace, request.json_body()?)?;
+                let body = request.json_body()?;
+                self.check_escalation(request, &ObjectKey::new(kind, namespace, meta::name(&body)), &body)?;
+                let created = self.cluster.create(kind, namespace, body)?;
                 Ok(Reply::Json(StatusCode::CREATED, created))
             }
             _ => Err(method_not_allowed(request.method)),
@@ -127,14 +128,12 @@ impl Handlers<'_> {
 
     fn object(&self, request: &Request<'_>, key: &ObjectKey) -> Result<Reply, ApiError> {
         match *request.method {
-            Method::GET => self.get(request, key),
+            Method::GET => self.get(key),
             Method::PATCH => {
-                self.authorize(request, "patch", key.kind, &key.namespace)?;
                 refuse_dry_run(request)?;
                 self.patch(request, key)
             }
             Method::DELETE => {
-                self.authorize(request, "delete", key.kind, &key.namespace)?;
                 refuse_dry_run(request)?;
                 let deleted = self.cluster.delete(key)?;
                 ok(deleted_status(key.kind, &key.name, meta::uid(&deleted)))
@@ -143,8 +142,7 @@ impl Handlers<'_> {
         }
     }
 
-    fn get(&self, request: &Request<'_>, key: &ObjectKey) -> Result<Reply, ApiError> {
-        self.authorize(request, "get", key.kind, &key.namespace)?;
+    fn get(&self, key: &ObjectKey) -> Result<Reply, ApiError> {
         ok(self.cluster.get(key)?)
     }
 
@@ -156,12 +154,16 @@ impl Handlers<'_> {
                         "PATCH with application/apply-patch+yaml requires the fieldManager parameter",
                     ));
                 }
-                let (applied, created) = self.cluster.apply(key, request.json_body()?)?;
+                let body = request.json_body()?;
+                self.check_escalation(request, key, &body)?;
+                let (applied, created) = self.cluster.apply(key, body)?;
                 let status = if created { StatusCode::CREATED } else { StatusCode::OK };
                 Ok(Reply::Json(status, applied))
             }
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-                ok(self.cluster.merge_patch(key, &request.json_body()?)?)
+                let patch = request.json_body()?;
+                self.check_escalation(request, key, &patch)?;
+                ok(self.cluster.merge_patch(key, &patch)?)
             }
             other => Err(ApiError::new(
                 Reason::UnsupportedMediaType,
@@ -175,7 +177,6 @@ impl Handlers<'_> {
     }
 
     fn log(&self, request: &Request<'_>, key: &ObjectKey) -> Result<Reply, ApiError> {
-        self.authorize(request, "get", key.kind, &key.namespace)?;
         let tail_lines = match request.param("tailLines") {
             None => None,
             Some(n) => Some(
@@ -189,11 +190,32 @@ impl Handlers<'_> {
         Ok(Reply::Text(text))
     }
 
-    fn authorize(&self, request: &Request<'_>, verb: &str, kind: Kind, namespace: &str) -> Result<(), ApiError> {
-        match &request.caller {
-            Some(caller) => self.auth.authorize(caller, verb, kind, namespace),
-            None => Err(ApiError::new(Reason::Unauthorized, "Unauthorized")),
+    /// `pods/exec` is authorized (a websocket `GET` also needs `create`, as since Kubernetes 1.31)
+    /// but not emulated: without an upgraded connection the API server answers 400 too.
+    fn exec(&self, request: &Request<'_>, key: &ObjectKey) -> Result<Reply, ApiError> {
+        if let (true, Some(user)) = (request.method == Method::GET, &request.user) {
+            let create = attributes("create", Kind::Pod, "exec", &key.namespace, &key.name);
+            self.auth.authorize(user, &create, &self.cluster.store())?;
         }
+        self.cluster.get(key)?;
+        Err(ApiError::bad_request(
+            "Upgrade request required (pods/exec is not emulated by fake-kube-apiserver)",
+        ))
+    }
+
+    /// Roles and bindings as they will be stored (a patch merged into what exists) must not
+    /// grant their writer more than it holds.
+    fn check_escalation(&self, request: &Request<'_>, key: &ObjectKey, body: &Value) -> Result<(), ApiError> {
+        let Some(user) = request.user.as_ref().filter(|_| key.kind.is_rbac()) else {
+            return Ok(());
+        };
+        let store = self.cluster.store();
+        let existing = store.get(key).filter(|_| request.method != Method::POST);
+        let mut object = existing.cloned().unwrap_or_else(|| json!({"metadata": {}}));
+        merge::merge_patch(&mut object, body);
+        meta::set(&mut object, "name", key.name.as_str());
+        meta::set(&mut object, "namespace", key.namespace.as_str());
+        escalation::check(self.auth, &store, user, key.kind, &object)
     }
 }
 

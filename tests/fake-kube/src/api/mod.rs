@@ -11,7 +11,7 @@ use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 
-use crate::auth::Authenticator;
+use crate::auth::{Auth, attributes};
 use crate::cluster::Cluster;
 use handlers::{Handlers, Reply};
 use path::Route;
@@ -22,7 +22,7 @@ const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 pub struct Api {
     pub cluster: Arc<Cluster>,
-    pub auth: Authenticator,
+    pub auth: Auth,
     /// `127.0.0.1:PORT`, for `/api`'s `serverAddressByClientCIDRs`.
     pub server_address: String,
 }
@@ -47,11 +47,23 @@ impl Api {
         let (parts, body) = request.into_parts();
         let route = Route::parse(parts.uri.path())
             .ok_or_else(|| ApiError::new(Reason::NotFound, "the server could not find the requested resource"))?;
-        let caller = if route.is_public() {
+        let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+        let user = if route.is_public() {
             None
         } else {
             Some(self.auth.authenticate(&parts.headers)?)
         };
+        // Like the API server's filter chain: authorized before the handler looks at anything.
+        let watch = query
+            .iter()
+            .any(|(k, v)| k == "watch" && matches!(v.as_str(), "true" | "1"));
+        if let Some(user) = &user
+            && let Some(attributes) = attributes::of_request(&parts.method, &route, watch)
+        {
+            self.auth.authorize(user, &attributes, &self.cluster.store())?;
+        }
         let body = Limited::new(body, MAX_BODY_BYTES)
             .collect()
             .await
@@ -65,16 +77,13 @@ impl Api {
             .unwrap_or_default()
             .trim()
             .to_ascii_lowercase();
-        let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
         let request = handlers::Request {
             method: &parts.method,
             route,
             query,
             content_type: &content_type,
             body: &body,
-            caller,
+            user,
         };
         Handlers {
             cluster: &self.cluster,

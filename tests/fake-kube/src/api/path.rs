@@ -1,11 +1,23 @@
 //! Request paths of the Kubernetes REST API, for the kinds the fake serves.
 
-use crate::kind::{Kind, STORAGE_GROUP};
+use crate::kind::{Kind, NAMED_GROUPS};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subresource {
     Status,
     Log,
+    Exec,
+}
+
+impl Subresource {
+    /// As RBAC rules name it after the resource: `pods/log`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Subresource::Status => "status",
+            Subresource::Log => "log",
+            Subresource::Exec => "exec",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,9 +30,9 @@ pub enum Route {
     CoreVersions,
     /// `/apis`
     GroupList,
-    /// `/apis/storage.k8s.io`
-    StorageGroup,
-    /// `/api/v1` (group `""`) or `/apis/storage.k8s.io/v1`
+    /// `/apis/storage.k8s.io`, `/apis/rbac.authorization.k8s.io`
+    Group { group: &'static str },
+    /// `/api/v1` (group `""`) or `/apis/<group>/v1`
     ResourceList { group: &'static str },
     /// A collection; `namespace` is `None` for cluster-scoped kinds and all-namespaces lists.
     Collection { kind: Kind, namespace: Option<String> },
@@ -49,9 +61,15 @@ impl Route {
             ["healthz" | "livez" | "readyz"] => Some(Route::Health),
             ["api"] => Some(Route::CoreVersions),
             ["apis"] => Some(Route::GroupList),
-            ["apis", STORAGE_GROUP] => Some(Route::StorageGroup),
             ["api", "v1", rest @ ..] => resource_route("", rest),
-            ["apis", STORAGE_GROUP, "v1", rest @ ..] => resource_route(STORAGE_GROUP, rest),
+            ["apis", group, rest @ ..] => {
+                let group = NAMED_GROUPS.into_iter().find(|g| g == group)?;
+                match rest {
+                    [] => Some(Route::Group { group }),
+                    ["v1", rest @ ..] => resource_route(group, rest),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -62,6 +80,7 @@ fn resource_route(group: &'static str, rest: &[&str]) -> Option<Route> {
     let subresource = |kind: Kind, name: &str| match (kind, name) {
         (_, "status") if kind.has_status_subresource() => Some(Subresource::Status),
         (Kind::Pod, "log") => Some(Subresource::Log),
+        (Kind::Pod, "exec") => Some(Subresource::Exec),
         _ => None,
     };
     match rest {
@@ -109,6 +128,7 @@ fn object(kind: Kind, namespace: String, name: &str, subresource: Option<Subreso
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kind::STORAGE_GROUP;
 
     fn object_route(kind: Kind, namespace: &str, name: &str, subresource: Option<Subresource>) -> Option<Route> {
         Some(object(kind, namespace.into(), name, subresource))
@@ -156,6 +176,20 @@ mod tests {
             Route::parse("/api/v1/persistentvolumes/pv/status"),
             object_route(Kind::PersistentVolume, "", "pv", Some(Subresource::Status))
         );
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/ns/pods/web/exec"),
+            object_route(Kind::Pod, "ns", "web", Some(Subresource::Exec))
+        );
+        assert_eq!(
+            Route::parse("/apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/rb"),
+            object_route(Kind::RoleBinding, "ns", "rb", None)
+        );
+        assert_eq!(
+            Route::parse("/apis/rbac.authorization.k8s.io"),
+            Some(Route::Group {
+                group: crate::kind::RBAC_GROUP
+            })
+        );
     }
 
     #[test]
@@ -166,7 +200,8 @@ mod tests {
             "/api/v1/storageclasses",
             "/apis/apps/v1/deployments",
             "/api/v1/namespaces/ns/configmaps/cm/status",
-            "/api/v1/namespaces/ns/pods/web/exec",
+            "/api/v1/namespaces/ns/pods/web/attach",
+            "/apis/apps",
             "/api//v1",
             "/",
         ] {

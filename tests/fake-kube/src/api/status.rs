@@ -95,6 +95,30 @@ impl ApiError {
         }
     }
 
+    /// `pods "web" is forbidden: <detail>` (`pods is forbidden: ...` without a name), with
+    /// `details` naming the resource and group the way the API server's `NewForbidden` does.
+    pub fn forbidden(group: &str, resource: &str, name: &str, detail: String) -> Self {
+        let qualified = match group {
+            "" => resource.to_string(),
+            group => format!("{resource}.{group}"),
+        };
+        let message = match name {
+            "" => format!("{qualified} is forbidden: {detail}"),
+            name => format!("{qualified} \"{name}\" is forbidden: {detail}"),
+        };
+        let mut details = json!({"kind": resource});
+        for (field, value) in [("name", name), ("group", group)] {
+            if !value.is_empty() {
+                details[field] = json!(value);
+            }
+        }
+        Self {
+            reason: Reason::Forbidden,
+            message,
+            details: Some(details),
+        }
+    }
+
     /// `Pod "web" is invalid: spec.containers: Required value`, with one cause per problem.
     pub fn invalid(kind: Kind, name: &str, causes: Vec<Cause>) -> Self {
         let summary: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
@@ -174,6 +198,31 @@ mod tests {
                 "reason": "NotFound", "code": 404,
                 "details": {"name": "efs-sc", "group": "storage.k8s.io", "kind": "storageclasses"}
             })
+        );
+    }
+
+    #[test]
+    fn forbidden_names_the_resource_like_new_forbidden() {
+        let status = ApiError::forbidden(
+            "storage.k8s.io",
+            "storageclasses",
+            "efs-sc",
+            "User \"u\" cannot patch".into(),
+        )
+        .to_status();
+        assert_eq!(status["code"], 403);
+        assert_eq!(
+            status["message"],
+            "storageclasses.storage.k8s.io \"efs-sc\" is forbidden: User \"u\" cannot patch"
+        );
+        assert_eq!(
+            status["details"],
+            json!({"name": "efs-sc", "group": "storage.k8s.io", "kind": "storageclasses"})
+        );
+        let status = ApiError::forbidden("", "pods", "", "x".into()).to_status();
+        assert_eq!(
+            (status["message"].as_str(), &status["details"]),
+            (Some("pods is forbidden: x"), &json!({"kind": "pods"}))
         );
     }
 

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use tokio::task::AbortHandle;
 
 use crate::api::status::ApiError;
+use crate::auth::policies;
+use crate::auth::rules::Rule;
 use crate::clock::SimClock;
 use crate::kind::Kind;
 use crate::logs::Logs;
@@ -24,7 +26,8 @@ use crate::store::selector::Selectors;
 use crate::store::{ObjectKey, Store, meta};
 use crate::volumes::FileSystems;
 
-/// The namespaces every cluster starts with.
+/// The namespaces every cluster starts with (plus the ClusterRoles `cluster-admin`, `admin`,
+/// `edit` and `view`).
 const INITIAL_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// What the simulation needs to know about the cluster.
@@ -60,6 +63,18 @@ impl Cluster {
                     clock.now(),
                 )
                 .expect("the initial namespaces are valid");
+        }
+        for (name, rules) in policies::bootstrap_cluster_roles() {
+            let rules: Vec<Value> = rules.iter().map(Rule::to_json).collect();
+            let labels = json!({"kubernetes.io/bootstrapping": "rbac-defaults"});
+            store
+                .create(
+                    Kind::ClusterRole,
+                    "",
+                    json!({"metadata": {"name": name, "labels": labels}, "rules": rules}),
+                    clock.now(),
+                )
+                .expect("the bootstrap cluster roles are valid");
         }
         Arc::new(Self {
             settings,

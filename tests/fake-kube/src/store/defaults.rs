@@ -39,7 +39,13 @@ pub fn apply_create_defaults(kind: Kind, object: &mut Value) {
             default(object, "/spec/podInfoOnMount", json!(false));
             default(object, "/spec/volumeLifecycleModes", json!(["Persistent"]));
         }
-        Kind::ConfigMap | Kind::Event => {}
+        Kind::Secret => default(object, "/type", json!("Opaque")),
+        Kind::ConfigMap
+        | Kind::Event
+        | Kind::ClusterRole
+        | Kind::Role
+        | Kind::ClusterRoleBinding
+        | Kind::RoleBinding => {}
     }
 }
 

@@ -5,6 +5,8 @@
 pub mod defaults;
 pub mod merge;
 pub mod meta;
+pub mod rbac_validation;
+pub mod secrets;
 pub mod selector;
 pub mod validation;
 
@@ -128,6 +130,7 @@ impl Store {
         }
         let merged = validation::normalize(key.kind, merged)?;
         validation::validate(key.kind, &merged)?;
+        rbac_validation::validate_update(key.kind, existing, &merged)?;
         Ok(self.put(key.clone(), merged))
     }
 

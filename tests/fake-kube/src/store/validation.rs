@@ -6,12 +6,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::api::storage::v1 as storage;
 
 use crate::api::status::{ApiError, Cause};
 use crate::kind::Kind;
 use crate::quantity;
-use crate::store::meta;
+use crate::store::{meta, rbac_validation, secrets};
 
 const LABEL_REGEX: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const ACCESS_MODES: [&str; 4] = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
@@ -27,6 +28,11 @@ pub fn normalize(kind: Kind, object: Value) -> Result<Value, ApiError> {
         Kind::Event => round_trip::<core::Event>(kind, object),
         Kind::StorageClass => round_trip::<storage::StorageClass>(kind, object),
         Kind::CsiDriver => round_trip::<storage::CSIDriver>(kind, object),
+        Kind::Secret => round_trip::<core::Secret>(kind, secrets::fold_string_data(object)?),
+        Kind::ClusterRole => round_trip::<rbac::ClusterRole>(kind, object),
+        Kind::Role => round_trip::<rbac::Role>(kind, object),
+        Kind::ClusterRoleBinding => round_trip::<rbac::ClusterRoleBinding>(kind, object),
+        Kind::RoleBinding => round_trip::<rbac::RoleBinding>(kind, object),
     }
 }
 
@@ -46,6 +52,8 @@ pub fn validate(kind: Kind, object: &Value) -> Result<(), ApiError> {
         Kind::PersistentVolume => validate_persistent_volume(object, &mut causes),
         Kind::PersistentVolumeClaim => validate_claim(object, &mut causes),
         Kind::StorageClass => require(object, "/provisioner", "provisioner", &mut causes),
+        Kind::ClusterRole | Kind::Role => rbac_validation::validate_rules(kind, object, &mut causes),
+        Kind::ClusterRoleBinding | Kind::RoleBinding => rbac_validation::validate_binding(kind, object, &mut causes),
         _ => {}
     }
     if causes.is_empty() {
@@ -186,7 +194,7 @@ fn require(object: &Value, pointer: &str, field: &str, causes: &mut Vec<Cause>) 
     }
 }
 
-fn required(field: &str) -> Cause {
+pub fn required(field: &str) -> Cause {
     Cause {
         reason: "FieldValueRequired",
         field: field.into(),
@@ -194,7 +202,7 @@ fn required(field: &str) -> Cause {
     }
 }
 
-fn required_with(field: &str, detail: &str) -> Cause {
+pub fn required_with(field: &str, detail: &str) -> Cause {
     Cause {
         reason: "FieldValueRequired",
         field: field.into(),
@@ -202,7 +210,7 @@ fn required_with(field: &str, detail: &str) -> Cause {
     }
 }
 
-fn invalid_value(field: &str, value: &str, problem: &str) -> Cause {
+pub fn invalid_value(field: &str, value: &str, problem: &str) -> Cause {
     Cause {
         reason: "FieldValueInvalid",
         field: field.into(),

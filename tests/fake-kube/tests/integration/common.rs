@@ -10,7 +10,9 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fake_kube_apiserver::{Config, FakeKube};
+use fake_kube_apiserver::{Config, FakeKube, StaticAccessEntries};
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, LogParams};
 use secrecy::SecretString;
@@ -29,6 +31,40 @@ pub fn config() -> Config {
         pod_start_delay: Duration::from_secs(5),
         time_scale: TIME_SCALE,
         ..Config::new(CLUSTER, REGION)
+    }
+}
+
+/// The secret of every access key in [`access_entry_config`].
+pub const CALLER_SECRET: &str = "secret";
+
+/// A fake that authorizes like EKS: each `(access key, caller ARN)` signs with [`CALLER_SECRET`]
+/// and is looked up in `entries`.
+pub fn access_entry_config(callers: &[(&str, &str)], entries: StaticAccessEntries) -> Config {
+    Config {
+        credentials: callers
+            .iter()
+            .map(|(key, _)| (key.to_string(), CALLER_SECRET.to_string()))
+            .collect(),
+        caller_arns: callers
+            .iter()
+            .map(|(key, arn)| (key.to_string(), arn.to_string()))
+            .collect(),
+        access_entries: Some(Arc::new(entries)),
+        ..config()
+    }
+}
+
+/// A client signing its tokens with `access_key` and [`CALLER_SECRET`].
+pub fn client_for(kube: &FakeKube, access_key: &str) -> kube::Client {
+    let url = presigned_url(CLUSTER, access_key, CALLER_SECRET, SystemTime::now());
+    client_with_token(kube, &encode_token(&url))
+}
+
+/// The `Status` of a failed call.
+pub fn status_of<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::core::Status {
+    match result {
+        Err(kube::Error::Api(status)) => *status,
+        other => panic!("expected a Status, got {other:?}"),
     }
 }
 
