@@ -7,7 +7,7 @@ use common::*;
 use efs_fargate_core::input::Adoptable;
 use efs_fargate_core::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, NAMESPACE_KEY, Owner};
 use efs_fargate_core::run::AccessStatus;
-use efs_fargate_core::settings::{DEFAULT_OPT_IN_TAG_KEY, OptInScope, Settings};
+use efs_fargate_core::settings::{OPT_IN_TAG_KEY, OptInScope, Settings};
 use efs_fargate_core::steps::efs;
 use efs_fargate_core::steps::fargate;
 use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
@@ -78,7 +78,7 @@ async fn another_cluster(
                 .build(),
         );
     if let Some(value) = opt_in {
-        create = create.tags(DEFAULT_OPT_IN_TAG_KEY, value);
+        create = create.tags(OPT_IN_TAG_KEY, value);
     }
     create.send().await.or_panic("eks create_cluster");
 }
@@ -92,7 +92,7 @@ async fn a_cluster_without_the_opt_in_tag_is_refused_for_every_trigger_unless_re
     let before = inventory(&clients, "not-opted-in").await;
     let (name, err) = error_name(try_prepare(&clients, "run-1", json!({"clusterName": "not-opted-in"})).await);
     assert_eq!(name, "ClusterNotOptedIn");
-    assert!(err.to_string().contains(DEFAULT_OPT_IN_TAG_KEY), "{err}");
+    assert!(err.to_string().contains(OPT_IN_TAG_KEY), "{err}");
     assert_eq!(inventory(&clients, "not-opted-in").await, before, "nothing created");
 
     let relaxed = Settings {

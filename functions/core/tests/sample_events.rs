@@ -5,7 +5,7 @@ use efs_fargate_core::input::{
     Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Trigger, parse_execution_input,
 };
 use efs_fargate_core::run::{AccessStatus, Run, StepEvent};
-use efs_fargate_core::settings::{DEFAULT_OPT_IN_TAG_KEY, Settings};
+use efs_fargate_core::settings::{OPT_IN_TAG_KEY, Settings};
 use efs_fargate_core::steps::cleanup::{
     CleanupAction, CleanupEvent, CleanupFunctionEvent, CleanupRequest, FinishEvent, LeaseEvent, finish,
 };
@@ -267,7 +267,7 @@ fn eventbridge_not_opted_in_is_skipped_naming_the_tag() {
     let event = load("eventbridge/create-cluster-not-opted-in.json");
     match parse_execution_input(&event, &settings()) {
         Ok(Trigger::Skip { reason }) => {
-            assert!(reason.contains(DEFAULT_OPT_IN_TAG_KEY), "{reason}");
+            assert!(reason.contains(OPT_IN_TAG_KEY), "{reason}");
             assert!(reason.contains("demo"), "{reason}");
         }
         other => panic!("expected a skip, got {other:?}"),

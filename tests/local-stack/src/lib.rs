@@ -43,6 +43,7 @@ mod error;
 mod faults;
 mod gateway;
 mod invoke;
+pub mod kube_access;
 mod latency;
 mod protocol_errors;
 mod proxy;

@@ -6,7 +6,9 @@
 //! The cluster is `API_AND_CONFIG_MAP` without a creator entry ([`workflow_tests::SeededAccess`]),
 //! and its CreateCluster goes through the gateway, which keeps the access entries moto lacks.
 
-use crate::{AccessEntries, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway};
+use crate::{
+    AccessEntries, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway, kube_access,
+};
 use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
@@ -88,11 +90,21 @@ impl LocalStack {
         enable_step_functions_engine(&moto).await?;
         let moto_clients = AwsClients::new(&workflow_tests::sdk_config(&moto.endpoint()));
 
+        // The fake API server authorizes with the gateway's access entries, as EKS does.
+        let access_entries = AccessEntries::new();
         let mut kube_config = fake_kube_apiserver::Config::new(CLUSTER, REGION);
-        kube_config.credentials = vec![(
-            workflow_tests::ACCESS_KEY_ID.into(),
-            workflow_tests::SECRET_ACCESS_KEY.into(),
-        )];
+        kube_config.credentials = vec![
+            (
+                workflow_tests::ACCESS_KEY_ID.into(),
+                workflow_tests::SECRET_ACCESS_KEY.into(),
+            ),
+            (
+                kube_access::OPERATOR_ACCESS_KEY_ID.into(),
+                kube_access::OPERATOR_SECRET_ACCESS_KEY.into(),
+            ),
+        ];
+        kube_config.caller_arns = kube_access::caller_arns(CLUSTER_ACCESS_ROLE);
+        kube_config.access_entries = Some(Arc::new(kube_access::GatewayAccess(access_entries.clone())));
         kube_config.eks = Some(moto_clients.eks.clone());
         kube_config.pod_start_delay = options.pod_start_delay;
         kube_config.time_scale = options.time_scale;
@@ -115,7 +127,6 @@ impl LocalStack {
         // The handlers' own AWS calls come back through the gateway, where faults and latency apply.
         let gateway_config = workflow_tests::sdk_config(&gateway.endpoint());
         let clients = AwsClients::new(&gateway_config);
-        let access_entries = AccessEntries::new();
         let mut config = GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings }))
             .with_latency(options.latency)
             .with_access_entries(access_entries.clone());
@@ -135,6 +146,7 @@ impl LocalStack {
             ..moto_clients.clone()
         };
         let cluster = seed_network(&seeding, CLUSTER).await;
+        grant_operator_admin(&seeding.eks).await?;
         create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
 
         let stack = Self {
@@ -347,4 +359,28 @@ mod tests {
             serde_json::from_str::<Value>(&text).unwrap();
         }
     }
+}
+
+/// The cluster's operator gets cluster-admin through an access entry, as a cluster's creator would.
+async fn grant_operator_admin(eks: &aws_sdk_eks::Client) -> Result<(), StackError> {
+    let failed = |e: String| StackError::Moto(format!("operator access entry: {e}"));
+    eks.create_access_entry()
+        .cluster_name(CLUSTER)
+        .principal_arn(kube_access::OPERATOR_ROLE)
+        .send()
+        .await
+        .map_err(|e| failed(format!("{e:?}")))?;
+    eks.associate_access_policy()
+        .cluster_name(CLUSTER)
+        .principal_arn(kube_access::OPERATOR_ROLE)
+        .policy_arn("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+        .access_scope(
+            aws_sdk_eks::types::AccessScope::builder()
+                .r#type(aws_sdk_eks::types::AccessScopeType::Cluster)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| failed(format!("{e:?}")))?;
+    Ok(())
 }

@@ -116,7 +116,7 @@ pub fn cluster(status: ClusterStatus, mode: AuthenticationMode) -> Cluster {
                 .build(),
         )
         .access_config(AccessConfigResponse::builder().authentication_mode(mode).build())
-        .tags(efs_fargate_core::settings::DEFAULT_OPT_IN_TAG_KEY, "true")
+        .tags(efs_fargate_core::ownership::OPT_IN_TAG_KEY, "true")
         .build()
 }
 

@@ -134,15 +134,34 @@ impl Store {
         Ok(self.put(key.clone(), merged))
     }
 
-    /// Removes the object; a namespace takes its namespaced objects with it. Returns everything
-    /// removed, the object itself first.
+    /// Removes the object; a namespace takes its namespaced objects with it, and the garbage
+    /// collector (background propagation) the objects whose `ownerReferences` name it. Returns
+    /// everything removed, the object itself first.
     pub fn delete(&mut self, key: &ObjectKey) -> Result<Vec<(ObjectKey, Value)>, ApiError> {
         let object = self
             .objects
             .remove(key)
             .ok_or_else(|| ApiError::not_found(key.kind, &key.name))?;
         self.revision += 1;
+        let uid = meta::uid(&object).to_string();
         let mut removed = vec![(key.clone(), object)];
+        let dependents: Vec<ObjectKey> = self
+            .objects
+            .iter()
+            .filter(|(_, o)| {
+                o.pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|owners| {
+                        owners
+                            .iter()
+                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(&uid))
+                    })
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for dependent in dependents {
+            removed.extend(self.delete(&dependent).unwrap_or_default());
+        }
         if key.kind == Kind::Namespace {
             let contained: Vec<ObjectKey> = self
                 .objects

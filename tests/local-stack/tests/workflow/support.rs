@@ -113,12 +113,12 @@ impl Stack {
             .count()
     }
 
-    /// A client of the fake cluster with the local credentials (what a cluster admin would use).
+    /// A client of the fake cluster as its operator (cluster-admin through an access entry).
     pub fn kube_client(&self) -> kube::Client {
         let kube = &self.stack.kube;
         let credentials = aws_sdk_sts::config::Credentials::new(
-            workflow_tests::ACCESS_KEY_ID,
-            workflow_tests::SECRET_ACCESS_KEY,
+            local_stack::kube_access::OPERATOR_ACCESS_KEY_ID,
+            local_stack::kube_access::OPERATOR_SECRET_ACCESS_KEY,
             None,
             None,
             "test",
