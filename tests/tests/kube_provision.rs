@@ -2,39 +2,50 @@
 //! moto and the fake API server: what exists afterwards, and that running a step again changes
 //! nothing.
 
-mod common;
-
-use common::*;
 use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
+use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
-use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction};
+use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
 use efs_fargate_core::steps::k8s::{Kube, Origin, namespace};
 use k8s_openapi::api::core::v1::PersistentVolume;
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{ObjectMeta, PostParams};
 use serde_json::{Value, json};
-use workflow_tests::{moto, seed_network};
+use workflow_tests::{CLUSTER, NAMESPACE, World, error_name, step};
+
+/// A file system id for the steps that only name one (moto has no such file system).
+const FS: &str = "fs-12345678";
 
 fn labels(object: &Value) -> &Value {
     &object["metadata"]["labels"]
 }
 
+/// A world with the fake API server, the default run prepared and its namespace created.
+async fn namespace_created() -> (World, Run, Kube) {
+    let world = World::with_kube().await;
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    let kube = world.kube().await;
+    namespace::ensure_namespace(&kube, &run).await.unwrap();
+    (world, run, kube)
+}
+
 #[tokio::test]
 async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-
-    let first = fargate::handle(&clients, &settings, step(FargateAction::Create, &run))
-        .await
-        .unwrap();
-    let FargateOutput::Created(first) = first else {
-        panic!("create returns the profile: {first:?}")
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    let create = async || {
+        let output = fargate::handle(&world.clients, &world.settings, step(FargateAction::Create, &run))
+            .await
+            .unwrap();
+        let FargateOutput::Created(created) = output else {
+            panic!("create returns the profile: {output:?}")
+        };
+        created
     };
+
+    let first = create().await;
     assert!(first.namespace.created && first.profile.created);
     assert_eq!(first.namespace.name, NAMESPACE);
     let output = serde_json::to_value(&first).unwrap();
@@ -47,12 +58,7 @@ async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
     assert_eq!(labels(&namespace)[NAMESPACE_KEY], NAMESPACE);
     assert_eq!(labels(&namespace)[RUN_ID_KEY], "run-1");
 
-    let again = fargate::handle(&clients, &settings, step(FargateAction::Create, &run))
-        .await
-        .unwrap();
-    let FargateOutput::Created(again) = again else {
-        panic!("{again:?}")
-    };
+    let again = create().await;
     assert!(
         !again.namespace.created && !again.profile.created,
         "nothing new: {again:?}"
@@ -64,14 +70,11 @@ async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
 
 #[tokio::test]
 async fn storage_objects_are_created_when_missing_then_reused() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
 
-    let first = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let first = world.storage_created(&run, FS).await;
     assert_eq!(first.csi_driver.origin, Origin::Created);
     assert_eq!(first.storage_class.origin, Origin::Created);
     let driver = fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap();
@@ -81,7 +84,7 @@ async fn storage_objects_are_created_when_missing_then_reused() {
     assert_eq!(class["provisioner"], "efs.csi.aws.com");
     assert_eq!(labels(&class)[NAMESPACE_KEY], NAMESPACE);
 
-    let again = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let again = world.storage_created(&run, FS).await;
     assert_eq!(again.csi_driver.origin, Origin::Workflow);
     assert_eq!(again.storage_class.origin, Origin::Workflow);
     let class_again = fake.object("StorageClass", None, "efs-sc").unwrap();
@@ -93,27 +96,21 @@ async fn storage_objects_are_created_when_missing_then_reused() {
 
 #[tokio::test]
 async fn a_foreign_csi_driver_and_storage_class_are_used_as_they_are() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    seed_foreign_storage(&kube).await;
-    let before = (
-        fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
-        fake.object("StorageClass", None, "efs-sc").unwrap(),
-    );
+    let world = World::with_kube().await;
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    seed_foreign_storage(&world.kube().await).await;
+    let storage_objects = || {
+        (
+            world.fake().object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
+            world.fake().object("StorageClass", None, "efs-sc").unwrap(),
+        )
+    };
+    let before = storage_objects();
 
-    let output = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let output = world.storage_created(&run, FS).await;
     assert_eq!(output.csi_driver.origin, Origin::Existing);
     assert_eq!(output.storage_class.origin, Origin::Existing);
-    let after = (
-        fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
-        fake.object("StorageClass", None, "efs-sc").unwrap(),
-    );
-    assert_eq!(after, before, "neither labelled nor changed");
+    assert_eq!(storage_objects(), before, "neither labelled nor changed");
 }
 
 /// An EKS-shipped CSIDriver and an operator's StorageClass, without our labels.
@@ -147,12 +144,9 @@ async fn seed_foreign_storage(kube: &Kube) {
 
 #[tokio::test]
 async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let (run, fs) = world.app_running(NAMESPACE).await;
 
     let volume_name = format!("poc-app-pv-{NAMESPACE}");
     let volume = fake
@@ -190,18 +184,15 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
     );
 
     // Again, as a re-run would: the same objects, nothing new.
-    let uids = |fake: &fake_kube_apiserver::FakeKube| {
-        ["poc-app1", "poc-app2"].map(|p| fake.object("Pod", Some(NAMESPACE), p).unwrap()["metadata"]["uid"].clone())
-    };
-    let before = uids(&fake);
+    let uids =
+        || ["poc-app1", "poc-app2"].map(|p| fake.object("Pod", Some(NAMESPACE), p).unwrap()["metadata"]["uid"].clone());
+    let before = uids();
     for action in [PocAppAction::Create, PocAppAction::Status] {
-        let status = poc_app::handle(&clients, &settings, kube_step(action, &run, &fs, 0))
-            .await
-            .unwrap();
+        let status = world.poc_app(&run, &fs, action, 0).await.unwrap();
         assert!(status.poll.ready, "{status:?}");
     }
-    assert_eq!(uids(&fake), before);
-    let kube = kube(&clients, &settings, CLUSTER).await;
+    assert_eq!(uids(), before);
+    let kube = world.kube().await;
     let volumes = kube
         .list(&kube.all::<PersistentVolume>(), &Default::default())
         .await
@@ -211,26 +202,13 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
 
 #[tokio::test]
 async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    namespace::ensure_namespace(&kube, &run).await.unwrap();
-    storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let (world, run, _) = namespace_created().await;
+    world.storage_created(&run, FS).await;
 
     // No Fargate profile at all.
     let mut status = None;
     for attempt in 0..15 {
-        let polled = poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Status, &run, "fs-12345678", attempt),
-        )
-        .await
-        .unwrap();
+        let polled = world.poc_app(&run, FS, PocAppAction::Status, attempt).await.unwrap();
         assert!(!polled.poll.ready, "{polled:?}");
         status = Some(polled);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -246,35 +224,22 @@ async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace
     assert!(status.poll.next_poll_seconds > 0);
 
     // The profile arrives (moto makes it ACTIVE at once): the same pods start.
-    fargate::ensure_profile(&clients.eks, &run).await.unwrap();
-    poc_app_running(&clients, &settings, &run, "fs-12345678").await;
+    fargate::ensure_profile(&world.clients.eks, &run).await.unwrap();
+    world.poc_app_running(&run, FS).await;
 }
 
 #[tokio::test]
 async fn no_pod_is_created_while_the_claim_is_unbound() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    namespace::ensure_namespace(&kube, &run).await.unwrap();
-    fargate::ensure_profile(&clients.eks, &run).await.unwrap();
-    storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let (world, run, kube) = namespace_created().await;
+    fargate::ensure_profile(&world.clients.eks, &run).await.unwrap();
+    world.storage_created(&run, FS).await;
     // Our volume, but one no claim of class efs-sc can bind to.
-    let mut volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    let mut volume = manifests::persistent_volume(&run, APP, FS);
     volume.spec.as_mut().unwrap().storage_class_name = Some("another-class".into());
     kube.apply(&kube.all(), &volume).await.unwrap();
 
     for attempt in 0..5 {
-        let status = poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-12345678", attempt),
-        )
-        .await
-        .unwrap();
+        let status = world.poc_app(&run, FS, PocAppAction::Create, attempt).await.unwrap();
         assert!(!status.poll.ready && !status.claim_bound, "{status:?}");
         assert!(status.pods.is_empty());
         assert!(
@@ -284,44 +249,24 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(fake.object("Pod", Some(NAMESPACE), "poc-app1").is_none());
-    assert!(fake.object("Pod", Some(NAMESPACE), "poc-app2").is_none());
+    assert!(world.fake().object("Pod", Some(NAMESPACE), "poc-app1").is_none());
+    assert!(world.fake().object("Pod", Some(NAMESPACE), "poc-app2").is_none());
 }
 
 #[tokio::test]
 async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflict() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    namespace::ensure_namespace(&kube, &run).await.unwrap();
-    let mut volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    let (world, run, kube) = namespace_created().await;
+    let create = async |fs| error_name(world.poc_app(&run, fs, PocAppAction::Create, 0).await);
+    let mut volume = manifests::persistent_volume(&run, APP, FS);
     volume.spec.as_mut().unwrap().claim_ref.as_mut().unwrap().name = Some("someone-elses-claim".into());
     kube.apply(&kube.all(), &volume).await.unwrap();
-    let (name, err) = error_name(
-        poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-12345678", 0),
-        )
-        .await,
-    );
+    let (name, err) = create(FS).await;
     assert_eq!(name, "PersistentVolumeConflict");
     assert!(err.to_string().contains("someone-elses-claim"), "{err}");
 
-    let (name, err) = error_name(
-        poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-87654321", 0),
-        )
-        .await,
-    );
+    let (name, err) = create("fs-87654321").await;
     assert_eq!(name, "PersistentVolumeConflict");
-    assert!(err.to_string().contains("fs-12345678"), "{err}");
+    assert!(err.to_string().contains(FS), "{err}");
 
     // A namespace object of our name that the workflow did not create is never adopted.
     kube.delete(
@@ -336,13 +281,6 @@ async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflic
         .create(&PostParams::default(), &foreign)
         .await
         .unwrap();
-    let (name, err) = error_name(
-        poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-12345678", 0),
-        )
-        .await,
-    );
+    let (name, err) = create(FS).await;
     assert_eq!(name, "KubernetesObjectConflict", "{err}");
 }
