@@ -2,17 +2,20 @@
 
 use crate::fixtures::*;
 
+/// The access entry of [`PRINCIPAL`], tagged with `tags`.
+fn entry(tags: &[(String, String)]) -> DescribeAccessEntryOutput {
+    DescribeAccessEntryOutput::builder()
+        .access_entry(
+            AccessEntry::builder()
+                .principal_arn(PRINCIPAL)
+                .set_tags(Some(tags.iter().cloned().collect()))
+                .build(),
+        )
+        .build()
+}
+
 fn existing_entry(tags: Vec<(String, String)>) -> Rule {
-    mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || {
-        DescribeAccessEntryOutput::builder()
-            .access_entry(
-                AccessEntry::builder()
-                    .principal_arn(PRINCIPAL)
-                    .set_tags(Some(tags.clone().into_iter().collect()))
-                    .build(),
-            )
-            .build()
-    })
+    mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || entry(&tags))
 }
 
 fn associated_policies(policy: &'static str) -> Rule {
@@ -68,16 +71,7 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     });
     let describe_ours = mock!(aws_sdk_eks::Client::describe_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
-        .then_output(move || {
-            DescribeAccessEntryOutput::builder()
-                .access_entry(
-                    AccessEntry::builder()
-                        .principal_arn(PRINCIPAL)
-                        .set_tags(Some(ours.clone().into_iter().collect()))
-                        .build(),
-                )
-                .build()
-        });
+        .then_output(move || entry(&ours));
     let describe_foreign = mock!(aws_sdk_eks::Client::describe_access_entry).then_output(|| {
         DescribeAccessEntryOutput::builder()
             .access_entry(AccessEntry::builder().build())
@@ -95,14 +89,7 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
         efs: vec![no_file_systems],
         ..Default::default()
     };
-    let event = CleanupEvent {
-        action: CleanupAction::AccessEntry,
-        cluster_name: CLUSTER.into(),
-        namespace: NAMESPACE.into(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-    };
+    let event = cleanup_event(CleanupAction::AccessEntry, NAMESPACE);
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
     assert_eq!(progress.removed, vec![PRINCIPAL.to_string()]);
     assert_eq!(delete.num_calls(), 1);
@@ -116,16 +103,7 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
             .access_entries(PRINCIPAL)
             .build()
     });
-    let describe = mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || {
-        DescribeAccessEntryOutput::builder()
-            .access_entry(
-                AccessEntry::builder()
-                    .principal_arn(PRINCIPAL)
-                    .set_tags(Some(ours.clone().into_iter().collect()))
-                    .build(),
-            )
-            .build()
-    });
+    let describe = existing_entry(ours);
     let other_namespace = Owner::new(CLUSTER, "team-b").tags("fs", "run-2", None);
     let file_systems = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(move || {
         let tags: Vec<aws_sdk_efs::types::Tag> = other_namespace
@@ -158,14 +136,7 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
         efs: vec![file_systems],
         ..Default::default()
     };
-    let event = CleanupEvent {
-        action: CleanupAction::AccessEntry,
-        cluster_name: CLUSTER.into(),
-        namespace: "team-a".into(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-    };
+    let event = cleanup_event(CleanupAction::AccessEntry, "team-a");
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
     assert!(progress.done && progress.removed.is_empty(), "{progress:?}");
     assert_eq!(

@@ -24,21 +24,19 @@ fn profile(status: FargateProfileStatus) -> FargateProfile {
         .build()
 }
 
+fn described(status: FargateProfileStatus) -> DescribeFargateProfileOutput {
+    DescribeFargateProfileOutput::builder()
+        .fargate_profile(profile(status))
+        .build()
+}
+
 #[tokio::test]
 async fn fargate_status_goes_from_creating_to_active() {
     let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
         .sequence()
-        .output(|| {
-            DescribeFargateProfileOutput::builder()
-                .fargate_profile(profile(FargateProfileStatus::Creating))
-                .build()
-        })
+        .output(|| described(FargateProfileStatus::Creating))
         .times(2)
-        .output(|| {
-            DescribeFargateProfileOutput::builder()
-                .fargate_profile(profile(FargateProfileStatus::Active))
-                .build()
-        })
+        .output(|| described(FargateProfileStatus::Active))
         .build();
     let eks = mock_client!(aws_sdk_eks, RuleMode::Sequential, &[&describe]);
     let mut polls = Vec::new();
@@ -59,11 +57,8 @@ async fn fargate_status_goes_from_creating_to_active() {
 
 #[tokio::test]
 async fn a_failed_profile_reports_its_health_issues() {
-    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile).then_output(|| {
-        DescribeFargateProfileOutput::builder()
-            .fargate_profile(profile(FargateProfileStatus::CreateFailed))
-            .build()
-    });
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
+        .then_output(|| described(FargateProfileStatus::CreateFailed));
     let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&describe]);
     let err = fargate::profile_status(&eks, &settings(), &run(), 0).await.unwrap_err();
     assert_eq!(err.error_type(), "FargateProfileFailed");
@@ -93,11 +88,7 @@ async fn another_profile_in_flight_makes_creation_retryable_busy() {
 async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
     let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
         .sequence()
-        .output(|| {
-            DescribeFargateProfileOutput::builder()
-                .fargate_profile(profile(FargateProfileStatus::Deleting))
-                .build()
-        })
+        .output(|| described(FargateProfileStatus::Deleting))
         .error(|| DescribeFargateProfileError::ResourceNotFoundException(not_found()))
         .build();
     let mocks = Mocks {
@@ -106,12 +97,8 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
     };
     let clients = mocks.clients();
     let event = |attempt| CleanupEvent {
-        action: CleanupAction::FargateProfile,
-        cluster_name: CLUSTER.into(),
-        namespace: NAMESPACE.into(),
-        run_id: None,
-        execution_arn: None,
         attempt,
+        ..cleanup_event(CleanupAction::FargateProfile, NAMESPACE)
     };
     let first = cleanup(&clients, &settings(), event(0)).await.unwrap();
     assert!(!first.done);

@@ -207,6 +207,18 @@ pub fn no_fargate_profile() -> Rule {
     })
 }
 
+/// One action of a manual cleanup of `namespace` on [`CLUSTER`], on its first attempt.
+pub fn cleanup_event(action: CleanupAction, namespace: &str) -> CleanupEvent {
+    CleanupEvent {
+        action,
+        cluster_name: CLUSTER.into(),
+        namespace: namespace.into(),
+        run_id: None,
+        execution_arn: None,
+        attempt: 0,
+    }
+}
+
 pub fn prepare_event() -> PrepareEvent {
     PrepareEvent {
         execution_arn: None,
