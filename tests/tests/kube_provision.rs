@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::PersistentVolume;
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{ObjectMeta, PostParams};
 use serde_json::{Value, json};
-use workflow_tests::{CLUSTER, NAMESPACE, World, error_name, step};
+use workflow_tests::{CLUSTER, NAMESPACE, World, error_name, kube_step, step};
 
 /// A file system id for the steps that only name one (moto has no such file system).
 const FS: &str = "fs-12345678";
@@ -188,7 +188,7 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
         || ["poc-app1", "poc-app2"].map(|p| fake.object("Pod", Some(NAMESPACE), p).unwrap()["metadata"]["uid"].clone());
     let before = uids();
     for action in [PocAppAction::Create, PocAppAction::Status] {
-        let status = world.poc_app(&run, &fs, action, 0).await.unwrap();
+        let status = world.poc_app(kube_step(action, &run, &fs, 0)).await.unwrap();
         assert!(status.poll.ready, "{status:?}");
     }
     assert_eq!(uids(), before);
@@ -208,7 +208,10 @@ async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace
     // No Fargate profile at all.
     let mut status = None;
     for attempt in 0..15 {
-        let polled = world.poc_app(&run, FS, PocAppAction::Status, attempt).await.unwrap();
+        let polled = world
+            .poc_app(kube_step(PocAppAction::Status, &run, FS, attempt))
+            .await
+            .unwrap();
         assert!(!polled.poll.ready, "{polled:?}");
         status = Some(polled);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -239,7 +242,10 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
     kube.apply(&kube.all(), &volume).await.unwrap();
 
     for attempt in 0..5 {
-        let status = world.poc_app(&run, FS, PocAppAction::Create, attempt).await.unwrap();
+        let status = world
+            .poc_app(kube_step(PocAppAction::Create, &run, FS, attempt))
+            .await
+            .unwrap();
         assert!(!status.poll.ready && !status.claim_bound, "{status:?}");
         assert!(status.pods.is_empty());
         assert!(
@@ -256,7 +262,7 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
 #[tokio::test]
 async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflict() {
     let (world, run, kube) = namespace_created().await;
-    let create = async |fs| error_name(world.poc_app(&run, fs, PocAppAction::Create, 0).await);
+    let create = async |fs| error_name(world.poc_app(kube_step(PocAppAction::Create, &run, fs, 0)).await);
     let mut volume = manifests::persistent_volume(&run, APP, FS);
     volume.spec.as_mut().unwrap().claim_ref.as_mut().unwrap().name = Some("someone-elses-claim".into());
     kube.apply(&kube.all(), &volume).await.unwrap();

@@ -4,7 +4,7 @@
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
 use k8s_openapi::api::core::v1::Pod;
-use workflow_tests::{NAMESPACE, World, error_name};
+use workflow_tests::{NAMESPACE, World, error_name, kube_step};
 
 /// A world with the fake API server and the PoC app running in [`NAMESPACE`]: the run and its
 /// file system id.
@@ -25,7 +25,10 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
     assert!(evidence.poc_app2_read.ends_with(" - PoC APP 1"), "{evidence:?}");
 
     // As the state machine does: `persistence` once, then `report` until ready.
-    let started = world.validate(&run, &fs, ValidateAction::Persistence, 0).await.unwrap();
+    let started = world
+        .validate(kube_step(ValidateAction::Persistence, &run, &fs, 0))
+        .await
+        .unwrap();
     assert_eq!(started.poll.attempt, 1);
     let first = world.validated(&run, &fs, ValidateAction::Report).await;
     let report = first.report.clone().expect("the report");
@@ -111,7 +114,7 @@ async fn a_stopped_app_pod_fails_the_cross_read() {
         .await
         .unwrap();
 
-    let (name, err) = error_name(world.validate(&run, &fs, ValidateAction::CrossRead, 0).await);
+    let (name, err) = error_name(world.validate(kube_step(ValidateAction::CrossRead, &run, &fs, 0)).await);
     assert_eq!(name, "ValidationFailed");
     assert!(err.to_string().contains("poc-app2"), "{err}");
 }
@@ -141,7 +144,11 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
     world.poc_app_running(&run, &fs).await;
 
     let last = validate::CROSS_READ_ATTEMPTS - 1;
-    let (name, err) = error_name(world.validate(&run, &fs, ValidateAction::CrossRead, last).await);
+    let (name, err) = error_name(
+        world
+            .validate(kube_step(ValidateAction::CrossRead, &run, &fs, last))
+            .await,
+    );
     assert_eq!(name, "ValidationFailed");
     let message = err.to_string();
     assert!(
@@ -154,7 +161,11 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
 async fn persistence_needs_the_cross_read_first() {
     let (world, run, fs) = app_running().await;
 
-    let (name, err) = error_name(world.validate(&run, &fs, ValidateAction::Persistence, 0).await);
+    let (name, err) = error_name(
+        world
+            .validate(kube_step(ValidateAction::Persistence, &run, &fs, 0))
+            .await,
+    );
     assert_eq!(name, "ValidationFailed");
     assert!(err.to_string().contains("cross-read"), "{err}");
     assert!(
@@ -173,7 +184,10 @@ async fn files_missing_after_the_app_is_deleted_fail_the_report() {
     world.validated(&run, empty, ValidateAction::Persistence).await;
     let mut attempt = 0;
     let err = loop {
-        match world.validate(&run, empty, ValidateAction::Report, attempt).await {
+        match world
+            .validate(kube_step(ValidateAction::Report, &run, empty, attempt))
+            .await
+        {
             Ok(output) => {
                 assert!(!output.poll.ready, "an empty file system passed: {output:?}");
                 attempt = output.poll.attempt;

@@ -10,7 +10,7 @@ use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
 use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppStatus};
 use efs_fargate_core::steps::k8s::storage::{self, StorageAction, StorageOutput};
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction, ValidateOutput};
-use efs_fargate_core::steps::k8s::{Kube, namespace};
+use efs_fargate_core::steps::k8s::{Kube, KubeStepEvent, namespace};
 use serde_json::{Value, json};
 
 use super::World;
@@ -34,14 +34,7 @@ impl World {
     }
 
     /// One call of the PoC app step.
-    pub async fn poc_app(
-        &self,
-        run: &Run,
-        file_system_id: &str,
-        action: PocAppAction,
-        attempt: u32,
-    ) -> Result<PocAppStatus> {
-        let event = kube_step(action, run, file_system_id, attempt);
+    pub async fn poc_app(&self, event: KubeStepEvent<PocAppAction>) -> Result<PocAppStatus> {
         poc_app::handle(&self.clients, &self.settings, event).await
     }
 
@@ -56,7 +49,7 @@ impl World {
                 } else {
                     PocAppAction::Status
                 };
-                self.poc_app(run, file_system_id, action, attempt).await
+                self.poc_app(kube_step(action, run, file_system_id, attempt)).await
             },
             |s| &s.poll,
         )
@@ -64,14 +57,7 @@ impl World {
     }
 
     /// One call of the validation step.
-    pub async fn validate(
-        &self,
-        run: &Run,
-        file_system_id: &str,
-        action: ValidateAction,
-        attempt: u32,
-    ) -> Result<ValidateOutput> {
-        let event = kube_step(action, run, file_system_id, attempt);
+    pub async fn validate(&self, event: KubeStepEvent<ValidateAction>) -> Result<ValidateOutput> {
         validate::handle(&self.clients, &self.settings, event).await
     }
 
@@ -80,7 +66,7 @@ impl World {
         until_ready(
             &format!("validate {action:?}"),
             200,
-            async |attempt| self.validate(run, file_system_id, action, attempt).await,
+            async |attempt| self.validate(kube_step(action, run, file_system_id, attempt)).await,
             |o| &o.poll,
         )
         .await

@@ -31,6 +31,12 @@ fn associated_policies(policy: &'static str) -> Rule {
     })
 }
 
+/// No Fargate profile on the cluster: no namespace still uses the access entry that way.
+fn no_fargate_profiles() -> Rule {
+    mock!(aws_sdk_eks::Client::list_fargate_profiles)
+        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build())
+}
+
 /// `ensure_access` for a principal whose entry exists without our tags, with `policy` associated.
 async fn ensure_with_existing_entry(policy: &'static str) -> Result<AccessGrant, efs_fargate_core::WorkflowError> {
     let cluster = cluster(ClusterStatus::Active, AuthenticationMode::Api);
@@ -80,13 +86,15 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
-    let no_file_systems = mock!(aws_sdk_efs::Client::describe_file_systems)
-        .then_output(|| aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder().build());
-    let no_profiles = mock!(aws_sdk_eks::Client::list_fargate_profiles)
-        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![list, describe_ours, describe_foreign, delete.clone(), no_profiles],
-        efs: vec![no_file_systems],
+        eks: vec![
+            list,
+            describe_ours,
+            describe_foreign,
+            delete.clone(),
+            no_fargate_profiles(),
+        ],
+        efs: vec![no_file_systems()],
         ..Default::default()
     };
     let event = cleanup_event(CleanupAction::AccessEntry, NAMESPACE);
@@ -127,12 +135,10 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
             )
             .build()
     });
-    let no_profiles = mock!(aws_sdk_eks::Client::list_fargate_profiles)
-        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build());
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![list, describe, no_profiles, delete.clone()],
+        eks: vec![list, describe, no_fargate_profiles(), delete.clone()],
         efs: vec![file_systems],
         ..Default::default()
     };

@@ -16,7 +16,7 @@ use efs_fargate_core::steps::prepare::PrepareEvent;
 use efs_fargate_core::steps::rollback::{RollbackEvent, RollbackFunctionEvent, RunOutcome};
 use std::collections::BTreeSet;
 
-use crate::samples::{function_event, kube_step_event, load, settings, step_event};
+use crate::samples::{function_event, kube_step_event, load, settings, status_event, step_event};
 
 #[test]
 fn prepare_event() {
@@ -47,10 +47,11 @@ fn fargate_profile_events() {
     assert_eq!(namespace.action, FargateAction::Namespace);
     assert_eq!(namespace.run, create.run);
 
-    let status: StepEvent<FargateAction> = step_event("functions/fargate-profile-status.json");
-    assert_eq!(status.action, FargateAction::Status);
-    assert!(status.attempt > 0);
-    assert_eq!(status.run, create.run);
+    status_event(
+        "functions/fargate-profile-status.json",
+        FargateAction::Status,
+        &create.run,
+    );
 }
 
 #[test]
@@ -63,10 +64,7 @@ fn efs_events() {
     );
     assert_eq!(create.run.network.mount_target_subnets.len(), 3);
 
-    let status: StepEvent<EfsAction> = step_event("functions/efs-status.json");
-    assert_eq!(status.action, EfsAction::Status);
-    assert!(status.attempt > 0);
-    assert_eq!(status.run, create.run);
+    status_event("functions/efs-status.json", EfsAction::Status, &create.run);
 }
 
 #[test]

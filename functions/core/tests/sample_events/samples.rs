@@ -8,6 +8,7 @@ use efs_fargate_core::steps::k8s::KubeStepEvent;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
 /// The settings' pod execution role: what a run gets whose input names none.
@@ -108,6 +109,15 @@ pub fn step_event<A: DeserializeOwned>(relative: &str) -> StepEvent<A> {
     );
     check_run(relative, &event.run);
     event
+}
+
+/// A status sample: `action` on the same run as `create`'s, at a later attempt.
+pub fn status_event<A: DeserializeOwned + PartialEq + Debug>(relative: &str, action: A, create: &Run) -> StepEvent<A> {
+    let status: StepEvent<A> = step_event(relative);
+    assert_eq!(status.action, action, "{relative}");
+    assert!(status.attempt > 0, "{relative}");
+    assert_eq!(&status.run, create, "{relative}");
+    status
 }
 
 /// A Kubernetes step event: a step event plus the file system id, which must be valid.

@@ -151,6 +151,19 @@ async fn create_profile(clients: &AwsClients, run: &Run, name: &str) -> Result<(
         .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
 }
 
+/// Deletes the profile `name` of [`CLUSTER`], straight through the gateway.
+async fn delete_profile(clients: &AwsClients, name: &str) -> Result<(), String> {
+    clients
+        .eks
+        .delete_fargate_profile()
+        .cluster_name(CLUSTER)
+        .fargate_profile_name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_profile_of_a_cluster_changes_at_a_time() {
     let (_world, gateway, clients, run) = slow_world().await;
@@ -164,15 +177,7 @@ async fn one_profile_of_a_cluster_changes_at_a_time() {
         refused.contains("ResourceInUseException") && refused.contains("fp-one in status CREATING"),
         "{refused}"
     );
-    let refused = clients
-        .eks
-        .delete_fargate_profile()
-        .cluster_name(CLUSTER)
-        .fargate_profile_name("fp-one")
-        .send()
-        .await
-        .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
-        .unwrap_err();
+    let refused = delete_profile(&clients, "fp-one").await.unwrap_err();
     assert!(refused.contains("ResourceInUseException"), "{refused}");
     assert!(created.elapsed() < WINDOW, "too slow to observe the window");
 
@@ -182,12 +187,7 @@ async fn one_profile_of_a_cluster_changes_at_a_time() {
         .expect("the second create, once the first is ACTIVE");
     let deleted = Instant::now();
     sleep_until(deleted + WINDOW + MARGIN).await;
-    clients
-        .eks
-        .delete_fargate_profile()
-        .cluster_name(CLUSTER)
-        .fargate_profile_name("fp-one")
-        .send()
+    delete_profile(&clients, "fp-one")
         .await
         .expect("deleting fp-one once fp-two is ACTIVE");
     let refused = create_profile(&clients, &run, "fp-three").await.unwrap_err();
