@@ -71,22 +71,16 @@ mod tests {
 
     #[test]
     fn parses_plain_and_chunked_responses() {
-        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}";
-        assert_eq!(
-            parse(plain).unwrap(),
-            Response {
-                status: 200,
-                body: "{\"status\":\"ok\"}".into()
-            }
-        );
-        let chunked = b"HTTP/1.1 404 NOT FOUND\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(
-            parse(chunked).unwrap(),
-            Response {
-                status: 404,
-                body: "abcde".into()
-            }
-        );
+        let plain: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{\"status\":\"ok\"}";
+        let chunked: &[u8] =
+            b"HTTP/1.1 404 NOT FOUND\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        for (raw, status, body) in [(plain, 200, "{\"status\":\"ok\"}"), (chunked, 404, "abcde")] {
+            let expected = Response {
+                status,
+                body: body.into(),
+            };
+            assert_eq!(parse(raw).unwrap(), expected);
+        }
         assert!(parse(b"garbage").is_err());
     }
 }

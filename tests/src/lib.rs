@@ -1,27 +1,33 @@
-//! Test harness for the workflow against a local moto server (`scripts/venv.sh` installs it).
+//! Test harness for the workflow against a local moto server (`scripts/venv.sh` installs it) and
+//! the fake Kubernetes API server. Integration tests start from a [`World`]:
 //!
 //! ```ignore
-//! let moto = workflow_tests::moto().await;          // exclusive, freshly reset server
-//! let clients = moto.clients();
-//! let cluster = workflow_tests::seed_network(&clients, "demo").await;
-//! let before = workflow_tests::inventory(&clients, "demo").await;
+//! let world = workflow_tests::World::with_kube().await; // moto, network, cluster `demo`, fake API
+//! let (run, file_system_id) = world.app_running("team-a").await;
+//! let before = world.inventory().await;
 //! ```
 
 pub mod check;
+pub mod events;
 pub mod foreign;
 pub mod http;
 pub mod inventory;
 pub mod lease_table;
+pub mod local;
 pub mod moto;
 pub mod network;
 pub mod server;
+pub mod world;
 
-pub use check::OrPanic;
+pub use check::{OrPanic, error_name};
+pub use events::{cleanup_event, kube_step, prepare_event, step};
 pub use foreign::{Foreign, seed_foreign_resources};
 pub use inventory::{
     FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo, SecurityGroupInfo,
     inventory,
 };
 pub use lease_table::{LEASE_TABLE, create_lease_table};
+pub use local::{CLUSTER, NAMESPACE, POD_ROLE, settings};
 pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
 pub use network::{SeededAccess, SeededCluster, Subnet, seed_network, seed_network_with};
+pub use world::{CLEANUP_ORDER, World};

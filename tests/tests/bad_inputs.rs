@@ -1,12 +1,9 @@
 //! Every bad input fails with a named error before anything is created.
 
-mod common;
-
-use common::*;
 use efs_fargate_core::settings::Settings;
 use efs_fargate_core::steps::prepare::{PrepareEvent, prepare};
 use serde_json::{Value, json};
-use workflow_tests::{inventory, moto, seed_network};
+use workflow_tests::{CLUSTER, World, error_name, prepare_event};
 
 struct Case {
     name: &'static str,
@@ -176,14 +173,12 @@ fn console_cases() -> Vec<Case> {
 
 #[tokio::test]
 async fn bad_console_and_event_inputs_fail_by_name_and_create_nothing() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let before = inventory(&clients, CLUSTER).await;
+    let world = World::new().await;
+    let before = world.inventory().await;
     let cases = console_cases();
     assert!(cases.len() >= 15);
     for case in cases {
-        let (name, err) = error_name(try_prepare(&clients, "run-1", case.input).await);
+        let (name, err) = error_name(world.try_prepare(case.input).await);
         assert_eq!(name, case.error, "{}: {err}", case.name);
         assert!(
             err.to_string().contains(case.field),
@@ -191,55 +186,44 @@ async fn bad_console_and_event_inputs_fail_by_name_and_create_nothing() {
             case.name,
             case.field
         );
-        assert_eq!(
-            inventory(&clients, CLUSTER).await,
-            before,
-            "{} created something",
-            case.name
-        );
+        assert_eq!(world.inventory().await, before, "{} created something", case.name);
     }
 }
 
 #[tokio::test]
 async fn a_bad_run_id_or_a_missing_pod_role_fails_before_anything_is_created() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let before = inventory(&clients, CLUSTER).await;
+    let world = World::new().await;
+    let before = world.inventory().await;
 
-    let (name, err) = error_name(try_prepare(&clients, "run id with spaces", json!({"clusterName": CLUSTER})).await);
+    let event = PrepareEvent {
+        run_id: "run id with spaces".into(),
+        ..prepare_event(json!({"clusterName": CLUSTER}))
+    };
+    let (name, err) = error_name(world.prepare(event).await);
     assert_eq!(name, "InvalidInput");
     assert!(err.to_string().contains("runId"), "{err}");
 
     let without_default_role = Settings {
         pod_execution_role_arn: None,
-        ..settings()
+        ..world.settings.clone()
     };
-    let event = PrepareEvent {
-        execution_arn: None,
-        run_id: "run-1".into(),
-        started_at: None,
-        input: json!({"clusterName": CLUSTER}),
-        attempt: 0,
-    };
-    let (name, err) = error_name(prepare(&clients, &without_default_role, event).await);
+    let event = prepare_event(json!({"clusterName": CLUSTER}));
+    let (name, err) = error_name(prepare(&world.clients, &without_default_role, event).await);
     assert_eq!(name, "InvalidInput");
     assert!(err.to_string().contains("podExecutionRoleArn"), "{err}");
 
-    assert_eq!(inventory(&clients, CLUSTER).await, before);
+    assert_eq!(world.inventory().await, before);
 }
 
 #[tokio::test]
 async fn a_cluster_created_without_the_opt_in_tag_is_a_no_op() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let before = inventory(&clients, CLUSTER).await;
+    let world = World::new().await;
+    let before = world.inventory().await;
     let event = json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.eks",
         "detail": {"eventName": "CreateCluster", "requestParameters": {"name": CLUSTER}}});
-    let output = try_prepare(&clients, "run-1", event).await.unwrap();
+    let output = world.try_prepare(event).await.unwrap();
     let value = serde_json::to_value(output).unwrap();
     assert_eq!(value["status"], "skipped");
     assert!(value["reason"].as_str().unwrap().contains("opt-in tag"), "{value}");
-    assert_eq!(inventory(&clients, CLUSTER).await, before);
+    assert_eq!(world.inventory().await, before);
 }

@@ -1,11 +1,12 @@
-//! Proves the harness itself: the seeded network, the reset between acquisitions, the inventory.
+//! Proves the harness itself: the `World`'s seeded network, the reset between worlds, the
+//! inventory.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
 
 use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use workflow_tests::network::{MAIN_TABLE_SUBNET_CIDR, VPC_CIDR};
-use workflow_tests::{OrPanic, inventory, moto, seed_foreign_resources, seed_network};
+use workflow_tests::{CLUSTER, OrPanic, World};
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -13,17 +14,16 @@ fn filter(name: &str, value: &str) -> Filter {
 
 #[tokio::test]
 async fn seeded_network_has_what_it_promises() {
-    let moto = moto().await;
-    eprintln!(
-        "moto at {} (started in {:?}), log {}",
-        moto.endpoint(),
-        moto.startup_time(),
-        moto.log_path().display()
-    );
-    let clients = moto.clients();
     let began = Instant::now();
-    let cluster = seed_network(&clients, "harness").await;
-    eprintln!("seed_network took {:?}", began.elapsed());
+    let world = World::new().await;
+    eprintln!(
+        "moto at {} (started in {:?}), log {}; World::new took {:?}",
+        world.moto.endpoint(),
+        world.moto.startup_time(),
+        world.moto.log_path().display(),
+        began.elapsed()
+    );
+    let (clients, cluster) = (&world.clients, world.network());
 
     // 3 AZs, 3 public + 4 private subnets, all in the VPC.
     assert_eq!(cluster.public_subnets.len(), 3);
@@ -198,7 +198,7 @@ async fn seeded_network_has_what_it_promises() {
     let eks = clients
         .eks
         .describe_cluster()
-        .name("harness")
+        .name(CLUSTER)
         .send()
         .await
         .or_panic("describe_cluster")
@@ -214,19 +214,17 @@ async fn seeded_network_has_what_it_promises() {
 #[tokio::test]
 async fn reset_wipes_state_between_acquisitions() {
     {
-        let moto = moto().await;
-        let clients = moto.clients();
-        let cluster = seed_network(&clients, "first").await;
-        seed_foreign_resources(&clients, &cluster.vpc_id).await;
-        moto.api(
+        let world = World::new().await;
+        world.foreign_resources().await;
+        world.moto.api(
             "POST",
             "/moto-api/config",
             r#"{"stepfunctions":{"execute_state_machine":true}}"#,
         );
-        assert_eq!(inventory(&clients, "first").await.file_systems.len(), 1);
+        assert_eq!(world.inventory().await.file_systems.len(), 1);
     }
-    let moto = moto().await;
-    let clients = moto.clients();
+    let world = World::empty().await;
+    let clients = &world.clients;
     let vpcs = clients
         .ec2
         .describe_vpcs()
@@ -246,22 +244,21 @@ async fn reset_wipes_state_between_acquisitions() {
         .clusters
         .unwrap_or_default();
     assert!(clusters.is_empty(), "{clusters:?}");
-    assert_eq!(inventory(&clients, "first").await, Default::default());
+    assert_eq!(world.inventory().await, Default::default());
 }
 
 #[tokio::test]
 async fn inventory_of_a_fresh_network_is_empty_and_sees_foreign_resources() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    let cluster = seed_network(&clients, "inv").await;
-    let fresh = inventory(&clients, "inv").await;
+    let world = World::new().await;
+    let cluster = world.network();
+    let fresh = world.inventory().await;
     assert_eq!(fresh, Default::default(), "nothing but the network exists");
-    assert_eq!(inventory(&clients, "inv").await, fresh, "stable");
+    assert_eq!(world.inventory().await, fresh, "stable");
 
     let began = Instant::now();
-    let foreign = seed_foreign_resources(&clients, &cluster.vpc_id).await;
+    let foreign = world.foreign_resources().await;
     eprintln!("seed_foreign_resources took {:?}", began.elapsed());
-    let seen = inventory(&clients, "inv").await;
+    let seen = world.inventory().await;
     assert_ne!(seen, fresh);
 
     assert_eq!(seen.file_systems.len(), 1);
@@ -297,10 +294,9 @@ async fn inventory_of_a_fresh_network_is_empty_and_sees_foreign_resources() {
 
 #[tokio::test]
 async fn inventory_sees_mount_targets_profiles_and_skips_deleted_keys() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    let cluster = seed_network(&clients, "inv2").await;
-    let foreign = seed_foreign_resources(&clients, &cluster.vpc_id).await;
+    let world = World::new().await;
+    let (clients, cluster) = (&world.clients, world.network());
+    let foreign = world.foreign_resources().await;
     let mount_subnet = &cluster.private_subnets[1];
     clients
         .efs
@@ -314,7 +310,7 @@ async fn inventory_sees_mount_targets_profiles_and_skips_deleted_keys() {
     clients
         .eks
         .create_fargate_profile()
-        .cluster_name("inv2")
+        .cluster_name(CLUSTER)
         .fargate_profile_name("p1")
         .pod_execution_role_arn("arn:aws:iam::123456789012:role/pods")
         .subnets(&cluster.private_subnets[0].id)
@@ -337,7 +333,7 @@ async fn inventory_sees_mount_targets_profiles_and_skips_deleted_keys() {
         .await
         .or_panic("schedule_key_deletion");
 
-    let seen = inventory(&clients, "inv2").await;
+    let seen = world.inventory().await;
     let targets: Vec<_> = seen.mount_targets().collect();
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].subnet_id, mount_subnet.id);
@@ -353,9 +349,9 @@ async fn inventory_sees_mount_targets_profiles_and_skips_deleted_keys() {
     clients
         .eks
         .delete_cluster()
-        .name("inv2")
+        .name(CLUSTER)
         .send()
         .await
         .or_panic("delete_cluster");
-    assert!(inventory(&clients, "inv2").await.fargate_profiles.is_empty());
+    assert!(world.inventory().await.fargate_profiles.is_empty());
 }

@@ -2,11 +2,9 @@
 //! do not collide, cleanup leaves nothing of ours, and what the workflow did not create (a
 //! StorageClass, a CSIDriver, a namespace and what is in it) is left as it was.
 
-mod common;
-
-use common::*;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
-use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, cleanup};
+use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
+use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::k8s::{Kube, describe, namespace};
@@ -17,7 +15,7 @@ use kube::Resource;
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde_json::{Value, json};
 use std::fmt::Debug;
-use workflow_tests::{moto, seed_network};
+use workflow_tests::{CLUSTER, NAMESPACE, World, cleanup_event, error_name};
 
 async fn labelled<K>(kube: &Kube, api: Api<K>) -> Vec<String>
 where
@@ -51,13 +49,10 @@ fn foreign_meta(name: &str, namespace: Option<&str>) -> ObjectMeta {
 
 #[tokio::test]
 async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_removes_the_storage() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run_a, fs_a) = app_running(&clients, &settings, "team-a").await;
-    let (run_b, fs_b) = app_running(&clients, &settings, "team-b").await;
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let (run_a, fs_a) = world.app_running("team-a").await;
+    let (run_b, fs_b) = world.app_running("team-b").await;
     assert_ne!(fs_a, fs_b);
     for (run, fs) in [(&run_a, &fs_a), (&run_b, &fs_b)] {
         let namespace = &run.request.namespace;
@@ -75,17 +70,18 @@ async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_
         "created once, by the first run"
     );
 
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    let log = clean_up_kubernetes(&clients, &settings, CLUSTER, "team-a").await;
+    let kube = world.kube().await;
+    let log = world.clean_up_kubernetes("team-a").await;
     let last = log.last().unwrap();
     assert!(
-        last.kept.contains(&format!(
+        last.output.kept.contains(&format!(
             "storageclass/{STORAGE_CLASS} (still used by a persistent volume)"
         )),
         "team-b's PV uses it: {last:?}"
     );
     assert!(
-        last.kept
+        last.output
+            .kept
             .contains(&format!("csidriver/{CSI_DRIVER} (still used by a persistent volume)")),
         "{last:?}"
     );
@@ -98,25 +94,22 @@ async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_
     );
     assert!(fake.object("Namespace", None, "team-a").is_none());
 
-    clean_up_kubernetes(&clients, &settings, CLUSTER, "team-b").await;
+    world.clean_up_kubernetes("team-b").await;
     assert_eq!(
         ours(&kube).await,
         Vec::<String>::new(),
         "the last namespace out removes the shared objects"
     );
-    let again = clean_up_kubernetes(&clients, &settings, CLUSTER, "team-b").await;
+    let again = world.clean_up_kubernetes("team-b").await;
     assert_eq!(again.len(), 1);
-    assert!(again[0].removed.is_empty(), "{again:?}");
+    assert!(again[0].output.removed.is_empty(), "{again:?}");
 }
 
 #[tokio::test]
 async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let kube = kube(&clients, &settings, CLUSTER).await;
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let kube = world.kube().await;
     let post = PostParams::default();
     kube.all::<Namespace>()
         .create(
@@ -161,26 +154,23 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
     let before = foreign();
 
     // Without the adopt switch the namespace someone else made is a conflict, before anything.
-    let run = prepared(&clients, json!({"clusterName": CLUSTER, "namespace": NAMESPACE})).await;
-    let (name, _) = error_name(namespace::ensure_namespace(&kube, &run).await);
+    let run = world.run(NAMESPACE).await;
+    let (name, _) = error_name(namespace::ensure_namespace(&kube, &run, RbacState::Current).await);
     assert_eq!(name, "NamespaceConflict");
-    let (run, fs) = app_running_for(
-        &clients,
-        &settings,
-        json!({"clusterName": CLUSTER, "namespace": NAMESPACE, "adopt": ["namespace"]}),
-    )
-    .await;
+    let (run, fs) = world
+        .app_running_for(json!({"clusterName": CLUSTER, "namespace": NAMESPACE, "adopt": ["namespace"]}))
+        .await;
     for action in [
         ValidateAction::CrossRead,
         ValidateAction::Persistence,
         ValidateAction::Report,
     ] {
-        validated(&clients, &settings, &run, &fs, action).await;
+        world.validated(&run, &fs, action).await;
     }
     assert!(!ours(&kube).await.is_empty());
 
-    let log = clean_up_kubernetes(&clients, &settings, CLUSTER, NAMESPACE).await;
-    let removed: Vec<&String> = log.iter().flat_map(|p| &p.removed).collect();
+    let log = world.clean_up_kubernetes(NAMESPACE).await;
+    let removed: Vec<&String> = log.iter().flat_map(|p| &p.output.removed).collect();
     for object in [
         format!("pod/{NAMESPACE}/poc-app-validation"),
         format!("persistentvolumeclaim/{NAMESPACE}/poc-app-validation-pvc"),
@@ -189,7 +179,7 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
     ] {
         assert!(removed.contains(&&object), "{object} in {removed:?}");
     }
-    let kept = &log.last().unwrap().kept;
+    let kept = &log.last().unwrap().output.kept;
     for object in [
         format!("namespace/{NAMESPACE}"),
         format!("storageclass/{STORAGE_CLASS}"),
@@ -201,26 +191,18 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
     assert_eq!(ours(&kube).await, Vec::<String>::new());
     assert_eq!(foreign(), before, "untouched");
 
-    let again = clean_up_kubernetes(&clients, &settings, CLUSTER, NAMESPACE).await;
-    assert!(again.iter().all(|p| p.removed.is_empty()), "{again:?}");
+    let again = world.clean_up_kubernetes(NAMESPACE).await;
+    assert!(again.iter().all(|p| p.output.removed.is_empty()), "{again:?}");
     assert_eq!(foreign(), before);
 }
 
 #[tokio::test]
 async fn a_cluster_that_no_longer_exists_is_already_clean() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    let event = CleanupEvent {
-        action: CleanupAction::Kubernetes,
-        cluster_name: "gone".into(),
-        namespace: NAMESPACE.into(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-    };
-    let progress = cleanup(&clients, &settings(), event).await.unwrap();
+    let world = World::empty().await;
+    let event = cleanup_event(CleanupAction::Kubernetes, "gone", NAMESPACE);
+    let progress = cleanup(&world.clients, &world.settings, event).await.unwrap();
     assert!(
-        progress.done && progress.removed.is_empty() && progress.kept.is_empty(),
+        progress.ready && progress.output.removed.is_empty() && progress.output.kept.is_empty(),
         "{progress:?}"
     );
 }

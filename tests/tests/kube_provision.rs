@@ -2,44 +2,71 @@
 //! moto and the fake API server: what exists afterwards, and that running a step again changes
 //! nothing.
 
-mod common;
-
-use common::*;
 use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
+use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
-use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction};
+use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
+use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::{Kube, Origin, namespace};
 use k8s_openapi::api::core::v1::PersistentVolume;
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{ObjectMeta, PostParams};
 use serde_json::{Value, json};
-use workflow_tests::{moto, seed_network};
+use workflow_tests::{CLUSTER, NAMESPACE, World, error_name, kube_step, step};
+
+/// A file system id for the steps that only name one (moto has no such file system).
+const FS: &str = "fs-12345678";
 
 fn labels(object: &Value) -> &Value {
     &object["metadata"]["labels"]
 }
 
-#[tokio::test]
-async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-
-    let first = fargate::handle(&clients, &settings, step(FargateAction::Create, &run))
+/// A world with the fake API server, the default run prepared and its namespace created.
+async fn namespace_created() -> (World, Run, Kube) {
+    let world = World::with_kube().await;
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    let kube = world.kube().await;
+    namespace::ensure_namespace(&kube, &run, RbacState::Current)
         .await
         .unwrap();
-    let FargateOutput::Created(first) = first else {
-        panic!("create returns the profile: {first:?}")
+    (world, run, kube)
+}
+
+#[tokio::test]
+async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    // The two calls the state machine makes: `namespace` (CreateNamespace), then `converge`.
+    let create = async || {
+        let call = async |action| {
+            fargate::handle(&world.clients, &world.settings, step(action, &run))
+                .await
+                .unwrap()
+                .output
+        };
+        match (
+            call(FargateAction::Namespace).await,
+            call(FargateAction::Converge).await,
+        ) {
+            (FargateOutput::Namespace(namespace), FargateOutput::Profile(profile)) => (namespace, profile),
+            other => panic!("namespace, then the profile: {other:?}"),
+        }
     };
-    assert!(first.namespace.created && first.profile.created);
-    assert_eq!(first.namespace.name, NAMESPACE);
-    let output = serde_json::to_value(&first).unwrap();
-    assert_eq!(output["namespace"], json!({"name": NAMESPACE, "created": true}));
-    assert_eq!(output["profileName"], format!("fp-{NAMESPACE}"));
+
+    let first = create().await;
+    assert!(first.0.created && first.1.created);
+    assert_eq!(first.0.name, NAMESPACE);
+    let output = serde_json::to_value(&first.0).unwrap();
+    assert_eq!(
+        output,
+        json!({"name": NAMESPACE, "created": true, "rbac": "installed", "bootstrapGranted": false})
+    );
+    assert_eq!(
+        serde_json::to_value(&first.1).unwrap()["profileName"],
+        format!("fp-{NAMESPACE}")
+    );
 
     let namespace = fake.object("Namespace", None, NAMESPACE).expect("the namespace exists");
     assert_eq!(labels(&namespace)[MANAGED_BY_KEY], MANAGED_BY_VALUE);
@@ -47,31 +74,21 @@ async fn the_fargate_step_creates_the_namespace_once_and_labels_it() {
     assert_eq!(labels(&namespace)[NAMESPACE_KEY], NAMESPACE);
     assert_eq!(labels(&namespace)[RUN_ID_KEY], "run-1");
 
-    let again = fargate::handle(&clients, &settings, step(FargateAction::Create, &run))
-        .await
-        .unwrap();
-    let FargateOutput::Created(again) = again else {
-        panic!("{again:?}")
-    };
-    assert!(
-        !again.namespace.created && !again.profile.created,
-        "nothing new: {again:?}"
-    );
-    assert_eq!(again.profile.profile_arn, first.profile.profile_arn);
+    let again = create().await;
+    assert!(!again.0.created && !again.1.created, "nothing new: {again:?}");
+    assert_eq!(again.0.rbac, RbacState::Current, "the RBAC installed by the first call");
+    assert_eq!(again.1.profile_arn, first.1.profile_arn);
     let unchanged = fake.object("Namespace", None, NAMESPACE).unwrap();
     assert_eq!(unchanged["metadata"]["uid"], namespace["metadata"]["uid"]);
 }
 
 #[tokio::test]
 async fn storage_objects_are_created_when_missing_then_reused() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
 
-    let first = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let first = world.storage_created(&run, FS).await;
     assert_eq!(first.csi_driver.origin, Origin::Created);
     assert_eq!(first.storage_class.origin, Origin::Created);
     let driver = fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap();
@@ -81,7 +98,7 @@ async fn storage_objects_are_created_when_missing_then_reused() {
     assert_eq!(class["provisioner"], "efs.csi.aws.com");
     assert_eq!(labels(&class)[NAMESPACE_KEY], NAMESPACE);
 
-    let again = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let again = world.storage_created(&run, FS).await;
     assert_eq!(again.csi_driver.origin, Origin::Workflow);
     assert_eq!(again.storage_class.origin, Origin::Workflow);
     let class_again = fake.object("StorageClass", None, "efs-sc").unwrap();
@@ -93,27 +110,21 @@ async fn storage_objects_are_created_when_missing_then_reused() {
 
 #[tokio::test]
 async fn a_foreign_csi_driver_and_storage_class_are_used_as_they_are() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    seed_foreign_storage(&kube).await;
-    let before = (
-        fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
-        fake.object("StorageClass", None, "efs-sc").unwrap(),
-    );
+    let world = World::with_kube().await;
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    seed_foreign_storage(&world.kube().await).await;
+    let storage_objects = || {
+        (
+            world.fake().object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
+            world.fake().object("StorageClass", None, "efs-sc").unwrap(),
+        )
+    };
+    let before = storage_objects();
 
-    let output = storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let output = world.storage_created(&run, FS).await;
     assert_eq!(output.csi_driver.origin, Origin::Existing);
     assert_eq!(output.storage_class.origin, Origin::Existing);
-    let after = (
-        fake.object("CSIDriver", None, "efs.csi.aws.com").unwrap(),
-        fake.object("StorageClass", None, "efs-sc").unwrap(),
-    );
-    assert_eq!(after, before, "neither labelled nor changed");
+    assert_eq!(storage_objects(), before, "neither labelled nor changed");
 }
 
 /// An EKS-shipped CSIDriver and an operator's StorageClass, without our labels.
@@ -147,12 +158,9 @@ async fn seed_foreign_storage(kube: &Kube) {
 
 #[tokio::test]
 async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let (run, fs) = world.app_running(NAMESPACE).await;
 
     let volume_name = format!("poc-app-pv-{NAMESPACE}");
     let volume = fake
@@ -190,18 +198,18 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
     );
 
     // Again, as a re-run would: the same objects, nothing new.
-    let uids = |fake: &fake_kube_apiserver::FakeKube| {
-        ["poc-app1", "poc-app2"].map(|p| fake.object("Pod", Some(NAMESPACE), p).unwrap()["metadata"]["uid"].clone())
-    };
-    let before = uids(&fake);
-    for action in [PocAppAction::Create, PocAppAction::Status] {
-        let status = poc_app::handle(&clients, &settings, kube_step(action, &run, &fs, 0))
+    let uids =
+        || ["poc-app1", "poc-app2"].map(|p| fake.object("Pod", Some(NAMESPACE), p).unwrap()["metadata"]["uid"].clone());
+    let before = uids();
+    for _ in 0..2 {
+        let status = world
+            .poc_app(kube_step(PocAppAction::Converge, &run, &fs, 0))
             .await
             .unwrap();
-        assert!(status.poll.ready, "{status:?}");
+        assert!(status.ready, "{status:?}");
     }
-    assert_eq!(uids(&fake), before);
-    let kube = kube(&clients, &settings, CLUSTER).await;
+    assert_eq!(uids(), before);
+    let kube = world.kube().await;
     let volumes = kube
         .list(&kube.all::<PersistentVolume>(), &Default::default())
         .await
@@ -211,117 +219,77 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
 
 #[tokio::test]
 async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    namespace::ensure_namespace(&kube, &run).await.unwrap();
-    storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let (world, run, _) = namespace_created().await;
+    world.storage_created(&run, FS).await;
 
     // No Fargate profile at all.
     let mut status = None;
     for attempt in 0..15 {
-        let polled = poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Status, &run, "fs-12345678", attempt),
-        )
-        .await
-        .unwrap();
-        assert!(!polled.poll.ready, "{polled:?}");
+        let polled = world
+            .poc_app(kube_step(PocAppAction::Converge, &run, FS, attempt))
+            .await
+            .unwrap();
+        assert!(!polled.ready, "{polled:?}");
         status = Some(polled);
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let status = status.unwrap();
-    assert!(status.claim_bound);
-    assert_eq!(status.pods.len(), 2);
-    for pod in &status.pods {
+    assert!(status.output.claim_bound);
+    assert_eq!(status.output.pods.len(), 2);
+    for pod in &status.output.pods {
         assert_eq!(pod.phase, "Pending", "{pod:?}");
         assert!(pod.reason.is_some() || !pod.events.is_empty(), "says why: {pod:?}");
     }
-    assert!(status.poll.detail.contains("Pending"), "{}", status.poll.detail);
-    assert!(status.poll.next_poll_seconds > 0);
+    assert!(status.detail.contains("Pending"), "{}", status.detail);
+    assert!(status.next_poll_seconds > 0);
 
     // The profile arrives (moto makes it ACTIVE at once): the same pods start.
-    fargate::ensure_profile(&clients.eks, &run).await.unwrap();
-    poc_app_running(&clients, &settings, &run, "fs-12345678").await;
+    fargate::ensure_profile(&world.clients, &run).await.unwrap();
+    world.poc_app_running(&run, FS).await;
 }
 
 #[tokio::test]
 async fn no_pod_is_created_while_the_claim_is_unbound() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    namespace::ensure_namespace(&kube, &run).await.unwrap();
-    fargate::ensure_profile(&clients.eks, &run).await.unwrap();
-    storage_created(&clients, &settings, &run, "fs-12345678").await;
+    let (world, run, kube) = namespace_created().await;
+    fargate::ensure_profile(&world.clients, &run).await.unwrap();
+    world.storage_created(&run, FS).await;
     // Our volume, but one no claim of class efs-sc can bind to.
-    let mut volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    let mut volume = manifests::persistent_volume(&run, APP, FS);
     volume.spec.as_mut().unwrap().storage_class_name = Some("another-class".into());
     kube.apply(&kube.all(), &volume).await.unwrap();
 
     for attempt in 0..5 {
-        let status = poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-12345678", attempt),
-        )
-        .await
-        .unwrap();
-        assert!(!status.poll.ready && !status.claim_bound, "{status:?}");
-        assert!(status.pods.is_empty());
+        let status = world
+            .poc_app(kube_step(PocAppAction::Converge, &run, FS, attempt))
+            .await
+            .unwrap();
+        assert!(!status.ready && !status.output.claim_bound, "{status:?}");
+        assert!(status.output.pods.is_empty());
         assert!(
-            status.poll.detail.contains("claim poc-app-pvc is Pending"),
+            status.detail.contains("claim poc-app-pvc is Pending"),
             "{}",
-            status.poll.detail
+            status.detail
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(fake.object("Pod", Some(NAMESPACE), "poc-app1").is_none());
-    assert!(fake.object("Pod", Some(NAMESPACE), "poc-app2").is_none());
+    assert!(world.fake().object("Pod", Some(NAMESPACE), "poc-app1").is_none());
+    assert!(world.fake().object("Pod", Some(NAMESPACE), "poc-app2").is_none());
 }
 
 #[tokio::test]
 async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflict() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let run = prepared(&clients, json!({"clusterName": CLUSTER})).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
-    namespace::ensure_namespace(&kube, &run).await.unwrap();
-    let mut volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    let (world, run, kube) = namespace_created().await;
+    let create = async |fs| error_name(world.poc_app(kube_step(PocAppAction::Converge, &run, fs, 0)).await);
+    let mut volume = manifests::persistent_volume(&run, APP, FS);
     volume.spec.as_mut().unwrap().claim_ref.as_mut().unwrap().name = Some("someone-elses-claim".into());
     kube.apply(&kube.all(), &volume).await.unwrap();
-    let (name, err) = error_name(
-        poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-12345678", 0),
-        )
-        .await,
-    );
+    let (name, err) = create(FS).await;
     assert_eq!(name, "PersistentVolumeConflict");
     assert!(err.to_string().contains("someone-elses-claim"), "{err}");
 
-    let (name, err) = error_name(
-        poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-87654321", 0),
-        )
-        .await,
-    );
+    let (name, err) = create("fs-87654321").await;
     assert_eq!(name, "PersistentVolumeConflict");
-    assert!(err.to_string().contains("fs-12345678"), "{err}");
+    assert!(err.to_string().contains(FS), "{err}");
 
     // A namespace object of our name that the workflow did not create is never adopted.
     kube.delete(
@@ -336,13 +304,6 @@ async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflic
         .create(&PostParams::default(), &foreign)
         .await
         .unwrap();
-    let (name, err) = error_name(
-        poc_app::handle(
-            &clients,
-            &settings,
-            kube_step(PocAppAction::Create, &run, "fs-12345678", 0),
-        )
-        .await,
-    );
+    let (name, err) = create(FS).await;
     assert_eq!(name, "KubernetesObjectConflict", "{err}");
 }

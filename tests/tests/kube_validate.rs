@@ -1,38 +1,37 @@
 //! epic05 against moto and the fake API server: the cross-read, the persistence check and the
 //! report, each run twice, and the failures that must be `ValidationFailed` with evidence.
 
-mod common;
-
-use common::*;
+use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
 use k8s_openapi::api::core::v1::Pod;
-use workflow_tests::{moto, seed_network};
+use workflow_tests::{NAMESPACE, World, error_name, kube_step};
+
+/// A world with the fake API server and the PoC app running in [`NAMESPACE`]: the run and its
+/// file system id.
+async fn app_running() -> (World, Run, String) {
+    let world = World::with_kube().await;
+    let (run, fs) = world.app_running(NAMESPACE).await;
+    (world, run, fs)
+}
 
 #[tokio::test]
 async fn the_app_cross_reads_and_its_files_outlive_it() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let (world, run, fs) = app_running().await;
+    let fake = world.fake();
 
-    let cross = validated(&clients, &settings, &run, &fs, ValidateAction::CrossRead).await;
-    let evidence = cross.cross_read.expect("cross-read evidence");
+    let cross = world.validated(&run, &fs, ValidateAction::CrossRead).await;
+    let evidence = cross.output.cross_read.expect("cross-read evidence");
     assert!(evidence.poc_app1_read.ends_with(" - PoC APP 2"), "{evidence:?}");
     assert!(evidence.poc_app2_read.ends_with(" - PoC APP 1"), "{evidence:?}");
 
     // As the state machine does: `persistence` once, then `report` until ready.
-    let started = validate::handle(
-        &clients,
-        &settings,
-        kube_step(ValidateAction::Persistence, &run, &fs, 0),
-    )
-    .await
-    .unwrap();
-    assert_eq!(started.poll.attempt, 1);
-    let first = validated(&clients, &settings, &run, &fs, ValidateAction::Report).await;
-    let report = first.report.clone().expect("the report");
+    let started = world
+        .validate(kube_step(ValidateAction::Persistence, &run, &fs, 0))
+        .await
+        .unwrap();
+    assert_eq!(started.attempt, 1);
+    let first = world.validated(&run, &fs, ValidateAction::Report).await;
+    let report = first.output.report.clone().expect("the report");
     assert_eq!(report.file_system_id, fs);
     for file in ["/data/out1.txt", "/data/out2.txt"] {
         assert!(report.files_found.iter().any(|f| f == file), "{report:?}");
@@ -74,36 +73,29 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
     assert_eq!(validation_volume["spec"]["csi"]["volumeHandle"], fs.as_str());
 
     // Both again: nothing new, the same report.
-    let pod_uid = fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap()["metadata"]["uid"].clone();
-    let persistence = validated(&clients, &settings, &run, &fs, ValidateAction::Persistence).await;
-    assert!(
-        persistence.poll.detail.contains("poc-app-validation"),
-        "{persistence:?}"
-    );
-    let again = validated(&clients, &settings, &run, &fs, ValidateAction::Report).await;
-    assert_eq!(again.report, first.report, "the report is read again, not redone");
+    let pod_uid = || fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap()["metadata"]["uid"].clone();
+    let first_pod = pod_uid();
+    let persistence = world.validated(&run, &fs, ValidateAction::Persistence).await;
+    assert!(persistence.detail.contains("poc-app-validation"), "{persistence:?}");
+    let again = world.validated(&run, &fs, ValidateAction::Report).await;
     assert_eq!(
-        fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap()["metadata"]["uid"],
-        pod_uid
+        again.output.report, first.output.report,
+        "the report is read again, not redone"
     );
+    assert_eq!(pod_uid(), first_pod);
 }
 
 #[tokio::test]
 async fn a_second_run_is_validated_afresh_not_by_the_first_runs_pod() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let (world, run, fs) = app_running().await;
     let mut reports = Vec::new();
     for _ in 0..2 {
-        poc_app_running(&clients, &settings, &run, &fs).await;
+        world.poc_app_running(&run, &fs).await;
         for action in [ValidateAction::CrossRead, ValidateAction::Persistence] {
-            validated(&clients, &settings, &run, &fs, action).await;
+            world.validated(&run, &fs, action).await;
         }
-        let output = validated(&clients, &settings, &run, &fs, ValidateAction::Report).await;
-        reports.push(output.report.expect("a report"));
+        let output = world.validated(&run, &fs, ValidateAction::Report).await;
+        reports.push(output.output.report.expect("a report"));
     }
     let at = |t: &Option<String>| t.as_deref().expect("a timing").parse::<jiff::Timestamp>().unwrap();
     let (first, second) = (&reports[0].timings, &reports[1].timings);
@@ -116,36 +108,25 @@ async fn a_second_run_is_validated_afresh_not_by_the_first_runs_pod() {
 
 #[tokio::test]
 async fn a_stopped_app_pod_fails_the_cross_read() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
-    let kube = kube(&clients, &settings, CLUSTER).await;
+    let (world, run, fs) = app_running().await;
+    let kube = world.kube().await;
     kube.delete(&kube.namespaced::<Pod>(NAMESPACE), "poc-app2")
         .await
         .unwrap();
 
-    let (name, err) =
-        error_name(validate::handle(&clients, &settings, kube_step(ValidateAction::CrossRead, &run, &fs, 0)).await);
+    let (name, err) = error_name(world.validate(kube_step(ValidateAction::CrossRead, &run, &fs, 0)).await);
     assert_eq!(name, "ValidationFailed");
     assert!(err.to_string().contains("poc-app2"), "{err}");
 }
 
 #[tokio::test]
 async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let (world, run, fs) = app_running().await;
     // poc-app2 replaced by a pod of ours that reads nothing: its log never shows a line of out1.txt.
-    let kube = kube(&clients, &settings, CLUSTER).await;
+    let kube = world.kube().await;
     let pods = kube.namespaced::<Pod>(NAMESPACE);
     kube.delete(&pods, "poc-app2").await.unwrap();
-    until_gone(&fake, "poc-app2").await;
+    until_gone(&world, "poc-app2").await;
     let mut silent = efs_fargate_core::steps::k8s::manifests::pod(
         &run,
         "poc-app2",
@@ -160,16 +141,13 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
         .unwrap()
         .insert("variant".into(), "silent".into());
     kube.apply(&pods, &silent).await.unwrap();
-    poc_app_running(&clients, &settings, &run, &fs).await;
+    world.poc_app_running(&run, &fs).await;
 
     let last = validate::CROSS_READ_ATTEMPTS - 1;
     let (name, err) = error_name(
-        validate::handle(
-            &clients,
-            &settings,
-            kube_step(ValidateAction::CrossRead, &run, &fs, last),
-        )
-        .await,
+        world
+            .validate(kube_step(ValidateAction::CrossRead, &run, &fs, last))
+            .await,
     );
     assert_eq!(name, "ValidationFailed");
     let message = err.to_string();
@@ -181,55 +159,39 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
 
 #[tokio::test]
 async fn persistence_needs_the_cross_read_first() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
+    let (world, run, fs) = app_running().await;
 
     let (name, err) = error_name(
-        validate::handle(
-            &clients,
-            &settings,
-            kube_step(ValidateAction::Persistence, &run, &fs, 0),
-        )
-        .await,
+        world
+            .validate(kube_step(ValidateAction::Persistence, &run, &fs, 0))
+            .await,
     );
     assert_eq!(name, "ValidationFailed");
     assert!(err.to_string().contains("cross-read"), "{err}");
     assert!(
-        fake.object("Pod", Some(NAMESPACE), "poc-app1").is_some(),
+        world.fake().object("Pod", Some(NAMESPACE), "poc-app1").is_some(),
         "the app was not deleted"
     );
 }
 
 #[tokio::test]
 async fn files_missing_after_the_app_is_deleted_fail_the_report() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    let fake = fake_kube(&clients, CLUSTER).await;
-    let settings = kube_settings(&fake);
-    let (run, fs) = app_running(&clients, &settings, NAMESPACE).await;
-    validated(&clients, &settings, &run, &fs, ValidateAction::CrossRead).await;
+    let (world, run, fs) = app_running().await;
+    world.validated(&run, &fs, ValidateAction::CrossRead).await;
 
     // The validation looks at another (empty) file system: the app's files are not there.
     let empty = "fs-00000000";
-    validated(&clients, &settings, &run, empty, ValidateAction::Persistence).await;
+    world.validated(&run, empty, ValidateAction::Persistence).await;
     let mut attempt = 0;
     let err = loop {
-        match validate::handle(
-            &clients,
-            &settings,
-            kube_step(ValidateAction::Report, &run, empty, attempt),
-        )
-        .await
+        match world
+            .validate(kube_step(ValidateAction::Report, &run, empty, attempt))
+            .await
         {
             Ok(output) => {
-                assert!(!output.poll.ready, "an empty file system passed: {output:?}");
-                attempt = output.poll.attempt;
-                assert!(attempt < 200, "the validation pod never ended: {}", output.poll.detail);
+                assert!(!output.ready, "an empty file system passed: {output:?}");
+                attempt = output.attempt;
+                assert!(attempt < 200, "the validation pod never ended: {}", output.detail);
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             Err(err) => break err,
@@ -240,14 +202,14 @@ async fn files_missing_after_the_app_is_deleted_fail_the_report() {
     assert!(message.contains("/data/out1.txt was not listed"), "{message}");
     assert!(message.contains("poc-app-validation printed"), "{message}");
     assert!(
-        !fake.store_files(&fs).is_empty(),
+        !world.fake().store_files(&fs).is_empty(),
         "the app's own file system still has the files"
     );
 }
 
-async fn until_gone(fake: &fake_kube_apiserver::FakeKube, pod: &str) {
+async fn until_gone(world: &World, pod: &str) {
     for _ in 0..100 {
-        if fake.object("Pod", Some(NAMESPACE), pod).is_none() {
+        if world.fake().object("Pod", Some(NAMESPACE), pod).is_none() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -1,14 +1,11 @@
 //! The lease (`efs_fargate_core::lease`) against moto's DynamoDB: acquire, extend, expiry,
 //! release, hand-over, takeover of ended or unknown executions, and two claimants racing.
 
-mod common;
-
-use common::stand_in_cleanup_state_machine;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::lease::{self, Acquire, Claim, HandOver, Held, HolderStatus, LeaseKey, Released};
 use jiff::Timestamp;
 use std::time::Duration;
-use workflow_tests::{LEASE_TABLE, MotoGuard, OrPanic, create_lease_table, moto};
+use workflow_tests::{LEASE_TABLE, OrPanic, World};
 
 const FIRST: &str = "run-first";
 const SECOND: &str = "run-second";
@@ -28,13 +25,6 @@ fn t0() -> Timestamp {
 
 fn key() -> LeaseKey {
     LeaseKey::namespace("demo", "team-a")
-}
-
-async fn leases() -> (MotoGuard, AwsClients) {
-    let moto = moto().await;
-    let clients = moto.clients();
-    create_lease_table(&clients.dynamodb, LEASE_TABLE).await;
-    (moto, clients)
 }
 
 async fn acquire(clients: &AwsClients, holder: &str, now: Timestamp) -> Acquire {
@@ -57,32 +47,32 @@ async fn stored(clients: &AwsClients) -> Option<Held> {
     got.item().map(|item| Held::from_item(item).unwrap())
 }
 
-fn held(holder: &str, expires_at: Timestamp) -> Acquire {
-    Acquire::Held(Held {
+/// The lease as `holder` holds it until `expires_at`.
+fn lease_of(holder: &str, expires_at: Timestamp) -> Held {
+    Held {
         holder: holder.into(),
         expires_at,
-    })
+    }
+}
+
+fn held(holder: &str, expires_at: Timestamp) -> Acquire {
+    Acquire::Held(lease_of(holder, expires_at))
 }
 
 #[tokio::test]
 async fn one_holder_at_a_time_until_expiry() {
-    let (_moto, clients) = leases().await;
+    let world = World::empty().await.with_lease_table().await;
+    let clients = &world.clients;
     let expires = t0() + HOUR;
     assert_eq!(
-        acquire(&clients, FIRST, t0()).await,
+        acquire(clients, FIRST, t0()).await,
         Acquire::Acquired { expires_at: expires }
     );
-    assert_eq!(
-        stored(&clients).await,
-        Some(Held {
-            holder: FIRST.into(),
-            expires_at: expires
-        })
-    );
+    assert_eq!(stored(clients).await, Some(lease_of(FIRST, expires)));
 
     // Another holder is refused, named, and nothing changes.
-    assert_eq!(acquire(&clients, SECOND, t0()).await, held(FIRST, expires));
-    let err = acquire(&clients, SECOND, t0())
+    assert_eq!(acquire(clients, SECOND, t0()).await, held(FIRST, expires));
+    let err = acquire(clients, SECOND, t0())
         .await
         .or_run_in_progress(&key())
         .unwrap_err();
@@ -92,47 +82,45 @@ async fn one_holder_at_a_time_until_expiry() {
     // The holder acquiring again extends its lease.
     let later = t0() + Duration::from_secs(600);
     assert_eq!(
-        acquire(&clients, FIRST, later).await,
+        acquire(clients, FIRST, later).await,
         Acquire::Acquired {
             expires_at: later + HOUR
         }
     );
-    assert_eq!(stored(&clients).await.unwrap().expires_at, later + HOUR);
+    assert_eq!(stored(clients).await.unwrap().expires_at, later + HOUR);
 
     // At the expiry second it is still held; one second after, anyone may take it.
     let expiry = later + HOUR;
-    assert_eq!(acquire(&clients, SECOND, expiry).await, held(FIRST, expiry));
+    assert_eq!(acquire(clients, SECOND, expiry).await, held(FIRST, expiry));
     let after = expiry + Duration::from_secs(1);
     assert_eq!(
-        acquire(&clients, SECOND, after).await,
+        acquire(clients, SECOND, after).await,
         Acquire::Acquired {
             expires_at: after + HOUR
         }
     );
-    assert_eq!(stored(&clients).await.unwrap().holder, SECOND);
+    assert_eq!(stored(clients).await.unwrap().holder, SECOND);
 }
 
 #[tokio::test]
 async fn release_only_by_the_holder() {
-    let (_moto, clients) = leases().await;
-    acquire(&clients, FIRST, t0()).await;
+    let world = World::empty().await.with_lease_table().await;
+    let clients = &world.clients;
+    acquire(clients, FIRST, t0()).await;
     let key = key();
     let release = |holder| lease::release(&clients.dynamodb, LEASE_TABLE, &key, holder);
 
     assert_eq!(
         release(SECOND).await.unwrap(),
-        Released::HeldByOther(Held {
-            holder: FIRST.into(),
-            expires_at: t0() + HOUR
-        })
+        Released::HeldByOther(lease_of(FIRST, t0() + HOUR))
     );
-    assert_eq!(stored(&clients).await.unwrap().holder, FIRST);
+    assert_eq!(stored(clients).await.unwrap().holder, FIRST);
 
     assert_eq!(release(FIRST).await.unwrap(), Released::Released);
-    assert_eq!(stored(&clients).await, None);
+    assert_eq!(stored(clients).await, None);
     assert_eq!(release(FIRST).await.unwrap(), Released::AlreadyGone);
     assert_eq!(
-        acquire(&clients, SECOND, t0()).await,
+        acquire(clients, SECOND, t0()).await,
         Acquire::Acquired {
             expires_at: t0() + HOUR
         }
@@ -141,7 +129,8 @@ async fn release_only_by_the_holder() {
 
 #[tokio::test]
 async fn hand_over_only_from_the_holder() {
-    let (_moto, clients) = leases().await;
+    let world = World::empty().await.with_lease_table().await;
+    let clients = &world.clients;
     let cleanup = Claim {
         holder: "rollback-cleanup",
         purpose: "cleanup",
@@ -152,15 +141,12 @@ async fn hand_over_only_from_the_holder() {
     let hand_over = |from| lease::hand_over(&clients.dynamodb, LEASE_TABLE, &key, from, &cleanup, later);
 
     assert_eq!(hand_over(FIRST).await.unwrap(), HandOver::Gone);
-    acquire(&clients, FIRST, t0()).await;
+    acquire(clients, FIRST, t0()).await;
     assert_eq!(
         hand_over(SECOND).await.unwrap(),
-        HandOver::HeldByOther(Held {
-            holder: FIRST.into(),
-            expires_at: t0() + HOUR
-        })
+        HandOver::HeldByOther(lease_of(FIRST, t0() + HOUR))
     );
-    assert_eq!(stored(&clients).await.unwrap().holder, FIRST);
+    assert_eq!(stored(clients).await.unwrap().holder, FIRST);
 
     let handed = HandOver::HandedOver {
         expires_at: later + Duration::from_secs(7200),
@@ -169,23 +155,21 @@ async fn hand_over_only_from_the_holder() {
     // A retried hand-over (the step ran twice) succeeds again.
     assert_eq!(hand_over(FIRST).await.unwrap(), handed);
     assert_eq!(
-        stored(&clients).await,
-        Some(Held {
-            holder: cleanup.holder.into(),
-            expires_at: later + Duration::from_secs(7200)
-        })
+        stored(clients).await,
+        Some(lease_of(cleanup.holder, later + Duration::from_secs(7200)))
     );
     assert_eq!(
-        acquire(&clients, FIRST, later).await,
+        acquire(clients, FIRST, later).await,
         held(cleanup.holder, later + Duration::from_secs(7200))
     );
 }
 
 #[tokio::test]
 async fn a_finished_or_unknown_execution_is_taken_over() {
-    let (_moto, clients) = leases().await;
+    let world = World::empty().await.with_lease_table().await;
+    let clients = &world.clients;
     // Without its engine moto records an execution as RUNNING until it is stopped: a crashed run.
-    let state_machine = stand_in_cleanup_state_machine(&clients).await;
+    let state_machine = world.stand_in_cleanup_state_machine().await;
     let finished = clients
         .sfn
         .start_execution()
@@ -216,7 +200,7 @@ async fn a_finished_or_unknown_execution_is_taken_over() {
     let mut holder = finished.clone();
     for next in [missing.as_str(), SECOND] {
         assert_eq!(
-            acquire(&clients, &holder, now).await,
+            acquire(clients, &holder, now).await,
             Acquire::Acquired { expires_at: now + HOUR }
         );
         now += Duration::from_secs(60);
@@ -229,7 +213,7 @@ async fn a_finished_or_unknown_execution_is_taken_over() {
             Acquire::Acquired { expires_at: now + HOUR },
             "taking over from {holder}"
         );
-        assert_eq!(stored(&clients).await.unwrap().holder, next);
+        assert_eq!(stored(clients).await.unwrap().holder, next);
         lease::release(&clients.dynamodb, LEASE_TABLE, &key(), next)
             .await
             .unwrap();
@@ -237,7 +221,7 @@ async fn a_finished_or_unknown_execution_is_taken_over() {
     }
 
     // A holder that is not an execution ARN cannot be checked: it keeps the lease until expiry.
-    acquire(&clients, FIRST, now).await;
+    acquire(clients, FIRST, now).await;
     let outcome = lease::acquire_or_take_over(
         &clients.dynamodb,
         &clients.sfn,
@@ -253,13 +237,11 @@ async fn a_finished_or_unknown_execution_is_taken_over() {
 
 #[tokio::test]
 async fn a_takeover_is_conditional_on_the_old_holder() {
-    let (_moto, clients) = leases().await;
+    let world = World::empty().await.with_lease_table().await;
+    let clients = &world.clients;
     let ended = "arn:aws:states:us-east-1:123456789012:execution:gone:run";
-    acquire(&clients, ended, t0()).await;
-    let stale = Held {
-        holder: ended.into(),
-        expires_at: t0() + HOUR,
-    };
+    acquire(clients, ended, t0()).await;
+    let stale = lease_of(ended, t0() + HOUR);
     let key = key();
     let (first, second) = (claim(FIRST), claim(SECOND));
     let take = |claim| lease::take_over(&clients.dynamodb, &clients.sfn, LEASE_TABLE, &key, &stale, claim, t0());
@@ -271,12 +253,13 @@ async fn a_takeover_is_conditional_on_the_old_holder() {
     );
     // The second claimant saw the same dead holder, but the lease has moved on.
     assert_eq!(take(&second).await.unwrap(), held(FIRST, t0() + HOUR));
-    assert_eq!(stored(&clients).await.unwrap().holder, FIRST);
+    assert_eq!(stored(clients).await.unwrap().holder, FIRST);
 }
 
 #[tokio::test]
 async fn of_two_concurrent_claimants_exactly_one_wins() {
-    let (_moto, clients) = leases().await;
+    let world = World::empty().await.with_lease_table().await;
+    let clients = &world.clients;
     let (first, second) = (claim(FIRST), claim(SECOND));
     for round in 0..5 {
         let key = LeaseKey::fargate_profiles(&format!("cluster-{round}"));

@@ -1,67 +1,52 @@
 //! The TTL reaper starts exactly one cleanup per expired run, across sweeps, none for runs whose
 //! TTL has not passed, and a failed cleanup again (after a backoff, at most five times).
 
-mod common;
-
-use common::*;
-use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
-use efs_fargate_core::steps::reaper::{execution_name, sweep};
+use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput};
+use efs_fargate_core::steps::reaper::{SweepReport, execution_name, sweep};
 use jiff::{Timestamp, ToSpan};
 use serde_json::json;
-use workflow_tests::{moto, seed_network};
+use workflow_tests::{CLUSTER, World, prepare_event};
 
-async fn provision_started_at(
-    clients: &efs_fargate_core::clients::AwsClients,
-    namespace: &str,
-    ttl: Option<&str>,
-    started_at: Timestamp,
-) {
+/// Provisions `namespace` (run `run-<namespace>`) as if its execution had started at `started_at`.
+async fn provision_started_at(world: &World, namespace: &str, ttl: Option<&str>, started_at: Timestamp) {
     let mut input = json!({"clusterName": CLUSTER, "namespace": namespace});
     if let Some(ttl) = ttl {
         input["ttl"] = json!(ttl);
     }
     let event = PrepareEvent {
-        execution_arn: None,
         run_id: format!("run-{namespace}"),
         started_at: Some(started_at.to_string()),
-        input,
-        attempt: 0,
+        ..prepare_event(input)
     };
-    let PrepareOutput::Ready { run } = prepare(clients, &settings(), event).await.unwrap() else {
+    let PrepareOutput::Ready { run } = world.prepare(event).await.unwrap() else {
         panic!("not ready")
     };
-    provision(clients, &run).await;
+    world.provision(&run).await;
+}
+
+/// The reaper's sweep at `now`, starting cleanups of `state_machine`.
+async fn sweep_at(world: &World, state_machine: &str, now: Timestamp) -> efs_fargate_core::Result<SweepReport> {
+    let clients = &world.clients;
+    sweep(&clients.efs, &clients.eks, &clients.sfn, state_machine, now).await
 }
 
 #[tokio::test]
 async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
+    let world = World::new().await;
     let now = Timestamp::now();
-    provision_started_at(&clients, "expired", Some("PT1H"), now - 2.hours()).await;
-    provision_started_at(&clients, "fresh", Some("PT8H"), now).await;
-    provision_started_at(&clients, "no-ttl", None, now - 48.hours()).await;
-    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
+    provision_started_at(&world, "expired", Some("PT1H"), now - 2.hours()).await;
+    provision_started_at(&world, "fresh", Some("PT8H"), now).await;
+    provision_started_at(&world, "no-ttl", None, now - 48.hours()).await;
+    let cleanup_machine = world.stand_in_cleanup_state_machine().await;
 
-    let first = sweep(&clients.efs, &clients.eks, &clients.sfn, cleanup_machine.as_str(), now)
-        .await
-        .unwrap();
+    let first = sweep_at(&world, &cleanup_machine, now).await.unwrap();
     assert_eq!(first.started.len(), 1, "{first:?}");
     assert_eq!(first.started[0].namespace, "expired");
     assert_eq!(first.not_expired, 1);
-    let second = sweep(
-        &clients.efs,
-        &clients.eks,
-        &clients.sfn,
-        cleanup_machine.as_str(),
-        now + 5.minutes(),
-    )
-    .await
-    .unwrap();
+    let second = sweep_at(&world, &cleanup_machine, now + 5.minutes()).await.unwrap();
     assert_eq!(second.started.len() + second.already_started.len(), 1, "{second:?}");
 
-    let (name, input) = only_execution(&clients, &cleanup_machine).await;
+    let (name, input) = world.only_execution(&cleanup_machine).await;
     assert_eq!(name, first.started[0].execution_name);
     assert_eq!(input["clusterName"], CLUSTER);
     assert_eq!(input["namespace"], "expired");
@@ -73,36 +58,25 @@ async fn the_reaper_starts_one_cleanup_per_expired_run_across_two_sweeps() {
 
 #[tokio::test]
 async fn nothing_expired_starts_nothing() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
-    provision_started_at(&clients, "fresh", Some("PT8H"), Timestamp::now()).await;
-    let report = sweep(
-        &clients.efs,
-        &clients.eks,
-        &clients.sfn,
-        "arn:aws:states:us-east-1:123456789012:stateMachine:none",
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let world = World::new().await;
+    provision_started_at(&world, "fresh", Some("PT8H"), Timestamp::now()).await;
+    let none = "arn:aws:states:us-east-1:123456789012:stateMachine:none";
+    let report = sweep_at(&world, none, Timestamp::now()).await.unwrap();
     assert!(report.started.is_empty() && report.already_started.is_empty());
     assert_eq!(report.not_expired, 1);
 }
 
 #[tokio::test]
 async fn a_failed_cleanup_is_started_again_after_its_backoff_and_given_up_after_five() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    seed_network(&clients, CLUSTER).await;
+    let world = World::new().await;
     let now = Timestamp::now();
-    provision_started_at(&clients, "expired", Some("PT1H"), now - 2.hours()).await;
-    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
-    let sweep_at = |at: Timestamp| sweep(&clients.efs, &clients.eks, &clients.sfn, cleanup_machine.as_str(), at);
+    provision_started_at(&world, "expired", Some("PT1H"), now - 2.hours()).await;
+    let cleanup_machine = world.stand_in_cleanup_state_machine().await;
+    let sweep_at = |at: Timestamp| sweep_at(&world, &cleanup_machine, at);
     // moto's executions stay RUNNING: stopping one is how a cleanup ends unsuccessfully here.
     let stop = |name: String| {
         let arn = efs_fargate_core::steps::rollback::execution_arn(cleanup_machine.as_str(), &name);
-        let sfn = clients.sfn.clone();
+        let sfn = world.clients.sfn.clone();
         async move { sfn.stop_execution().execution_arn(arn).send().await.unwrap() }
     };
 

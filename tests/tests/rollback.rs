@@ -2,21 +2,17 @@
 //! with `retain`; it hands the run's lease to that cleanup, releases it on success and on
 //! `retain`, and does the same for a run that timed out (EventBridge's status-change event).
 
-mod common;
-
-use common::*;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::input::OnFailure;
 use efs_fargate_core::lease::{self, Claim, LeaseKey};
 use efs_fargate_core::ownership::EXPIRES_AT_KEY;
-use efs_fargate_core::settings::Settings;
 use efs_fargate_core::steps::rollback::{
     RollbackEvent, RollbackFunctionEvent, RunOutcome, execution_arn, handle, rollback,
 };
 use jiff::Timestamp;
 use serde_json::json;
 use std::time::Duration;
-use workflow_tests::{LEASE_TABLE, create_lease_table, moto};
+use workflow_tests::{CLUSTER, LEASE_TABLE, NAMESPACE, World};
 
 const RUN_ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:provision:provision-demo-1";
 
@@ -30,6 +26,7 @@ fn event(on_failure: OnFailure) -> RollbackEvent {
         execution_arn: Some(RUN_ARN.into()),
         outcome: RunOutcome::Failed,
         run: None,
+        bootstrap_granted: false,
     }
 }
 
@@ -66,27 +63,22 @@ async fn hold_lease(clients: &AwsClients, holder: &str) {
 
 #[tokio::test]
 async fn rollback_starts_one_run_scoped_cleanup_and_hands_it_the_lease() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    create_lease_table(&clients.dynamodb, LEASE_TABLE).await;
-    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
-    let settings = Settings {
-        cleanup_state_machine_arn: Some(cleanup_machine.as_str().into()),
-        lease_table_name: Some(LEASE_TABLE.into()),
-        ..settings()
-    };
+    let mut world = World::empty().await.with_lease_table().await;
+    let cleanup_machine = world.stand_in_cleanup_state_machine().await;
+    world.settings.cleanup_state_machine_arn = Some(cleanup_machine.clone());
+    let (clients, settings) = (&world.clients, &world.settings);
 
-    hold_lease(&clients, RUN_ARN).await;
-    let retained = rollback(&clients, &settings, event(OnFailure::Retain)).await.unwrap();
+    hold_lease(clients, RUN_ARN).await;
+    let retained = rollback(clients, settings, event(OnFailure::Retain)).await.unwrap();
     assert_eq!(retained.cleanup_execution_name, None);
-    assert_eq!(lease_holder(&clients).await, None, "retain releases the lease");
+    assert_eq!(lease_holder(clients).await, None, "retain releases the lease");
 
-    hold_lease(&clients, RUN_ARN).await;
-    let first = rollback(&clients, &settings, event(OnFailure::Rollback)).await.unwrap();
-    let second = rollback(&clients, &settings, event(OnFailure::Rollback)).await.unwrap();
+    hold_lease(clients, RUN_ARN).await;
+    let first = rollback(clients, settings, event(OnFailure::Rollback)).await.unwrap();
+    let second = rollback(clients, settings, event(OnFailure::Rollback)).await.unwrap();
     assert_eq!(first, second);
 
-    let (name, input) = only_execution(&clients, &cleanup_machine).await;
+    let (name, input) = world.only_execution(&cleanup_machine).await;
     assert_eq!(Some(name.as_str()), first.cleanup_execution_name.as_deref());
     assert_eq!(input["namespace"], NAMESPACE);
     assert_eq!(input["runId"], "provision-demo-1", "the cleanup only undoes this run");
@@ -95,7 +87,7 @@ async fn rollback_starts_one_run_scoped_cleanup_and_hands_it_the_lease() {
         "{input}"
     );
     assert_eq!(
-        lease_holder(&clients).await,
+        lease_holder(clients).await,
         Some(execution_arn(cleanup_machine.as_str(), &name)),
         "the lease passed to the rollback's cleanup"
     );
@@ -103,17 +95,11 @@ async fn rollback_starts_one_run_scoped_cleanup_and_hands_it_the_lease() {
 
 #[tokio::test]
 async fn a_successful_run_releases_its_lease() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    create_lease_table(&clients.dynamodb, LEASE_TABLE).await;
-    let settings = Settings {
-        lease_table_name: Some(LEASE_TABLE.into()),
-        ..settings()
-    };
-    hold_lease(&clients, RUN_ARN).await;
+    let world = World::empty().await.with_lease_table().await;
+    hold_lease(&world.clients, RUN_ARN).await;
     let ended = rollback(
-        &clients,
-        &settings,
+        &world.clients,
+        &world.settings,
         RollbackEvent {
             outcome: RunOutcome::Succeeded,
             error: json!(null),
@@ -124,18 +110,14 @@ async fn a_successful_run_releases_its_lease() {
     .unwrap();
     assert_eq!(ended.outcome, RunOutcome::Succeeded);
     assert_eq!(ended.cleanup_execution_name, None);
-    assert_eq!(lease_holder(&clients).await, None);
+    assert_eq!(lease_holder(&world.clients).await, None);
 }
 
 #[tokio::test]
 async fn a_timed_out_run_is_rolled_back_from_its_status_change_event() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    let cleanup_machine = stand_in_cleanup_state_machine(&clients).await;
-    let settings = Settings {
-        cleanup_state_machine_arn: Some(cleanup_machine.as_str().into()),
-        ..settings()
-    };
+    let mut world = World::empty().await;
+    let cleanup_machine = world.stand_in_cleanup_state_machine().await;
+    world.settings.cleanup_state_machine_arn = Some(cleanup_machine.clone());
     let change = |status: &str| -> RollbackFunctionEvent {
         serde_json::from_value(json!({
             "version": "0",
@@ -153,13 +135,16 @@ async fn a_timed_out_run_is_rolled_back_from_its_status_change_event() {
     };
     for status in ["SUCCEEDED", "FAILED", "RUNNING"] {
         assert_eq!(
-            handle(&clients, &settings, change(status)).await.unwrap(),
+            handle(&world.clients, &world.settings, change(status)).await.unwrap(),
             None,
             "{status}"
         );
     }
-    let output = handle(&clients, &settings, change("TIMED_OUT")).await.unwrap().unwrap();
-    let (name, input) = only_execution(&clients, &cleanup_machine).await;
+    let output = handle(&world.clients, &world.settings, change("TIMED_OUT"))
+        .await
+        .unwrap()
+        .unwrap();
+    let (name, input) = world.only_execution(&cleanup_machine).await;
     assert_eq!(Some(name.as_str()), output.cleanup_execution_name.as_deref());
     assert_eq!(input["runId"], "provision-demo-1");
     assert!(
@@ -170,9 +155,8 @@ async fn a_timed_out_run_is_rolled_back_from_its_status_change_event() {
 
 #[tokio::test]
 async fn rollback_without_a_cleanup_state_machine_is_a_configuration_error() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    let err = rollback(&clients, &settings(), event(OnFailure::Rollback))
+    let world = World::empty().await;
+    let err = rollback(&world.clients, &world.settings, event(OnFailure::Rollback))
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "InvalidInput");
@@ -181,14 +165,14 @@ async fn rollback_without_a_cleanup_state_machine_is_a_configuration_error() {
 
 #[tokio::test]
 async fn a_successful_rerun_with_a_ttl_extends_the_expiry_and_one_without_keeps_it() {
-    let moto = moto().await;
-    let clients = moto.clients();
-    workflow_tests::seed_network(&clients, CLUSTER).await;
-    let first = prepared(&clients, json!({"clusterName": CLUSTER, "ttl": "PT1H"})).await;
-    provision(&clients, &first).await;
-    let stamped = || async {
-        let inventory = workflow_tests::inventory(&clients, CLUSTER).await;
-        inventory.file_systems[0].tags.get(EXPIRES_AT_KEY).cloned()
+    let world = World::new().await;
+    let first = world.prepared(json!({"clusterName": CLUSTER, "ttl": "PT1H"})).await;
+    world.provision(&first).await;
+    let stamped = async || {
+        world.inventory().await.file_systems[0]
+            .tags
+            .get(EXPIRES_AT_KEY)
+            .cloned()
     };
     assert_eq!(stamped().await, first.expires_at);
 
@@ -201,7 +185,7 @@ async fn a_successful_rerun_with_a_ttl_extends_the_expiry_and_one_without_keeps_
     let mut rerun = first.clone();
     rerun.run_id = "provision-demo-2".into();
     rerun.expires_at = Some("2099-01-01T00:00:00Z".into());
-    let output = rollback(&clients, &settings(), ended(rerun)).await.unwrap();
+    let output = rollback(&world.clients, &world.settings, ended(rerun)).await.unwrap();
     let expiry = output.expiry.unwrap();
     assert!(expiry.restamped);
     let extended = Some("2099-01-01T00:00:00Z".to_string());
@@ -209,7 +193,9 @@ async fn a_successful_rerun_with_a_ttl_extends_the_expiry_and_one_without_keeps_
 
     let mut without_ttl = first.clone();
     without_ttl.expires_at = None;
-    let output = rollback(&clients, &settings(), ended(without_ttl)).await.unwrap();
+    let output = rollback(&world.clients, &world.settings, ended(without_ttl))
+        .await
+        .unwrap();
     let expiry = output.expiry.unwrap();
     assert!(!expiry.restamped);
     assert_eq!(expiry.expires_at, extended, "reported, not silently inherited");

@@ -5,6 +5,7 @@ use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
+use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::{Kube, namespace};
 use http::{Request, Response};
 use kube::client::Body;
@@ -84,7 +85,9 @@ async fn a_401_is_cluster_auth_failed_naming_access_entries() {
         assert_eq!(request.uri().path(), format!("/api/v1/namespaces/{NAMESPACE}"));
         reply.send_response(respond(401, failure(401, "Unauthorized", "Unauthorized")));
     });
-    let err = namespace::ensure_namespace(&kube, &run()).await.unwrap_err();
+    let err = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+        .await
+        .unwrap_err();
     server.await.unwrap();
     assert_eq!(err.error_type(), "ClusterAuthFailed");
     assert!(!err.is_retryable());
@@ -104,10 +107,14 @@ async fn a_503_is_retryable_and_a_422_keeps_the_api_reason() {
             reply.send_response(respond(code, failure(code, reason, "spec.csi: field is immutable")));
         }
     });
-    let unavailable = namespace::ensure_namespace(&kube, &run()).await.unwrap_err();
+    let unavailable = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+        .await
+        .unwrap_err();
     assert_eq!(unavailable.error_type(), "KubernetesUnavailable");
     assert!(unavailable.is_retryable());
-    let invalid = namespace::ensure_namespace(&kube, &run()).await.unwrap_err();
+    let invalid = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+        .await
+        .unwrap_err();
     server.await.unwrap();
     assert_eq!(invalid.error_type(), "KubernetesApiError");
     assert!(!invalid.is_retryable());
@@ -135,7 +142,9 @@ async fn a_missing_namespace_is_created_with_our_labels() {
         assert_eq!(body["metadata"]["labels"][NAMESPACE_KEY], NAMESPACE);
         reply.send_response(respond(201, body));
     });
-    let output = namespace::ensure_namespace(&kube, &run()).await.unwrap();
+    let output = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+        .await
+        .unwrap();
     server.await.unwrap();
     assert!(output.created);
     assert_eq!(output.name, NAMESPACE);

@@ -3,7 +3,8 @@
 //! (`ClusterAccessRole`), and a second identity, the cluster's operator, has cluster-admin (the
 //! demo and the tests use it to play "someone else" on the cluster).
 
-use crate::{AccessEntries, AccessScope};
+use crate::AccessEntries;
+use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use fake_kube_apiserver::{AccessEntrySource, AccessPolicy, ResolvedAccess, Scope};
 
 /// The operator's access key: it signs the tests' own Kubernetes requests.
@@ -44,12 +45,31 @@ impl AccessEntrySource for GatewayAccess {
                 .into_iter()
                 .map(|(name, scope)| {
                     let scope = match scope {
-                        AccessScope::Cluster => Scope::Cluster,
-                        AccessScope::Namespaces(namespaces) => Scope::Namespaces(namespaces),
+                        crate::AccessScope::Cluster => Scope::Cluster,
+                        crate::AccessScope::Namespaces(namespaces) => Scope::Namespaces(namespaces),
                     };
                     AccessPolicy::new(name, scope)
                 })
                 .collect(),
         })
     }
+}
+
+/// The cluster's operator gets cluster-admin through an access entry, as a cluster's creator would.
+pub async fn grant_operator_admin(eks: &aws_sdk_eks::Client, cluster: &str) -> Result<(), String> {
+    eks.create_access_entry()
+        .cluster_name(cluster)
+        .principal_arn(OPERATOR_ROLE)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    eks.associate_access_policy()
+        .cluster_name(cluster)
+        .principal_arn(OPERATOR_ROLE)
+        .policy_arn("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+        .access_scope(AccessScope::builder().r#type(AccessScopeType::Cluster).build())
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(())
 }

@@ -146,7 +146,9 @@ impl LocalStack {
             ..moto_clients.clone()
         };
         let cluster = seed_network(&seeding, CLUSTER).await;
-        grant_operator_admin(&seeding.eks).await?;
+        kube_access::grant_operator_admin(&seeding.eks, CLUSTER)
+            .await
+            .map_err(|e| StackError::Moto(format!("operator access entry: {e}")))?;
         create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
 
         let stack = Self {
@@ -359,28 +361,4 @@ mod tests {
             serde_json::from_str::<Value>(&text).unwrap();
         }
     }
-}
-
-/// The cluster's operator gets cluster-admin through an access entry, as a cluster's creator would.
-async fn grant_operator_admin(eks: &aws_sdk_eks::Client) -> Result<(), StackError> {
-    let failed = |e: String| StackError::Moto(format!("operator access entry: {e}"));
-    eks.create_access_entry()
-        .cluster_name(CLUSTER)
-        .principal_arn(kube_access::OPERATOR_ROLE)
-        .send()
-        .await
-        .map_err(|e| failed(format!("{e:?}")))?;
-    eks.associate_access_policy()
-        .cluster_name(CLUSTER)
-        .principal_arn(kube_access::OPERATOR_ROLE)
-        .policy_arn("arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
-        .access_scope(
-            aws_sdk_eks::types::AccessScope::builder()
-                .r#type(aws_sdk_eks::types::AccessScopeType::Cluster)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| failed(format!("{e:?}")))?;
-    Ok(())
 }

@@ -2,17 +2,20 @@
 
 use crate::fixtures::*;
 
+/// The access entry of [`PRINCIPAL`], tagged with `tags`.
+fn entry(tags: &[(String, String)]) -> DescribeAccessEntryOutput {
+    DescribeAccessEntryOutput::builder()
+        .access_entry(
+            AccessEntry::builder()
+                .principal_arn(PRINCIPAL)
+                .set_tags(Some(tags.iter().cloned().collect()))
+                .build(),
+        )
+        .build()
+}
+
 fn existing_entry(tags: Vec<(String, String)>) -> Rule {
-    mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || {
-        DescribeAccessEntryOutput::builder()
-            .access_entry(
-                AccessEntry::builder()
-                    .principal_arn(PRINCIPAL)
-                    .set_tags(Some(tags.clone().into_iter().collect()))
-                    .build(),
-            )
-            .build()
-    })
+    mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || entry(&tags))
 }
 
 fn associated_policies(policy: &'static str) -> Rule {
@@ -26,6 +29,12 @@ fn associated_policies(policy: &'static str) -> Rule {
             )
             .build()
     })
+}
+
+/// No Fargate profile on the cluster: no namespace still uses the access entry that way.
+fn no_fargate_profiles() -> Rule {
+    mock!(aws_sdk_eks::Client::list_fargate_profiles)
+        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build())
 }
 
 /// `ensure_access` for a principal whose entry exists without our tags, with `policy` associated.
@@ -68,16 +77,7 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     });
     let describe_ours = mock!(aws_sdk_eks::Client::describe_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
-        .then_output(move || {
-            DescribeAccessEntryOutput::builder()
-                .access_entry(
-                    AccessEntry::builder()
-                        .principal_arn(PRINCIPAL)
-                        .set_tags(Some(ours.clone().into_iter().collect()))
-                        .build(),
-                )
-                .build()
-        });
+        .then_output(move || entry(&ours));
     let describe_foreign = mock!(aws_sdk_eks::Client::describe_access_entry).then_output(|| {
         DescribeAccessEntryOutput::builder()
             .access_entry(AccessEntry::builder().build())
@@ -86,25 +86,20 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
-    let no_file_systems = mock!(aws_sdk_efs::Client::describe_file_systems)
-        .then_output(|| aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder().build());
-    let no_profiles = mock!(aws_sdk_eks::Client::list_fargate_profiles)
-        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![list, describe_ours, describe_foreign, delete.clone(), no_profiles],
-        efs: vec![no_file_systems],
+        eks: vec![
+            list,
+            describe_ours,
+            describe_foreign,
+            delete.clone(),
+            no_fargate_profiles(),
+        ],
+        efs: vec![no_file_systems()],
         ..Default::default()
     };
-    let event = CleanupEvent {
-        action: CleanupAction::AccessEntry,
-        cluster_name: CLUSTER.into(),
-        namespace: NAMESPACE.into(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-    };
+    let event = cleanup_event(CleanupAction::AccessEntry, NAMESPACE);
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
-    assert_eq!(progress.removed, vec![PRINCIPAL.to_string()]);
+    assert_eq!(progress.output.removed, vec![PRINCIPAL.to_string()]);
     assert_eq!(delete.num_calls(), 1);
 }
 
@@ -116,16 +111,7 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
             .access_entries(PRINCIPAL)
             .build()
     });
-    let describe = mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || {
-        DescribeAccessEntryOutput::builder()
-            .access_entry(
-                AccessEntry::builder()
-                    .principal_arn(PRINCIPAL)
-                    .set_tags(Some(ours.clone().into_iter().collect()))
-                    .build(),
-            )
-            .build()
-    });
+    let describe = existing_entry(ours);
     let other_namespace = Owner::new(CLUSTER, "team-b").tags("fs", "run-2", None);
     let file_systems = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(move || {
         let tags: Vec<aws_sdk_efs::types::Tag> = other_namespace
@@ -149,27 +135,18 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
             )
             .build()
     });
-    let no_profiles = mock!(aws_sdk_eks::Client::list_fargate_profiles)
-        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build());
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![list, describe, no_profiles, delete.clone()],
+        eks: vec![list, describe, no_fargate_profiles(), delete.clone()],
         efs: vec![file_systems],
         ..Default::default()
     };
-    let event = CleanupEvent {
-        action: CleanupAction::AccessEntry,
-        cluster_name: CLUSTER.into(),
-        namespace: "team-a".into(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-    };
+    let event = cleanup_event(CleanupAction::AccessEntry, "team-a");
     let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
-    assert!(progress.done && progress.removed.is_empty(), "{progress:?}");
+    assert!(progress.ready && progress.output.removed.is_empty(), "{progress:?}");
     assert_eq!(
-        progress.kept,
+        progress.output.kept,
         [format!("{PRINCIPAL} (still used by namespaces team-b)")]
     );
     assert_eq!(delete.num_calls(), 0);

@@ -27,14 +27,7 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
         ec2: vec![describe, delete],
         ..Default::default()
     };
-    let event = CleanupEvent {
-        action: CleanupAction::SecurityGroup,
-        cluster_name: CLUSTER.into(),
-        namespace: NAMESPACE.into(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-    };
+    let event = cleanup_event(CleanupAction::SecurityGroup, NAMESPACE);
     let err = cleanup(&mocks.clients(), &settings(), event).await.unwrap_err();
     assert_eq!(err.error_type(), "DependencyNotReady");
     assert!(err.is_retryable());

@@ -24,27 +24,29 @@ fn profile(status: FargateProfileStatus) -> FargateProfile {
         .build()
 }
 
+fn described(status: FargateProfileStatus) -> DescribeFargateProfileOutput {
+    DescribeFargateProfileOutput::builder()
+        .fargate_profile(profile(status))
+        .build()
+}
+
 #[tokio::test]
 async fn fargate_status_goes_from_creating_to_active() {
     let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
         .sequence()
-        .output(|| {
-            DescribeFargateProfileOutput::builder()
-                .fargate_profile(profile(FargateProfileStatus::Creating))
-                .build()
-        })
+        .output(|| described(FargateProfileStatus::Creating))
         .times(2)
-        .output(|| {
-            DescribeFargateProfileOutput::builder()
-                .fargate_profile(profile(FargateProfileStatus::Active))
-                .build()
-        })
+        .output(|| described(FargateProfileStatus::Active))
         .build();
-    let eks = mock_client!(aws_sdk_eks, RuleMode::Sequential, &[&describe]);
+    let clients = Mocks {
+        eks: vec![describe],
+        ..Default::default()
+    }
+    .clients();
     let mut polls = Vec::new();
     let mut attempt = 0;
     loop {
-        let poll = fargate::profile_status(&eks, &settings(), &run(), attempt)
+        let poll = fargate::profile(&clients, &settings(), &run(), None, attempt)
             .await
             .unwrap();
         attempt = poll.attempt;
@@ -59,13 +61,16 @@ async fn fargate_status_goes_from_creating_to_active() {
 
 #[tokio::test]
 async fn a_failed_profile_reports_its_health_issues() {
-    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile).then_output(|| {
-        DescribeFargateProfileOutput::builder()
-            .fargate_profile(profile(FargateProfileStatus::CreateFailed))
-            .build()
-    });
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&describe]);
-    let err = fargate::profile_status(&eks, &settings(), &run(), 0).await.unwrap_err();
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
+        .then_output(|| described(FargateProfileStatus::CreateFailed));
+    let clients = Mocks {
+        eks: vec![describe],
+        ..Default::default()
+    }
+    .clients();
+    let err = fargate::profile(&clients, &settings(), &run(), None, 0)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "FargateProfileFailed");
     assert!(err.to_string().contains("role in use"), "{err}");
 }
@@ -82,22 +87,48 @@ async fn another_profile_in_flight_makes_creation_retryable_busy() {
             ),
         )
     });
-    let eks = mock_client!(aws_sdk_eks, RuleMode::MatchAny, &[&describe, &create]);
-    let err = fargate::ensure_profile(&eks, &run()).await.unwrap_err();
+    let clients = Mocks {
+        eks: vec![
+            describe,
+            create,
+            describe_cluster(ClusterStatus::Active, AuthenticationMode::Api),
+        ],
+        ec2: network_rules(),
+        ..Default::default()
+    }
+    .clients();
+    let err = fargate::ensure_profile(&clients, &run_on_mocked_network())
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "FargateProfileBusy");
     assert!(err.is_retryable());
     assert!(err.to_string().contains("fp-y in status CREATING"), "{err}");
 }
 
 #[tokio::test]
+async fn a_run_whose_network_is_not_the_clusters_creates_no_profile() {
+    let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
+        .then_error(|| DescribeFargateProfileError::ResourceNotFoundException(not_found()));
+    let clients = Mocks {
+        eks: vec![
+            describe,
+            describe_cluster(ClusterStatus::Active, AuthenticationMode::Api),
+        ],
+        ec2: network_rules(),
+        ..Default::default()
+    }
+    .clients();
+    // run() names subnet-b as private too; EC2 knows only subnet-a (and a public one).
+    let err = fargate::ensure_profile(&clients, &run()).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidInput");
+    assert!(err.to_string().contains("run.network"), "{err}");
+}
+
+#[tokio::test]
 async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
     let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
         .sequence()
-        .output(|| {
-            DescribeFargateProfileOutput::builder()
-                .fargate_profile(profile(FargateProfileStatus::Deleting))
-                .build()
-        })
+        .output(|| described(FargateProfileStatus::Deleting))
         .error(|| DescribeFargateProfileError::ResourceNotFoundException(not_found()))
         .build();
     let mocks = Mocks {
@@ -106,17 +137,13 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
     };
     let clients = mocks.clients();
     let event = |attempt| CleanupEvent {
-        action: CleanupAction::FargateProfile,
-        cluster_name: CLUSTER.into(),
-        namespace: NAMESPACE.into(),
-        run_id: None,
-        execution_arn: None,
         attempt,
+        ..cleanup_event(CleanupAction::FargateProfile, NAMESPACE)
     };
     let first = cleanup(&clients, &settings(), event(0)).await.unwrap();
-    assert!(!first.done);
+    assert!(!first.ready);
     assert_eq!(first.next_poll_seconds, 10);
     let second = cleanup(&clients, &settings(), event(first.attempt)).await.unwrap();
-    assert!(second.done);
+    assert!(second.ready);
     assert_eq!(second.attempt, 2);
 }

@@ -76,6 +76,20 @@ pub fn run() -> Run {
     }
 }
 
+/// [`run`] on the network [`network_rules`] describes: the only private subnet is subnet-a.
+pub fn run_on_mocked_network() -> Run {
+    let private = vec![subnet("subnet-a", "us-east-1a", "10.0.10.0/24")];
+    Run {
+        network: Network {
+            vpc_id: "vpc-1".into(),
+            mount_target_subnets: private.clone(),
+            private_subnets: private,
+            cluster_security_group_id: None,
+        },
+        ..run()
+    }
+}
+
 /// Clients whose every call must match one of `rules`; unmatched calls fail the test.
 #[derive(Default)]
 pub struct Mocks {
@@ -205,6 +219,19 @@ pub fn no_fargate_profile() -> Rule {
             not_found(),
         )
     })
+}
+
+/// One action of a manual cleanup of `namespace` on [`CLUSTER`], on its first attempt.
+pub fn cleanup_event(action: CleanupAction, namespace: &str) -> CleanupEvent {
+    CleanupEvent {
+        action,
+        cluster_name: CLUSTER.into(),
+        namespace: namespace.into(),
+        run_id: None,
+        execution_arn: None,
+        attempt: 0,
+        removed: vec![],
+    }
 }
 
 pub fn prepare_event() -> PrepareEvent {

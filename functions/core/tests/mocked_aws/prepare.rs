@@ -8,12 +8,11 @@ async fn prepare_waits_while_the_cluster_is_creating() {
         eks: vec![describe_cluster(ClusterStatus::Creating, AuthenticationMode::Api)],
         ..Default::default()
     };
-    let output = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap();
+    let poll = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap();
+    assert_eq!((poll.ready, poll.next_poll_seconds, poll.attempt), (false, 30, 3));
     assert_eq!(
-        output,
+        poll.output,
         PrepareOutput::Waiting {
-            next_poll_seconds: 30,
-            attempt: 3,
             cluster_status: "CREATING".into()
         }
     );
@@ -66,7 +65,11 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
         sts: vec![caller_identity()],
         ..Default::default()
     };
-    let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event()).await.unwrap() else {
+    let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event())
+        .await
+        .unwrap()
+        .output
+    else {
         panic!("not ready")
     };
     assert_eq!(

@@ -8,47 +8,44 @@ use aws_sdk_eks::types::{FargateProfileSelector, FargateProfileStatus};
 use efs_fargate_core::aws;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::run::Run;
-use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, CleanupProgress, cleanup};
-use efs_fargate_core::steps::prepare::{self, PrepareEvent, PrepareOutput};
+use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
+use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
 use efs_fargate_core::steps::{efs, fargate};
-use local_stack::LatencyConfig;
+use local_stack::{LatencyConfig, RunningGateway};
 use serde_json::json;
 use tokio::time::{Instant, sleep_until};
+use workflow_tests::{CLUSTER, World, cleanup_event, prepare_event, settings};
 
-use crate::support::{settings, start_gateway};
+use crate::support::start_gateway;
 
 const WINDOW: Duration = Duration::from_secs(2);
 /// Past the end of a window, with room for the gateway's clock and the test's to differ slightly.
 const MARGIN: Duration = Duration::from_millis(100);
 
-async fn prepared(clients: &AwsClients) -> Run {
-    let event = PrepareEvent {
-        execution_arn: None,
-        run_id: "r1".into(),
-        started_at: None,
-        input: json!({ "clusterName": "demo" }),
-        attempt: 0,
+/// The seeded world behind a gateway that makes every create and delete take [`WINDOW`], the
+/// gateway, the handlers' clients (through it) and the run `prepare` makes of the default input.
+async fn slow_world() -> (World, RunningGateway, AwsClients, Run) {
+    let world = World::new().await;
+    let latency = LatencyConfig {
+        create: WINDOW,
+        delete: WINDOW,
     };
-    match prepare::prepare(clients, &settings(), event)
-        .await
-        .expect("prepare")
-        .output
-    {
+    let (gateway, clients) = start_gateway(&world.moto.sdk_config(), &world.moto.endpoint(), |c| {
+        c.with_latency(latency)
+    });
+    let event = PrepareEvent {
+        run_id: "r1".into(),
+        ..prepare_event(json!({ "clusterName": CLUSTER }))
+    };
+    let run = match prepare(&clients, &settings(), event).await.expect("prepare").output {
         PrepareOutput::Ready { run } => *run,
         other => panic!("prepare did not finish: {other:?}"),
-    }
+    };
+    (world, gateway, clients, run)
 }
 
 async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> CleanupProgress {
-    let event = CleanupEvent {
-        action,
-        cluster_name: run.request.cluster_name.clone(),
-        namespace: run.request.namespace.clone(),
-        run_id: None,
-        execution_arn: None,
-        attempt: 0,
-        removed: vec![],
-    };
+    let event = cleanup_event(action, &run.request.cluster_name, &run.request.namespace);
     cleanup(clients, &settings(), event).await.expect("cleanup step")
 }
 
@@ -70,20 +67,13 @@ async fn mount_target_states(clients: &AwsClients, file_system_id: &str) -> Vec<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_loops_wait_while_resources_are_creating_and_deleting() {
-    let moto = workflow_tests::moto().await;
-    workflow_tests::seed_network(&moto.clients(), "demo").await;
-    let latency = LatencyConfig {
-        create: WINDOW,
-        delete: WINDOW,
-    };
-    let (_gateway, clients) = start_gateway(&moto.sdk_config(), &moto.endpoint(), |c| c.with_latency(latency));
+    let (_world, _gateway, clients, run) = slow_world().await;
     let settings = settings();
-    let run = prepared(&clients).await;
     let zones = run.network.mount_target_subnets.len();
 
     // Created: the Fargate profile is CREATING and the file system creating, so no mount target yet.
     let created = Instant::now();
-    let profile = fargate::ensure_profile(&clients.eks, &run)
+    let profile = fargate::ensure_profile(&clients, &run)
         .await
         .expect("create the profile");
     assert_eq!(profile.status, "CREATING");
@@ -166,16 +156,22 @@ async fn create_profile(clients: &AwsClients, run: &Run, name: &str) -> Result<(
         .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
 }
 
+/// Deletes the profile `name` of [`CLUSTER`], straight through the gateway.
+async fn delete_profile(clients: &AwsClients, name: &str) -> Result<(), String> {
+    clients
+        .eks
+        .delete_fargate_profile()
+        .cluster_name(CLUSTER)
+        .fargate_profile_name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_profile_of_a_cluster_changes_at_a_time() {
-    let moto = workflow_tests::moto().await;
-    workflow_tests::seed_network(&moto.clients(), "demo").await;
-    let latency = LatencyConfig {
-        create: WINDOW,
-        delete: WINDOW,
-    };
-    let (gateway, clients) = start_gateway(&moto.sdk_config(), &moto.endpoint(), |c| c.with_latency(latency));
-    let run = prepared(&clients).await;
+    let (_world, gateway, clients, run) = slow_world().await;
 
     let created = Instant::now();
     create_profile(&clients, &run, "fp-one")
@@ -186,15 +182,7 @@ async fn one_profile_of_a_cluster_changes_at_a_time() {
         refused.contains("ResourceInUseException") && refused.contains("fp-one in status CREATING"),
         "{refused}"
     );
-    let refused = clients
-        .eks
-        .delete_fargate_profile()
-        .cluster_name("demo")
-        .fargate_profile_name("fp-one")
-        .send()
-        .await
-        .map_err(|e| aws_sdk_eks::error::DisplayErrorContext(e).to_string())
-        .unwrap_err();
+    let refused = delete_profile(&clients, "fp-one").await.unwrap_err();
     assert!(refused.contains("ResourceInUseException"), "{refused}");
     assert!(created.elapsed() < WINDOW, "too slow to observe the window");
 
@@ -204,12 +192,7 @@ async fn one_profile_of_a_cluster_changes_at_a_time() {
         .expect("the second create, once the first is ACTIVE");
     let deleted = Instant::now();
     sleep_until(deleted + WINDOW + MARGIN).await;
-    clients
-        .eks
-        .delete_fargate_profile()
-        .cluster_name("demo")
-        .fargate_profile_name("fp-one")
-        .send()
+    delete_profile(&clients, "fp-one")
         .await
         .expect("deleting fp-one once fp-two is ACTIVE");
     let refused = create_profile(&clients, &run, "fp-three").await.unwrap_err();

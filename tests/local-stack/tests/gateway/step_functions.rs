@@ -18,8 +18,9 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 use workflow_tests::http::{self, Response};
+use workflow_tests::settings;
 
-use crate::support::{settings, via};
+use crate::support::via;
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/local-stack-states";
 const CLEANUP_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:cleanup";

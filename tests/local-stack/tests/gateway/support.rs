@@ -9,25 +9,13 @@ use aws_config::retry::RetryConfig;
 use bytes::Bytes;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::handler::Context;
-use efs_fargate_core::settings::{AccessEntryMode, Settings};
 use http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use local_stack::{Gateway, GatewayConfig, RunningGateway};
 use serde_json::Value;
-
-pub const POD_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
-
-/// The local stack's settings: moto has no EKS access entries, and polls may be short.
-pub fn settings() -> Settings {
-    Settings {
-        pod_execution_role_arn: Some(POD_ROLE.into()),
-        access_entry_mode: AccessEntryMode::Skip,
-        poll_seconds_override: Some(1),
-        ..Settings::default()
-    }
-}
+use workflow_tests::settings;
 
 /// `base` pointed at the gateway, in the SDK's standard retry mode with `max_attempts` and a short
 /// backoff (the handlers use the default 3 attempts; the backoff only keeps the tests quick).
@@ -43,8 +31,8 @@ pub fn via(base: &SdkConfig, endpoint: &str, max_attempts: u32) -> SdkConfig {
 }
 
 /// A gateway in front of `moto_endpoint` whose handlers' clients (built from `base`) go through
-/// it, as the `local-gateway` binary arranges with `AWS_ENDPOINT_URL`. `configure` adds faults or
-/// latency. Returns the gateway and the handlers' clients.
+/// it, as the `local-gateway` binary arranges with `AWS_ENDPOINT_URL`, with the local stack's
+/// settings. `configure` adds faults or latency. Returns the gateway and the handlers' clients.
 pub fn start_gateway(
     base: &SdkConfig,
     moto_endpoint: &str,

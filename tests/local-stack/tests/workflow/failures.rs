@@ -84,25 +84,18 @@ async fn an_expired_run_is_cleaned_up_by_the_reaper_through_the_cleanup_state_ma
     succeeded(&execution);
     let clients = &stack.stack.moto_clients;
     let later = Timestamp::now() + 2.hours();
-    let report = sweep(
-        &clients.efs,
-        &clients.eks,
-        &clients.sfn,
-        &stack.stack.cleanup_arn,
-        later,
-    )
-    .await
-    .unwrap();
+    let sweep_later = || {
+        sweep(
+            &clients.efs,
+            &clients.eks,
+            &clients.sfn,
+            &stack.stack.cleanup_arn,
+            later,
+        )
+    };
+    let report = sweep_later().await.unwrap();
     assert_eq!(report.started.len(), 1, "{report:?}");
-    let again = sweep(
-        &clients.efs,
-        &clients.eks,
-        &clients.sfn,
-        &stack.stack.cleanup_arn,
-        later,
-    )
-    .await
-    .unwrap();
+    let again = sweep_later().await.unwrap();
     assert_eq!(again.started.len() + again.already_started.len(), 1, "{again:?}");
     let cleanups = stack.stack.executions(&stack.stack.cleanup_arn).await.unwrap();
     assert_eq!(cleanups.len(), 1, "exactly one cleanup");

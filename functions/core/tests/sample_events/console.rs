@@ -1,0 +1,88 @@
+//! The console samples: what a person passes to `StartExecution`.
+
+use efs_fargate_core::input::{Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest};
+
+use crate::samples::{SETTINGS_ROLE, load, provision};
+
+/// The role `console/full.json` names instead of the settings' one.
+const FULL_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
+
+#[test]
+fn console_minimal_gets_the_defaults() {
+    let request = provision("console/minimal.json");
+    assert_eq!(
+        request,
+        ProvisionRequest {
+            cluster_name: "demo".into(),
+            namespace: DEFAULT_NAMESPACE.into(),
+            pod_execution_role_arn: SETTINGS_ROLE.into(),
+            encryption: Encryption::default(),
+            ttl: None,
+            deploy_poc_app: true,
+            on_failure: OnFailure::Rollback,
+            adopt: vec![],
+        }
+    );
+}
+
+#[test]
+fn console_full_sets_every_field() {
+    let request = provision("console/full.json");
+    assert_eq!(
+        request,
+        ProvisionRequest {
+            cluster_name: "demo".into(),
+            namespace: "team-a".into(),
+            pod_execution_role_arn: FULL_ROLE.into(),
+            encryption: Encryption {
+                at_rest: true,
+                kms_key_alias: Some("alias/efs-poc".into()),
+                in_transit: true,
+            },
+            ttl: Some("PT8H".into()),
+            deploy_poc_app: false,
+            on_failure: OnFailure::Rollback,
+            adopt: vec![],
+        }
+    );
+    // "Every field": the sample names each field of the console input.
+    let sample = load("console/full.json");
+    for field in [
+        "clusterName",
+        "namespace",
+        "podExecutionRoleArn",
+        "encryption",
+        "ttl",
+        "deployPocApp",
+        "onFailure",
+    ] {
+        assert!(sample.get(field).is_some(), "full.json lacks {field}");
+    }
+    for field in ["atRest", "kmsKeyAlias", "inTransit"] {
+        assert!(
+            sample["encryption"].get(field).is_some(),
+            "full.json lacks encryption.{field}"
+        );
+    }
+}
+
+#[test]
+fn console_retain_on_failure() {
+    let request = provision("console/retain-on-failure.json");
+    assert_eq!(request.cluster_name, "demo");
+    assert_eq!(request.on_failure, OnFailure::Retain);
+}
+
+#[test]
+fn console_with_ttl() {
+    let request = provision("console/with-ttl.json");
+    assert_eq!(request.ttl.as_deref(), Some("PT4H"));
+    assert_eq!(request.namespace, DEFAULT_NAMESPACE);
+}
+
+#[test]
+fn console_adopting_a_namespace() {
+    let request = provision("console/adopt-existing-namespace.json");
+    assert_eq!(request.adopt, vec![Adoptable::Namespace]);
+    assert!(request.adopts(Adoptable::Namespace) && !request.adopts(Adoptable::FargateProfile));
+}

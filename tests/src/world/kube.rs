@@ -1,0 +1,127 @@
+//! The Kubernetes side of a [`World`]: the steps of epic01 (namespace), epic03 (storage), epic04
+//! (PoC app), epic05 (validation) and the `kubernetes` cleanup, against the fake API server, with
+//! their status loops run as the state machine runs them.
+
+use std::time::Duration;
+
+use efs_fargate_core::Result;
+use efs_fargate_core::poll::Poll;
+use efs_fargate_core::run::Run;
+use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
+use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppOutput};
+use efs_fargate_core::steps::k8s::rbac::RbacState;
+use efs_fargate_core::steps::k8s::storage::{self, StorageAction, StorageOutput};
+use efs_fargate_core::steps::k8s::validate::{self, ValidateAction, ValidateOutput};
+use efs_fargate_core::steps::k8s::{Kube, KubeStepEvent, namespace};
+use serde_json::{Value, json};
+
+use super::World;
+use crate::CLUSTER;
+use crate::events::{cleanup_event, kube_step};
+
+impl World {
+    /// A client of [`CLUSTER`]'s API as the workflow's identity, through the world's settings.
+    pub async fn kube(&self) -> Kube {
+        Kube::connect(&self.clients, &self.settings, CLUSTER)
+            .await
+            .expect("connect to the fake API server")
+    }
+
+    /// epic03: the CSI driver and the storage class for `run` on `file_system_id`.
+    pub async fn storage_created(&self, run: &Run, file_system_id: &str) -> StorageOutput {
+        let event = kube_step(StorageAction::Create, run, file_system_id, 0);
+        storage::handle(&self.clients, &self.settings, event)
+            .await
+            .expect("storage-class create")
+            .output
+    }
+
+    /// One call of the PoC app step.
+    pub async fn poc_app(&self, event: KubeStepEvent<PocAppAction>) -> Result<Poll<PocAppOutput>> {
+        poc_app::handle(&self.clients, &self.settings, event).await
+    }
+
+    /// epic04: `converge` until both pods run.
+    pub async fn poc_app_running(&self, run: &Run, file_system_id: &str) -> Poll<PocAppOutput> {
+        until_ready("poc-app", 200, async |attempt| {
+            self.poc_app(kube_step(PocAppAction::Converge, run, file_system_id, attempt))
+                .await
+        })
+        .await
+    }
+
+    /// One call of the validation step.
+    pub async fn validate(&self, event: KubeStepEvent<ValidateAction>) -> Result<Poll<ValidateOutput>> {
+        validate::handle(&self.clients, &self.settings, event).await
+    }
+
+    /// One validation action, called again until ready.
+    pub async fn validated(&self, run: &Run, file_system_id: &str, action: ValidateAction) -> Poll<ValidateOutput> {
+        until_ready(&format!("validate {action:?}"), 200, async |attempt| {
+            self.validate(kube_step(action, run, file_system_id, attempt)).await
+        })
+        .await
+    }
+
+    /// Everything up to a running PoC app in `namespace`: prepare, the Fargate profile and EFS
+    /// (moto), the namespace, the storage objects and the app. Returns the run and its file
+    /// system id.
+    pub async fn app_running(&self, namespace: &str) -> (Run, String) {
+        self.app_running_for(json!({"clusterName": CLUSTER, "namespace": namespace}))
+            .await
+    }
+
+    /// [`World::app_running`] for any execution input (e.g. one that adopts an existing namespace).
+    pub async fn app_running_for(&self, input: Value) -> (Run, String) {
+        let run = self.prepared(input).await;
+        namespace::ensure_namespace(&self.kube().await, &run, RbacState::Current)
+            .await
+            .expect("namespace");
+        let (_, storage) = self.provision(&run).await;
+        self.storage_created(&run, &storage.file_system_id).await;
+        self.poc_app_running(&run, &storage.file_system_id).await;
+        (run, storage.file_system_id)
+    }
+
+    /// The `kubernetes` cleanup action for `namespace` on [`CLUSTER`], called until done.
+    pub async fn clean_up_kubernetes(&self, namespace: &str) -> Vec<CleanupProgress> {
+        let mut log = Vec::new();
+        let mut event = cleanup_event(CleanupAction::Kubernetes, CLUSTER, namespace);
+        loop {
+            let progress = cleanup(&self.clients, &self.settings, event.clone())
+                .await
+                .expect("kubernetes cleanup");
+            event.attempt = progress.attempt;
+            let finished = progress.ready;
+            log.push(progress);
+            if finished {
+                return log;
+            }
+            assert!(event.attempt < 100, "kubernetes cleanup never finished: {log:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Calls a poll action until it is ready, passing the last `attempt` as the state machine does;
+/// polls every 100 ms (the fake's time runs fast) and gives up after `max` attempts.
+async fn until_ready<T: std::fmt::Debug>(
+    what: &str,
+    max: u32,
+    mut step: impl AsyncFnMut(u32) -> Result<Poll<T>>,
+) -> Poll<T> {
+    let mut attempt = 0;
+    loop {
+        let poll = step(attempt).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        if poll.ready {
+            return poll;
+        }
+        assert!(
+            poll.attempt < max,
+            "{what} not ready after {max} polls: {}",
+            poll.detail
+        );
+        attempt = poll.attempt;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,20 @@
+//! Each AWS-side step against moto: what exists afterwards, and that running it again creates
+//! nothing new and returns the same ids. One test binary, so one shared moto server.
+
+mod efs;
+mod fargate;
+mod prepare;
+
+use efs_fargate_core::run::Run;
+
+/// The ids of the private subnets `prepare` found for `run`, sorted.
+fn private_subnet_ids(run: &Run) -> Vec<String> {
+    let mut ids: Vec<String> = run
+        .network
+        .private_subnets
+        .iter()
+        .map(|s| s.subnet_id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
