@@ -45,13 +45,16 @@ FUNCTIONS = {
 # Exact payload keys per function and action (the handlers deny unknown fields).
 EVENT_KEYS = {
     ("prepare", ""): {"runId", "startedAt", "input", "executionArn", "attempt"},
+    ("prepare", "grant-bootstrap"): {"action", "run", "attempt"},
+    ("prepare", "revoke-bootstrap"): {"action", "run"},
     ("fargate-profile", "namespace"): {"action", "run"},
     ("fargate-profile", "*"): {"action", "run", "attempt", "executionArn"},
     ("efs", "*"): {"action", "run", "attempt"},
     ("storage-class", "*"): {"action", "run", "fileSystemId"},
     ("poc-app", "*"): {"action", "run", "fileSystemId", "attempt"},
     ("validate", "*"): {"action", "run", "fileSystemId", "attempt"},
-    ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error"},
+    ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error",
+                             "bootstrapGranted"},
     ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run"},
     ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
     ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
@@ -73,6 +76,8 @@ CLEANUP_KEYS = {"kubernetes": "kubernetes", "fargate-profile": "fargateProfile",
 # Provision scenarios are keyed by execution name (= runId), cleanup ones by namespace.
 SCENARIOS: dict[str, dict] = {
     "happy": {},
+    "bootstrap": {"rbac": "missing"},
+    "bootstrap-fails": {"rbac": "never"},
     "no-app": {"deployPocApp": False},
     "skipped": {"skip": True},
     "invalid": {"errors": {"prepare:": ("InvalidInput", 99)}},
@@ -107,7 +112,7 @@ def poll(event: dict, ready_after: int, output) -> dict:
 
 def fake(fn: str, event: dict) -> tuple[str, dict]:
     """(label, output) or raises LambdaError; `label` says which scenario the call belongs to."""
-    if fn in ("prepare", "rollback"):
+    if fn in ("prepare", "rollback") and "runId" in event:
         label = event["runId"].split(".")[0]
     elif fn == "cleanup":
         label = event["namespace"]
@@ -125,6 +130,8 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
         with lock:
             calls[label][-1] += "!" + error[0]
         raise LambdaError(label, error[0], "injected")
+    if fn == "prepare" and action:
+        return label, poll(event, 0, {"granted": action == "grant-bootstrap"})
     if fn == "prepare":
         if sc.get("skip"):
             return label, poll(event, 0, {"status": "skipped", "reason": "cluster did not opt in"})
@@ -138,7 +145,12 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
                            if ready else {"status": "waiting", "clusterStatus": "CREATING"})
     if fn == "fargate-profile":
         if action == "namespace":
-            return label, poll(event, 0, {"name": "team-a", "created": True})
+            # "missing": the first call needs the bootstrap grant, the next one installs the RBAC.
+            granted = counters.get((label, "prepare", "grant-bootstrap"), 0)
+            rbac = {"missing": "installed" if granted else "bootstrapRequired",
+                    "never": "bootstrapRequired"}.get(sc.get("rbac"), "current")
+            return label, poll(event, 0, {"name": "team-a", "created": rbac != "bootstrapRequired", "rbac": rbac,
+                                          "bootstrapGranted": False})
         return label, poll(event, sc.get("fargateReadyAfter", 2), lambda ready: {
             "profileName": "fp-team-a", "status": "ACTIVE" if ready else "CREATING", "created": False,
             "profileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1"})
@@ -338,6 +350,15 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         assert seq.index("fargate-profile:namespace") < min(seq.index("fargate-profile:converge"),
                                                             seq.index("efs:converge")), \
             "the namespace comes before any AWS resource"
+    elif label == "bootstrap":
+        assert status == "SUCCEEDED", "expected SUCCEEDED"
+        namespace_calls = [c for c in seq if c.startswith(("fargate-profile:namespace", "prepare:"))]
+        assert namespace_calls == ["fargate-profile:namespace", "prepare:grant-bootstrap", "fargate-profile:namespace",
+                                   "prepare:revoke-bootstrap"], seq
+        assert seq.index("prepare:revoke-bootstrap") < seq.index("efs:converge"), "revoked before any AWS resource"
+    elif label == "bootstrap-fails":
+        failed_with("ClusterAccessNotGranted")
+        assert seq.count("prepare:grant-bootstrap") == 3, seq
     elif label == "no-app":
         assert status == "SUCCEEDED" and output["pocAppDeployed"] is False, "expected SUCCEEDED without the app"
         assert run_ends == ["rollback:succeeded"], seq
