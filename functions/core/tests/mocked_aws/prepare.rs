@@ -34,12 +34,13 @@ async fn prepare_rejects_failed_and_deleting_clusters() {
 }
 
 #[tokio::test]
-async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
+async fn prepare_creates_a_tagged_access_entry_with_only_the_workflows_group_and_no_policy() {
     let describe_entry = mock!(aws_sdk_eks::Client::describe_access_entry)
         .then_error(|| DescribeAccessEntryError::ResourceNotFoundException(not_found()));
     let create_entry = mock!(aws_sdk_eks::Client::create_access_entry)
         .match_requests(|r| {
             r.principal_arn() == Some(PRINCIPAL)
+                && r.kubernetes_groups() == ["efs-fargate-workflow"]
                 && r.tags()
                     .is_some_and(|t| t.get("efs-fargate-workflow/namespace").map(String::as_str) == Some(NAMESPACE))
         })
@@ -84,7 +85,7 @@ async fn prepare_creates_a_tagged_access_entry_with_the_cluster_admin_policy() {
         vec![subnet("subnet-a", "us-east-1a", "10.0.10.0/24")]
     );
     assert_eq!(create_entry.num_calls(), 1);
-    assert_eq!(associate.num_calls(), 1);
+    assert_eq!(associate.num_calls(), 0, "no standing access policy: only the bootstrap grant associates one");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 mod data_safety;
 mod failures;
 mod happy_path;
+mod least_privilege;
 mod resilience;
 mod serialised;
 mod support;

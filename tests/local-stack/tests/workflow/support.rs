@@ -115,14 +115,18 @@ impl Stack {
 
     /// A client of the fake cluster as its operator (cluster-admin through an access entry).
     pub fn kube_client(&self) -> kube::Client {
-        let kube = &self.stack.kube;
-        let credentials = aws_sdk_sts::config::Credentials::new(
+        self.kube_client_as(
             local_stack::kube_access::OPERATOR_ACCESS_KEY_ID,
             local_stack::kube_access::OPERATOR_SECRET_ACCESS_KEY,
-            None,
-            None,
-            "test",
-        );
+        )
+    }
+
+    /// A client of the fake cluster signed with these credentials (the workflow's own are
+    /// `workflow_tests::ACCESS_KEY_ID`).
+    pub fn kube_client_as(&self, access_key_id: &str, secret_access_key: &str) -> kube::Client {
+        let kube = &self.stack.kube;
+        let credentials =
+            aws_sdk_sts::config::Credentials::new(access_key_id, secret_access_key, None, None, "test");
         let token = efs_fargate_core::eks_token::presign(
             &credentials,
             workflow_tests::REGION,

@@ -1,0 +1,99 @@
+//! Least privilege in the cluster, end to end: the first run on a cluster bootstraps the
+//! workflow's RBAC with a cluster-admin grant it revokes before creating anything in AWS; its
+//! access entry keeps only the workflow's group; with its own token the workflow may not read a
+//! Secret, exec into a pod or write RBAC; a second namespace needs no grant; the last cleanup
+//! removes the RBAC and the entry.
+
+use crate::support::*;
+use efs_fargate_core::input::DEFAULT_NAMESPACE;
+use efs_fargate_core::steps::k8s::rbac;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::api::{Api, PostParams};
+use local_stack::stack::{CLUSTER, CLUSTER_ACCESS_ROLE, StackOptions};
+use serde_json::json;
+
+/// The HTTP status of a refused Kubernetes request.
+fn refused<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> u16 {
+    match result {
+        Err(kube::Error::Api(status)) => status.code,
+        other => panic!("expected the API server to refuse: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() {
+    let stack = stack(StackOptions::default()).await;
+    let first = stack
+        .provision(
+            "least-privilege-1",
+            json!({"clusterName": CLUSTER, "deployPocApp": false}),
+        )
+        .await;
+    succeeded(&first);
+    let states = stack.entered_states(&first.execution_arn).await;
+    let position = |state: &str| states.iter().position(|s| s == state);
+    assert_eq!(stack.entries(&first.execution_arn, "GrantBootstrapAccess").await, 1);
+    assert_eq!(stack.entries(&first.execution_arn, "RevokeBootstrapAccess").await, 1);
+    assert!(
+        position("RevokeBootstrapAccess") < position("ProvisionInParallel"),
+        "revoked before any AWS resource: {states:?}"
+    );
+
+    let access = stack
+        .stack
+        .access_entries
+        .resolve(CLUSTER, CLUSTER_ACCESS_ROLE)
+        .expect("the workflow's access entry");
+    assert!(access.policies.is_empty(), "no standing access policy: {:?}", access.policies);
+    assert_eq!(access.kubernetes_groups, vec![rbac::GROUP.to_string()]);
+
+    // With the workflow's own token.
+    let workflow = stack.kube_client_as(workflow_tests::ACCESS_KEY_ID, workflow_tests::SECRET_ACCESS_KEY);
+    let secrets: Api<Secret> = Api::namespaced(workflow.clone(), DEFAULT_NAMESPACE);
+    assert_eq!(refused(secrets.get_opt("anything").await), 403, "no Secrets");
+    let pods: Api<Pod> = Api::namespaced(workflow.clone(), DEFAULT_NAMESPACE);
+    assert!(pods.list(&Default::default()).await.is_ok(), "but its pods, yes");
+    let exec = http::Request::post(format!(
+        "/api/v1/namespaces/{DEFAULT_NAMESPACE}/pods/poc-app1/exec?command=cat&stdout=true"
+    ))
+    .body(Vec::new())
+    .expect("a request");
+    assert_eq!(refused(workflow.request_text(exec).await), 403, "no exec");
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "escalate"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": rbac::GROUP, "apiGroup": "rbac.authorization.k8s.io"}]
+    }))
+    .expect("a binding");
+    let bindings: Api<ClusterRoleBinding> = Api::all(workflow);
+    assert_eq!(
+        refused(bindings.create(&PostParams::default(), &binding).await),
+        403,
+        "no RBAC writes"
+    );
+
+    // A second namespace finds the RBAC in place.
+    let second = stack
+        .provision(
+            "least-privilege-2",
+            json!({"clusterName": CLUSTER, "namespace": "team-b", "deployPocApp": false}),
+        )
+        .await;
+    succeeded(&second);
+    assert_eq!(stack.entries(&second.execution_arn, "GrantBootstrapAccess").await, 0);
+
+    // The RBAC stays while a namespace of ours is left, and goes with the last one.
+    let rbac_objects = || {
+        [
+            stack.stack.kube.object("ClusterRole", None, rbac::NAME).is_some(),
+            stack.stack.kube.object("ClusterRoleBinding", None, rbac::NAME).is_some(),
+        ]
+    };
+    stack.cleanup("least-privilege-c1", DEFAULT_NAMESPACE).await;
+    assert_eq!(rbac_objects(), [true, true], "team-b still uses it");
+    stack.cleanup("least-privilege-c2", "team-b").await;
+    assert_eq!(rbac_objects(), [false, false], "the role, and its binding with it");
+    assert_eq!(stack.ours_left().await, Vec::<String>::new());
+    stack.shutdown().await;
+}
