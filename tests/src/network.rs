@@ -6,7 +6,7 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, Filter, ResourceType, Tag, TagSpecification};
 use aws_sdk_eks::types::{AuthenticationMode, CreateAccessConfigRequest, VpcConfigRequest};
 use efs_fargate_core::clients::AwsClients;
-use efs_fargate_core::settings::DEFAULT_OPT_IN_TAG_KEY;
+use efs_fargate_core::ownership::OPT_IN_TAG_KEY;
 
 use crate::check::OrPanic;
 
@@ -239,7 +239,7 @@ pub async fn seed_network_with(clients: &AwsClients, cluster_name: &str, access:
         .role_arn(CLUSTER_ROLE_ARN)
         .version(CLUSTER_VERSION)
         // The workflow changes only clusters that opted in.
-        .tags(DEFAULT_OPT_IN_TAG_KEY, "true")
+        .tags(OPT_IN_TAG_KEY, "true")
         .resources_vpc_config(
             VpcConfigRequest::builder()
                 .set_subnet_ids(Some(seeded.subnet_ids()))

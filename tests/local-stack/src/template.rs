@@ -17,10 +17,7 @@ use serde_norway::Value as Yaml;
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("reading {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("template.yaml is not valid YAML: {0}")]
     Parse(#[from] serde_norway::Error),
     #[error("template.yaml, {at}: {message}")]
@@ -161,7 +158,12 @@ impl Template {
                 })?;
                 let binary = resource["Metadata"]["BuildProperties"]["Binary"]
                     .as_str()
-                    .ok_or_else(|| shape(format!("Resources.{function}.Metadata.BuildProperties.Binary"), "is missing"))?;
+                    .ok_or_else(|| {
+                        shape(
+                            format!("Resources.{function}.Metadata.BuildProperties.Binary"),
+                            "is missing",
+                        )
+                    })?;
                 schedules.push(ScheduleDefinition {
                     name: format!("{function}{event}"),
                     binary: binary.to_string(),
@@ -177,7 +179,9 @@ impl Template {
         let resources = self.root["Resources"]
             .as_mapping()
             .ok_or_else(|| shape("Resources", "is not a mapping"))?;
-        Ok(resources.iter().filter_map(|(name, resource)| Some((name.as_str()?, resource))))
+        Ok(resources
+            .iter()
+            .filter_map(|(name, resource)| Some((name.as_str()?, resource))))
     }
 
     fn resource(&self, logical_id: &str, kind: &str) -> Result<&Yaml, TemplateError> {
@@ -207,7 +211,9 @@ impl Template {
                 entries
                     .iter()
                     .map(|(key, item)| {
-                        let key = key.as_str().ok_or_else(|| shape(at, "has a key that is not a string"))?;
+                        let key = key
+                            .as_str()
+                            .ok_or_else(|| shape(at, "has a key that is not a string"))?;
                         Ok((key.to_string(), self.to_json(item, &format!("{at}.{key}"), refs)?))
                     })
                     .collect::<Result<_, TemplateError>>()?,
@@ -224,7 +230,9 @@ impl Template {
                     )
                 })?)
             }
-            Yaml::Tagged(tagged) => return Err(shape(at, format!("{} is not resolved by the local stack", tagged.tag))),
+            Yaml::Tagged(tagged) => {
+                return Err(shape(at, format!("{} is not resolved by the local stack", tagged.tag)));
+            }
         })
     }
 
@@ -265,7 +273,13 @@ mod tests {
         assert_eq!(rate("rate(1 minute)"), Some(Duration::from_secs(60)));
         assert_eq!(rate("rate(2 hours)"), Some(Duration::from_secs(7_200)));
         assert_eq!(rate("rate(1 day)"), Some(Duration::from_secs(86_400)));
-        for bad in ["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "cron(0 * * * ? *)", "rate(5 weeks)"] {
+        for bad in [
+            "rate(1 minutes)",
+            "rate(5 minute)",
+            "rate(0 minutes)",
+            "cron(0 * * * ? *)",
+            "rate(5 weeks)",
+        ] {
             assert_eq!(rate(bad), None, "{bad}");
         }
     }
@@ -329,7 +343,10 @@ Resources:
         let template = Template::parse(text).unwrap();
         let refs = BTreeMap::from([("Machine".to_string(), "arn:m".to_string())]);
         let error = template.rules(&refs).unwrap_err().to_string();
-        assert!(error.contains("Resources.Bad.Properties.EventPattern.source[0]"), "{error}");
+        assert!(
+            error.contains("Resources.Bad.Properties.EventPattern.source[0]"),
+            "{error}"
+        );
         assert!(error.contains("!Sub"), "{error}");
 
         let good = Template::parse(&text.replace("!Sub", "!Ref")).unwrap();
@@ -341,7 +358,10 @@ Resources:
         let good = rules.iter().find(|r| r.name == "Good").expect("the rule");
         assert_eq!(good.pattern, json!({"detail": {"arn": ["arn:m"]}}));
         assert_eq!((good.enabled, good.targets.clone()), (false, vec!["arn:m".to_string()]));
-        assert!(template.rules(&BTreeMap::new()).is_err(), "an unknown resource is not guessed");
+        assert!(
+            template.rules(&BTreeMap::new()).is_err(),
+            "an unknown resource is not guessed"
+        );
         assert_eq!(
             template.schedules().unwrap(),
             [ScheduleDefinition {

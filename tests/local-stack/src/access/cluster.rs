@@ -17,9 +17,9 @@ use super::route::ClusterCall;
 use super::serve::parse;
 use super::store::ClusterRef;
 use super::{now, ok};
-use crate::ids::uuid;
 use crate::events::{ApiCall, EventBus, Outcome, cloudtrail_event};
 use crate::gateway::Shared;
+use crate::ids::uuid;
 use crate::reply::Reply;
 
 /// `UpdateClusterConfig` takes one kind of change per call; these are the others.
@@ -47,11 +47,9 @@ pub(crate) async fn serve(
             }
             created.map(Reply::into_response)
         }
-        ClusterCall::Describe { .. } => {
-            proxied(shared, parts, body, |cluster| store.config(cluster))
-                .await
-                .map(Reply::into_response)
-        }
+        ClusterCall::Describe { .. } => proxied(shared, parts, body, |cluster| store.config(cluster))
+            .await
+            .map(Reply::into_response),
         ClusterCall::Delete { cluster } => proxied(shared, parts, body, |deleted| {
             let config = store.config(deleted);
             store.forget(&cluster);
@@ -89,12 +87,7 @@ pub(crate) async fn serve(
     }
 }
 
-async fn create(
-    shared: &Shared,
-    parts: http::request::Parts,
-    body: Bytes,
-    request: &Value,
-) -> Result<Reply, Failure> {
+async fn create(shared: &Shared, parts: http::request::Parts, body: Bytes, request: &Value) -> Result<Reply, Failure> {
     let (config, creator) = requested_access(shared, &parts, &request["accessConfig"]).await?;
     proxied(shared, parts, body, |cluster| {
         shared.access.created(cluster, config, creator);
@@ -122,7 +115,10 @@ async fn announce(
                         .headers
                         .get("x-amzn-errortype")
                         .and_then(|v| v.to_str().ok())
-                        .map_or_else(|| reply.status.to_string(), |code| code.split(':').next().unwrap_or(code).to_string()),
+                        .map_or_else(
+                            || reply.status.to_string(),
+                            |code| code.split(':').next().unwrap_or(code).to_string(),
+                        ),
                     message: body["message"].as_str().unwrap_or_default().to_string(),
                 }
             }

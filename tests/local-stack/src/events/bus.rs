@@ -77,7 +77,11 @@ impl EventBus {
 
     pub fn put_rule(&self, rule: Rule) {
         tracing::info!(rule = rule.name, targets = ?rule.targets, "event rule put");
-        let mut rules = self.inner.rules.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rules = self
+            .inner
+            .rules
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         rules.retain(|r| r.name != rule.name);
         rules.push(rule);
     }
@@ -88,7 +92,11 @@ impl EventBus {
         let bus = self.clone();
         tokio::spawn(async move {
             for delivery in bus.deliver(&event).await {
-                tracing::info!(rule = delivery.rule, execution = delivery.execution_arn, "event delivered");
+                tracing::info!(
+                    rule = delivery.rule,
+                    execution = delivery.execution_arn,
+                    "event delivered"
+                );
             }
         });
     }

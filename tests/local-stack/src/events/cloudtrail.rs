@@ -114,7 +114,10 @@ mod tests {
         let event = event(call, &headers(), "123456789012", "us-east-1");
         assert_eq!(event["source"], "aws.eks");
         assert_eq!(event["detail-type"], "AWS API Call via CloudTrail");
-        assert_eq!((&event["account"], &event["region"]), (&json!("123456789012"), &json!("us-east-1")));
+        assert_eq!(
+            (&event["account"], &event["region"]),
+            (&json!("123456789012"), &json!("us-east-1"))
+        );
         let detail = &event["detail"];
         assert_eq!(detail["eventSource"], "eks.amazonaws.com");
         assert_eq!(detail["eventName"], "CreateCluster");

@@ -77,7 +77,12 @@ fn check_matcher(matcher: &Value, at: &str) -> Result<(), PatternError> {
             Value::Object(inner) => inner.len() == 1 && inner.get("prefix").is_some_and(Value::is_string),
             other => is_scalar(other),
         },
-        _ => return Err(invalid(at, format!("operator `{name}` is not supported by the local stack"))),
+        _ => {
+            return Err(invalid(
+                at,
+                format!("operator `{name}` is not supported by the local stack"),
+            ));
+        }
     };
     if ok {
         Ok(())
@@ -161,7 +166,9 @@ mod tests {
     }
 
     fn sample(name: &str) -> Value {
-        let path = workflow_tests::server::repo_root().join("events/eventbridge").join(name);
+        let path = workflow_tests::server::repo_root()
+            .join("events/eventbridge")
+            .join(name);
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -217,7 +224,8 @@ mod tests {
             "anything-but needs the field"
         );
 
-        let but = Pattern::new(json!({"s": [{"anything-but": {"prefix": "tmp-"}}], "n": [{"anything-but": 3}]})).unwrap();
+        let but =
+            Pattern::new(json!({"s": [{"anything-but": {"prefix": "tmp-"}}], "n": [{"anything-but": 3}]})).unwrap();
         assert!(but.matches(&json!({"s": "keep", "n": 4})));
         assert!(!but.matches(&json!({"s": "tmp-1", "n": 4})));
         assert!(!but.matches(&json!({"s": "keep", "n": 3.0})));

@@ -8,9 +8,9 @@ use std::time::Duration;
 use efs_fargate_core::functions::Function;
 
 use super::StackError;
+use crate::Functions;
 use crate::events::{EventBus, Rule, Schedule};
 use crate::template::{ScheduleDefinition, Template};
-use crate::Functions;
 
 const MIN_PERIOD: Duration = Duration::from_millis(100);
 

@@ -83,7 +83,7 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
 
     // Created: the Fargate profile is CREATING and the file system creating, so no mount target yet.
     let created = Instant::now();
-    let profile = fargate::ensure_profile(&clients.eks, &run)
+    let profile = fargate::ensure_profile(&clients, &run)
         .await
         .expect("create the profile");
     assert_eq!(profile.status, "CREATING");

@@ -18,7 +18,9 @@ pub use triggers::Scheduled;
 
 use crate::events::PatternError;
 use crate::template::{Template, TemplateError};
-use crate::{AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway};
+use crate::{
+    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway,
+};
 use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
