@@ -8,3 +8,4 @@ mod happy_path;
 mod resilience;
 mod serialised;
 mod support;
+mod triggers;
