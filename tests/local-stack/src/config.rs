@@ -8,6 +8,7 @@ use std::time::Duration;
 use efs_fargate_core::handler::Context;
 
 use crate::access::AccessEntries;
+use crate::events::EventBus;
 
 /// The failure an injected fault imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,10 +98,13 @@ pub struct GatewayConfig {
     /// The emulated EKS access entries; pass a clone of one store to share it with whoever
     /// authorizes Kubernetes requests.
     pub access_entries: AccessEntries,
+    /// The bus that clusters created through the gateway are announced on, as CloudTrail and
+    /// EventBridge announce EKS's `CreateCluster`. None by default.
+    pub events: Option<EventBus>,
 }
 
 impl GatewayConfig {
-    /// No faults, no latency, and a store of access entries of its own.
+    /// No faults, no latency, no event bus, and a store of access entries of its own.
     pub fn new(moto_endpoint: impl Into<String>, context: Arc<Context>) -> Self {
         Self {
             moto_endpoint: moto_endpoint.into(),
@@ -108,6 +112,7 @@ impl GatewayConfig {
             faults: FaultConfig::default(),
             latency: LatencyConfig::default(),
             access_entries: AccessEntries::new(),
+            events: None,
         }
     }
 
@@ -121,6 +126,13 @@ impl GatewayConfig {
 
     pub fn with_access_entries(self, access_entries: AccessEntries) -> Self {
         Self { access_entries, ..self }
+    }
+
+    pub fn with_events(self, events: EventBus) -> Self {
+        Self {
+            events: Some(events),
+            ..self
+        }
     }
 }
 

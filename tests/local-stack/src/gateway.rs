@@ -12,7 +12,9 @@ use tokio::task::JoinHandle;
 use crate::access::AccessEntries;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
+use crate::events::EventBus;
 use crate::faults::Faults;
+use crate::invoke::Functions;
 use crate::latency::Latency;
 use crate::proxy::Upstream;
 use crate::stats::{Counters, Stats};
@@ -21,6 +23,8 @@ use crate::{invoke, proxy, server};
 /// What every request handler shares.
 pub(crate) struct Shared {
     pub access: AccessEntries,
+    /// Where the API calls EventBridge hears of (through CloudTrail) are put, if anywhere.
+    pub events: Option<EventBus>,
     pub context: Arc<Context>,
     pub upstream: Upstream,
     pub faults: Option<Faults>,
@@ -66,6 +70,7 @@ impl Gateway {
         let endpoint = self.endpoint();
         let shared = Arc::new(Shared {
             access: config.access_entries,
+            events: config.events,
             context: config.context,
             upstream: Upstream::new(&config.moto_endpoint)?,
             faults: Faults::new(&config.faults)?,
@@ -113,6 +118,11 @@ impl RunningGateway {
     /// The counters so far.
     pub fn stats(&self) -> Stats {
         self.shared.stats.snapshot()
+    }
+
+    /// The handlers, for invocations that do not come over HTTP (scheduled rules).
+    pub fn functions(&self) -> Functions {
+        Functions(self.shared.clone())
     }
 
     /// Stops accepting, lets in-flight requests finish (bounded), and returns when the server is done.

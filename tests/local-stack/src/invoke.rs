@@ -1,5 +1,6 @@
 //! The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), answered by running
-//! the workflow's handler in-process, with Lambda's success and error shapes.
+//! the workflow's handler in-process, with Lambda's success and error shapes; and the same
+//! in-process invocation for the stack's scheduled rules ([`Functions`]).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -47,6 +48,18 @@ pub(crate) async fn invoke(State(shared): State<Arc<Shared>>, Path(name): Path<S
             }
         }
     };
+    match run(&shared, function, payload).await {
+        Ok(output) => invocation_response(output.to_string(), false),
+        Err(diagnostic) => invocation_response(
+            json!({ "errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message }).to_string(),
+            true,
+        ),
+    }
+}
+
+/// Runs `function`'s handler in-process on `payload`, counted in the stats: what an invocation
+/// does, whoever asked for it (the Invoke API, or a scheduled rule through [`Functions`]).
+pub(crate) async fn run(shared: &Shared, function: Function, payload: Value) -> Result<Value, Diagnostic> {
     shared.stats.invoked(function);
     let started = Instant::now();
     let context = shared.context.clone();
@@ -61,12 +74,17 @@ pub(crate) async fn invoke(State(shared): State<Arc<Shared>>, Path(name): Path<S
         error_type = outcome.as_ref().err().map(|d| d.error_type.as_str()),
         "invoked"
     );
-    match outcome {
-        Ok(output) => invocation_response(output.to_string(), false),
-        Err(diagnostic) => invocation_response(
-            json!({ "errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message }).to_string(),
-            true,
-        ),
+    outcome
+}
+
+/// The gateway's functions, invoked without going through HTTP: how EventBridge's scheduled rules
+/// reach them (asynchronous invocations, which have no caller waiting on a connection).
+#[derive(Clone)]
+pub struct Functions(pub(crate) Arc<Shared>);
+
+impl Functions {
+    pub async fn invoke(&self, function: Function, payload: Value) -> Result<Value, Diagnostic> {
+        run(&self.0, function, payload).await
     }
 }
 

@@ -6,7 +6,9 @@
 //!   `{"errorType","errorMessage"}`), so `Retry`/`Catch` in the state machines see our error names;
 //! * answers the EKS access-entry API, which moto lacks, from its own [`AccessEntries`] store
 //!   (and adds `accessConfig` to moto's cluster answers);
-//! * proxies every other request to moto.
+//! * proxies every other request to moto;
+//! * announces the clusters created through it on an [`EventBus`], as CloudTrail and EventBridge
+//!   announce EKS's `CreateCluster`, when it is given one.
 //!
 //! moto's Step Functions engine sends its Lambda calls to `http://localhost:$MOTO_PORT`, so moto is
 //! started with `MOTO_PORT` = the gateway's port. The handlers' own AWS SDK traffic is pointed at the
@@ -40,8 +42,10 @@
 mod access;
 mod config;
 mod error;
+pub mod events;
 mod faults;
 mod gateway;
+mod ids;
 mod invoke;
 pub mod kube_access;
 mod latency;
@@ -52,9 +56,12 @@ mod server;
 mod sigv4;
 pub mod stack;
 mod stats;
+pub mod template;
 
 pub use access::{AccessEntries, AccessScope, AuthenticationMode, ResolvedAccess};
 pub use config::{FaultConfig, FaultKind, GatewayConfig, LatencyConfig, UnknownFaultKind};
 pub use error::GatewayError;
+pub use events::EventBus;
 pub use gateway::{Gateway, RunningGateway};
+pub use invoke::Functions;
 pub use stats::Stats;

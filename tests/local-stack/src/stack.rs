@@ -1,23 +1,36 @@
 //! The whole local stack in one process (DESIGN.md §3): moto with its Step Functions engine, the
-//! gateway running the real handlers, the fake Kubernetes API server, a seeded EKS cluster, and
-//! both state machines created from the same ASL files `template.yaml` deploys, with the same
-//! substitutions, and the lease table. Used by `make demo` and by the end-to-end tests.
+//! gateway running the real handlers, the fake Kubernetes API server, a seeded EKS cluster, both
+//! state machines created from the ASL files `template.yaml` names, with the same substitutions,
+//! the lease table, and the template's triggers: its EventBridge rules (a cluster created through
+//! the gateway starts the provisioning machine when the rule's pattern matches) and its schedules
+//! (the TTL reaper), read from `template.yaml` itself. Used by `make demo` and the end-to-end tests.
 //!
 //! The cluster is `API_AND_CONFIG_MAP` without a creator entry ([`workflow_tests::SeededAccess`]),
-//! and its CreateCluster goes through the gateway, which keeps the access entries moto lacks.
+//! and its CreateCluster goes through the gateway, which keeps the access entries moto lacks. It is
+//! seeded before the rules are put, as a cluster that existed before the stack was deployed: its
+//! CreateCluster starts nothing.
 
+mod definitions;
+mod triggers;
+
+pub use definitions::{function_arn, state_machine_arn, substitute};
+pub use triggers::Scheduled;
+
+use crate::events::PatternError;
+use crate::template::{Template, TemplateError};
 use crate::{
-    AccessEntries, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway, kube_access,
+    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway,
+    kube_access,
 };
 use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
-use efs_fargate_core::functions::Function;
 use efs_fargate_core::handler::Context;
 use efs_fargate_core::settings::{KubeApiOverride, Settings};
 use fake_kube_apiserver::FakeKube;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use workflow_tests::{ACCOUNT_ID, LEASE_TABLE, REGION, SeededCluster, create_lease_table, seed_network};
@@ -28,6 +41,11 @@ pub const POD_EXECUTION_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFa
 pub const CLUSTER_ACCESS_ROLE: &str = "arn:aws:iam::123456789012:role/efs-workflow-cluster-access";
 pub const PROVISION_MACHINE: &str = "efs-workflow-provision";
 pub const CLEANUP_MACHINE: &str = "efs-workflow-cleanup";
+/// The state machines' logical ids in `template.yaml`, with the names the stack gives them.
+const STATE_MACHINES: [(&str, &str); 2] = [
+    ("ProvisionStateMachine", PROVISION_MACHINE),
+    ("CleanupStateMachine", CLEANUP_MACHINE),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -41,6 +59,12 @@ pub enum StackError {
     Definition { path: PathBuf, message: String },
     #[error("Step Functions: {0}")]
     StepFunctions(String),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("template.yaml: {0}")]
+    Pattern(#[from] PatternError),
+    #[error("template.yaml schedules `{0}`, which is none of the workflow's functions")]
+    UnknownFunction(String),
 }
 
 /// How the stack behaves; the defaults suit the demo.
@@ -52,6 +76,9 @@ pub struct StackOptions {
     pub pod_start_delay: Duration,
     pub faults: Option<FaultConfig>,
     pub latency: LatencyConfig,
+    /// Runs the template's schedules (the TTL reaper every `ReaperRate` × `time_scale`). Off for
+    /// tests that count invocations or must not have a sweep in the middle.
+    pub schedules: bool,
 }
 
 impl Default for StackOptions {
@@ -61,6 +88,7 @@ impl Default for StackOptions {
             pod_start_delay: Duration::from_secs(10),
             faults: None,
             latency: LatencyConfig::default(),
+            schedules: true,
         }
     }
 }
@@ -74,6 +102,12 @@ pub struct LocalStack {
     pub access_entries: AccessEntries,
     pub provision_arn: String,
     pub cleanup_arn: String,
+    /// The event bus the gateway announces created clusters on, with the template's rules.
+    pub events: EventBus,
+    /// The rules put on [`Self::events`], by logical id.
+    pub rules: Vec<String>,
+    /// The template's schedules, running (none when [`StackOptions::schedules`] is off).
+    pub schedules: Vec<Scheduled>,
     gateway: RunningGateway,
     moto: workflow_tests::server::Server,
 }
@@ -127,9 +161,11 @@ impl LocalStack {
         // The handlers' own AWS calls come back through the gateway, where faults and latency apply.
         let gateway_config = workflow_tests::sdk_config(&gateway.endpoint());
         let clients = AwsClients::new(&gateway_config);
+        let events = EventBus::new(moto_clients.sfn.clone(), ACCOUNT_ID, REGION);
         let mut config = GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings }))
             .with_latency(options.latency)
-            .with_access_entries(access_entries.clone());
+            .with_access_entries(access_entries.clone())
+            .with_events(events.clone());
         if let Some(faults) = options.faults {
             config = config.with_faults(faults);
         }
@@ -151,21 +187,31 @@ impl LocalStack {
             .map_err(|e| StackError::Moto(format!("operator access entry: {e}")))?;
         create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
 
-        let stack = Self {
+        let template = Template::load_repo()?;
+        let mut state_machines = BTreeMap::new();
+        for (logical_id, name) in STATE_MACHINES {
+            let arn = create_state_machine(&moto_clients.sfn, &template, logical_id, name).await?;
+            state_machines.insert(logical_id.to_string(), arn);
+        }
+        let rules = triggers::put_rules(&template, &events, &state_machines)?;
+        let schedules = if options.schedules {
+            triggers::start_schedules(&template, &gateway.functions(), &events, options.time_scale)?
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
             cluster,
             moto_clients,
             kube,
             access_entries,
-            provision_arn: String::new(),
+            provision_arn: state_machines["ProvisionStateMachine"].clone(),
             cleanup_arn,
+            events,
+            rules,
+            schedules,
             gateway,
             moto,
-        };
-        let provision_arn = stack
-            .create_state_machine(PROVISION_MACHINE, "provision.asl.json")
-            .await?;
-        stack.create_state_machine(CLEANUP_MACHINE, "cleanup.asl.json").await?;
-        Ok(Self { provision_arn, ..stack })
+        })
     }
 
     pub fn gateway_endpoint(&self) -> &str {
@@ -264,25 +310,11 @@ impl LocalStack {
     }
 
     pub async fn shutdown(self) {
+        // No sweep may start while the gateway is going away.
+        drop(self.schedules);
         self.gateway.shutdown().await;
         self.kube.shutdown().await;
         drop(self.moto);
-    }
-
-    async fn create_state_machine(&self, name: &str, file: &str) -> Result<String, StackError> {
-        let path = workflow_tests::server::repo_root().join("statemachine").join(file);
-        let definition = substitute(&path)?;
-        let created = self
-            .moto_clients
-            .sfn
-            .create_state_machine()
-            .name(name)
-            .definition(definition)
-            .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/{name}"))
-            .send()
-            .await
-            .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))?;
-        Ok(created.state_machine_arn().to_string())
     }
 }
 
@@ -295,32 +327,23 @@ pub struct Execution {
     pub cause: Option<String>,
 }
 
-pub fn state_machine_arn(name: &str) -> String {
-    format!("arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}")
-}
-
-pub fn function_arn(function: Function) -> String {
-    format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{}", function.name())
-}
-
-/// Fills `${XFunctionArn}` the way `DefinitionSubstitutions` in `template.yaml` does, and refuses a
-/// definition with a placeholder left over.
-pub fn substitute(path: &Path) -> Result<String, StackError> {
-    let error = |message: String| StackError::Definition {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-    for function in Function::ALL {
-        text = text.replace(&function.arn_placeholder(), &function_arn(function));
-    }
-    match text.find("${") {
-        Some(at) => Err(error(format!(
-            "unknown substitution at byte {at}: {}",
-            &text[at..(at + 40).min(text.len())]
-        ))),
-        None => Ok(text),
-    }
+/// Creates the state machine `logical_id` of the template as `name`, from its `DefinitionUri`.
+async fn create_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    template: &Template,
+    logical_id: &str,
+    name: &str,
+) -> Result<String, StackError> {
+    let path = workflow_tests::server::repo_root().join(template.definition_uri(logical_id)?);
+    let created = sfn
+        .create_state_machine()
+        .name(name)
+        .definition(substitute(&path)?)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT_ID}:role/{name}"))
+        .send()
+        .await
+        .map_err(|e| StackError::StepFunctions(aws_sdk_sfn::error::DisplayErrorContext(e).to_string()))?;
+    Ok(created.state_machine_arn().to_string())
 }
 
 async fn enable_step_functions_engine(moto: &workflow_tests::server::Server) -> Result<(), StackError> {
@@ -345,20 +368,5 @@ async fn enable_step_functions_engine(moto: &workflow_tests::server::Server) -> 
             "enabling the Step Functions engine answered {}: {}",
             response.status, response.body
         )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn both_definitions_are_fully_substituted() {
-        for file in ["provision.asl.json", "cleanup.asl.json"] {
-            let path = workflow_tests::server::repo_root().join("statemachine").join(file);
-            let text = substitute(&path).unwrap();
-            assert!(text.contains(":function:"), "{file}");
-            serde_json::from_str::<Value>(&text).unwrap();
-        }
     }
 }

@@ -1,7 +1,8 @@
 //! The cluster calls that carry `accessConfig`, which moto ignores: `CreateCluster` (the mode and
 //! the creator's admin entry are recorded), `DescribeCluster` (the mode is reported),
 //! `DeleteCluster` (the entries go with the cluster) and `UpdateClusterConfig` with an
-//! `accessConfig` (answered here: moto cannot change what it does not have).
+//! `accessConfig` (answered here: moto cannot change what it does not have). A CreateCluster is
+//! also announced on the event bus, when the gateway has one.
 
 use axum::response::Response;
 use bytes::Bytes;
@@ -15,8 +16,11 @@ use super::principal::Caller;
 use super::route::ClusterCall;
 use super::serve::parse;
 use super::store::ClusterRef;
-use super::{now, ok, random_id};
+use super::{now, ok};
+use crate::events::{ApiCall, EventBus, Outcome, cloudtrail_event};
 use crate::gateway::Shared;
+use crate::ids::uuid;
+use crate::reply::Reply;
 
 /// `UpdateClusterConfig` takes one kind of change per call; these are the others.
 const OTHER_UPDATES: [&str; 4] = [
@@ -36,26 +40,29 @@ pub(crate) async fn serve(
     match call {
         ClusterCall::Create => {
             let request: Value = parse(&body)?;
-            let (config, creator) = requested_access(shared, &parts, &request["accessConfig"]).await?;
-            proxied(shared, parts, body, |cluster| {
-                store.created(cluster, config, creator);
-                config
-            })
-            .await
+            let caller = parts.clone();
+            let created = create(shared, parts, body, &request).await;
+            if let Some(bus) = &shared.events {
+                announce(shared, bus, &caller, request, &created).await;
+            }
+            created.map(Reply::into_response)
         }
-        ClusterCall::Describe { .. } => proxied(shared, parts, body, |cluster| store.config(cluster)).await,
-        ClusterCall::Delete { cluster } => {
-            proxied(shared, parts, body, |deleted| {
-                let config = store.config(deleted);
-                store.forget(&cluster);
-                config
-            })
+        ClusterCall::Describe { .. } => proxied(shared, parts, body, |cluster| store.config(cluster))
             .await
-        }
+            .map(Reply::into_response),
+        ClusterCall::Delete { cluster } => proxied(shared, parts, body, |deleted| {
+            let config = store.config(deleted);
+            store.forget(&cluster);
+            config
+        })
+        .await
+        .map(Reply::into_response),
         ClusterCall::UpdateConfig { cluster } => {
             let request: Value = parse(&body)?;
             let Some(mode) = request.get("accessConfig").map(|c| &c["authenticationMode"]) else {
-                return proxied(shared, parts, body, |cluster| store.config(cluster)).await;
+                return proxied(shared, parts, body, |cluster| store.config(cluster))
+                    .await
+                    .map(Reply::into_response);
             };
             if OTHER_UPDATES.iter().any(|key| request.get(*key).is_some()) {
                 return Err(AccessError::InvalidParameter("Only one type of update can be allowed.".into()).into());
@@ -68,7 +75,7 @@ pub(crate) async fn serve(
             // The change is applied at once, as moto applies everything: the update is already over.
             Ok(ok(&json!({
                 "update": {
-                    "id": random_id(),
+                    "id": uuid(),
                     "status": "Successful",
                     "type": "AccessConfigUpdate",
                     "params": [{ "type": "AuthenticationMode", "value": mode.as_str() }],
@@ -78,6 +85,60 @@ pub(crate) async fn serve(
             })))
         }
     }
+}
+
+async fn create(shared: &Shared, parts: http::request::Parts, body: Bytes, request: &Value) -> Result<Reply, Failure> {
+    let (config, creator) = requested_access(shared, &parts, &request["accessConfig"]).await?;
+    proxied(shared, parts, body, |cluster| {
+        shared.access.created(cluster, config, creator);
+        config
+    })
+    .await
+}
+
+/// Puts the CloudTrail event of a CreateCluster on the bus, answered or refused, as EKS's calls
+/// reach EventBridge. A call the gateway could not get answered at all is not one EKS would log.
+async fn announce(
+    shared: &Shared,
+    bus: &EventBus,
+    caller: &http::request::Parts,
+    request: Value,
+    created: &Result<Reply, Failure>,
+) {
+    let outcome = match created {
+        Ok(reply) => match reply.json() {
+            Some(answer) => Outcome::Answered(answer),
+            None => {
+                let body: Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+                Outcome::Refused {
+                    code: reply
+                        .headers
+                        .get("x-amzn-errortype")
+                        .and_then(|v| v.to_str().ok())
+                        .map_or_else(
+                            || reply.status.to_string(),
+                            |code| code.split(':').next().unwrap_or(code).to_string(),
+                        ),
+                    message: body["message"].as_str().unwrap_or_default().to_string(),
+                }
+            }
+        },
+        Err(Failure::Access(error)) => Outcome::Refused {
+            code: error.code().to_string(),
+            message: error.to_string(),
+        },
+        Err(Failure::Moto(_)) => return,
+    };
+    // Who called is for the record only: the event goes out without it if STS cannot say.
+    let caller_arn = moto::caller_arn(&shared.upstream, caller).await.ok();
+    let call = ApiCall {
+        service: "eks",
+        operation: "CreateCluster",
+        request,
+        outcome,
+        caller_arn,
+    };
+    bus.put(cloudtrail_event(call, &caller.headers, bus.account(), bus.region()));
 }
 
 /// The `accessConfig` of a CreateCluster with EKS's API defaults (CONFIG_MAP, bootstrap true),
@@ -135,7 +196,7 @@ async fn proxied(
     parts: http::request::Parts,
     body: Bytes,
     record: impl FnOnce(&ClusterRef) -> AccessConfig,
-) -> Result<Response, Failure> {
+) -> Result<Reply, Failure> {
     let mut reply = shared
         .upstream
         .send(parts, body)
@@ -153,5 +214,5 @@ async fn proxied(
         answer["cluster"]["accessConfig"] = access;
         reply.set_json(&answer);
     }
-    Ok(reply.into_response())
+    Ok(reply)
 }

@@ -63,6 +63,11 @@ impl AccessError {
         }
     }
 
+    /// EKS's error code (`ResourceNotFoundException`, ...).
+    pub(crate) fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     pub(crate) fn response(&self) -> Response {
         let (status, code) = self.status_and_code();
         let message = self.to_string();
@@ -71,6 +76,6 @@ impl AccessError {
             code,
             message: &message,
         };
-        protocol_errors::response(Protocol::Json, error, &super::random_id())
+        protocol_errors::response(Protocol::Json, error, &crate::ids::uuid())
     }
 }

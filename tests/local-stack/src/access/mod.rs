@@ -49,16 +49,3 @@ fn now() -> f64 {
         .map_or(0, |elapsed| elapsed.as_millis());
     millis as f64 / 1000.0
 }
-
-/// A random UUID-shaped id: access-entry ARNs, update ids and request ids carry one.
-fn random_id() -> String {
-    let hex = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}

@@ -8,7 +8,8 @@ use super::entry::{Association, Entry, NewEntry, STANDARD};
 use super::error::AccessError;
 use super::model::{AccessConfig, AccessScope, AuthenticationMode, ResolvedAccess};
 use super::principal::{Caller, Principal};
-use super::{now, policies, random_id};
+use super::{now, policies};
+use crate::ids::uuid;
 
 /// The EKS access-entry state of every cluster the gateway has answered for. Cheap to clone: the
 /// clones share one state.
@@ -163,7 +164,7 @@ impl AccessEntries {
             let at = now();
             let entry = Entry {
                 cluster: cluster.name.clone(),
-                arn: new.principal.entry_arn(&cluster.arn, &cluster.name, &random_id()),
+                arn: new.principal.entry_arn(&cluster.arn, &cluster.name, &uuid()),
                 principal: new.principal,
                 kind: new.kind,
                 username: new.username,

@@ -30,6 +30,15 @@ async fn main() -> ExitCode {
         stack.cluster.vpc_id,
         stack.cluster.private_subnets.len()
     );
+    println!("    from template.yaml: rules {:?}", stack.rules);
+    for scheduled in &stack.schedules {
+        println!(
+            "    from template.yaml: {} {} → every {:.1}s on the stack's clock",
+            scheduled.definition.binary,
+            scheduled.definition.expression,
+            scheduled.period.as_secs_f64()
+        );
+    }
     let outcome = demo(&stack).await;
     stack.shutdown().await;
     println!("\n==> demo finished in {:.0}s", began.elapsed().as_secs_f64());

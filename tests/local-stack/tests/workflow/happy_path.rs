@@ -1,4 +1,5 @@
-//! Provision → validate → cleanup, and the EventBridge trigger.
+//! Provision → validate → cleanup, started the console's way (the EventBridge trigger is in
+//! `triggers.rs`).
 
 use crate::support::*;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
@@ -46,47 +47,5 @@ async fn provision_validates_the_storage_and_cleanup_leaves_nothing() {
         "the namespace is gone"
     );
     // The data itself stays on the (deleted) file system's store only in the fake; cleanup is about AWS objects.
-    stack.shutdown().await;
-}
-
-fn create_cluster_event(tags: serde_json::Value) -> serde_json::Value {
-    json!({
-        "version": "0", "id": "e2e", "detail-type": "AWS API Call via CloudTrail", "source": "aws.eks",
-        "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": "us-east-1", "resources": [],
-        "detail": {"eventSource": "eks.amazonaws.com", "eventName": "CreateCluster", "awsRegion": "us-east-1",
-                   "requestParameters": {"name": CLUSTER, "tags": tags},
-                   "responseElements": {"cluster": {"name": CLUSTER, "status": "CREATING"}}}
-    })
-}
-
-#[tokio::test]
-async fn a_cluster_created_without_the_opt_in_tag_is_a_successful_no_op() {
-    let stack = stack(StackOptions::default()).await;
-    let execution = stack
-        .provision("event-not-opted-in", create_cluster_event(json!({"team": "a"})))
-        .await;
-    succeeded(&execution);
-    assert_eq!(execution.output["status"], "skipped", "{}", execution.output);
-    assert!(
-        execution.output["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("opt-in"),
-        "{}",
-        execution.output
-    );
-    assert_eq!(stack.ours_left().await, Vec::<String>::new());
-    stack.shutdown().await;
-}
-
-#[tokio::test]
-async fn an_opted_in_cluster_event_provisions_the_tagged_namespace() {
-    let stack = stack(StackOptions::default()).await;
-    let tags = json!({"efs-fargate-workflow/provision": "true", "efs-fargate-workflow/namespace": "team-b"});
-    let execution = stack.provision("event-opted-in", create_cluster_event(tags)).await;
-    succeeded(&execution);
-    assert_eq!(execution.output["namespace"], "team-b", "{}", execution.output);
-    stack.cleanup("cleanup-team-b", "team-b").await;
-    assert_eq!(stack.ours_left().await, Vec::<String>::new());
     stack.shutdown().await;
 }

@@ -9,3 +9,4 @@ mod least_privilege;
 mod resilience;
 mod serialised;
 mod support;
+mod triggers;

@@ -17,13 +17,15 @@ pub struct Stack {
 }
 
 pub async fn stack(options: StackOptions) -> Stack {
+    stack_at(0.05, options).await
+}
+
+/// A stack whose clock runs at `time_scale` (the fake cluster's, and the template's schedules).
+pub async fn stack_at(time_scale: f64, options: StackOptions) -> Stack {
     let turn = ONE_AT_A_TIME.lock().await;
-    let stack = LocalStack::start(StackOptions {
-        time_scale: 0.05,
-        ..options
-    })
-    .await
-    .expect("the local stack starts");
+    let stack = LocalStack::start(StackOptions { time_scale, ..options })
+        .await
+        .expect("the local stack starts");
     Stack { stack, _turn: turn }
 }
 
@@ -82,6 +84,45 @@ impl Stack {
             .map(|(_, resource)| resource)
             .chain(entry)
             .collect()
+    }
+
+    /// An EKS client that goes through the gateway, as a person creating clusters would.
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        aws_sdk_eks::Client::new(&workflow_tests::sdk_config(self.stack.gateway_endpoint()))
+    }
+
+    /// The executions of `state_machine_arn` once there are `count` of them (oldest first); fails
+    /// after `within`.
+    pub async fn executions_when(
+        &self,
+        state_machine_arn: &str,
+        count: usize,
+        within: Duration,
+    ) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+        let began = std::time::Instant::now();
+        loop {
+            let mut executions = self.stack.executions(state_machine_arn).await.expect("list executions");
+            if executions.len() >= count || began.elapsed() > within {
+                executions.sort_by_key(|e| (e.start_date().secs(), e.start_date().subsec_nanos()));
+                assert_eq!(executions.len(), count, "executions after {within:?}: {executions:?}");
+                return executions;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The input an execution was started with.
+    pub async fn input_of(&self, execution_arn: &str) -> Value {
+        let described = self
+            .stack
+            .moto_clients
+            .sfn
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .expect("describe the execution");
+        serde_json::from_str(described.input().unwrap_or("null")).expect("JSON input")
     }
 
     /// The states an execution entered, in order (one per state transition).

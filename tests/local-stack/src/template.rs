@@ -1,0 +1,377 @@
+//! What the local stack takes from `template.yaml` itself, so that it runs what SAM deploys and
+//! cannot drift from it: each state machine's definition file, the EventBridge rules that start
+//! state machines (pattern, state, targets) and the functions' schedules.
+//!
+//! The template is CloudFormation YAML: short-form intrinsics (`!Ref`, `!GetAtt`, `!Sub`) are YAML
+//! tags, which the parser keeps as tagged values. Only the parts the stack reads are converted, and
+//! in them only `!Ref` is resolved (a parameter to its default, a resource to what the stack made of
+//! it); any other intrinsic there is refused with its path, rather than guessed at.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use serde_norway::Value as Yaml;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("template.yaml is not valid YAML: {0}")]
+    Parse(#[from] serde_norway::Error),
+    #[error("template.yaml, {at}: {message}")]
+    Shape { at: String, message: String },
+}
+
+fn shape(at: impl Into<String>, message: impl Into<String>) -> TemplateError {
+    TemplateError::Shape {
+        at: at.into(),
+        message: message.into(),
+    }
+}
+
+/// An `AWS::Events::Rule` with an event pattern, its `!Ref`s resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleDefinition {
+    /// The rule's logical id.
+    pub name: String,
+    pub pattern: Json,
+    /// `State: ENABLED` (CloudFormation's default when absent).
+    pub enabled: bool,
+    /// Each target's `Arn`.
+    pub targets: Vec<String>,
+}
+
+/// A function's `Schedule` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleDefinition {
+    /// The function's logical id and the event's name, as SAM names the rule it makes.
+    pub name: String,
+    /// The binary the function runs (`Metadata.BuildProperties.Binary`): the function's name in
+    /// [`efs_fargate_core::functions::Function`].
+    pub binary: String,
+    /// The rate expression as written, after `!Ref` (`rate(15 minutes)`).
+    pub expression: String,
+    pub rate: Duration,
+}
+
+/// The parsed template.
+#[derive(Debug)]
+pub struct Template {
+    root: Yaml,
+}
+
+impl Template {
+    /// `template.yaml` at the repository's root.
+    pub fn load_repo() -> Result<Self, TemplateError> {
+        Self::load(&workflow_tests::server::repo_root().join("template.yaml"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        Ok(Self {
+            root: serde_norway::from_str(text)?,
+        })
+    }
+
+    /// The `DefinitionUri` of the `AWS::Serverless::StateMachine` `logical_id`.
+    pub fn definition_uri(&self, logical_id: &str) -> Result<&str, TemplateError> {
+        let at = format!("Resources.{logical_id}.Properties.DefinitionUri");
+        self.resource(logical_id, "AWS::Serverless::StateMachine")?["Properties"]["DefinitionUri"]
+            .as_str()
+            .ok_or_else(|| shape(at, "is not a file path"))
+    }
+
+    /// Every `AWS::Events::Rule` with an `EventPattern`; `refs` gives what a `!Ref` to a resource
+    /// stands for (parameters resolve to their defaults).
+    pub fn rules(&self, refs: &BTreeMap<String, String>) -> Result<Vec<RuleDefinition>, TemplateError> {
+        let mut rules = Vec::new();
+        for (name, resource) in self.resources()? {
+            let properties = &resource["Properties"];
+            if resource["Type"].as_str() != Some("AWS::Events::Rule") || properties.get("EventPattern").is_none() {
+                continue;
+            }
+            let at = format!("Resources.{name}.Properties");
+            let pattern = self.to_json(&properties["EventPattern"], &format!("{at}.EventPattern"), refs)?;
+            let enabled = match properties.get("State").map(Yaml::as_str) {
+                None | Some(Some("ENABLED")) => true,
+                Some(Some("DISABLED")) => false,
+                Some(_) => return Err(shape(format!("{at}.State"), "is neither ENABLED nor DISABLED")),
+            };
+            let targets = properties["Targets"]
+                .as_sequence()
+                .ok_or_else(|| shape(format!("{at}.Targets"), "is not a list"))?
+                .iter()
+                .enumerate()
+                .map(|(i, target)| {
+                    let at = format!("{at}.Targets[{i}].Arn");
+                    match self.to_json(&target["Arn"], &at, refs)? {
+                        Json::String(arn) => Ok(arn),
+                        _ => Err(shape(at, "is not a string")),
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            rules.push(RuleDefinition {
+                name: name.to_string(),
+                pattern,
+                enabled,
+                targets,
+            });
+        }
+        Ok(rules)
+    }
+
+    /// Every `Schedule` event of an `AWS::Serverless::Function`.
+    pub fn schedules(&self) -> Result<Vec<ScheduleDefinition>, TemplateError> {
+        let mut schedules = Vec::new();
+        for (function, resource) in self.resources()? {
+            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+                continue;
+            };
+            for (event, definition) in events {
+                if definition["Type"].as_str() != Some("Schedule") {
+                    continue;
+                }
+                let event = event.as_str().unwrap_or_default();
+                let at = format!("Resources.{function}.Properties.Events.{event}.Properties.Schedule");
+                let Json::String(expression) =
+                    self.to_json(&definition["Properties"]["Schedule"], &at, &BTreeMap::new())?
+                else {
+                    return Err(shape(at, "is not a string"));
+                };
+                let rate = rate(&expression).ok_or_else(|| {
+                    shape(
+                        &at,
+                        format!("`{expression}` is not a rate expression (the local stack runs no cron schedules)"),
+                    )
+                })?;
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .ok_or_else(|| {
+                        shape(
+                            format!("Resources.{function}.Metadata.BuildProperties.Binary"),
+                            "is missing",
+                        )
+                    })?;
+                schedules.push(ScheduleDefinition {
+                    name: format!("{function}{event}"),
+                    binary: binary.to_string(),
+                    expression,
+                    rate,
+                });
+            }
+        }
+        Ok(schedules)
+    }
+
+    fn resources(&self) -> Result<impl Iterator<Item = (&str, &Yaml)>, TemplateError> {
+        let resources = self.root["Resources"]
+            .as_mapping()
+            .ok_or_else(|| shape("Resources", "is not a mapping"))?;
+        Ok(resources
+            .iter()
+            .filter_map(|(name, resource)| Some((name.as_str()?, resource))))
+    }
+
+    fn resource(&self, logical_id: &str, kind: &str) -> Result<&Yaml, TemplateError> {
+        let resource = &self.root["Resources"][logical_id];
+        if resource["Type"].as_str() == Some(kind) {
+            Ok(resource)
+        } else {
+            Err(shape(format!("Resources.{logical_id}"), format!("is not an {kind}")))
+        }
+    }
+
+    /// `value` as JSON, each `!Ref` resolved through the parameters' defaults and `refs`.
+    fn to_json(&self, value: &Yaml, at: &str, refs: &BTreeMap<String, String>) -> Result<Json, TemplateError> {
+        Ok(match value {
+            Yaml::Null => Json::Null,
+            Yaml::Bool(b) => Json::Bool(*b),
+            Yaml::Number(n) => serde_json::to_value(n).map_err(|e| shape(at, e.to_string()))?,
+            Yaml::String(s) => Json::String(s.clone()),
+            Yaml::Sequence(items) => Json::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.to_json(item, &format!("{at}[{i}]"), refs))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Yaml::Mapping(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(key, item)| {
+                        let key = key
+                            .as_str()
+                            .ok_or_else(|| shape(at, "has a key that is not a string"))?;
+                        Ok((key.to_string(), self.to_json(item, &format!("{at}.{key}"), refs)?))
+                    })
+                    .collect::<Result<_, TemplateError>>()?,
+            ),
+            Yaml::Tagged(tagged) if tagged.tag == "Ref" => {
+                let name = tagged
+                    .value
+                    .as_str()
+                    .ok_or_else(|| shape(at, "!Ref names no resource or parameter"))?;
+                Json::String(self.resolve(name, refs).ok_or_else(|| {
+                    shape(
+                        at,
+                        format!("!Ref {name}: neither a parameter with a default nor a resource the stack made"),
+                    )
+                })?)
+            }
+            Yaml::Tagged(tagged) => {
+                return Err(shape(at, format!("{} is not resolved by the local stack", tagged.tag)));
+            }
+        })
+    }
+
+    fn resolve(&self, name: &str, refs: &BTreeMap<String, String>) -> Option<String> {
+        let default = &self.root["Parameters"][name]["Default"];
+        match default {
+            Yaml::String(s) => Some(s.clone()),
+            Yaml::Number(n) => Some(n.to_string()),
+            _ => refs.get(name).cloned(),
+        }
+    }
+}
+
+/// The period of an EventBridge rate expression: `rate(1 minute)`, `rate(15 minutes)`,
+/// `rate(2 hours)`, `rate(1 day)`.
+pub fn rate(expression: &str) -> Option<Duration> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (value, unit) = inner.split_once(' ')?;
+    let value: u64 = value.parse().ok().filter(|v| *v > 0)?;
+    // EventBridge wants the singular for 1 and the plural otherwise.
+    let (singular, plural, seconds) = match unit.trim_end_matches('s') {
+        "minute" => ("minute", "minutes", 60),
+        "hour" => ("hour", "hours", 3_600),
+        "day" => ("day", "days", 86_400),
+        _ => return None,
+    };
+    (unit == if value == 1 { singular } else { plural }).then(|| Duration::from_secs(value * seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rate_expressions_read_as_periods() {
+        assert_eq!(rate("rate(15 minutes)"), Some(Duration::from_secs(900)));
+        assert_eq!(rate("rate(1 minute)"), Some(Duration::from_secs(60)));
+        assert_eq!(rate("rate(2 hours)"), Some(Duration::from_secs(7_200)));
+        assert_eq!(rate("rate(1 day)"), Some(Duration::from_secs(86_400)));
+        for bad in [
+            "rate(1 minutes)",
+            "rate(5 minute)",
+            "rate(0 minutes)",
+            "cron(0 * * * ? *)",
+            "rate(5 weeks)",
+        ] {
+            assert_eq!(rate(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_repository_template_gives_the_cluster_created_rule_and_the_reaper_schedule() {
+        let template = Template::load_repo().unwrap();
+        let refs = BTreeMap::from([("ProvisionStateMachine".to_string(), "arn:provision".to_string())]);
+        let rules = template.rules(&refs).unwrap();
+        let rule = rules.iter().find(|r| r.name == "ClusterCreatedRule").expect("the rule");
+        assert_eq!(
+            rule.pattern,
+            json!({
+                "source": ["aws.eks"],
+                "detail-type": ["AWS API Call via CloudTrail"],
+                "detail": {"eventSource": ["eks.amazonaws.com"], "eventName": ["CreateCluster"]},
+            })
+        );
+        assert!(rule.enabled);
+        assert_eq!(rule.targets, ["arn:provision"]);
+        assert_eq!(
+            template.definition_uri("ProvisionStateMachine").unwrap(),
+            "statemachine/provision.asl.json"
+        );
+
+        let schedules = template.schedules().unwrap();
+        let reaper: Vec<_> = schedules.iter().filter(|s| s.binary == "ttl-reaper").collect();
+        assert_eq!(reaper.len(), 1, "{schedules:?}");
+        assert_eq!(reaper[0].expression, "rate(15 minutes)");
+        assert_eq!(reaper[0].rate, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn refs_resolve_and_other_intrinsics_are_refused_with_their_path() {
+        let text = r#"
+Parameters:
+  Rate: {Type: String, Default: rate(2 hours)}
+Resources:
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties: {DefinitionUri: statemachine/x.asl.json, Role: !GetAtt Role.Arn}
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: fn}}
+    Properties:
+      Events:
+        Tick: {Type: Schedule, Properties: {Schedule: !Ref Rate}}
+        Api: {Type: Api, Properties: {Path: /}}
+  Good:
+    Type: AWS::Events::Rule
+    Properties:
+      State: DISABLED
+      EventPattern: {detail: {arn: [!Ref Machine]}}
+      Targets: [{Id: a, Arn: !Ref Machine, RoleArn: !GetAtt Role.Arn}]
+  Bad:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [!Sub "${AWS::Region}"]}
+      Targets: []
+"#;
+        let template = Template::parse(text).unwrap();
+        let refs = BTreeMap::from([("Machine".to_string(), "arn:m".to_string())]);
+        let error = template.rules(&refs).unwrap_err().to_string();
+        assert!(
+            error.contains("Resources.Bad.Properties.EventPattern.source[0]"),
+            "{error}"
+        );
+        assert!(error.contains("!Sub"), "{error}");
+
+        let good = Template::parse(&text.replace("!Sub", "!Ref")).unwrap();
+        let unresolved = good.rules(&refs).unwrap_err().to_string();
+        assert!(unresolved.contains("!Ref ${AWS::Region}"), "{unresolved}");
+
+        let template = Template::parse(&text.replace(r#"!Sub "${AWS::Region}""#, "aws.x")).unwrap();
+        let rules = template.rules(&refs).unwrap();
+        let good = rules.iter().find(|r| r.name == "Good").expect("the rule");
+        assert_eq!(good.pattern, json!({"detail": {"arn": ["arn:m"]}}));
+        assert_eq!((good.enabled, good.targets.clone()), (false, vec!["arn:m".to_string()]));
+        assert!(
+            template.rules(&BTreeMap::new()).is_err(),
+            "an unknown resource is not guessed"
+        );
+        assert_eq!(
+            template.schedules().unwrap(),
+            [ScheduleDefinition {
+                name: "FnTick".into(),
+                binary: "fn".into(),
+                expression: "rate(2 hours)".into(),
+                rate: Duration::from_secs(7_200),
+            }]
+        );
+        assert_eq!(template.definition_uri("Machine").unwrap(), "statemachine/x.asl.json");
+        assert!(template.definition_uri("Fn").is_err());
+    }
+}
