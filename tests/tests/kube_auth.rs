@@ -63,7 +63,8 @@ async fn rejected_expired_and_wrong_cluster_tokens_are_cluster_auth_failed() {
 
 #[tokio::test]
 async fn a_refusal_fails_the_fargate_step_before_any_aws_resource_exists() {
-    // Valid signatures, but the workflow's access key has no access (no access entry): HTTP 403.
+    // Valid signatures, but the workflow's access key has no access (no access entry): HTTP 403, and
+    // an entry the workflow does not manage is never given the bootstrap grant.
     let world = World::with_kube_config(|config| fake_kube_apiserver::Config {
         authorized_access_keys: Some(vec!["someone-else".into()]),
         ..config
@@ -72,7 +73,8 @@ async fn a_refusal_fails_the_fargate_step_before_any_aws_resource_exists() {
     let clients = &world.clients;
     let run = world.prepared(json!({"clusterName": CLUSTER})).await;
     let (name, err) = error_name(fargate::handle(clients, &world.settings, step(FargateAction::Namespace, &run)).await);
-    assert_eq!(name, "ClusterAuthFailed", "{err}");
+    assert_eq!(name, "ClusterAccessNotGranted", "{err}");
+    assert!(err.to_string().contains("never changes it"), "{err}");
     assert!(
         efs_fargate_core::aws::eks::fargate_profile(
             &clients.eks,

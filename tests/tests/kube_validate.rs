@@ -53,7 +53,7 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
     assert!(at(&timings.cross_read_at) <= at(&timings.apps_deleted_at));
     let output = serde_json::to_value(&first).unwrap();
     for key in ["filesFound", "linesRead", "crossRead", "timings"] {
-        assert!(output["report"].get(key).is_some(), "report.{key}: {output}");
+        assert!(output["output"]["report"].get(key).is_some(), "report.{key}: {output}");
     }
 
     for name in ["poc-app1", "poc-app2"] {

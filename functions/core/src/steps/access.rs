@@ -119,19 +119,11 @@ fn admin_policy_arn(cluster: &Cluster) -> String {
 /// Associates cluster-admin with our entry for the step that installs the workflow's RBAC. An
 /// entry the workflow did not create is never changed: its owner must grant the rights.
 pub async fn grant_bootstrap(eks: &aws_sdk_eks::Client, run: &Run) -> Result<()> {
+    if run.access.status != AccessStatus::Created {
+        return Err(cannot_bootstrap(run));
+    }
     let cluster = aws::eks::cluster(eks, &run.request.cluster_name).await?;
     let principal = &run.access.principal_arn;
-    if run.access.status != AccessStatus::Created {
-        return Err(WorkflowError::ClusterAccessNotGranted {
-            cluster: run.request.cluster_name.clone(),
-            reason: format!(
-                "the workflow's RBAC is missing and {principal}'s access entry was not created by the workflow, which never changes it; \
-                 associate {} with it for one run, or bind its Kubernetes groups to the rules of ClusterRole {} (README: RBAC)",
-                admin_policy_arn(&cluster),
-                rbac::NAME
-            ),
-        });
-    }
     let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
     aws::eks::associate_access_policy(
         eks,
@@ -143,6 +135,20 @@ pub async fn grant_bootstrap(eks: &aws_sdk_eks::Client, run: &Run) -> Result<()>
     .await?;
     tracing::warn!(principal, cluster = %run.request.cluster_name, "bootstrap: cluster-admin granted until the workflow's RBAC is installed");
     Ok(())
+}
+
+/// The workflow's RBAC is missing and the run's access entry is not the workflow's to change.
+pub fn cannot_bootstrap(run: &Run) -> WorkflowError {
+    WorkflowError::ClusterAccessNotGranted {
+        cluster: run.request.cluster_name.clone(),
+        reason: format!(
+            "the workflow's RBAC is missing and the Kubernetes API refused {}, whose access entry the workflow did not create \
+             (or does not manage), so it never changes it; associate AmazonEKSClusterAdminPolicy with it for one run, \
+             or bind its Kubernetes groups to the rules of ClusterRole {} (README: Least privilege in the cluster)",
+            run.access.principal_arn,
+            rbac::NAME
+        ),
+    }
 }
 
 /// Whether the bootstrap grant is associated with the run's principal.

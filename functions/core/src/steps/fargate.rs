@@ -10,7 +10,7 @@ use crate::input::{Adoptable, ProvisionRequest};
 use crate::lease::Acquire;
 use crate::ownership::Owner;
 use crate::poll::Poll;
-use crate::run::{Run, StepEvent};
+use crate::run::{AccessStatus, Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::access;
 use crate::steps::k8s::Kube;
@@ -106,6 +106,9 @@ async fn cluster_access_and_namespace(clients: &AwsClients, settings: &Settings,
         let mut namespace = namespace::ensure_namespace(&kube, run, rbac).await?;
         namespace.bootstrap_granted = bootstrap_granted;
         return Ok(namespace);
+    }
+    if run.access.status != AccessStatus::Created {
+        return Err(access::cannot_bootstrap(run));
     }
     if bootstrap_granted {
         return Err(WorkflowError::ClusterAuthFailed {

@@ -56,7 +56,7 @@ pub enum PrepareOutput {
 #[serde(try_from = "Value")]
 pub enum PrepareFunctionEvent {
     Prepare(PrepareEvent),
-    Bootstrap(BootstrapEvent),
+    Bootstrap(Box<BootstrapEvent>),
 }
 
 impl TryFrom<Value> for PrepareFunctionEvent {
@@ -64,7 +64,7 @@ impl TryFrom<Value> for PrepareFunctionEvent {
 
     fn try_from(event: Value) -> std::result::Result<Self, Self::Error> {
         match event.get("action") {
-            Some(_) => serde_json::from_value(event).map(Self::Bootstrap),
+            Some(_) => serde_json::from_value(event).map(|e| Self::Bootstrap(Box::new(e))),
             None => serde_json::from_value(event).map(Self::Prepare),
         }
     }
@@ -87,7 +87,7 @@ pub async fn handle(
         PrepareFunctionEvent::Prepare(event) => prepare(clients, settings, event)
             .await
             .map(PrepareFunctionOutput::Prepared),
-        PrepareFunctionEvent::Bootstrap(event) => bootstrap::handle(clients, event)
+        PrepareFunctionEvent::Bootstrap(event) => bootstrap::handle(clients, *event)
             .await
             .map(PrepareFunctionOutput::Bootstrap),
     }

@@ -85,7 +85,11 @@ async fn prepare_creates_a_tagged_access_entry_with_only_the_workflows_group_and
         vec![subnet("subnet-a", "us-east-1a", "10.0.10.0/24")]
     );
     assert_eq!(create_entry.num_calls(), 1);
-    assert_eq!(associate.num_calls(), 0, "no standing access policy: only the bootstrap grant associates one");
+    assert_eq!(
+        associate.num_calls(),
+        0,
+        "no standing access policy: only the bootstrap grant associates one"
+    );
 }
 
 #[tokio::test]

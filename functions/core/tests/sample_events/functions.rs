@@ -73,7 +73,8 @@ fn cleanup_events() {
         ("kubernetes", CleanupAction::Kubernetes),
     ] {
         let relative = format!("functions/cleanup-{name}.json");
-        let event: CleanupEvent = function_event(&relative, &["action", "clusterName", "namespace", "attempt", "removed"]);
+        let event: CleanupEvent =
+            function_event(&relative, &["action", "clusterName", "namespace", "attempt", "removed"]);
         assert_eq!(event.action, action, "{relative}");
         assert_eq!(event.cluster_name, "demo", "{relative}");
         assert_eq!(event.namespace, DEFAULT_NAMESPACE, "{relative}");

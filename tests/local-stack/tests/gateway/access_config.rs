@@ -3,8 +3,7 @@
 //! `resolve` read API.
 
 use aws_sdk_eks::types::{
-    AccessScope as SdkScope, AccessScopeType, AuthenticationMode, CreateAccessConfigRequest, UpdateAccessConfigRequest,
-    UpdateStatus, UpdateType,
+    AccessScopeType, AuthenticationMode, CreateAccessConfigRequest, UpdateAccessConfigRequest, UpdateStatus, UpdateType,
 };
 use efs_fargate_core::clients::AwsClients;
 use local_stack::{AccessScope, AuthenticationMode as Mode, ResolvedAccess};
@@ -43,14 +42,7 @@ async fn set_mode(eks: &aws_sdk_eks::Client, name: &str, mode: AuthenticationMod
             assert_eq!(update.status(), Some(&UpdateStatus::Successful));
             Ok(())
         }
-        Err(e) => {
-            let refused = refusal(Err::<(), _>(e));
-            assert_eq!(
-                (refused.status, refused.code.as_str()),
-                (400, "InvalidParameterException")
-            );
-            Err(refused.message)
-        }
+        Err(e) => Err(assert_refused(Err::<(), _>(e), 400, INVALID_PARAMETER)),
     }
 }
 
@@ -77,9 +69,7 @@ async fn the_authentication_mode_defaults_to_config_map_and_only_ever_gains_the_
         Some(AuthenticationMode::ApiAndConfigMap)
     );
     gw.eks
-        .create_access_entry()
-        .cluster_name("legacy")
-        .principal_arn(ROLE)
+        .create_entry("legacy", ROLE)
         .send()
         .await
         .or_panic("now possible");
@@ -92,21 +82,14 @@ async fn the_authentication_mode_defaults_to_config_map_and_only_ever_gains_the_
     assert_eq!(gw.store.authentication_mode("legacy"), Some(Mode::Api));
 
     // CONFIG_MAP needs the creator bootstrapped; refused before moto creates anything.
-    let locked_out = gw
-        .eks
-        .create_cluster()
-        .name("locked-out")
-        .role_arn(workflow_tests::network::CLUSTER_ROLE_ARN)
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-        .access_config(
-            CreateAccessConfigRequest::builder()
-                .authentication_mode(AuthenticationMode::ConfigMap)
-                .bootstrap_cluster_creator_admin_permissions(false)
-                .build(),
-        )
+    let config_map_only = CreateAccessConfigRequest::builder()
+        .authentication_mode(AuthenticationMode::ConfigMap)
+        .bootstrap_cluster_creator_admin_permissions(false)
+        .build();
+    let locked_out = cluster_request(&gw.eks, "locked-out", Some(config_map_only))
         .send()
         .await;
-    let message = assert_refused(locked_out, 400, "InvalidParameterException");
+    let message = assert_refused(locked_out, 400, INVALID_PARAMETER);
     assert_eq!(
         message,
         "bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode is set to CONFIG_MAP"
@@ -129,22 +112,10 @@ async fn the_creator_is_bootstrapped_as_cluster_admin_unless_told_not_to() {
     );
     // moto's identity for credentials it did not issue: `arn:aws:sts::123456789012:user/moto`.
     let creator = "arn:aws:iam::123456789012:user/moto";
-    let entries = gw
-        .eks
-        .list_access_entries()
-        .cluster_name("bootstrapped")
-        .send()
-        .await
-        .or_panic("list");
+    let entries = gw.eks.list_entries("bootstrapped").send().await.or_panic("list");
     assert_eq!(entries.access_entries(), [creator]);
-    let policies = gw
-        .eks
-        .list_associated_access_policies()
-        .cluster_name("bootstrapped")
-        .principal_arn(creator)
-        .send()
-        .await
-        .or_panic("the creator's policies");
+    let policies = gw.eks.list_associated("bootstrapped", creator).send().await;
+    let policies = policies.or_panic("the creator's policies");
     let admin = &policies.associated_access_policies()[0];
     assert_eq!(admin.policy_arn(), Some(CLUSTER_ADMIN));
     // EKS lists a cluster scope with an empty namespace list.
@@ -163,28 +134,15 @@ async fn the_creator_is_bootstrapped_as_cluster_admin_unless_told_not_to() {
     );
 
     create_cluster(&gw.eks, "not-bootstrapped", with_access_entries()).await;
-    let none = gw
-        .eks
-        .list_access_entries()
-        .cluster_name("not-bootstrapped")
-        .send()
-        .await
-        .or_panic("list");
+    let none = gw.eks.list_entries("not-bootstrapped").send().await.or_panic("list");
     assert!(none.access_entries().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_go_with_their_cluster() {
     let moto = workflow_tests::moto().await;
-    let gw = gateway(&moto);
-    create_cluster(&gw.eks, "demo", with_access_entries()).await;
-    gw.eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("create");
+    let gw = gateway_with_demo(&moto).await;
+    gw.eks.create_entry("demo", ROLE).send().await.or_panic("create");
 
     gw.eks
         .delete_cluster()
@@ -193,27 +151,15 @@ async fn entries_go_with_their_cluster() {
         .await
         .or_panic("delete_cluster");
     assert_eq!(gw.store.resolve("demo", ROLE), None);
-    let after = gw
-        .eks
-        .describe_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await;
+    let after = gw.eks.describe_entry("demo", ROLE).send().await;
     assert_eq!(
-        assert_refused(after, 404, "ResourceNotFoundException"),
+        assert_refused(after, 404, NOT_FOUND),
         "No cluster found for name: demo."
     );
 
     // A namesake starts bare, also when the old one was deleted behind the gateway's back.
     create_cluster(&gw.eks, "demo", with_access_entries()).await;
-    gw.eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("create again");
+    gw.eks.create_entry("demo", ROLE).send().await.or_panic("create again");
     let direct = aws_sdk_eks::Client::new(&moto.sdk_config());
     direct
         .delete_cluster()
@@ -226,38 +172,19 @@ async fn entries_go_with_their_cluster() {
         access_config(&gw.eks, "demo").await.0,
         Some(AuthenticationMode::ConfigMap)
     );
-    let list = gw.eks.list_access_entries().cluster_name("demo").send().await;
-    assert_refused(list, 400, "InvalidRequestException");
+    let list = gw.eks.list_entries("demo").send().await;
+    assert_refused(list, 400, INVALID_REQUEST);
     assert_eq!(gw.store.resolve("demo", ROLE), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolve_maps_a_session_to_its_roles_entry() {
     let moto = workflow_tests::moto().await;
-    let gw = gateway(&moto);
-    create_cluster(&gw.eks, "demo", with_access_entries()).await;
-    gw.eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .kubernetes_groups("efs-provisioner")
-        .send()
-        .await
-        .or_panic("create");
-    gw.eks
-        .associate_access_policy()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .policy_arn(EDIT)
-        .access_scope(
-            SdkScope::builder()
-                .r#type(AccessScopeType::Namespace)
-                .namespaces("team-a")
-                .build(),
-        )
-        .send()
-        .await
-        .or_panic("associate");
+    let gw = gateway_with_demo(&moto).await;
+    let create = gw.eks.create_entry("demo", ROLE).kubernetes_groups("efs-provisioner");
+    create.send().await.or_panic("create");
+    let associate = gw.eks.associate("demo", ROLE, EDIT, namespaces(&["team-a"]));
+    associate.send().await.or_panic("associate");
 
     let expected = ResolvedAccess {
         username: "arn:aws:sts::123456789012:assumed-role/Builder/run-42".into(),
@@ -297,13 +224,7 @@ async fn seeded_clusters_have_access_entries_and_no_creator_entry_unless_config_
         access_config(&gw.eks, "demo").await,
         (Some(AuthenticationMode::ApiAndConfigMap), Some(false))
     );
-    let entries = gw
-        .eks
-        .list_access_entries()
-        .cluster_name("demo")
-        .send()
-        .await
-        .or_panic("list");
+    let entries = gw.eks.list_entries("demo").send().await.or_panic("list");
     assert!(entries.access_entries().is_empty(), "no creator entry: {entries:?}");
 
     moto.api("POST", "/moto-api/reset", "");

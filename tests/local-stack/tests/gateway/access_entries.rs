@@ -5,35 +5,14 @@ use workflow_tests::OrPanic;
 
 use crate::access_support::*;
 
-fn namespaces(names: &[&str]) -> AccessScope {
-    AccessScope::builder()
-        .r#type(AccessScopeType::Namespace)
-        .set_namespaces(Some(names.iter().map(|n| n.to_string()).collect()))
-        .build()
-}
-
-fn cluster_scope() -> AccessScope {
-    AccessScope::builder().r#type(AccessScopeType::Cluster).build()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_are_created_described_updated_listed_and_deleted() {
     let moto = workflow_tests::moto().await;
-    let gw = gateway(&moto);
-    create_cluster(&gw.eks, "demo", with_access_entries()).await;
+    let gw = gateway_with_demo(&moto).await;
 
-    let created = gw
-        .eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .kubernetes_groups("efs-provisioner")
-        .tags("owner", "workflow")
-        .send()
-        .await
-        .or_panic("create_access_entry")
-        .access_entry
-        .expect("an entry");
+    let create = gw.eks.create_entry("demo", ROLE).kubernetes_groups("efs-provisioner");
+    let created = create.tags("owner", "workflow").send().await;
+    let created = created.or_panic("create_access_entry").access_entry.expect("an entry");
     assert_eq!(created.cluster_name(), Some("demo"));
     assert_eq!(created.principal_arn(), Some(ROLE));
     assert_eq!(created.r#type(), Some("STANDARD"));
@@ -48,42 +27,17 @@ async fn entries_are_created_described_updated_listed_and_deleted() {
     assert!(arn.starts_with(prefix) && arn.len() == prefix.len() + 36, "{arn}");
     assert!(created.created_at().is_some() && created.created_at() == created.modified_at());
 
-    let described = gw
-        .eks
-        .describe_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("describe_access_entry")
-        .access_entry
-        .expect("an entry");
-    assert_eq!(described, created);
+    let described = gw.eks.describe_entry("demo", ROLE).send().await;
+    let described = described.or_panic("describe_access_entry").access_entry;
+    assert_eq!(described.expect("an entry"), created);
 
-    let user = gw
-        .eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(USER)
-        .send()
-        .await
-        .or_panic("create a user's entry")
-        .access_entry
-        .expect("an entry");
+    let user = gw.eks.create_entry("demo", USER).send().await;
+    let user = user.or_panic("create a user's entry").access_entry.expect("an entry");
     assert_eq!(user.username(), Some(USER), "a user's default username is its ARN");
 
-    let updated = gw
-        .eks
-        .update_access_entry()
-        .cluster_name("demo")
-        .principal_arn(USER)
-        .kubernetes_groups("readers")
-        .username("alice")
-        .send()
-        .await
-        .or_panic("update_access_entry")
-        .access_entry
-        .expect("an entry");
+    let update = gw.eks.update_entry("demo", USER).kubernetes_groups("readers");
+    let updated = update.username("alice").send().await;
+    let updated = updated.or_panic("update_access_entry").access_entry.expect("an entry");
     assert_eq!(
         (updated.username(), updated.kubernetes_groups()),
         (Some("alice"), &["readers".to_string()][..])
@@ -91,68 +45,31 @@ async fn entries_are_created_described_updated_listed_and_deleted() {
     assert!(updated.modified_at().unwrap().secs() >= updated.created_at().unwrap().secs());
     assert_eq!(updated.access_entry_arn(), user.access_entry_arn());
 
-    let listed = gw
-        .eks
-        .list_access_entries()
-        .cluster_name("demo")
-        .send()
-        .await
-        .or_panic("list_access_entries");
+    let listed = gw.eks.list_entries("demo").send().await.or_panic("list_access_entries");
     assert_eq!(listed.access_entries(), [ROLE, USER]);
     assert_eq!(listed.next_token(), None);
 
-    gw.eks
-        .delete_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("delete_access_entry");
-    let gone = gw
-        .eks
-        .describe_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await;
-    let message = assert_refused(gone, 404, "ResourceNotFoundException");
+    let deleted = gw.eks.delete_entry("demo", ROLE).send().await;
+    deleted.or_panic("delete_access_entry");
+    let gone = gw.eks.describe_entry("demo", ROLE).send().await;
+    let message = assert_refused(gone, 404, NOT_FOUND);
     assert!(
         message.starts_with("The specified principalArn could not be found."),
         "{message}"
     );
-    let listed = gw
-        .eks
-        .list_access_entries()
-        .cluster_name("demo")
-        .send()
-        .await
-        .or_panic("list again");
+    let listed = gw.eks.list_entries("demo").send().await.or_panic("list again");
     assert_eq!(listed.access_entries(), [USER]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policies_are_associated_rescoped_filtered_and_dropped_with_their_entry() {
     let moto = workflow_tests::moto().await;
-    let gw = gateway(&moto);
-    create_cluster(&gw.eks, "demo", with_access_entries()).await;
+    let gw = gateway_with_demo(&moto).await;
     for principal in [ROLE, USER] {
-        gw.eks
-            .create_access_entry()
-            .cluster_name("demo")
-            .principal_arn(principal)
-            .send()
-            .await
-            .or_panic("create_access_entry");
+        let created = gw.eks.create_entry("demo", principal).send().await;
+        created.or_panic("create_access_entry");
     }
-    let associate = |policy: &'static str, scope: AccessScope| {
-        gw.eks
-            .associate_access_policy()
-            .cluster_name("demo")
-            .principal_arn(ROLE)
-            .policy_arn(policy)
-            .access_scope(scope)
-            .send()
-    };
+    let associate = |policy: &'static str, scope: AccessScope| gw.eks.associate("demo", ROLE, policy, scope).send();
 
     let first = associate(VIEW, namespaces(&["team-a", "team-b"]))
         .await
@@ -176,14 +93,8 @@ async fn policies_are_associated_rescoped_filtered_and_dropped_with_their_entry(
         .await
         .or_panic("associate edit");
 
-    let listed = gw
-        .eks
-        .list_associated_access_policies()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("list_associated_access_policies");
+    let listed = gw.eks.list_associated("demo", ROLE).send().await;
+    let listed = listed.or_panic("list_associated_access_policies");
     let policies: Vec<_> = listed
         .associated_access_policies()
         .iter()
@@ -192,76 +103,28 @@ async fn policies_are_associated_rescoped_filtered_and_dropped_with_their_entry(
     assert_eq!(policies, [EDIT, VIEW]);
     assert_eq!(listed.principal_arn(), Some(ROLE));
 
-    let holding_view = gw
-        .eks
-        .list_access_entries()
-        .cluster_name("demo")
-        .associated_policy_arn(VIEW)
-        .send()
-        .await
-        .or_panic("list entries holding the view policy");
+    let holding_view = gw.eks.list_entries("demo").associated_policy_arn(VIEW).send().await;
+    let holding_view = holding_view.or_panic("list entries holding the view policy");
     assert_eq!(holding_view.access_entries(), [ROLE]);
 
-    gw.eks
-        .disassociate_access_policy()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .policy_arn(EDIT)
-        .send()
-        .await
-        .or_panic("disassociate_access_policy");
-    let twice = gw
-        .eks
-        .disassociate_access_policy()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .policy_arn(EDIT)
-        .send()
-        .await;
-    assert_refused(twice, 404, "ResourceNotFoundException");
+    let disassociate = || gw.eks.disassociate("demo", ROLE, EDIT).send();
+    disassociate().await.or_panic("disassociate_access_policy");
+    assert_refused(disassociate().await, 404, NOT_FOUND);
 
     // Deleting the entry deletes its associations: a new entry for the principal starts bare.
-    gw.eks
-        .delete_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("delete");
-    gw.eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("recreate");
-    let bare = gw
-        .eks
-        .list_associated_access_policies()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await
-        .or_panic("list after recreating");
+    gw.eks.delete_entry("demo", ROLE).send().await.or_panic("delete");
+    gw.eks.create_entry("demo", ROLE).send().await.or_panic("recreate");
+    let bare = gw.eks.list_associated("demo", ROLE).send().await;
+    let bare = bare.or_panic("list after recreating");
     assert!(bare.associated_access_policies().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entry_tags_are_the_gateways_and_cluster_tags_stay_motos() {
     let moto = workflow_tests::moto().await;
-    let gw = gateway(&moto);
-    create_cluster(&gw.eks, "demo", with_access_entries()).await;
-    let entry = gw
-        .eks
-        .create_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .tags("a", "1")
-        .send()
-        .await
-        .or_panic("create")
-        .access_entry
-        .unwrap();
+    let gw = gateway_with_demo(&moto).await;
+    let entry = gw.eks.create_entry("demo", ROLE).tags("a", "1").send().await;
+    let entry = entry.or_panic("create").access_entry.unwrap();
     let arn = entry.access_entry_arn().unwrap();
 
     gw.eks
@@ -291,13 +154,7 @@ async fn entry_tags_are_the_gateways_and_cluster_tags_stay_motos() {
         tags.tags().unwrap().iter().collect::<Vec<_>>(),
         [(&"b".to_string(), &"2".to_string())]
     );
-    let described = gw
-        .eks
-        .describe_access_entry()
-        .cluster_name("demo")
-        .principal_arn(ROLE)
-        .send()
-        .await;
+    let described = gw.eks.describe_entry("demo", ROLE).send().await;
     assert_eq!(
         described
             .or_panic("describe")

@@ -45,7 +45,11 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
         .access_entries
         .resolve(CLUSTER, CLUSTER_ACCESS_ROLE)
         .expect("the workflow's access entry");
-    assert!(access.policies.is_empty(), "no standing access policy: {:?}", access.policies);
+    assert!(
+        access.policies.is_empty(),
+        "no standing access policy: {:?}",
+        access.policies
+    );
     assert_eq!(access.kubernetes_groups, vec![rbac::GROUP.to_string()]);
 
     // With the workflow's own token.
@@ -87,7 +91,11 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
     let rbac_objects = || {
         [
             stack.stack.kube.object("ClusterRole", None, rbac::NAME).is_some(),
-            stack.stack.kube.object("ClusterRoleBinding", None, rbac::NAME).is_some(),
+            stack
+                .stack
+                .kube
+                .object("ClusterRoleBinding", None, rbac::NAME)
+                .is_some(),
         ]
     };
     stack.cleanup("least-privilege-c1", DEFAULT_NAMESPACE).await;

@@ -166,8 +166,7 @@ impl Stack {
     /// `workflow_tests::ACCESS_KEY_ID`).
     pub fn kube_client_as(&self, access_key_id: &str, secret_access_key: &str) -> kube::Client {
         let kube = &self.stack.kube;
-        let credentials =
-            aws_sdk_sts::config::Credentials::new(access_key_id, secret_access_key, None, None, "test");
+        let credentials = aws_sdk_sts::config::Credentials::new(access_key_id, secret_access_key, None, None, "test");
         let token = efs_fargate_core::eks_token::presign(
             &credentials,
             workflow_tests::REGION,
