@@ -87,7 +87,7 @@ pub enum WorkflowError {
     },
 
     #[error(
-        "the Kubernetes API of cluster `{cluster}` refused the workflow (HTTP {code}: {message}); the workflow's IAM role needs an EKS access entry with AmazonEKSClusterAdminPolicy at cluster scope (`prepare` creates one unless ACCESS_ENTRY_MODE=skip) on a cluster whose authentication mode is API or API_AND_CONFIG_MAP; if the entry was just created, start the run again in a minute"
+        "the Kubernetes API of cluster `{cluster}` refused the workflow (HTTP {code}: {message}); the workflow's IAM role needs its EKS access entry (which `prepare` creates, with the group efs-fargate-workflow) on a cluster whose authentication mode is API or API_AND_CONFIG_MAP, and the workflow's RBAC (installed by the bootstrap grant); if the entry or grant was just created, start the run again in a minute"
     )]
     ClusterAuthFailed {
         cluster: String,

@@ -85,7 +85,7 @@ pub enum AccessStatus {
     Created,
     /// An access entry with enough rights existed already (cleanup leaves it).
     Existing,
-    /// `ACCESS_ENTRY_MODE=skip` (local stack only).
+    /// Access entries not managed ([`crate::settings::AccessEntryMode::Skip`], moto-only tests).
     Skipped,
 }
 

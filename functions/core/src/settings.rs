@@ -19,7 +19,9 @@ pub enum OptInScope {
 pub enum AccessEntryMode {
     /// Make sure the workflow's role has an EKS access entry (the default; required on AWS).
     Manage,
-    /// Do not touch access entries: for the local stack only, whose EKS emulation has none.
+    /// Do not touch access entries: only for the integration tests that talk to moto directly
+    /// (moto has no access-entry API). Never read from the environment, so no deployment (and not
+    /// the local stack, whose gateway emulates access entries) can set it.
     Skip,
 }
 
@@ -43,7 +45,7 @@ pub struct Settings {
     pub opt_in_scope: OptInScope,
     /// `DEFAULT_TTL`: ISO-8601 duration applied to event-triggered runs.
     pub default_ttl: Option<String>,
-    /// `ACCESS_ENTRY_MODE`: `manage` (default) or `skip`.
+    /// Always `Manage` from the environment; see [`AccessEntryMode::Skip`].
     pub access_entry_mode: AccessEntryMode,
     /// `POLL_SECONDS`: overrides every poll interval (the local stack uses 1).
     pub poll_seconds_override: Option<u32>,
@@ -105,16 +107,6 @@ impl Settings {
             rules::ttl_seconds("DEFAULT_TTL", ttl)?;
             settings.default_ttl = Some(ttl.to_string());
         }
-        settings.access_entry_mode = match get("ACCESS_ENTRY_MODE") {
-            None | Some("manage") => AccessEntryMode::Manage,
-            Some("skip") => AccessEntryMode::Skip,
-            Some(_) => {
-                return Err(WorkflowError::invalid(
-                    "ACCESS_ENTRY_MODE",
-                    "must be `manage` or `skip`",
-                ));
-            }
-        };
         if let Some(seconds) = get("POLL_SECONDS") {
             let seconds: u32 = seconds.parse().ok().filter(|s| (1..=300).contains(s)).ok_or_else(|| {
                 WorkflowError::invalid("POLL_SECONDS", "must be a whole number of seconds from 1 to 300")
@@ -202,7 +194,6 @@ mod tests {
         for (name, value) in [
             ("POD_EXECUTION_ROLE_ARN", "not-an-arn"),
             ("DEFAULT_TTL", "8 hours"),
-            ("ACCESS_ENTRY_MODE", "maybe"),
             ("POLL_SECONDS", "0"),
             ("KMS_DELETION_WINDOW_DAYS", "3"),
             ("LEASE_TABLE_NAME", " "),
@@ -282,9 +273,13 @@ mod tests {
     }
 
     #[test]
-    fn local_stack_switches_are_read() {
+    fn local_stack_switches_are_read_and_access_entries_are_always_managed() {
         let settings = Settings::from_vars(&vars(&[("ACCESS_ENTRY_MODE", "skip"), ("POLL_SECONDS", "1")])).unwrap();
-        assert_eq!(settings.access_entry_mode, AccessEntryMode::Skip);
+        assert_eq!(
+            settings.access_entry_mode,
+            AccessEntryMode::Manage,
+            "no variable turns it off"
+        );
         assert_eq!(settings.poll_seconds(30), 1);
     }
 }

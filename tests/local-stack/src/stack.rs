@@ -35,8 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use workflow_tests::{ACCOUNT_ID, LEASE_TABLE, REGION, SeededCluster, create_lease_table, seed_network};
 
-pub const CLUSTER: &str = "demo";
-pub const POD_EXECUTION_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
+pub use workflow_tests::CLUSTER;
+use workflow_tests::POD_ROLE;
 /// The role the Kubernetes steps run as (`ClusterAccessRole` in template.yaml).
 pub const CLUSTER_ACCESS_ROLE: &str = "arn:aws:iam::123456789012:role/efs-workflow-cluster-access";
 pub const PROVISION_MACHINE: &str = "efs-workflow-provision";
@@ -146,7 +146,7 @@ impl LocalStack {
 
         let cleanup_arn = state_machine_arn(CLEANUP_MACHINE);
         let settings = Settings {
-            pod_execution_role_arn: Some(POD_EXECUTION_ROLE.into()),
+            pod_execution_role_arn: Some(POD_ROLE.into()),
             // As deployed: prepare grants this role access through the (emulated) access-entry API.
             cluster_access_role_arn: Some(CLUSTER_ACCESS_ROLE.into()),
             poll_seconds_override: Some(1),

@@ -1,7 +1,7 @@
 //! `local-gateway`: the local stack's gateway as a process (see the `local_stack` crate docs).
 //!
 //! The handlers run in this process and build their AWS clients from the environment
-//! (`Context::from_env()`: region, credentials, `ACCESS_ENTRY_MODE`, `POLL_SECONDS`, ...), except
+//! (`Context::from_env()`: region, credentials, `POLL_SECONDS`, ...), except
 //! that `AWS_ENDPOINT_URL` is set here to the gateway's own endpoint before they are built: their
 //! SDK traffic comes back through the gateway (where faults and latency are injected) and goes on
 //! to moto. A service-specific `AWS_ENDPOINT_URL_<SERVICE>` in the environment still wins over it
