@@ -148,3 +148,44 @@ async fn cleanup_rejects_a_bad_target() {
     let (name, _) = error_name(cleanup(&world.clients, &world.settings, event).await);
     assert_eq!(name, "InvalidInput");
 }
+
+#[tokio::test]
+async fn a_key_left_without_alias_by_a_lost_alias_race_is_retired_and_a_foreign_one_kept() {
+    let world = World::new().await;
+    let owner = efs_fargate_core::ownership::Owner::new(CLUSTER, NAMESPACE);
+    let create_key = async |tags: Vec<(String, String)>| {
+        let tags = tags.into_iter().map(|(k, v)| {
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .unwrap()
+        });
+        world
+            .clients
+            .kms
+            .create_key()
+            .set_tags(Some(tags.collect()))
+            .send()
+            .await
+            .or_panic("kms create_key")
+            .key_metadata
+            .expect("key metadata")
+            .key_id
+    };
+    // What `ensure_key` leaves when a concurrent run takes the alias first: tagged, no alias.
+    let ours = create_key(owner.tags("alias/efs-poc", "run-1", None)).await;
+    let foreign = create_key(vec![("Name".into(), "someone else's".into())]).await;
+
+    let progress = cleanup(
+        &world.clients,
+        &world.settings,
+        cleanup_event(CleanupAction::KmsKey, CLUSTER, NAMESPACE),
+    )
+    .await
+    .unwrap();
+    assert!(progress.ready, "{progress:?}");
+    assert_eq!(progress.output.removed, vec![ours.clone()]);
+    assert_eq!(world.key_state(&ours).await, "PendingDeletion");
+    assert_eq!(world.key_state(&foreign).await, "Enabled");
+}

@@ -1,8 +1,10 @@
 //! The `kms-key` cleanup action. A key is scheduled for deletion only when the workflow created it
 //! (in a rollback: that run did), it belongs to this namespace or to one that is gone, and no file
 //! system in the account and region is still encrypted with it. Two namespaces may name one alias:
-//! the key then stays until the last file system using it is gone. Keys we may not read are
-//! someone else's and are skipped.
+//! the key then stays until the last file system using it is gone. A key of this namespace that no
+//! alias names (a run that lost its alias to a concurrent one left it) is retired too: the `efs`
+//! function may create keys but not delete them. Keys we may not read are someone else's and are
+//! skipped.
 
 use super::{CleanupProgress, done};
 use crate::aws;
@@ -55,6 +57,32 @@ pub async fn keys(
         }
         aws::kms::delete_alias(kms, name).await?;
         removed.push(name.to_string());
+    }
+    let aliased: Vec<&str> = aliases.iter().filter_map(|a| a.target_key_id()).collect();
+    for key_id in aws::kms::key_ids(kms).await? {
+        if aliased.contains(&key_id.as_str()) {
+            continue;
+        }
+        let Some(tags) = aws::kms::readable_tags(kms, &key_id).await? else {
+            continue;
+        };
+        let pairs = || tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        if !owner.owns(pairs()) || scope.keeps(pairs()).is_some() {
+            continue;
+        }
+        let all = match &mut file_systems {
+            Some(all) => all,
+            None => file_systems.insert(aws::efs::file_systems(efs_client).await?),
+        };
+        let Some(metadata) = aws::kms::key(kms, &key_id).await? else {
+            continue;
+        };
+        let retired = metadata.key_state() == Some(&KeyState::PendingDeletion);
+        if !retired && !all.iter().any(|fs| encrypts_with(fs, &key_id, metadata.arn())) {
+            // Left without an alias by a run that lost it to a concurrent one (see `ensure_key`).
+            aws::kms::schedule_deletion(kms, &key_id, window_days).await?;
+            removed.push(key_id);
+        }
     }
     Ok(done(removed, kept_keys))
 }

@@ -45,8 +45,13 @@ pub async fn ensure_key(kms: &aws_sdk_kms::Client, run: &Run) -> Result<Option<K
             created_by_workflow: true,
         }));
     }
-    // A concurrent run took the alias first: use its key and give up the one just made.
-    aws::kms::schedule_deletion(kms, metadata.key_id(), 7).await?;
+    // A concurrent run took the alias first: use its key. The one just made stays, unaliased and
+    // tagged as this namespace's, for cleanup to retire (this function may not delete keys).
+    tracing::info!(
+        alias,
+        key = metadata.key_id(),
+        "alias taken by a concurrent run; its key is used"
+    );
     Box::pin(ensure_key(kms, run)).await
 }
 
