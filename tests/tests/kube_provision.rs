@@ -137,7 +137,7 @@ async fn fargate_logging_is_configured_once_per_cluster_with_our_labels() {
     let first = world.storage_created(&run, FS).await.logging;
     assert_eq!(first.namespace.origin, Origin::Created);
     assert_eq!(first.config_map.origin, Origin::Created);
-    assert_eq!(first.log_group, format!("/aws/eks/{CLUSTER}/fargate"));
+    assert_eq!(first.log_group, format!("/aws/eks/{CLUSTER}/efs-fargate-workflow"));
     let namespace = fake.object("Namespace", None, OBSERVABILITY).unwrap();
     assert_eq!(
         labels(&namespace)["aws-observability"],
@@ -151,7 +151,7 @@ async fn fargate_logging_is_configured_once_per_cluster_with_our_labels() {
     for line in [
         "Name cloudwatch_logs",
         &format!("region {}", world.clients.config.region().unwrap()),
-        &format!("log_group_name /aws/eks/{CLUSTER}/fargate"),
+        &format!("log_group_name /aws/eks/{CLUSTER}/efs-fargate-workflow"),
         "auto_create_group true",
     ] {
         assert!(output.contains(line), "{line} in {output}");

@@ -25,9 +25,10 @@ const ENABLED_LABEL: (&str, &str) = ("aws-observability", "enabled");
 const ROOT_CA_CONFIG_MAP: &str = "kube-root-ca.crt";
 
 /// Where the cluster's pods log: one group per cluster, beside the `/aws/eks/<cluster>/cluster`
-/// group of EKS's control-plane logs. The template scopes the pod execution role to this pattern.
+/// group of EKS's control-plane logs, ending in the workflow's name so that the pod execution
+/// role's log grants (`template.yaml`) cover only groups of our naming.
 pub fn log_group(cluster: &str) -> String {
-    format!("/aws/eks/{cluster}/fargate")
+    format!("/aws/eks/{cluster}/efs-fargate-workflow")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +136,7 @@ mod tests {
         for line in [
             "Name cloudwatch_logs",
             "region eu-west-1",
-            &format!("log_group_name /aws/eks/{}/fargate", "c".repeat(100)),
+            &format!("log_group_name /aws/eks/{}/efs-fargate-workflow", "c".repeat(100)),
             "log_retention_days 3653",
             "auto_create_group true",
         ] {
