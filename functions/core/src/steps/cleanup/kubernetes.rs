@@ -1,6 +1,6 @@
 //! The `kubernetes` cleanup action: the namespace's Kubernetes objects, and, once the last
-//! namespace of ours leaves the cluster, Fargate's logging configuration if we made it, then the
-//! workflow's own RBAC (last of all: deleting it ends the workflow's rights there). A cluster that is gone, or going, takes them with it.
+//! namespace of ours leaves the cluster, the workflow's own RBAC (last of all: deleting it ends the
+//! workflow's rights there). A cluster that is gone, or going, takes them with it.
 
 use super::{CleanupProgress, done};
 use crate::aws;
@@ -29,7 +29,6 @@ pub async fn remove(
             .await?
             .is_empty()
     {
-        k8s::logging::remove(&kube, owner, scope, &mut progress).await?;
         match k8s::rbac::remove(&kube, owner, scope).await? {
             Some(Ok(removed)) => progress.removed.push(removed),
             Some(Err(kept)) => progress.kept.push(kept),

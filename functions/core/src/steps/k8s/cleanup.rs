@@ -1,9 +1,11 @@
 //! epic06 (Kubernetes part): deletes what the workflow created in one namespace of a cluster,
 //! found by its labels. Namespaced objects and PVs first, then, once they are gone, the shared
 //! StorageClass and CSIDriver (only if the workflow created them and no other PV still uses
-//! them: the last namespace to leave removes them), then the namespace if the workflow created it.
+//! them: the last namespace to leave removes them), Fargate's logging configuration likewise
+//! (`logging.rs`), then the namespace if the workflow created it.
 //! In a rollback ([`Scope::Run`]) only objects labelled with that run's id are deleted.
 
+use super::logging;
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use super::{Kube, describe};
 use crate::error::Result;
@@ -75,6 +77,7 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Progres
         &mut progress,
     )
     .await?;
+    logging::remove(kube, owner, scope, &mut progress).await?;
     let namespaces = kube.all::<Namespace>();
     let Some(found) = kube.get(&namespaces, namespace).await? else {
         progress.done = true;

@@ -9,9 +9,9 @@ use super::cleanup::{Progress, remove_shared};
 use super::storage::{SharedObject, ensure_shared};
 use super::{Kube, describe};
 use crate::error::Result;
-use crate::ownership::{Owner, Scope};
+use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner, Scope, label_value};
 use crate::run::Run;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume};
 use kube::api::{ListParams, ObjectMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -96,11 +96,14 @@ pub async fn ensure(kube: &Kube, run: &Run, region: &str, retention_days: u32) -
 }
 
 /// Removes the ConfigMap and the namespace if the workflow created them (in a rollback: in that
-/// run). Called once no other namespace of ours is left on the cluster. The namespace stays while
-/// it holds a ConfigMap that is not ours: deleting it would delete someone else's configuration.
+/// run) and no other namespace of ours is left on the cluster. Called once this namespace's own
+/// objects are gone. The namespace also stays while it holds a ConfigMap that is not ours:
+/// deleting it would delete someone else's configuration.
 pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope, progress: &mut Progress) -> Result<()> {
+    let others = other_namespaces(kube, owner).await?;
+    let in_use = (!others.is_empty()).then(|| format!("still used by namespace {}", others.join(", ")));
     let config_maps = kube.namespaced::<ConfigMap>(NAMESPACE);
-    remove_shared(kube, owner, scope, &config_maps, CONFIG_MAP, None, progress).await?;
+    remove_shared(kube, owner, scope, &config_maps, CONFIG_MAP, in_use.clone(), progress).await?;
     let foreign = kube
         .list(&config_maps, &ListParams::default())
         .await?
@@ -109,7 +112,7 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope, progress: &mut Pr
         .filter(|c| !owner.created_on_cluster(c.metadata.labels.as_ref()))
         .map(|c| describe(&c))
         .collect::<Vec<_>>();
-    let in_use = (!foreign.is_empty()).then(|| format!("still holds {}", foreign.join(", ")));
+    let in_use = in_use.or_else(|| (!foreign.is_empty()).then(|| format!("still holds {}", foreign.join(", "))));
     remove_shared(
         kube,
         owner,
@@ -120,6 +123,30 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope, progress: &mut Pr
         progress,
     )
     .await
+}
+
+/// The other namespaces of ours on the cluster, seen from Kubernetes: namespaces we created, and
+/// our volumes (which also name the namespaces the workflow adopted).
+async fn other_namespaces(kube: &Kube, owner: &Owner) -> Result<Vec<String>> {
+    let selector = ListParams::default().labels(&format!(
+        "{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{CLUSTER_KEY}={}",
+        label_value(&owner.cluster)
+    ));
+    let namespaces = kube.list(&kube.all::<Namespace>(), &selector).await?;
+    let volumes = kube.list(&kube.all::<PersistentVolume>(), &selector).await?;
+    let mut others: Vec<String> = namespaces
+        .iter()
+        .filter_map(|n| n.metadata.name.clone())
+        .chain(
+            volumes
+                .iter()
+                .filter_map(|v| v.metadata.labels.as_ref()?.get(NAMESPACE_KEY).cloned()),
+        )
+        .filter(|name| *name != NAMESPACE && *name != label_value(&owner.namespace))
+        .collect();
+    others.sort();
+    others.dedup();
+    Ok(others)
 }
 
 #[cfg(test)]
