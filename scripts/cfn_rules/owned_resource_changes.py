@@ -103,6 +103,8 @@ POSITIVE_OPERATORS = {"stringequals", "stringlike", "stringequalsignorecase"}
 OWN_NAME_PATTERNS = (
     # Fargate profiles are named fp-<namespace> (functions/core/src/ownership).
     re.compile(r":fargateprofile/[^/]+/fp-"),
+    # The Fargate pods' log group, /aws/eks/<cluster>/efs-fargate-workflow (steps/k8s/logging.rs).
+    re.compile(r":log-group:/aws/eks/[^:]+/efs-fargate-workflow(:|$)"),
 )
 
 

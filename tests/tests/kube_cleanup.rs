@@ -1,9 +1,11 @@
 //! epic06 (Kubernetes part) against moto and the fake API server: two namespaces on one cluster
 //! do not collide, cleanup leaves nothing of ours, and what the workflow did not create (a
-//! StorageClass, a CSIDriver, a namespace and what is in it) is left as it was.
+//! StorageClass, a CSIDriver, Fargate's logging configuration, a namespace and what is in it) is
+//! left as it was.
 
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
+use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
@@ -87,14 +89,27 @@ async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_
     );
     let left = ours(&kube).await;
     assert!(left.iter().all(|o| !o.contains("team-a")), "{left:?}");
-    assert!(left.contains(&"namespace/team-b".to_string()), "{left:?}");
+    for object in [
+        "namespace/team-b".to_string(),
+        format!("namespace/{OBSERVABILITY}"),
+        format!("configmap/{OBSERVABILITY}/{CONFIG_MAP}"),
+    ] {
+        assert!(left.contains(&object), "{object} in {left:?}");
+    }
     assert_eq!(
         fake.object("Pod", Some("team-b"), "poc-app2").unwrap()["status"]["phase"],
         "Running"
     );
     assert!(fake.object("Namespace", None, "team-a").is_none());
 
-    world.clean_up_kubernetes("team-b").await;
+    let log = world.clean_up_kubernetes("team-b").await;
+    let removed: Vec<&String> = log.iter().flat_map(|p| &p.output.removed).collect();
+    for object in [
+        format!("namespace/{OBSERVABILITY}"),
+        format!("configmap/{OBSERVABILITY}/{CONFIG_MAP}"),
+    ] {
+        assert!(removed.contains(&&object), "{object} in {removed:?}");
+    }
     assert_eq!(
         ours(&kube).await,
         Vec::<String>::new(),
@@ -143,12 +158,27 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
         .create(&post, &config)
         .await
         .unwrap();
+    let observability = Namespace {
+        metadata: foreign_meta(OBSERVABILITY, None),
+        ..Namespace::default()
+    };
+    kube.all::<Namespace>().create(&post, &observability).await.unwrap();
+    let logging = ConfigMap {
+        metadata: foreign_meta(CONFIG_MAP, Some(OBSERVABILITY)),
+        ..ConfigMap::default()
+    };
+    kube.namespaced::<ConfigMap>(OBSERVABILITY)
+        .create(&post, &logging)
+        .await
+        .unwrap();
     let foreign = || -> Vec<Value> {
         vec![
             fake.object("Namespace", None, NAMESPACE).unwrap(),
             fake.object("CSIDriver", None, CSI_DRIVER).unwrap(),
             fake.object("StorageClass", None, STORAGE_CLASS).unwrap(),
             fake.object("ConfigMap", Some(NAMESPACE), "platform-settings").unwrap(),
+            fake.object("Namespace", None, OBSERVABILITY).unwrap(),
+            fake.object("ConfigMap", Some(OBSERVABILITY), CONFIG_MAP).unwrap(),
         ]
     };
     let before = foreign();
@@ -184,6 +214,8 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
         format!("namespace/{NAMESPACE}"),
         format!("storageclass/{STORAGE_CLASS}"),
         format!("csidriver/{CSI_DRIVER}"),
+        format!("namespace/{OBSERVABILITY}"),
+        format!("configmap/{OBSERVABILITY}/{CONFIG_MAP}"),
     ] {
         let object = format!("{object} (not created by the workflow)");
         assert!(kept.contains(&object), "{object} in {kept:?}");

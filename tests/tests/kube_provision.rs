@@ -1,15 +1,16 @@
-//! The Kubernetes steps of provisioning (epic01 namespace, epic03 storage, epic04 PoC app) against
-//! moto and the fake API server: what exists afterwards, and that running a step again changes
-//! nothing.
+//! The Kubernetes steps of provisioning (epic01 namespace, epic03 storage and Fargate logging,
+//! epic04 PoC app) against moto and the fake API server: what exists afterwards, and that running a
+//! step again changes nothing.
 
 use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
+use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
 use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::{Kube, Origin, namespace};
-use k8s_openapi::api::core::v1::PersistentVolume;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{ObjectMeta, PostParams};
 use serde_json::{Value, json};
@@ -125,6 +126,91 @@ async fn a_foreign_csi_driver_and_storage_class_are_used_as_they_are() {
     assert_eq!(output.csi_driver.origin, Origin::Existing);
     assert_eq!(output.storage_class.origin, Origin::Existing);
     assert_eq!(storage_objects(), before, "neither labelled nor changed");
+}
+
+#[tokio::test]
+async fn fargate_logging_is_configured_once_per_cluster_with_our_labels() {
+    let world = World::with_kube().await;
+    let fake = world.fake();
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+
+    let first = world.storage_created(&run, FS).await.logging;
+    assert_eq!(first.namespace.origin, Origin::Created);
+    assert_eq!(first.config_map.origin, Origin::Created);
+    assert_eq!(first.log_group, format!("/aws/eks/{CLUSTER}/efs-fargate-workflow"));
+    let namespace = fake.object("Namespace", None, OBSERVABILITY).unwrap();
+    assert_eq!(
+        labels(&namespace)["aws-observability"],
+        "enabled",
+        "Fargate ignores it otherwise"
+    );
+    assert_eq!(labels(&namespace)[MANAGED_BY_KEY], MANAGED_BY_VALUE);
+    let config = fake.object("ConfigMap", Some(OBSERVABILITY), CONFIG_MAP).unwrap();
+    assert_eq!(labels(&config)[NAMESPACE_KEY], NAMESPACE);
+    let output = config["data"]["output.conf"].as_str().unwrap();
+    for line in [
+        "Name cloudwatch_logs",
+        &format!("region {}", world.clients.config.region().unwrap()),
+        &format!("log_group_name /aws/eks/{CLUSTER}/efs-fargate-workflow"),
+        "auto_create_group true",
+    ] {
+        assert!(output.contains(line), "{line} in {output}");
+    }
+
+    let again = world.storage_created(&run, FS).await.logging;
+    assert_eq!(again.namespace.origin, Origin::Workflow);
+    assert_eq!(again.config_map.origin, Origin::Workflow);
+    let config_again = fake.object("ConfigMap", Some(OBSERVABILITY), CONFIG_MAP).unwrap();
+    assert_eq!(config_again, config, "never changed");
+}
+
+#[tokio::test]
+async fn a_foreign_logging_configuration_is_used_as_it_is() {
+    let world = World::with_kube().await;
+    let run = world.prepared(json!({"clusterName": CLUSTER})).await;
+    let kube = world.kube().await;
+    let meta = |name: &str, namespace: Option<&str>| ObjectMeta {
+        name: Some(name.into()),
+        namespace: namespace.map(str::to_string),
+        labels: Some([("aws-observability".to_string(), "enabled".to_string())].into()),
+        ..ObjectMeta::default()
+    };
+    let post = PostParams::default();
+    let namespace = Namespace {
+        metadata: meta(OBSERVABILITY, None),
+        ..Namespace::default()
+    };
+    kube.all::<Namespace>().create(&post, &namespace).await.unwrap();
+    let config = ConfigMap {
+        metadata: meta(CONFIG_MAP, Some(OBSERVABILITY)),
+        data: Some(
+            [(
+                "output.conf".to_string(),
+                "[OUTPUT]\n    Name kinesis_firehose\n".to_string(),
+            )]
+            .into(),
+        ),
+        ..ConfigMap::default()
+    };
+    kube.namespaced::<ConfigMap>(OBSERVABILITY)
+        .create(&post, &config)
+        .await
+        .unwrap();
+    let objects = || {
+        (
+            world.fake().object("Namespace", None, OBSERVABILITY).unwrap(),
+            world
+                .fake()
+                .object("ConfigMap", Some(OBSERVABILITY), CONFIG_MAP)
+                .unwrap(),
+        )
+    };
+    let before = objects();
+
+    let output = world.storage_created(&run, FS).await.logging;
+    assert_eq!(output.namespace.origin, Origin::Existing);
+    assert_eq!(output.config_map.origin, Origin::Existing);
+    assert_eq!(objects(), before, "neither labelled nor changed");
 }
 
 /// An EKS-shipped CSIDriver and an operator's StorageClass, without our labels.

@@ -37,6 +37,11 @@ pub struct KubeApiOverride {
     pub ca_pem: String,
 }
 
+/// The retention periods CloudWatch Logs accepts, in days.
+const RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// `POD_EXECUTION_ROLE_ARN`: used when the input has no `podExecutionRoleArn`.
@@ -60,6 +65,9 @@ pub struct Settings {
     pub kube_api_override: Option<KubeApiOverride>,
     /// `LEASE_TABLE_NAME`: the DynamoDB table of the leases (`crate::lease`).
     pub lease_table_name: Option<String>,
+    /// `FARGATE_LOG_RETENTION_DAYS`: retention of the pods' log group, written into the logging
+    /// ConfigMap when the workflow creates it (one of CloudWatch's values, default 30).
+    pub fargate_log_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -75,6 +83,7 @@ impl Default for Settings {
             cluster_access_role_arn: None,
             kube_api_override: None,
             lease_table_name: None,
+            fargate_log_retention_days: 30,
         }
     }
 }
@@ -118,6 +127,18 @@ impl Settings {
                 days.parse().ok().filter(|d| (7..=30).contains(d)).ok_or_else(|| {
                     WorkflowError::invalid("KMS_DELETION_WINDOW_DAYS", "must be a number of days from 7 to 30")
                 })?;
+        }
+        if let Some(days) = get("FARGATE_LOG_RETENTION_DAYS") {
+            settings.fargate_log_retention_days =
+                days.parse()
+                    .ok()
+                    .filter(|d| RETENTION_DAYS.contains(d))
+                    .ok_or_else(|| {
+                        WorkflowError::invalid(
+                            "FARGATE_LOG_RETENTION_DAYS",
+                            format!("must be one of CloudWatch Logs' retention values {RETENTION_DAYS:?}"),
+                        )
+                    })?;
         }
         settings.cleanup_state_machine_arn = get("CLEANUP_STATE_MACHINE_ARN").map(str::to_string);
         if let Some(arn) = get("CLUSTER_ACCESS_ROLE_ARN") {
@@ -196,6 +217,7 @@ mod tests {
             ("DEFAULT_TTL", "8 hours"),
             ("POLL_SECONDS", "0"),
             ("KMS_DELETION_WINDOW_DAYS", "3"),
+            ("FARGATE_LOG_RETENTION_DAYS", "2"),
             ("LEASE_TABLE_NAME", " "),
             ("LEASE_TABLE_NAME", "leases/prod"),
         ] {

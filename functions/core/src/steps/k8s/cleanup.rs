@@ -1,9 +1,11 @@
 //! epic06 (Kubernetes part): deletes what the workflow created in one namespace of a cluster,
 //! found by its labels. Namespaced objects and PVs first, then, once they are gone, the shared
 //! StorageClass and CSIDriver (only if the workflow created them and no other PV still uses
-//! them: the last namespace to leave removes them), then the namespace if the workflow created it.
+//! them: the last namespace to leave removes them), Fargate's logging configuration likewise
+//! (`logging.rs`), then the namespace if the workflow created it.
 //! In a rollback ([`Scope::Run`]) only objects labelled with that run's id are deleted.
 
+use super::logging;
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use super::{Kube, describe};
 use crate::error::Result;
@@ -52,8 +54,30 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Progres
         .iter()
         .filter_map(|v| v.spec.as_ref()?.csi.as_ref())
         .any(|c| c.driver == CSI_DRIVER);
-    remove_shared::<StorageClass>(kube, owner, scope, STORAGE_CLASS, class_in_use, &mut progress).await?;
-    remove_shared::<CSIDriver>(kube, owner, scope, CSI_DRIVER, driver_in_use, &mut progress).await?;
+    let used = |in_use: bool| in_use.then(|| "still used by a persistent volume".to_string());
+    let classes = kube.all::<StorageClass>();
+    remove_shared(
+        kube,
+        owner,
+        scope,
+        &classes,
+        STORAGE_CLASS,
+        used(class_in_use),
+        &mut progress,
+    )
+    .await?;
+    let drivers = kube.all::<CSIDriver>();
+    remove_shared(
+        kube,
+        owner,
+        scope,
+        &drivers,
+        CSI_DRIVER,
+        used(driver_in_use),
+        &mut progress,
+    )
+    .await?;
+    logging::remove(kube, owner, scope, &mut progress).await?;
     let namespaces = kube.all::<Namespace>();
     let Some(found) = kube.get(&namespaces, namespace).await? else {
         progress.done = true;
@@ -96,35 +120,34 @@ where
     Ok(found.len())
 }
 
-/// Deletes a shared cluster-wide object when the workflow created it on this cluster (in a
-/// rollback: in that run) and no PV uses it any more; anything else is kept.
-async fn remove_shared<K>(
+/// Deletes an object shared by the namespaces of a cluster when the workflow created it on this
+/// cluster (in a rollback: in that run) and nothing uses it any more (`in_use` says why it is still
+/// needed); anything else is kept.
+pub(super) async fn remove_shared<K>(
     kube: &Kube,
     owner: &Owner,
     scope: &Scope,
+    api: &Api<K>,
     name: &str,
-    in_use: bool,
+    in_use: Option<String>,
     progress: &mut Progress,
 ) -> Result<()>
 where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope> + Clone + DeserializeOwned + Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
-    let api = kube.all::<K>();
-    let Some(found) = kube.get(&api, name).await? else {
+    let Some(found) = kube.get(api, name).await? else {
         return Ok(());
     };
     let labels = found.meta().labels.as_ref();
     let why_kept = if !owner.created_on_cluster(labels) {
         Some("not created by the workflow".to_string())
-    } else if in_use {
-        Some("still used by a persistent volume".to_string())
     } else {
-        scope.keeps_labels(labels)
+        in_use.or_else(|| scope.keeps_labels(labels))
     };
     match why_kept {
         Some(why) => progress.kept.push(kept(describe(&found), why)),
         None => {
-            if kube.delete(&api, name).await? {
+            if found.meta().deletion_timestamp.is_none() && kube.delete(api, name).await? {
                 progress.removed.push(describe(&found));
             }
         }

@@ -1,9 +1,11 @@
 //! The Kubernetes side of the workflow (epic01 namespace, epic03–epic06): small steps on one
 //! cluster's API, each idempotent. Objects the workflow owns carry [`Owner::labels`] and are
 //! written by server-side apply with [`FIELD_MANAGER`]; shared objects it may find already there
-//! (namespace, CSIDriver, StorageClass) are only created when missing, and never changed.
+//! (namespace, CSIDriver, StorageClass, Fargate's logging namespace and ConfigMap) are only
+//! created when missing, and never changed.
 
 pub mod cleanup;
+pub mod logging;
 pub mod manifests;
 pub mod namespace;
 pub mod poc_app;

@@ -2,11 +2,13 @@
 //! `attachRequired: false` (without it Kubernetes waits for an attacher that Fargate does not run)
 //! and StorageClass `efs-sc`, the class the PVs and PVCs bind through. Both are shared by every
 //! namespace on the cluster, and EKS may ship the CSIDriver itself: each is created only when
-//! missing, labelled as ours when we create it, and never changed.
+//! missing, labelled as ours when we create it, and never changed. Fargate's logging configuration
+//! (`logging.rs`) is the same kind of object, so this step makes it too.
 
+use super::logging::{self, LoggingOutput};
 use super::{Kube, KubeStepEvent, Origin};
 use crate::clients::AwsClients;
-use crate::error::Result;
+use crate::error::{Result, WorkflowError};
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::Settings;
@@ -38,6 +40,7 @@ pub struct SharedObject {
 pub struct StorageOutput {
     pub csi_driver: SharedObject,
     pub storage_class: SharedObject,
+    pub logging: LoggingOutput,
 }
 
 /// The `storage-class` function.
@@ -52,20 +55,27 @@ pub async fn handle(
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
     match event.action {
         StorageAction::Create => {
-            let output = ensure_storage(&kube, &event.run).await?;
+            let region = clients.config.region().ok_or_else(|| {
+                WorkflowError::invalid("AWS_REGION", "must be set: the pods' logs go to its CloudWatch")
+            })?;
+            let output =
+                ensure_storage(&kube, &event.run, region.as_ref(), settings.fargate_log_retention_days).await?;
             let detail = format!(
-                "CSIDriver {} ({:?}), StorageClass {} ({:?})",
+                "CSIDriver {} ({:?}), StorageClass {} ({:?}), logging ConfigMap {}/{} ({:?})",
                 output.csi_driver.name,
                 output.csi_driver.origin,
                 output.storage_class.name,
-                output.storage_class.origin
+                output.storage_class.origin,
+                logging::NAMESPACE,
+                output.logging.config_map.name,
+                output.logging.config_map.origin
             );
             Ok(Poll::ready(event.attempt, detail, output))
         }
     }
 }
 
-pub async fn ensure_storage(kube: &Kube, run: &Run) -> Result<StorageOutput> {
+pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_retention_days: u32) -> Result<StorageOutput> {
     let metadata = |name: &str| ObjectMeta {
         name: Some(name.into()),
         labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
@@ -88,10 +98,11 @@ pub async fn ensure_storage(kube: &Kube, run: &Run) -> Result<StorageOutput> {
     Ok(StorageOutput {
         csi_driver: ensure_shared(kube, run, &kube.all(), &driver).await?,
         storage_class: ensure_shared(kube, run, &kube.all(), &class).await?,
+        logging: logging::ensure(kube, run, region, log_retention_days).await?,
     })
 }
 
-async fn ensure_shared<K>(kube: &Kube, run: &Run, api: &Api<K>, object: &K) -> Result<SharedObject>
+pub(super) async fn ensure_shared<K>(kube: &Kube, run: &Run, api: &Api<K>, object: &K) -> Result<SharedObject>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {

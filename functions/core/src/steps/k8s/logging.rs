@@ -1,0 +1,175 @@
+//! Day-2 logging: the application logs of every Fargate pod go to CloudWatch Logs through the log
+//! router (Fluent Bit) that Fargate runs next to each pod. Fargate reads its configuration from one
+//! ConfigMap per cluster, `aws-logging` in the namespace `aws-observability` (which must carry the
+//! label `aws-observability: enabled`), when a pod starts. Both are shared by every namespace on
+//! the cluster, like the StorageClass: created only when missing, labelled as ours when we create
+//! them, never changed; the last namespace of ours to leave the cluster removes the ones we made.
+
+use super::cleanup::{Progress, remove_shared};
+use super::storage::{SharedObject, ensure_shared};
+use super::{Kube, describe};
+use crate::error::Result;
+use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner, Scope, label_value};
+use crate::run::Run;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume};
+use kube::api::{ListParams, ObjectMeta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The namespace and ConfigMap names Fargate looks for; it ignores any other.
+pub const NAMESPACE: &str = "aws-observability";
+pub const CONFIG_MAP: &str = "aws-logging";
+/// The label without which Fargate ignores the namespace.
+const ENABLED_LABEL: (&str, &str) = ("aws-observability", "enabled");
+/// Kubernetes puts this ConfigMap in every namespace: it is nobody's reason to keep one.
+const ROOT_CA_CONFIG_MAP: &str = "kube-root-ca.crt";
+
+/// Where the cluster's pods log: one group per cluster, beside the `/aws/eks/<cluster>/cluster`
+/// group of EKS's control-plane logs, ending in the workflow's name so that the pod execution
+/// role's log grants (`template.yaml`) cover only groups of our naming.
+pub fn log_group(cluster: &str) -> String {
+    format!("/aws/eks/{cluster}/efs-fargate-workflow")
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggingOutput {
+    pub namespace: SharedObject,
+    pub config_map: SharedObject,
+    /// The group our ConfigMap sends to; a foreign ConfigMap may send elsewhere.
+    pub log_group: String,
+}
+
+/// The `aws-logging` data: the documented `cloudwatch_logs` output, and the parser that splits
+/// the CRI line prefix (time, stream, tag) off each log line.
+fn config(region: &str, cluster: &str, retention_days: u32) -> BTreeMap<String, String> {
+    // One ConfigMap serves every namespace, so the stream prefix cannot name one: Fargate names
+    // each stream `<prefix>kube.var.log.containers.<pod>_<namespace>_<container>-<id>.log`, which
+    // already tells the namespaces apart.
+    let output = format!(
+        "[OUTPUT]\n    Name cloudwatch_logs\n    Match kube.*\n    region {region}\n    \
+         log_group_name {group}\n    log_stream_prefix fargate-\n    log_retention_days {retention_days}\n    \
+         auto_create_group true\n",
+        group = log_group(cluster),
+    );
+    let filters = "[FILTER]\n    Name parser\n    Match *\n    Key_name log\n    Parser crio\n";
+    let parsers = "[PARSER]\n    Name crio\n    Format Regex\n    \
+                   Regex ^(?<time>[^ ]+) (?<stream>stdout|stderr) (?<logtag>P|F) (?<log>.*)$\n    \
+                   Time_Key time\n    Time_Format %Y-%m-%dT%H:%M:%S.%L%z\n";
+    BTreeMap::from([
+        ("output.conf".to_string(), output),
+        ("filters.conf".to_string(), filters.to_string()),
+        ("parsers.conf".to_string(), parsers.to_string()),
+        // The router's own logs stay out of the group: they are Fargate's, not the application's.
+        ("flb_log_cw".to_string(), "false".to_string()),
+    ])
+}
+
+/// Makes sure Fargate on this cluster has a logging configuration: ours when there was none.
+pub async fn ensure(kube: &Kube, run: &Run, region: &str, retention_days: u32) -> Result<LoggingOutput> {
+    let labels = run.owner().labels(&run.run_id, run.expires_at.as_deref());
+    let mut namespace_labels = labels.clone();
+    namespace_labels.insert(ENABLED_LABEL.0.into(), ENABLED_LABEL.1.into());
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(NAMESPACE.into()),
+            labels: Some(namespace_labels),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    let config_map = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(CONFIG_MAP.into()),
+            namespace: Some(NAMESPACE.into()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        data: Some(config(region, &kube.cluster, retention_days)),
+        ..ConfigMap::default()
+    };
+    Ok(LoggingOutput {
+        namespace: ensure_shared(kube, run, &kube.all(), &namespace).await?,
+        config_map: ensure_shared(kube, run, &kube.namespaced(NAMESPACE), &config_map).await?,
+        log_group: log_group(&kube.cluster),
+    })
+}
+
+/// Removes the ConfigMap and the namespace if the workflow created them (in a rollback: in that
+/// run) and no other namespace of ours is left on the cluster. Called once this namespace's own
+/// objects are gone. The namespace also stays while it holds a ConfigMap that is not ours:
+/// deleting it would delete someone else's configuration.
+pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope, progress: &mut Progress) -> Result<()> {
+    let others = other_namespaces(kube, owner).await?;
+    let in_use = (!others.is_empty()).then(|| format!("still used by namespace {}", others.join(", ")));
+    let config_maps = kube.namespaced::<ConfigMap>(NAMESPACE);
+    remove_shared(kube, owner, scope, &config_maps, CONFIG_MAP, in_use.clone(), progress).await?;
+    let foreign = kube
+        .list(&config_maps, &ListParams::default())
+        .await?
+        .into_iter()
+        .filter(|c| c.metadata.name.as_deref() != Some(ROOT_CA_CONFIG_MAP))
+        .filter(|c| !owner.created_on_cluster(c.metadata.labels.as_ref()))
+        .map(|c| describe(&c))
+        .collect::<Vec<_>>();
+    let in_use = in_use.or_else(|| (!foreign.is_empty()).then(|| format!("still holds {}", foreign.join(", "))));
+    remove_shared(
+        kube,
+        owner,
+        scope,
+        &kube.all::<Namespace>(),
+        NAMESPACE,
+        in_use,
+        progress,
+    )
+    .await
+}
+
+/// The other namespaces of ours on the cluster, seen from Kubernetes: namespaces we created, and
+/// our volumes (which also name the namespaces the workflow adopted).
+async fn other_namespaces(kube: &Kube, owner: &Owner) -> Result<Vec<String>> {
+    let selector = ListParams::default().labels(&format!(
+        "{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{CLUSTER_KEY}={}",
+        label_value(&owner.cluster)
+    ));
+    let namespaces = kube.list(&kube.all::<Namespace>(), &selector).await?;
+    let volumes = kube.list(&kube.all::<PersistentVolume>(), &selector).await?;
+    let mut others: Vec<String> = namespaces
+        .iter()
+        .filter_map(|n| n.metadata.name.clone())
+        .chain(
+            volumes
+                .iter()
+                .filter_map(|v| v.metadata.labels.as_ref()?.get(NAMESPACE_KEY).cloned()),
+        )
+        .filter(|name| *name != NAMESPACE && *name != label_value(&owner.namespace))
+        .collect();
+    others.sort();
+    others.dedup();
+    Ok(others)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fargate refuses a larger configuration (the sum of its data).
+    const MAX_CONFIG_CHARS: usize = 5300;
+
+    #[test]
+    fn the_configuration_is_the_documented_cloudwatch_output_within_fargates_limit() {
+        let data = config("eu-west-1", &"c".repeat(100), 3653);
+        let output = &data["output.conf"];
+        for line in [
+            "Name cloudwatch_logs",
+            "region eu-west-1",
+            &format!("log_group_name /aws/eks/{}/efs-fargate-workflow", "c".repeat(100)),
+            "log_retention_days 3653",
+            "auto_create_group true",
+        ] {
+            assert!(output.contains(line), "{line} in {output}");
+        }
+        let chars: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum();
+        assert!(chars < MAX_CONFIG_CHARS, "{chars}");
+    }
+}
