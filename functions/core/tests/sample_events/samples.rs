@@ -20,6 +20,7 @@ pub const COVERED: &[&str] = &[
     "console/full.json",
     "console/retain-on-failure.json",
     "console/with-ttl.json",
+    "console/file-system-options.json",
     "console/adopt-existing-namespace.json",
     "console/cleanup.json",
     "eventbridge/provision-timed-out.json",
