@@ -2,6 +2,7 @@
 //! nothing new and returns the same ids. One test binary, so one shared moto server.
 
 mod efs;
+mod file_system_options;
 mod fargate;
 mod prepare;
 
