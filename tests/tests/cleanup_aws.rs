@@ -164,14 +164,24 @@ async fn a_retained_file_system_keeps_its_mount_targets_and_security_group_and_i
     for what in [
         format!("file system {fs} (retained"),
         format!("mount targets of file system {fs} (retained"),
-        format!("security group {} (used by retained file system {fs})", storage.security_group_id),
+        format!(
+            "security group {} (used by retained file system {fs})",
+            storage.security_group_id
+        ),
     ] {
         assert!(kept.iter().any(|k| k.starts_with(&what)), "{what} not in {kept:?}");
     }
-    assert!(!removed.contains(fs) && !removed.contains(&storage.security_group_id), "{removed:?}");
+    assert!(
+        !removed.contains(fs) && !removed.contains(&storage.security_group_id),
+        "{removed:?}"
+    );
 
     let after = world.inventory().await;
-    assert!(after.fargate_profiles.is_empty(), "the rest is cleaned up: {:?}", after.fargate_profiles);
+    assert!(
+        after.fargate_profiles.is_empty(),
+        "the rest is cleaned up: {:?}",
+        after.fargate_profiles
+    );
     let retained = after.file_system(fs).expect("the file system stays");
     assert_eq!(retained.mount_targets.len(), storage.mount_targets.len());
     assert!(after.security_group(&storage.security_group_id).is_some());

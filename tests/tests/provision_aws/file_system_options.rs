@@ -25,7 +25,13 @@ async fn described(world: &World, id: &str) -> FileSystemDescription {
 }
 
 /// (IA, primary) transitions of the file system's lifecycle configuration.
-async fn lifecycle(world: &World, id: &str) -> (Option<TransitionToIaRules>, Option<TransitionToPrimaryStorageClassRules>) {
+async fn lifecycle(
+    world: &World,
+    id: &str,
+) -> (
+    Option<TransitionToIaRules>,
+    Option<TransitionToPrimaryStorageClassRules>,
+) {
     let out = world
         .clients
         .efs
@@ -37,12 +43,20 @@ async fn lifecycle(world: &World, id: &str) -> (Option<TransitionToIaRules>, Opt
     let policies = out.lifecycle_policies();
     (
         policies.iter().find_map(|p| p.transition_to_ia().cloned()),
-        policies.iter().find_map(|p| p.transition_to_primary_storage_class().cloned()),
+        policies
+            .iter()
+            .find_map(|p| p.transition_to_primary_storage_class().cloned()),
     )
 }
 
 async fn backup_status(world: &World, id: &str) -> Option<Status> {
-    let out = world.clients.efs.describe_backup_policy().file_system_id(id).send().await;
+    let out = world
+        .clients
+        .efs
+        .describe_backup_policy()
+        .file_system_id(id)
+        .send()
+        .await;
     out.ok().and_then(|o| o.backup_policy().map(|p| p.status().clone()))
 }
 
@@ -67,8 +81,17 @@ async fn defaults_are_elastic_general_purpose_ia_after_30_days_and_backed_up() {
             Some(TransitionToPrimaryStorageClassRules::After1Access)
         )
     );
-    assert_eq!(backup_status(&world, &created.file_system_id).await, Some(Status::Enabled));
-    let tags = world.inventory().await.file_system(&created.file_system_id).unwrap().tags.clone();
+    assert_eq!(
+        backup_status(&world, &created.file_system_id).await,
+        Some(Status::Enabled)
+    );
+    let tags = world
+        .inventory()
+        .await
+        .file_system(&created.file_system_id)
+        .unwrap()
+        .tags
+        .clone();
     assert_eq!(tags.get(RETENTION_KEY).map(String::as_str), Some("delete"));
 }
 
@@ -107,7 +130,10 @@ async fn options_are_applied_at_creation_and_the_lifecycle_converges_on_a_rerun(
     .await
     .unwrap();
     assert_eq!(&again.file_system_id, id, "the same file system");
-    assert_eq!(lifecycle(&world, id).await, (Some(TransitionToIaRules::After60Days), None));
+    assert_eq!(
+        lifecycle(&world, id).await,
+        (Some(TransitionToIaRules::After60Days), None)
+    );
     assert_eq!(world.inventory().await, before, "nothing created or removed");
 }
 
@@ -117,10 +143,14 @@ async fn performance_mode_and_retention_cannot_change_on_an_existing_file_system
     converge(&world, json!({"clusterName": CLUSTER})).await.unwrap();
     let before = world.inventory().await;
     for (file_system, named) in [
-        (json!({"throughputMode": "bursting", "performanceMode": "maxIO"}), "performance mode"),
+        (
+            json!({"throughputMode": "bursting", "performanceMode": "maxIO"}),
+            "performance mode",
+        ),
         (json!({"retention": "retain"}), "retention"),
     ] {
-        let (name, err) = error_name(converge(&world, json!({"clusterName": CLUSTER, "fileSystem": file_system})).await);
+        let (name, err) =
+            error_name(converge(&world, json!({"clusterName": CLUSTER, "fileSystem": file_system})).await);
         assert_eq!(name, "FileSystemConflict", "{err}");
         assert!(err.to_string().contains(named), "{err}");
     }

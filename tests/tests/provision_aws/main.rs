@@ -2,8 +2,8 @@
 //! nothing new and returns the same ids. One test binary, so one shared moto server.
 
 mod efs;
-mod file_system_options;
 mod fargate;
+mod file_system_options;
 mod prepare;
 
 use efs_fargate_core::run::Run;

@@ -71,7 +71,7 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
     if let Some(ttl) = &ttl {
         rules::ttl_seconds(&format!("tags.{TTL_TAG_KEY}"), ttl)?;
     }
-    Ok(Trigger::Provision(ProvisionRequest {
+    Ok(Trigger::Provision(Box::new(ProvisionRequest {
         cluster_name,
         namespace,
         pod_execution_role_arn: console::pod_execution_role(None, settings)?,
@@ -81,7 +81,7 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
         deploy_poc_app: true,
         on_failure: OnFailure::Rollback,
         adopt: vec![],
-    }))
+    })))
 }
 
 #[cfg(test)]

@@ -162,7 +162,10 @@ impl FileSystemOptions {
         }
         let lifecycle = &self.lifecycle;
         let ia = transition_days(&field("lifecycle.transitionToIA"), &lifecycle.transition_to_ia)?;
-        let archive = transition_days(&field("lifecycle.transitionToArchive"), &lifecycle.transition_to_archive)?;
+        let archive = transition_days(
+            &field("lifecycle.transitionToArchive"),
+            &lifecycle.transition_to_archive,
+        )?;
         if !["AFTER_1_ACCESS", "NONE"].contains(&lifecycle.transition_to_primary_storage_class.as_str()) {
             return Err(WorkflowError::invalid(
                 field("lifecycle.transitionToPrimaryStorageClass"),
@@ -173,7 +176,9 @@ impl FileSystemOptions {
             ));
         }
         if let Some(archive) = archive {
-            if self.throughput_mode != ThroughputMode::Elastic || self.performance_mode != PerformanceMode::GeneralPurpose {
+            if self.throughput_mode != ThroughputMode::Elastic
+                || self.performance_mode != PerformanceMode::GeneralPurpose
+            {
                 return Err(WorkflowError::invalid(
                     field("lifecycle.transitionToArchive"),
                     "needs throughputMode elastic and performanceMode generalPurpose (EFS Archive requires both)",
@@ -243,7 +248,9 @@ mod tests {
             json!({"lifecycle": {"transitionToIA": "NONE", "transitionToPrimaryStorageClass": "NONE"}}),
             json!({"backup": false, "retention": "retain"}),
         ] {
-            options(ok.clone()).validate("fileSystem").unwrap_or_else(|e| panic!("{ok}: {e}"));
+            options(ok.clone())
+                .validate("fileSystem")
+                .unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
     }
 
@@ -261,8 +268,14 @@ mod tests {
             ),
             (json!({"provisionedThroughputMibps": 64}), "provisionedThroughputMibps"),
             (json!({"performanceMode": "maxIO"}), "performanceMode"),
-            (json!({"lifecycle": {"transitionToIA": "AFTER_2_DAYS"}}), "lifecycle.transitionToIA"),
-            (json!({"lifecycle": {"transitionToArchive": "SOON"}}), "lifecycle.transitionToArchive"),
+            (
+                json!({"lifecycle": {"transitionToIA": "AFTER_2_DAYS"}}),
+                "lifecycle.transitionToIA",
+            ),
+            (
+                json!({"lifecycle": {"transitionToArchive": "SOON"}}),
+                "lifecycle.transitionToArchive",
+            ),
             (
                 json!({"lifecycle": {"transitionToPrimaryStorageClass": "AFTER_2_ACCESSES"}}),
                 "lifecycle.transitionToPrimaryStorageClass",
@@ -277,7 +290,11 @@ mod tests {
             ),
         ];
         for (value, expected) in cases {
-            assert_eq!(invalid_field(value.clone()), format!("fileSystem.{expected}"), "{value}");
+            assert_eq!(
+                invalid_field(value.clone()),
+                format!("fileSystem.{expected}"),
+                "{value}"
+            );
         }
     }
 }

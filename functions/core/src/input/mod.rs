@@ -87,7 +87,7 @@ pub enum OnFailure {
 /// What an execution input asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trigger {
-    Provision(ProvisionRequest),
+    Provision(Box<ProvisionRequest>),
     /// A valid input that asks for nothing, e.g. a cluster created without the opt-in tag.
     Skip {
         reason: String,
@@ -100,6 +100,6 @@ pub fn parse_execution_input(input: &Value, settings: &Settings) -> Result<Trigg
     if cloudtrail::is_cloudtrail_event(input) {
         cloudtrail::parse(input, settings)
     } else {
-        console::parse(input, settings).map(Trigger::Provision)
+        console::parse(input, settings).map(|request| Trigger::Provision(Box::new(request)))
     }
 }

@@ -32,7 +32,9 @@ async fn deletable_file_system(
 /// Why a retained file system stays. IAM lets the workflow tag a file system only with its expiry,
 /// so the retention tag set at creation is what marks it; this report is the rest.
 fn retained_reason() -> String {
-    format!("retained: created with fileSystem.retention retain (tag {RETENTION_KEY}=retain); delete it by hand, or change that tag to delete and run cleanup again")
+    format!(
+        "retained: created with fileSystem.retention retain (tag {RETENTION_KEY}=retain); delete it by hand, or change that tag to delete and run cleanup again"
+    )
 }
 
 /// The mount targets of our file system. They carry no tags of their own: in a rollback they go
@@ -96,7 +98,11 @@ pub async fn security_groups(
         let group_id = group.group_id().unwrap_or_default();
         let why = scope
             .keeps(group.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))))
-            .or_else(|| retained_by.as_ref().map(|fs| format!("used by retained file system {fs}")));
+            .or_else(|| {
+                retained_by
+                    .as_ref()
+                    .map(|fs| format!("used by retained file system {fs}"))
+            });
         if let Some(why) = why {
             kept_groups.push(kept(format!("security group {group_id}"), why));
             continue;

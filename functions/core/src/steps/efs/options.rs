@@ -31,7 +31,11 @@ pub fn lifecycle_policies(lifecycle: &Lifecycle) -> Vec<LifecyclePolicy> {
     let set = |value: &str| (value != "NONE").then(|| value.to_string());
     let mut policies = Vec::new();
     if let Some(ia) = set(&lifecycle.transition_to_ia) {
-        policies.push(LifecyclePolicy::builder().transition_to_ia(TransitionToIaRules::from(ia.as_str())).build());
+        policies.push(
+            LifecyclePolicy::builder()
+                .transition_to_ia(TransitionToIaRules::from(ia.as_str()))
+                .build(),
+        );
     }
     if let Some(archive) = set(&lifecycle.transition_to_archive) {
         policies.push(
@@ -52,7 +56,11 @@ pub fn lifecycle_policies(lifecycle: &Lifecycle) -> Vec<LifecyclePolicy> {
 
 /// Applies what differs on an `available` file system; `true` when it changed the throughput,
 /// which puts the file system in `updating` (the caller's next poll waits for it).
-pub async fn converge(efs: &aws_sdk_efs::Client, fs: &FileSystemDescription, options: &FileSystemOptions) -> Result<bool> {
+pub async fn converge(
+    efs: &aws_sdk_efs::Client,
+    fs: &FileSystemDescription,
+    options: &FileSystemOptions,
+) -> Result<bool> {
     let id = fs.file_system_id();
     let mut changed = Vec::new();
     let mode = sdk_throughput_mode(options.throughput_mode);
@@ -72,7 +80,10 @@ pub async fn converge(efs: &aws_sdk_efs::Client, fs: &FileSystemDescription, opt
     }
     if aws::efs::backup_enabled(efs, id).await? != options.backup {
         aws::efs::put_backup_policy(efs, id, options.backup).await?;
-        changed.push(format!("backup {}", if options.backup { "enabled" } else { "disabled" }));
+        changed.push(format!(
+            "backup {}",
+            if options.backup { "enabled" } else { "disabled" }
+        ));
     }
     if !changed.is_empty() {
         tracing::info!(file_system = id, ?changed, "file system settings converged");
