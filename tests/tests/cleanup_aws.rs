@@ -189,3 +189,41 @@ async fn a_key_left_without_alias_by_a_lost_alias_race_is_retired_and_a_foreign_
     assert_eq!(world.key_state(&ours).await, "PendingDeletion");
     assert_eq!(world.key_state(&foreign).await, "Enabled");
 }
+
+#[tokio::test]
+async fn a_retained_file_system_keeps_its_mount_targets_and_security_group_and_is_reported() {
+    let world = World::new().await;
+    let run = world
+        .prepared(json!({"clusterName": CLUSTER, "fileSystem": {"retention": "retain"}}))
+        .await;
+    let (_, storage) = world.provision(&run).await;
+
+    let log = world.clean_up(NAMESPACE).await;
+    let kept: Vec<_> = log.iter().flat_map(|(_, p)| p.output.kept.clone()).collect();
+    let removed: Vec<_> = log.iter().flat_map(|(_, p)| p.output.removed.clone()).collect();
+    let fs = &storage.file_system_id;
+    for what in [
+        format!("file system {fs} (retained"),
+        format!("mount targets of file system {fs} (retained"),
+        format!(
+            "security group {} (used by retained file system {fs})",
+            storage.security_group_id
+        ),
+    ] {
+        assert!(kept.iter().any(|k| k.starts_with(&what)), "{what} not in {kept:?}");
+    }
+    assert!(
+        !removed.contains(fs) && !removed.contains(&storage.security_group_id),
+        "{removed:?}"
+    );
+
+    let after = world.inventory().await;
+    assert!(
+        after.fargate_profiles.is_empty(),
+        "the rest is cleaned up: {:?}",
+        after.fargate_profiles
+    );
+    let retained = after.file_system(fs).expect("the file system stays");
+    assert_eq!(retained.mount_targets.len(), storage.mount_targets.len());
+    assert!(after.security_group(&storage.security_group_id).is_some());
+}

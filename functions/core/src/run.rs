@@ -40,6 +40,7 @@ impl Run {
         if let Some(alias) = &request.encryption.kms_key_alias {
             rules::kms_alias("run.encryption.kmsKeyAlias", alias)?;
         }
+        request.file_system.validate("run.fileSystem")?;
         if self.network.private_subnets.is_empty() || self.network.mount_target_subnets.is_empty() {
             return Err(WorkflowError::invalid(
                 "run.network",

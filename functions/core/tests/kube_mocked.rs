@@ -30,6 +30,7 @@ fn run() -> Run {
                 in_transit: false,
                 ..Encryption::default()
             },
+            file_system: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,

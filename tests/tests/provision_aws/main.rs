@@ -3,6 +3,7 @@
 
 mod efs;
 mod fargate;
+mod file_system_options;
 mod prepare;
 
 use efs_fargate_core::run::Run;

@@ -1,9 +1,11 @@
-//! EFS: file systems and mount targets.
+//! EFS: file systems, their settings (throughput, lifecycle, backup) and mount targets.
 
 use super::{all, found};
 use crate::error::{Result, WorkflowError};
 use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
-use aws_sdk_efs::types::{FileSystemDescription, MountTargetDescription};
+use aws_sdk_efs::types::{
+    BackupPolicy, FileSystemDescription, LifecyclePolicy, MountTargetDescription, Status, ThroughputMode,
+};
 
 /// The file system with this creation token (at most one: EFS enforces it).
 pub async fn file_system_by_token(efs: &aws_sdk_efs::Client, token: &str) -> Result<Option<FileSystemDescription>> {
@@ -82,4 +84,71 @@ pub async fn create_mount_target(
 pub async fn delete_mount_target(efs: &aws_sdk_efs::Client, mount_target_id: &str) -> Result<bool> {
     let deleted = efs.delete_mount_target().mount_target_id(mount_target_id).send().await;
     Ok(found(deleted, "efs:DeleteMountTarget", |e| e.is_mount_target_not_found())?.is_some())
+}
+
+/// Changes the throughput of an `available` file system (the only setting EFS changes in place).
+pub async fn update_throughput(
+    efs: &aws_sdk_efs::Client,
+    file_system_id: &str,
+    mode: ThroughputMode,
+    provisioned_mibps: Option<f64>,
+) -> Result<()> {
+    efs.update_file_system()
+        .file_system_id(file_system_id)
+        .throughput_mode(mode)
+        .set_provisioned_throughput_in_mibps(provisioned_mibps)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:UpdateFileSystem", e))?;
+    Ok(())
+}
+
+/// The file system's lifecycle policies (none when it has no lifecycle configuration).
+pub async fn lifecycle_policies(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Vec<LifecyclePolicy>> {
+    let described = efs
+        .describe_lifecycle_configuration()
+        .file_system_id(file_system_id)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:DescribeLifecycleConfiguration", e))?;
+    Ok(described.lifecycle_policies().to_vec())
+}
+
+/// Replaces the lifecycle configuration (an empty list removes every transition).
+pub async fn put_lifecycle_policies(
+    efs: &aws_sdk_efs::Client,
+    file_system_id: &str,
+    policies: Vec<LifecyclePolicy>,
+) -> Result<()> {
+    efs.put_lifecycle_configuration()
+        .file_system_id(file_system_id)
+        .set_lifecycle_policies(Some(policies))
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:PutLifecycleConfiguration", e))?;
+    Ok(())
+}
+
+/// Whether automatic backups are on (`ENABLED` or `ENABLING`); a file system without a backup
+/// policy (`PolicyNotFound`) has them off.
+pub async fn backup_enabled(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<bool> {
+    let described = efs.describe_backup_policy().file_system_id(file_system_id).send().await;
+    let status = found(described, "efs:DescribeBackupPolicy", |e| e.is_policy_not_found())?
+        .and_then(|out| out.backup_policy().map(|p| p.status().clone()));
+    Ok(matches!(status, Some(Status::Enabled | Status::Enabling)))
+}
+
+pub async fn put_backup_policy(efs: &aws_sdk_efs::Client, file_system_id: &str, enabled: bool) -> Result<()> {
+    let status = if enabled { Status::Enabled } else { Status::Disabled };
+    let policy = BackupPolicy::builder()
+        .status(status)
+        .build()
+        .map_err(|e| WorkflowError::invalid("fileSystem.backup", e.to_string()))?;
+    efs.put_backup_policy()
+        .file_system_id(file_system_id)
+        .backup_policy(policy)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:PutBackupPolicy", e))?;
+    Ok(())
 }

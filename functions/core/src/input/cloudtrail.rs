@@ -71,16 +71,17 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
     if let Some(ttl) = &ttl {
         rules::ttl_seconds(&format!("tags.{TTL_TAG_KEY}"), ttl)?;
     }
-    Ok(Trigger::Provision(ProvisionRequest {
+    Ok(Trigger::Provision(Box::new(ProvisionRequest {
         cluster_name,
         namespace,
         pod_execution_role_arn: console::pod_execution_role(None, settings)?,
         encryption: Encryption::default(),
+        file_system: Default::default(),
         ttl,
         deploy_poc_app: true,
         on_failure: OnFailure::Rollback,
         adopt: vec![],
-    }))
+    })))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The console (StartExecution) input.
 
-use super::{Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, rules};
+use super::{Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, ProvisionRequest, rules};
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;
 use serde::Deserialize;
@@ -13,6 +13,7 @@ struct ConsoleInput {
     namespace: Option<String>,
     pod_execution_role_arn: Option<String>,
     encryption: Option<EncryptionInput>,
+    file_system: Option<FileSystemOptions>,
     ttl: Option<String>,
     deploy_poc_app: Option<bool>,
     on_failure: Option<OnFailure>,
@@ -48,6 +49,8 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
     rules::namespace("namespace", &namespace)?;
     let pod_execution_role_arn = pod_execution_role(raw.pod_execution_role_arn, settings)?;
     let encryption = encryption(raw.encryption)?;
+    let file_system = raw.file_system.unwrap_or_default();
+    file_system.validate("fileSystem")?;
     if let Some(ttl) = &raw.ttl {
         rules::ttl_seconds("ttl", ttl)?;
     }
@@ -56,6 +59,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
         namespace,
         pod_execution_role_arn,
         encryption,
+        file_system,
         ttl: raw.ttl,
         deploy_poc_app: raw.deploy_poc_app.unwrap_or(true),
         on_failure: raw.on_failure.unwrap_or_default(),

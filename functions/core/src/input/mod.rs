@@ -4,6 +4,8 @@
 mod cloudtrail;
 pub use cloudtrail::{NAMESPACE_TAG_KEY, TTL_TAG_KEY};
 mod console;
+pub mod file_system;
+pub use file_system::{FileSystemOptions, Retention};
 pub mod rules;
 
 use crate::error::Result;
@@ -21,6 +23,9 @@ pub struct ProvisionRequest {
     pub namespace: String,
     pub pod_execution_role_arn: String,
     pub encryption: Encryption,
+    /// Absent from runs started before the options existed: those get the defaults.
+    #[serde(default)]
+    pub file_system: FileSystemOptions,
     /// ISO-8601 duration after which the TTL reaper cleans the run up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
@@ -82,7 +87,7 @@ pub enum OnFailure {
 /// What an execution input asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trigger {
-    Provision(ProvisionRequest),
+    Provision(Box<ProvisionRequest>),
     /// A valid input that asks for nothing, e.g. a cluster created without the opt-in tag.
     Skip {
         reason: String,
@@ -95,6 +100,6 @@ pub fn parse_execution_input(input: &Value, settings: &Settings) -> Result<Trigg
     if cloudtrail::is_cloudtrail_event(input) {
         cloudtrail::parse(input, settings)
     } else {
-        console::parse(input, settings).map(Trigger::Provision)
+        console::parse(input, settings).map(|request| Trigger::Provision(Box::new(request)))
     }
 }

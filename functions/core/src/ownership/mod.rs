@@ -17,6 +17,11 @@ pub const CLUSTER_KEY: &str = "efs-fargate-workflow/cluster";
 pub const NAMESPACE_KEY: &str = "efs-fargate-workflow/namespace";
 pub const RUN_ID_KEY: &str = "efs-fargate-workflow/run-id";
 pub const EXPIRES_AT_KEY: &str = "efs-fargate-workflow/expires-at";
+/// What cleanup does with the file system (`delete` or `retain`): set at creation from the input's
+/// `fileSystem.retention`, the only record cleanup has of it. IAM lets the workflow re-tag only the
+/// expiry, so a person changes it by hand.
+pub const RETENTION_KEY: &str = "efs-fargate-workflow/retention";
+pub const RETAIN_VALUE: &str = "retain";
 /// The tag (value `true`) by which a cluster opts in to being provisioned. Fixed, because the
 /// template's IAM conditions name it (`aws:ResourceTag/efs-fargate-workflow/provision`), and IAM
 /// condition keys cannot be parameters.
@@ -126,6 +131,11 @@ impl Owner {
         let digest = Sha256::digest(format!("{}/{}", self.cluster, self.namespace));
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }
+}
+
+/// True when the tags say cleanup must keep the resource's data ([`RETENTION_KEY`] `retain`).
+pub fn retained<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+    tags.into_iter().any(|(k, v)| k == RETENTION_KEY && v == RETAIN_VALUE)
 }
 
 /// A valid Kubernetes label value (at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends) that

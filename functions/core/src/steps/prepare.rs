@@ -97,7 +97,7 @@ pub async fn handle(
 pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEvent) -> Result<Poll<PrepareOutput>> {
     let attempt = event.attempt;
     let request = match parse_execution_input(&event.input, settings)? {
-        Trigger::Provision(request) => request,
+        Trigger::Provision(request) => *request,
         Trigger::Skip { reason } => {
             tracing::info!(%reason, "nothing to provision");
             return Ok(Poll::ready(attempt, reason.clone(), PrepareOutput::Skipped { reason }));

@@ -25,6 +25,7 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
     let mocks = Mocks {
         eks: vec![],
         ec2: vec![describe, delete],
+        efs: vec![no_file_systems()],
         ..Default::default()
     };
     let event = cleanup_event(CleanupAction::SecurityGroup, NAMESPACE);

@@ -57,6 +57,7 @@ pub fn run() -> Run {
             namespace: NAMESPACE.into(),
             pod_execution_role_arn: ROLE.into(),
             encryption: Encryption::default(),
+            file_system: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,

@@ -1,6 +1,7 @@
 //! The console samples: what a person passes to `StartExecution`.
 
-use efs_fargate_core::input::{Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest};
+use efs_fargate_core::input::file_system::{PerformanceMode, ThroughputMode};
+use efs_fargate_core::input::{Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Retention};
 
 use crate::samples::{SETTINGS_ROLE, load, provision};
 
@@ -17,6 +18,7 @@ fn console_minimal_gets_the_defaults() {
             namespace: DEFAULT_NAMESPACE.into(),
             pod_execution_role_arn: SETTINGS_ROLE.into(),
             encryption: Encryption::default(),
+            file_system: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,
@@ -39,6 +41,7 @@ fn console_full_sets_every_field() {
                 kms_key_alias: Some("alias/efs-poc".into()),
                 in_transit: true,
             },
+            file_system: Default::default(),
             ttl: Some("PT8H".into()),
             deploy_poc_app: false,
             on_failure: OnFailure::Rollback,
@@ -85,4 +88,32 @@ fn console_adopting_a_namespace() {
     let request = provision("console/adopt-existing-namespace.json");
     assert_eq!(request.adopt, vec![Adoptable::Namespace]);
     assert!(request.adopts(Adoptable::Namespace) && !request.adopts(Adoptable::FargateProfile));
+}
+
+#[test]
+fn console_file_system_options_sets_every_option() {
+    let request = provision("console/file-system-options.json");
+    let options = &request.file_system;
+    assert_eq!(options.throughput_mode, ThroughputMode::Provisioned);
+    assert_eq!(options.provisioned_throughput_mibps, Some(128));
+    assert_eq!(options.performance_mode, PerformanceMode::MaxIo);
+    assert_eq!(options.lifecycle.transition_to_ia, "AFTER_7_DAYS");
+    assert_eq!(options.lifecycle.transition_to_archive, "NONE");
+    assert_eq!(options.lifecycle.transition_to_primary_storage_class, "AFTER_1_ACCESS");
+    assert!(options.backup);
+    assert_eq!(options.retention, Retention::Retain);
+    let sample = load("console/file-system-options.json");
+    for field in [
+        "throughputMode",
+        "provisionedThroughputMibps",
+        "performanceMode",
+        "lifecycle",
+        "backup",
+        "retention",
+    ] {
+        assert!(
+            sample["fileSystem"].get(field).is_some(),
+            "file-system-options.json lacks fileSystem.{field}"
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub const COVERED: &[&str] = &[
     "console/full.json",
     "console/retain-on-failure.json",
     "console/with-ttl.json",
+    "console/file-system-options.json",
     "console/adopt-existing-namespace.json",
     "console/cleanup.json",
     "eventbridge/provision-timed-out.json",
@@ -74,7 +75,7 @@ pub fn settings() -> Settings {
 
 pub fn provision(relative: &str) -> ProvisionRequest {
     match parse_execution_input(&load(relative), &settings()) {
-        Ok(Trigger::Provision(request)) => request,
+        Ok(Trigger::Provision(request)) => *request,
         Ok(Trigger::Skip { reason }) => panic!("{relative} was skipped: {reason}"),
         Err(e) => panic!("{relative} was rejected: {e}"),
     }
@@ -144,7 +145,11 @@ fn check_run(relative: &str, run: &Run) {
     });
     let reparsed = parse_execution_input(&console, &settings())
         .unwrap_or_else(|e| panic!("{relative}: the run's request is invalid: {e}"));
-    assert_eq!(reparsed, Trigger::Provision(run.request.clone()), "{relative}");
+    assert_eq!(
+        reparsed,
+        Trigger::Provision(Box::new(run.request.clone())),
+        "{relative}"
+    );
     assert!(!run.network.private_subnets.is_empty(), "{relative}");
     assert!(!run.network.mount_target_subnets.is_empty(), "{relative}");
     let zones: BTreeSet<_> = run

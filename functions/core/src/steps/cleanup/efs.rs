@@ -1,9 +1,11 @@
-//! The `mount-targets`, `file-system` and `security-group` cleanup actions.
+//! The `mount-targets`, `file-system` and `security-group` cleanup actions. A file system created
+//! with `fileSystem.retention: retain` stays with its mount targets and security group, reported
+//! as kept: its retention tag is the only record of that choice cleanup has.
 
 use super::{CleanupProgress, done, pending};
 use crate::aws;
 use crate::error::Result;
-use crate::ownership::{Owner, Scope, kept};
+use crate::ownership::{Owner, RETENTION_KEY, Scope, kept, retained};
 use crate::steps::efs::security_group;
 use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState};
 
@@ -17,11 +19,22 @@ async fn deletable_file_system(
     let Some(fs) = aws::efs::file_system_by_token(efs_client, &owner.creation_token()).await? else {
         return Ok(None);
     };
-    let why_kept = scope.why_kept(owner, fs.tags().iter().map(|t| (t.key(), t.value())));
+    let tags = || fs.tags().iter().map(|t| (t.key(), t.value()));
+    let why_kept = scope
+        .why_kept(owner, tags())
+        .or_else(|| retained(tags()).then(retained_reason));
     Ok(Some(match why_kept {
         None => Ok(fs),
         Some(why) => Err(kept(format!("file system {}", fs.file_system_id()), why)),
     }))
+}
+
+/// Why a retained file system stays. IAM lets the workflow tag a file system only with its expiry,
+/// so the retention tag set at creation is what marks it; this report is the rest.
+fn retained_reason() -> String {
+    format!(
+        "retained: created with fileSystem.retention retain (tag {RETENTION_KEY}=retain); delete it by hand, or change that tag to delete and run cleanup again"
+    )
 }
 
 /// The mount targets of our file system. They carry no tags of their own: in a rollback they go
@@ -65,12 +78,32 @@ pub async fn file_system(efs_client: &aws_sdk_efs::Client, owner: &Owner, scope:
     }
 }
 
-pub async fn security_groups(ec2: &aws_sdk_ec2::Client, owner: &Owner, scope: &Scope) -> Result<CleanupProgress> {
+/// Our NFS security groups; they stay while a retained file system's mount targets use them.
+pub async fn security_groups(
+    ec2: &aws_sdk_ec2::Client,
+    efs_client: &aws_sdk_efs::Client,
+    owner: &Owner,
+    scope: &Scope,
+) -> Result<CleanupProgress> {
+    let retained_by = aws::efs::file_system_by_token(efs_client, &owner.creation_token())
+        .await?
+        .filter(|fs| {
+            let tags = || fs.tags().iter().map(|t| (t.key(), t.value()));
+            owner.owns(tags()) && retained(tags())
+        })
+        .map(|fs| fs.file_system_id().to_string());
     let mut removed = Vec::new();
     let mut kept_groups = Vec::new();
     for group in security_group::find_owned(ec2, owner).await? {
         let group_id = group.group_id().unwrap_or_default();
-        if let Some(why) = scope.keeps(group.tags().iter().filter_map(|t| Some((t.key()?, t.value()?)))) {
+        let why = scope
+            .keeps(group.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))))
+            .or_else(|| {
+                retained_by
+                    .as_ref()
+                    .map(|fs| format!("used by retained file system {fs}"))
+            });
+        if let Some(why) = why {
             kept_groups.push(kept(format!("security group {group_id}"), why));
             continue;
         }

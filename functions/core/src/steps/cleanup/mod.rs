@@ -211,7 +211,7 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
         }
         CleanupAction::MountTargets => efs::mount_targets(&clients.efs, &owner, &scope).await?,
         CleanupAction::FileSystem => efs::file_system(&clients.efs, &owner, &scope).await?,
-        CleanupAction::SecurityGroup => efs::security_groups(&clients.ec2, &owner, &scope).await?,
+        CleanupAction::SecurityGroup => efs::security_groups(&clients.ec2, &clients.efs, &owner, &scope).await?,
         CleanupAction::KmsKey => {
             kms::keys(
                 &clients.kms,

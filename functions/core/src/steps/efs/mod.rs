@@ -3,6 +3,7 @@
 pub mod file_system;
 pub mod kms;
 pub mod mount_targets;
+pub mod options;
 pub mod security_group;
 
 use crate::clients::AwsClients;
@@ -55,7 +56,10 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
     let fs = file_system::ensure_file_system(&clients.efs, run, key.as_ref()).await?;
     let security_group_id = security_group::ensure_security_group(&clients.ec2, run).await?;
     let subnets = &run.network.mount_target_subnets;
-    let fs_available = file_system::is_available(&fs)?;
+    let mut fs_available = file_system::is_available(&fs)?;
+    if fs_available && options::converge(&clients.efs, &fs, &run.request.file_system).await? {
+        fs_available = false;
+    }
     let mount_targets = if fs_available {
         mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?
     } else {
