@@ -28,10 +28,6 @@ pub fn principal_arn(caller_arn: &str) -> String {
     caller_arn.to_string()
 }
 
-fn partition_of(cluster: &Cluster) -> &str {
-    cluster.arn().and_then(|arn| arn.split(':').nth(1)).unwrap_or("aws")
-}
-
 /// The principal the Kubernetes steps run as: the configured cluster-access role, else the caller.
 pub async fn cluster_principal(sts: &aws_sdk_sts::Client, configured: Option<&str>) -> Result<String> {
     if let Some(role) = configured {
@@ -73,7 +69,7 @@ pub async fn ensure_access(
             ),
         });
     }
-    let policy_arn = admin_policy_arn(cluster);
+    let policy_arn = admin_policy_arn(&principal);
     let status = match aws::eks::access_entry(eks, cluster_name, &principal).await? {
         Some(entry) if owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags())) => {
             // An entry an older version of the workflow created without the group.
@@ -112,8 +108,11 @@ pub async fn ensure_access(
     })
 }
 
-fn admin_policy_arn(cluster: &Cluster) -> String {
-    format!("arn:{}:eks::aws:{CLUSTER_ADMIN_POLICY}", partition_of(cluster))
+/// The cluster-admin policy in the partition of `principal` (an IAM role of the cluster's account),
+/// so no DescribeCluster is needed to name it.
+fn admin_policy_arn(principal: &str) -> String {
+    let partition = principal.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+    format!("arn:{partition}:eks::aws:{CLUSTER_ADMIN_POLICY}")
 }
 
 /// Associates cluster-admin with our entry for the step that installs the workflow's RBAC. An
@@ -122,14 +121,13 @@ pub async fn grant_bootstrap(eks: &aws_sdk_eks::Client, run: &Run) -> Result<()>
     if run.access.status != AccessStatus::Created {
         return Err(cannot_bootstrap(run));
     }
-    let cluster = aws::eks::cluster(eks, &run.request.cluster_name).await?;
     let principal = &run.access.principal_arn;
     let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
     aws::eks::associate_access_policy(
         eks,
         &run.request.cluster_name,
         principal,
-        &admin_policy_arn(&cluster),
+        &admin_policy_arn(principal),
         scope,
     )
     .await?;
@@ -156,14 +154,8 @@ pub async fn bootstrap_granted(eks: &aws_sdk_eks::Client, run: &Run) -> Result<b
     if run.access.status == AccessStatus::Skipped {
         return Ok(false);
     }
-    let cluster = aws::eks::cluster(eks, &run.request.cluster_name).await?;
-    has_policy(
-        eks,
-        &run.request.cluster_name,
-        &run.access.principal_arn,
-        &admin_policy_arn(&cluster),
-    )
-    .await
+    let principal = &run.access.principal_arn;
+    has_policy(eks, &run.request.cluster_name, principal, &admin_policy_arn(principal)).await
 }
 
 /// Removes the bootstrap grant from our entry for `principal` (an entry the workflow did not
@@ -175,9 +167,8 @@ pub async fn revoke_bootstrap(eks: &aws_sdk_eks::Client, owner: &Owner, principa
     if !owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags())) {
         return Ok(false);
     }
-    let cluster = aws::eks::cluster(eks, &owner.cluster).await?;
     let revoked =
-        aws::eks::disassociate_access_policy(eks, &owner.cluster, principal, &admin_policy_arn(&cluster)).await?;
+        aws::eks::disassociate_access_policy(eks, &owner.cluster, principal, &admin_policy_arn(principal)).await?;
     if revoked {
         tracing::info!(principal, cluster = %owner.cluster, "bootstrap: cluster-admin revoked");
     }
