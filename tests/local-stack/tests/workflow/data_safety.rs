@@ -53,6 +53,16 @@ async fn a_failed_rerun_leaves_the_first_run_and_its_files_as_they_were() {
         "the re-run's own key is scheduled for deletion"
     );
     assert!(stack.stack.kube.object("Namespace", None, DEFAULT_NAMESPACE).is_some());
+    for kind in ["ClusterRole", "ClusterRoleBinding"] {
+        assert!(
+            stack
+                .stack
+                .kube
+                .object(kind, None, efs_fargate_core::steps::k8s::rbac::NAME)
+                .is_some(),
+            "the first run's {kind} outlives the rollback"
+        );
+    }
     let now = stack.stack.kube.store_files(&fs);
     for (file, content) in &files {
         assert!(now[file].starts_with(content.as_str()), "{file} lost lines");
