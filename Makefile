@@ -2,7 +2,7 @@
 # on the local stack (moto, the local gateway and the fake Kubernetes API server).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/efs-fargate-workflow/target
 
-.PHONY: test demo venv fmt lint clean-venv
+.PHONY: test demo bench bench-workflow venv fmt lint clean-venv
 
 test:
 	bash scripts/test.sh
@@ -10,6 +10,14 @@ test:
 demo: venv
 	cargo build -p local-stack -p efs-workflow --bins
 	"$(CARGO_TARGET_DIR)/debug/local-demo"
+
+# `make bench` prints the performance figures (README, Performance); not part of `make test`.
+bench: bench-workflow
+
+# Provisioning replayed under AWS's latency model; BENCH_ARGS e.g. `--cases median --time-scale 0.2`.
+bench-workflow: venv
+	cargo build -p workflow-bench
+	"$(CARGO_TARGET_DIR)/debug/workflow-bench" $(BENCH_ARGS)
 
 venv:
 	bash scripts/venv.sh

@@ -12,6 +12,7 @@ pub mod input;
 pub mod kube_client;
 pub mod lease;
 pub mod ownership;
+pub mod pacing;
 pub mod poll;
 pub mod run;
 pub mod settings;

@@ -3,6 +3,7 @@
 
 use crate::error::{Result, WorkflowError};
 use crate::input::rules;
+use crate::pacing::TimeScale;
 use std::collections::HashMap;
 
 /// Which runs may change a cluster only when the cluster carries the opt-in tag.
@@ -54,6 +55,10 @@ pub struct Settings {
     pub access_entry_mode: AccessEntryMode,
     /// `POLL_SECONDS`: overrides every poll interval (the local stack uses 1).
     pub poll_seconds_override: Option<u32>,
+    /// `TIME_SCALE`: **local stack only**, real seconds per simulated second (default 1): the
+    /// stack replays AWS's latencies faster, and the status actions' in-function waits and the
+    /// elapsed times they read from timestamps run on the same clock.
+    pub time_scale: TimeScale,
     /// `KMS_DELETION_WINDOW_DAYS`: 7–30, default 7.
     pub kms_deletion_window_days: i32,
     /// `CLEANUP_STATE_MACHINE_ARN`: what the TTL reaper starts.
@@ -78,6 +83,7 @@ impl Default for Settings {
             default_ttl: None,
             access_entry_mode: AccessEntryMode::Manage,
             poll_seconds_override: None,
+            time_scale: TimeScale::default(),
             kms_deletion_window_days: 7,
             cleanup_state_machine_arn: None,
             cluster_access_role_arn: None,
@@ -121,6 +127,14 @@ impl Settings {
                 WorkflowError::invalid("POLL_SECONDS", "must be a whole number of seconds from 1 to 300")
             })?;
             settings.poll_seconds_override = Some(seconds);
+        }
+        if let Some(scale) = get("TIME_SCALE") {
+            settings.time_scale = scale.parse().ok().and_then(TimeScale::new).ok_or_else(|| {
+                WorkflowError::invalid(
+                    "TIME_SCALE",
+                    "must be a number above 0 and at most 1 (local stack only)",
+                )
+            })?;
         }
         if let Some(days) = get("KMS_DELETION_WINDOW_DAYS") {
             settings.kms_deletion_window_days =
@@ -216,6 +230,7 @@ mod tests {
             ("POD_EXECUTION_ROLE_ARN", "not-an-arn"),
             ("DEFAULT_TTL", "8 hours"),
             ("POLL_SECONDS", "0"),
+            ("TIME_SCALE", "0"),
             ("KMS_DELETION_WINDOW_DAYS", "3"),
             ("FARGATE_LOG_RETENTION_DAYS", "2"),
             ("LEASE_TABLE_NAME", " "),

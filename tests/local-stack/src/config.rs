@@ -80,10 +80,23 @@ impl Default for FaultConfig {
 /// How long resources stay in their transitional state. Zero (moto's instant changes) by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LatencyConfig {
-    /// Fargate profiles `CREATING`, file systems and mount targets `creating`, after their create call.
+    /// Fargate profiles `CREATING`, file systems and mount targets `creating`, after their create
+    /// call, unless their kind has its own window below.
     pub create: Duration,
     /// Fargate profiles `DELETING` and mount targets `deleting`, after their delete call.
     pub delete: Duration,
+    /// Per kind, instead of `create`: AWS's latency model replayed (`workflow-bench`).
+    pub create_profile: Option<Duration>,
+    pub create_file_system: Option<Duration>,
+    pub create_mount_target: Option<Duration>,
+}
+
+impl LatencyConfig {
+    /// No window is open at all: moto's answers pass unchanged.
+    pub fn is_off(&self) -> bool {
+        let windows = [self.create_profile, self.create_file_system, self.create_mount_target];
+        self.create.is_zero() && self.delete.is_zero() && windows.iter().flatten().all(Duration::is_zero)
+    }
 }
 
 /// Everything [`crate::Gateway::serve`] needs.

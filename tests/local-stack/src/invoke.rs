@@ -4,12 +4,13 @@
 
 use std::any::Any;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use efs_fargate_core::functions::Function;
+use efs_fargate_core::pacing::TimeScale;
 use http::{HeaderValue, StatusCode, header};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
@@ -49,7 +50,10 @@ pub(crate) async fn invoke(State(shared): State<Arc<Shared>>, Path(name): Path<S
         }
     };
     match run(&shared, function, payload).await {
-        Ok(output) => invocation_response(output.to_string(), false),
+        Ok(mut output) => {
+            scale_wait(shared.context.settings.time_scale, &mut output).await;
+            invocation_response(output.to_string(), false)
+        }
         Err(diagnostic) => invocation_response(
             json!({ "errorType": diagnostic.error_type, "errorMessage": diagnostic.error_message }).to_string(),
             true,
@@ -68,6 +72,7 @@ pub(crate) async fn run(shared: &Shared, function: Function, payload: Value) -> 
     let outcome = tokio::spawn(async move { function.invoke(&context, payload).await })
         .await
         .unwrap_or_else(|join| Err(panic_diagnostic(join.try_into_panic().ok())));
+    shared.stats.handled_for(started.elapsed());
     tracing::info!(
         function = function.name(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -75,6 +80,23 @@ pub(crate) async fn run(shared: &Shared, function: Function, payload: Value) -> 
         "invoked"
     );
     outcome
+}
+
+/// Replays the Wait state that follows a poll at the stack's time scale. moto's engine waits
+/// whole seconds only (a fractional `SecondsPath` fails the execution, as on AWS), so the Wait gets
+/// the whole seconds of the scaled wait and the rest is waited here, before answering: the next
+/// poll comes exactly the scaled time later. At scale 1 nothing changes.
+async fn scale_wait(scale: TimeScale, output: &mut Value) {
+    if scale == TimeScale::default() {
+        return;
+    }
+    let Some(seconds) = output.get("nextPollSeconds").and_then(Value::as_u64) else {
+        return;
+    };
+    let real = scale.real(seconds as f64);
+    let whole = real.as_secs();
+    output["nextPollSeconds"] = json!(whole);
+    tokio::time::sleep(real - Duration::from_secs(whole)).await;
 }
 
 /// The gateway's functions, invoked without going through HTTP: how EventBridge's scheduled rules

@@ -113,6 +113,7 @@ fn end_to_end(headers: &HeaderMap, also_skip: &[HeaderName]) -> HeaderMap {
 pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let service = sigv4::service(&parts.headers).map(str::to_string);
+    shared.stats.aws_call();
     if let Some(fault) = shared.faults.as_ref().and_then(|f| f.pick(service.as_deref())) {
         shared.stats.faulted(fault.kind);
         tracing::info!(service, kind = %fault.kind, method = %parts.method, path = parts.uri.path(), "fault injected");

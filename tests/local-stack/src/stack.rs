@@ -26,6 +26,7 @@ use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::handler::Context;
+use efs_fargate_core::pacing::TimeScale;
 use efs_fargate_core::settings::{KubeApiOverride, Settings};
 use fake_kube_apiserver::FakeKube;
 use serde_json::Value;
@@ -63,6 +64,8 @@ pub enum StackError {
     Template(#[from] TemplateError),
     #[error("template.yaml: {0}")]
     Pattern(#[from] PatternError),
+    #[error("time_scale {0} must be above 0 and at most 1 to simulate AWS's time")]
+    TimeScale(f64),
     #[error("template.yaml schedules `{0}`, which is none of the workflow's functions")]
     UnknownFunction(String),
 }
@@ -76,6 +79,11 @@ pub struct StackOptions {
     pub pod_start_delay: Duration,
     pub faults: Option<FaultConfig>,
     pub latency: LatencyConfig,
+    /// The handlers run on the fake cluster's clock too: their own poll plans (no 1 s polls),
+    /// in-function waits and the Wait states scaled by `time_scale` (the gateway), so that AWS's
+    /// latencies, set in `latency` and `pod_start_delay`, are replayed faithfully
+    /// (`workflow-bench`). Off by default: the tests' 1 s polls.
+    pub simulated_time: bool,
     /// Runs the template's schedules (the TTL reaper every `ReaperRate` × `time_scale`). Off for
     /// tests that count invocations or must not have a sweep in the middle.
     pub schedules: bool,
@@ -88,6 +96,7 @@ impl Default for StackOptions {
             pod_start_delay: Duration::from_secs(10),
             faults: None,
             latency: LatencyConfig::default(),
+            simulated_time: false,
             schedules: true,
         }
     }
@@ -149,7 +158,12 @@ impl LocalStack {
             pod_execution_role_arn: Some(POD_ROLE.into()),
             // As deployed: prepare grants this role access through the (emulated) access-entry API.
             cluster_access_role_arn: Some(CLUSTER_ACCESS_ROLE.into()),
-            poll_seconds_override: Some(1),
+            poll_seconds_override: (!options.simulated_time).then_some(1),
+            time_scale: if options.simulated_time {
+                TimeScale::new(options.time_scale).ok_or(StackError::TimeScale(options.time_scale))?
+            } else {
+                TimeScale::default()
+            },
             cleanup_state_machine_arn: Some(cleanup_arn.clone()),
             kube_api_override: Some(KubeApiOverride {
                 endpoint: kube.endpoint(),

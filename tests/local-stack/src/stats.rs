@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use efs_fargate_core::functions::Function;
 
@@ -12,6 +13,11 @@ use crate::config::FaultKind;
 pub struct Stats {
     /// Lambda invocations served, by function name.
     pub invocations: BTreeMap<&'static str, u64>,
+    /// Real time spent in the handlers (Lambda's billed duration, before any time scale).
+    pub handler_time: Duration,
+    /// AWS API requests received (every request but Lambda invokes), however answered: moto,
+    /// the emulated access entries, an injected fault or a refusal.
+    pub aws_calls: u64,
     /// Faults injected, by kind.
     pub faults: BTreeMap<FaultKind, u64>,
     /// Requests forwarded to moto, by signing service (`-` for unsigned requests).
@@ -37,6 +43,10 @@ impl Stats {
     pub fn proxied_to(&self, service: &str) -> u64 {
         self.proxied.get(service).copied().unwrap_or(0)
     }
+
+    pub fn invocations_total(&self) -> u64 {
+        self.invocations.values().sum()
+    }
 }
 
 /// The live counters behind [`Stats`].
@@ -46,6 +56,14 @@ pub(crate) struct Counters(Mutex<Stats>);
 impl Counters {
     pub(crate) fn invoked(&self, function: Function) {
         *self.lock().invocations.entry(function.name()).or_default() += 1;
+    }
+
+    pub(crate) fn aws_call(&self) {
+        self.lock().aws_calls += 1;
+    }
+
+    pub(crate) fn handled_for(&self, elapsed: Duration) {
+        self.lock().handler_time += elapsed;
     }
 
     pub(crate) fn faulted(&self, kind: FaultKind) {

@@ -9,6 +9,7 @@ use crate::error::{Result, WorkflowError};
 use crate::input::{Adoptable, ProvisionRequest};
 use crate::lease::Acquire;
 use crate::ownership::Owner;
+use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::run::{AccessStatus, Run, StepEvent};
 use crate::settings::Settings;
@@ -21,9 +22,6 @@ use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// Seconds between polls: EKS takes a minute or two to create or delete a profile.
-pub const PROFILE_POLL_SECONDS: u32 = 15;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -125,8 +123,9 @@ async fn cluster_access_and_namespace(clients: &AwsClients, settings: &Settings,
     })
 }
 
-/// Converges the profile once and reports: ready when ACTIVE, pending while queued behind another
-/// execution's profile change or CREATING; a failed profile is an error.
+/// Converges the profile and reports: ready when ACTIVE, pending while queued behind another
+/// execution's profile change or CREATING (polled in the function once it may be ACTIVE soon, see
+/// [`pacing`]); a failed profile is an error.
 pub async fn profile(
     clients: &AwsClients,
     settings: &Settings,
@@ -134,26 +133,39 @@ pub async fn profile(
     holder: Option<&str>,
     attempt: u32,
 ) -> Result<Poll<ProfileOutput>> {
-    match converge(clients, settings, run, holder).await? {
-        Converged::Found(profile) => poll_of(&profile, settings, attempt),
-        Converged::Created(created) => Ok(Poll::pending(
-            attempt,
-            settings.poll_seconds(PROFILE_POLL_SECONDS),
-            format!("Fargate profile {} created, CREATING", created.profile_name),
-            created,
-        )),
-        Converged::Queued { holder } => Ok(Poll::pending(
-            attempt,
-            settings.poll_seconds(QUEUED_POLL_SECONDS),
-            format!("queued: {holder} is changing a Fargate profile of the cluster"),
-            ProfileOutput {
-                profile_name: run.owner().fargate_profile_name(),
-                profile_arn: String::new(),
-                status: QUEUED.into(),
-                created: false,
-            },
-        )),
-    }
+    let expected = pacing::FARGATE_PROFILE;
+    pacing::settle(settings, || async {
+        Ok(match converge(clients, settings, run, holder).await? {
+            Converged::Found(profile) => {
+                let waited = profile
+                    .created_at()
+                    .map_or(0, |at| settings.time_scale.since_smithy(at));
+                (poll_of(&profile, attempt)?, Some(Awaiting { expected, waited }))
+            }
+            Converged::Created(created) => {
+                let detail = format!("Fargate profile {} created, CREATING", created.profile_name);
+                (
+                    Poll::pending(attempt, 0, detail, created),
+                    Some(Awaiting::started_now(expected)),
+                )
+            }
+            Converged::Queued { holder } => (
+                Poll::pending(
+                    attempt,
+                    settings.poll_seconds(QUEUED_POLL_SECONDS),
+                    format!("queued: {holder} is changing a Fargate profile of the cluster"),
+                    ProfileOutput {
+                        profile_name: run.owner().fargate_profile_name(),
+                        profile_arn: String::new(),
+                        status: QUEUED.into(),
+                        created: false,
+                    },
+                ),
+                None,
+            ),
+        })
+    })
+    .await
 }
 
 /// Finds the profile (releasing the cluster's lease once it is no longer CREATING), or creates
@@ -239,8 +251,9 @@ pub async fn ensure_profile(clients: &AwsClients, run: &Run) -> Result<ProfileOu
     }
 }
 
-/// The poll for a described profile: ready when ACTIVE, waiting while CREATING, failed otherwise.
-fn poll_of(profile: &FargateProfile, settings: &Settings, attempt: u32) -> Result<Poll<ProfileOutput>> {
+/// The poll for a described profile: ready when ACTIVE, pending while CREATING (when to poll
+/// again is [`profile`]'s call), failed otherwise.
+fn poll_of(profile: &FargateProfile, attempt: u32) -> Result<Poll<ProfileOutput>> {
     let name = profile.fargate_profile_name().unwrap_or_default().to_string();
     let status = profile.status().cloned().unwrap_or(FargateProfileStatus::Creating);
     match status {
@@ -251,7 +264,7 @@ fn poll_of(profile: &FargateProfile, settings: &Settings, attempt: u32) -> Resul
         )),
         FargateProfileStatus::Creating => Ok(Poll::pending(
             attempt,
-            settings.poll_seconds(PROFILE_POLL_SECONDS),
+            0,
             format!("Fargate profile {name} is CREATING"),
             output(profile, false),
         )),

@@ -25,18 +25,27 @@ fn profile(status: FargateProfileStatus) -> FargateProfile {
 }
 
 fn described(status: FargateProfileStatus) -> DescribeFargateProfileOutput {
-    DescribeFargateProfileOutput::builder()
-        .fargate_profile(profile(status))
-        .build()
+    described_since(status, 0)
 }
 
+/// Described with `createdAt` `seconds_ago`.
+fn described_since(status: FargateProfileStatus, seconds_ago: i64) -> DescribeFargateProfileOutput {
+    let created = aws_smithy_types::DateTime::from_secs(jiff::Timestamp::now().as_second() - seconds_ago);
+    let mut profile = profile(status);
+    profile.created_at = Some(created);
+    DescribeFargateProfileOutput::builder().fargate_profile(profile).build()
+}
+
+/// The first poll comes near the end EKS usually needs (a Wait state until then), and from there
+/// the function polls itself until ACTIVE.
 #[tokio::test]
 async fn fargate_status_goes_from_creating_to_active() {
     let describe = mock!(aws_sdk_eks::Client::describe_fargate_profile)
         .sequence()
-        .output(|| described(FargateProfileStatus::Creating))
+        .output(|| described_since(FargateProfileStatus::Creating, 10))
+        .output(|| described_since(FargateProfileStatus::Creating, 150))
         .times(2)
-        .output(|| described(FargateProfileStatus::Active))
+        .output(|| described_since(FargateProfileStatus::Active, 160))
         .build();
     let clients = Mocks {
         eks: vec![describe],
@@ -46,7 +55,7 @@ async fn fargate_status_goes_from_creating_to_active() {
     let mut polls = Vec::new();
     let mut attempt = 0;
     loop {
-        let poll = fargate::profile(&clients, &settings(), &run(), None, attempt)
+        let poll = fargate::profile(&clients, &fast_clock(), &run(), None, attempt)
             .await
             .unwrap();
         attempt = poll.attempt;
@@ -55,8 +64,9 @@ async fn fargate_status_goes_from_creating_to_active() {
             break;
         }
     }
-    assert_eq!(polls, vec![(false, 15), (false, 15), (true, 0)]);
-    assert_eq!(attempt, 3);
+    // 150 s is `pacing::FARGATE_PROFILE.first_poll()`; the next call saw CREATING twice, then ACTIVE.
+    assert_eq!(polls, vec![(false, 140), (true, 0)]);
+    assert_eq!(attempt, 2);
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ fn run(args: Args) -> Result<(), StartError> {
             .with_latency(LatencyConfig {
                 create: args.create_latency_seconds,
                 delete: args.delete_latency_seconds,
+                ..LatencyConfig::default()
             });
         let running = gateway.serve(config)?;
         let mut terminate = signal(SignalKind::terminate())?;

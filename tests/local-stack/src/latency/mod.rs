@@ -89,7 +89,7 @@ impl Latency {
 
     /// `None` when both windows are zero: moto's answers pass unchanged.
     pub(crate) fn new(config: LatencyConfig) -> Option<Self> {
-        (!config.create.is_zero() || !config.delete.is_zero()).then(|| Self {
+        (!config.is_off()).then(|| Self {
             config,
             state: Mutex::default(),
         })
@@ -98,7 +98,14 @@ impl Latency {
     /// Rewrites `reply` to `call` for the resources inside their window.
     pub(crate) fn rewrite(&self, call: &Call, reply: &mut Reply) {
         let now = Instant::now();
-        let created_until = (!self.config.create.is_zero()).then(|| now + self.config.create);
+        let window = match call {
+            Call::CreateFargateProfile { .. } => self.config.create_profile,
+            Call::CreateFileSystem => self.config.create_file_system,
+            Call::CreateMountTarget => self.config.create_mount_target,
+            _ => None,
+        };
+        let create = window.unwrap_or(self.config.create);
+        let created_until = (!create.is_zero()).then(|| now + create);
         let deleted_until = (!self.config.delete.is_zero()).then(|| now + self.config.delete);
         let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         state.creating.retain(|_, until| *until > now);

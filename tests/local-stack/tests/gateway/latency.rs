@@ -29,6 +29,7 @@ async fn slow_world() -> (World, RunningGateway, AwsClients, Run) {
     let latency = LatencyConfig {
         create: WINDOW,
         delete: WINDOW,
+        ..LatencyConfig::default()
     };
     let (gateway, clients) = start_gateway(&world.moto.sdk_config(), &world.moto.endpoint(), |c| {
         c.with_latency(latency)

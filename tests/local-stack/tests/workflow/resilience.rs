@@ -11,6 +11,7 @@ async fn status_loops_wait_while_resources_are_being_created() {
     let latency = LatencyConfig {
         create: Duration::from_secs(3),
         delete: Duration::from_secs(2),
+        ..LatencyConfig::default()
     };
     let stack = stack(StackOptions {
         latency,

@@ -15,6 +15,7 @@ async fn three_provisions_and_a_cleanup_on_one_cluster_take_turns() {
     let latency = LatencyConfig {
         create: Duration::from_secs(3),
         delete: Duration::from_secs(3),
+        ..LatencyConfig::default()
     };
     let stack = stack(StackOptions {
         latency,

@@ -8,6 +8,7 @@ pub mod security_group;
 
 use crate::clients::AwsClients;
 use crate::error::Result;
+use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::run::{Run, StepEvent};
 use crate::settings::Settings;
@@ -15,9 +16,6 @@ use crate::steps::network;
 use kms::KmsKey;
 use mount_targets::MountTarget;
 use serde::{Deserialize, Serialize};
-
-/// Seconds between polls: mount targets take a minute or two to become available.
-pub const MOUNT_TARGET_POLL_SECONDS: u32 = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,7 +47,18 @@ pub async fn handle(clients: &AwsClients, settings: &Settings, event: StepEvent<
 
 /// Finds or creates everything (mount targets as soon as the file system is available, here or in
 /// a later call); ready when the file system and a mount target in every private AZ are `available`.
+/// The file system's few seconds are waited for in the function, the mount targets' minute or so
+/// mostly in a Wait state ([`pacing`]).
 pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll<EfsOutput>> {
+    pacing::settle(settings, || converge_once(clients, run, attempt, settings)).await
+}
+
+async fn converge_once(
+    clients: &AwsClients,
+    run: &Run,
+    attempt: u32,
+    settings: &Settings,
+) -> Result<(Poll<EfsOutput>, Option<Awaiting>)> {
     // The security group opens NFS to these subnets: never to whatever the input says.
     network::verified(clients, run).await?;
     let key = kms::ensure_key(&clients.kms, run).await?;
@@ -60,10 +69,24 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
     if fs_available && options::converge(&clients.efs, &fs, &run.request.file_system).await? {
         fs_available = false;
     }
-    let mount_targets = if fs_available {
-        mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?
+    let (mount_targets, awaiting) = if fs_available {
+        let (mount_targets, created) =
+            mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?;
+        let awaiting = if created {
+            Awaiting::started_now(pacing::MOUNT_TARGETS)
+        } else {
+            Awaiting::due(pacing::MOUNT_TARGETS)
+        };
+        (mount_targets, awaiting)
     } else {
-        vec![]
+        let waited = settings.time_scale.since_smithy(fs.creation_time());
+        (
+            vec![],
+            Awaiting {
+                expected: pacing::FILE_SYSTEM,
+                waited,
+            },
+        )
     };
     let ready = fs_available && mount_targets::all_available(&mount_targets, subnets)?;
     let available = mount_targets.iter().filter(|mt| mt.state == "available").count();
@@ -82,13 +105,8 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
         mount_targets,
     };
     Ok(if ready {
-        Poll::ready(attempt, detail, output)
+        (Poll::ready(attempt, detail, output), None)
     } else {
-        Poll::pending(
-            attempt,
-            settings.poll_seconds(MOUNT_TARGET_POLL_SECONDS),
-            detail,
-            output,
-        )
+        (Poll::pending(attempt, 0, detail, output), Some(awaiting))
     })
 }

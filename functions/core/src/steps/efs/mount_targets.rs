@@ -26,13 +26,14 @@ impl From<&MountTargetDescription> for MountTarget {
     }
 }
 
-/// Creates the missing mount targets (the file system must be `available`) and returns them all.
+/// Creates the missing mount targets (the file system must be `available`) and returns them all,
+/// and whether this call created any.
 pub async fn ensure_mount_targets(
     efs: &aws_sdk_efs::Client,
     file_system_id: &str,
     subnets: &[Subnet],
     security_group_id: &str,
-) -> Result<Vec<MountTarget>> {
+) -> Result<(Vec<MountTarget>, bool)> {
     let existing = aws::efs::mount_targets(efs, file_system_id).await?;
     let has_zone = |zone: &str| existing.iter().any(|mt| mt.availability_zone_name() == Some(zone));
     let mut created_any = false;
@@ -48,7 +49,7 @@ pub async fn ensure_mount_targets(
     } else {
         existing
     };
-    Ok(all.iter().map(MountTarget::from).collect())
+    Ok((all.iter().map(MountTarget::from).collect(), created_any))
 }
 
 /// `Ok(true)` when every wanted zone has an available mount target; an error for a broken one.

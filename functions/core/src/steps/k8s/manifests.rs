@@ -136,6 +136,11 @@ pub fn validation_command() -> Vec<String> {
     ]
 }
 
+/// How long a deleted pod's shell gets after SIGTERM. The apps' shell loops ignore SIGTERM (PID 1
+/// without a handler), so Kubernetes' default 30 s would be spent waiting for nothing: each line
+/// is one small append, complete or not written, so killing the loop loses nothing.
+pub const GRACE_PERIOD_SECONDS: i64 = 1;
+
 /// A busybox pod mounting `claim` at `/data`.
 pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_policy: &str) -> Pod {
     let quantity = |q: &str| Quantity(q.into());
@@ -143,6 +148,7 @@ pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_pol
         metadata: metadata(run, name, Some(&run.request.namespace)),
         spec: Some(PodSpec {
             restart_policy: Some(restart_policy.into()),
+            termination_grace_period_seconds: Some(GRACE_PERIOD_SECONDS),
             containers: vec![Container {
                 name: name.into(),
                 image: Some(IMAGE.into()),

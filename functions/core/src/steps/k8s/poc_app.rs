@@ -13,17 +13,13 @@ use super::{Kube, KubeStepEvent, check_ours, volumes};
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::Settings;
 use aws_sdk_eks::types::FargateProfileStatus;
 use k8s_openapi::api::core::v1::Pod;
 use serde::{Deserialize, Serialize};
-
-/// Seconds between polls while the claim binds (seconds, once the PV exists).
-const CLAIM_POLL_SECONDS: u32 = 5;
-/// Seconds between polls while Fargate starts the pods (a microVM and an image pull: about a minute).
-const POD_POLL_SECONDS: u32 = 15;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -69,6 +65,8 @@ pub fn persistent_volume_name(namespace: &str) -> String {
     APP.volume_name(namespace)
 }
 
+/// Polls [`converge_once`] as [`pacing`] plans: the claim's binding in the function, the pods'
+/// start mostly in a Wait state.
 pub async fn converge(
     kube: &Kube,
     eks: &aws_sdk_eks::Client,
@@ -77,6 +75,16 @@ pub async fn converge(
     file_system_id: &str,
     attempt: u32,
 ) -> Result<Poll<PocAppOutput>> {
+    pacing::settle(settings, || converge_once(kube, eks, run, file_system_id, attempt)).await
+}
+
+async fn converge_once(
+    kube: &Kube,
+    eks: &aws_sdk_eks::Client,
+    run: &Run,
+    file_system_id: &str,
+    attempt: u32,
+) -> Result<(Poll<PocAppOutput>, Option<Awaiting>)> {
     let mut status = PocAppOutput {
         persistent_volume: persistent_volume_name(&run.request.namespace),
         claim: APP.claim.into(),
@@ -84,16 +92,16 @@ pub async fn converge(
         pods: vec![],
     };
     if let Some(waiting) = volumes::ensure_bound(kube, run, APP, file_system_id).await? {
-        return Ok(Poll::pending(
-            attempt,
-            settings.poll_seconds(CLAIM_POLL_SECONDS),
-            waiting,
-            status,
-        ));
+        let binding = Awaiting::started_now(pacing::CLAIM_BINDING);
+        return Ok((Poll::pending(attempt, 0, waiting, status), Some(binding)));
     }
     status.claim_bound = true;
     let namespace = &run.request.namespace;
     let pods = kube.namespaced::<Pod>(namespace);
+    // Pods created by this call start now. One found starting was created by an earlier call,
+    // which had a Wait state time this poll, so it is due. (Its creationTimestamp is not read: it is
+    // the API server's clock, the fake cluster's simulated one in the bench's replay.)
+    let mut starting = Awaiting::due(pacing::FARGATE_POD);
     for (name, n) in APP_PODS.iter().zip(1..) {
         let pod = match kube.get(&pods, name).await? {
             Some(pod) => {
@@ -101,12 +109,14 @@ pub async fn converge(
                 pod
             }
             None => {
+                starting = Awaiting::started_now(pacing::FARGATE_POD);
                 let pod = manifests::pod(run, name, APP.claim, manifests::app_command(n), "Always");
                 kube.apply(&pods, &pod).await?
             }
         };
         let mut report = PodReport::of(name, Some(&pod));
         if passed_over_by_fargate(&pod) && profile_active(eks, run).await? {
+            starting = Awaiting::started_now(pacing::FARGATE_POD);
             kube.delete(&pods, name).await?;
             report.reason = Some(format!(
                 "created before Fargate profile {} was ACTIVE, so no scheduler takes it: recreating it",
@@ -133,14 +143,9 @@ pub async fn converge(
         .collect();
     Ok(if pending.is_empty() {
         let detail = format!("{} are Running on {file_system_id}", APP_PODS.join(" and "));
-        Poll::ready(attempt, detail, status)
+        (Poll::ready(attempt, detail, status), None)
     } else {
-        Poll::pending(
-            attempt,
-            settings.poll_seconds(POD_POLL_SECONDS),
-            pending.join("; "),
-            status,
-        )
+        (Poll::pending(attempt, 0, pending.join("; "), status), Some(starting))
     })
 }
 

@@ -18,6 +18,7 @@ use super::pod_status::{self, PodReport};
 use super::{Kube, KubeStepEvent, check_ours, volumes};
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::Settings;
@@ -33,8 +34,6 @@ const CROSS_READ_POLL_SECONDS: u32 = 5;
 /// Polls of two Running apps without a cross-read line before the check fails with the evidence
 /// (two minutes at the AWS interval): by then each app has written about 24 lines.
 pub const CROSS_READ_ATTEMPTS: u32 = 24;
-/// Seconds between polls while objects are deleted or the validation pod runs.
-const VALIDATION_POLL_SECONDS: u32 = 10;
 /// Log lines read per app: a few write cycles.
 const LOG_LINES: i64 = 20;
 /// Log text kept in an error's evidence.
@@ -83,7 +82,18 @@ fn done(attempt: u32, detail: String) -> Poll<ValidateOutput> {
     Poll::ready(attempt, detail, ValidateOutput::default())
 }
 
+/// Polls [`cross_read_once`] in the function: the apps print the other's line seconds after they
+/// start.
 pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll<ValidateOutput>> {
+    pacing::settle(settings, || cross_read_once(kube, settings, run, attempt)).await
+}
+
+async fn cross_read_once(
+    kube: &Kube,
+    settings: &Settings,
+    run: &Run,
+    attempt: u32,
+) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
     let pods = kube.namespaced::<Pod>(&run.request.namespace);
     let mut found = Vec::new();
     let mut logs = Vec::new();
@@ -103,11 +113,8 @@ pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u3
             running_since.extend(started_at(pod));
         }
         if !report.is_running() {
-            return Ok(waiting(
-                settings.poll_seconds(CROSS_READ_POLL_SECONDS),
-                attempt,
-                report.summary(),
-            ));
+            let seconds = settings.poll_seconds(CROSS_READ_POLL_SECONDS);
+            return Ok((waiting(seconds, attempt, report.summary()), None));
         }
         let params = LogParams {
             container: Some(name.to_string()),
@@ -150,7 +157,7 @@ pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u3
         kube.delete_ours(&run.owner(), &pods, VALIDATION_POD).await?;
         let mut output = done(attempt, "each PoC app read the other's file".into());
         output.output.cross_read = Some(cross_read);
-        return Ok(output);
+        return Ok((output, None));
     }
     if attempt + 1 >= CROSS_READ_ATTEMPTS {
         return Err(WorkflowError::ValidationFailed {
@@ -161,13 +168,12 @@ pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u3
             evidence: logs.join(" | "),
         });
     }
-    Ok(waiting(
-        settings.poll_seconds(CROSS_READ_POLL_SECONDS),
-        attempt,
-        format!("no cross-read line yet: {}", logs.join(" | ")),
-    ))
+    let detail = format!("no cross-read line yet: {}", logs.join(" | "));
+    // Seconds at most, so waited for in the function whenever the apps started.
+    Ok((waiting(0, attempt, detail), Some(Awaiting::due(pacing::CROSS_READ))))
 }
 
+/// Polls [`persistence_once`] in the function: deletions and a claim's binding take seconds.
 pub async fn persistence(
     kube: &Kube,
     settings: &Settings,
@@ -175,6 +181,15 @@ pub async fn persistence(
     file_system_id: &str,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
+    pacing::settle(settings, || persistence_once(kube, run, file_system_id, attempt)).await
+}
+
+async fn persistence_once(
+    kube: &Kube,
+    run: &Run,
+    file_system_id: &str,
+    attempt: u32,
+) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
     let namespace = &run.request.namespace;
     let Some(mut record) = record::load(kube, run).await? else {
         return Err(WorkflowError::ValidationFailed {
@@ -205,28 +220,23 @@ pub async fn persistence(
     {
         remaining.push(format!("volume {volume}"));
     }
-    let poll_seconds = settings.poll_seconds(VALIDATION_POLL_SECONDS);
+    let deleting = Some(Awaiting::started_now(pacing::POD_DELETION));
     if !remaining.is_empty() {
-        return Ok(waiting(
-            poll_seconds,
-            attempt,
-            format!("deleting the app: {}", remaining.join(", ")),
-        ));
+        let detail = format!("deleting the app: {}", remaining.join(", "));
+        return Ok((waiting(0, attempt, detail), deleting));
     }
     if record.timings.apps_deleted_at.is_none() {
         record.timings.apps_deleted_at = Some(Timestamp::now().to_string());
         record::save(kube, run, &record).await?;
     }
     if let Some(pending) = volumes::ensure_bound(kube, run, VALIDATION, file_system_id).await? {
-        return Ok(waiting(poll_seconds, attempt, pending));
+        let binding = Awaiting::started_now(pacing::CLAIM_BINDING);
+        return Ok((waiting(0, attempt, pending), Some(binding)));
     }
     match kube.get(&pods, VALIDATION_POD).await? {
         Some(pod) if pod.metadata.deletion_timestamp.is_some() => {
-            return Ok(waiting(
-                poll_seconds,
-                attempt,
-                format!("pod {VALIDATION_POD} of an earlier validation is still being deleted"),
-            ));
+            let detail = format!("pod {VALIDATION_POD} of an earlier validation is still being deleted");
+            return Ok((waiting(0, attempt, detail), deleting));
         }
         Some(pod) => check_ours(&owner, &pod)?,
         None => {
@@ -240,12 +250,11 @@ pub async fn persistence(
             kube.apply(&pods, &pod).await?;
         }
     }
-    Ok(done(
-        attempt,
-        format!("the app is deleted; pod {VALIDATION_POD} lists {file_system_id}"),
-    ))
+    let detail = format!("the app is deleted; pod {VALIDATION_POD} lists {file_system_id}");
+    Ok((done(attempt, detail), None))
 }
 
+/// Polls [`report_once`]: the validation pod's start mostly in a Wait state ([`pacing`]).
 pub async fn report(
     kube: &Kube,
     settings: &Settings,
@@ -253,28 +262,45 @@ pub async fn report(
     file_system_id: &str,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
-    let started = persistence(kube, settings, run, file_system_id, attempt).await?;
-    if !started.ready {
+    pacing::settle(settings, || report_once(kube, settings, run, file_system_id, attempt)).await
+}
+
+async fn report_once(
+    kube: &Kube,
+    settings: &Settings,
+    run: &Run,
+    file_system_id: &str,
+    attempt: u32,
+) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
+    let started = persistence_once(kube, run, file_system_id, attempt).await?;
+    if !started.0.ready {
         return Ok(started);
     }
     let namespace = &run.request.namespace;
     let pods = kube.namespaced::<Pod>(namespace);
     // `persistence` just made sure it exists and is ours.
     let Some(pod) = kube.get(&pods, VALIDATION_POD).await? else {
-        return Ok(waiting(
-            settings.poll_seconds(VALIDATION_POLL_SECONDS),
-            attempt,
-            format!("pod {VALIDATION_POD} is being created"),
+        let detail = format!("pod {VALIDATION_POD} is being created");
+        return Ok((
+            waiting(0, attempt, detail),
+            Some(Awaiting::started_now(pacing::FARGATE_POD)),
         ));
     };
     let mut status = PodReport::of(VALIDATION_POD, Some(&pod));
     if !matches!(status.phase.as_str(), "Succeeded" | "Failed") {
         status.events = pod_status::warnings(kube, namespace, "Pod", VALIDATION_POD).await;
-        return Ok(waiting(
-            settings.poll_seconds(VALIDATION_POLL_SECONDS),
-            attempt,
-            status.summary(),
-        ));
+        // Created right after the app was deleted, which the record dates with the handler's clock
+        // (the pod's creationTimestamp is the API server's: the fake cluster's simulated one in the
+        // bench's replay).
+        let deleted_at = record::load(kube, run).await?.and_then(|r| r.timings.apps_deleted_at);
+        let starting = match deleted_at.and_then(|at| at.parse::<Timestamp>().ok()) {
+            Some(at) => Awaiting {
+                expected: pacing::FARGATE_POD,
+                waited: settings.time_scale.since(at),
+            },
+            None => Awaiting::due(pacing::FARGATE_POD),
+        };
+        return Ok((waiting(0, attempt, status.summary()), Some(starting)));
     }
     let log = pods
         .logs(VALIDATION_POD, &LogParams::default())
@@ -316,7 +342,7 @@ pub async fn report(
         ),
     );
     output.output.report = Some(report);
-    Ok(output)
+    Ok((output, None))
 }
 
 /// When the pod's container started running.
