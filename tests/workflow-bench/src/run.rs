@@ -26,6 +26,8 @@ pub struct Measured {
     /// Time in the handlers (in-function waits included), scaled back to AWS seconds.
     pub lambda_seconds: f64,
     pub cost: Cost,
+    /// Every state entered, with its AWS second since the execution started.
+    pub timeline: Vec<(String, f64)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -114,11 +116,15 @@ async fn execute(stack: &LocalStack, provision: bool, scale: f64, name: &str) ->
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let state_transitions = history
+    let start = described.start_date().as_secs_f64();
+    let timeline: Vec<(String, f64)> = history
         .events()
         .iter()
-        .filter(|e| e.state_entered_event_details().is_some())
-        .count();
+        .filter_map(|e| {
+            let at = (e.timestamp().as_secs_f64() - start) / scale;
+            Some((e.state_entered_event_details()?.name().to_string(), (at * 10.0).round() / 10.0))
+        })
+        .collect();
     if execution.status != ExecutionStatus::Succeeded {
         return Err(format!(
             "{name} ended {:?}: {:?} {:?}",
@@ -130,7 +136,7 @@ async fn execute(stack: &LocalStack, provision: bool, scale: f64, name: &str) ->
         &after,
         execution.status,
         real_wall / scale,
-        state_transitions,
+        timeline,
         scale,
     ))
 }
@@ -140,9 +146,10 @@ fn measured(
     after: &Stats,
     status: ExecutionStatus,
     wall_seconds: f64,
-    state_transitions: usize,
+    timeline: Vec<(String, f64)>,
     scale: f64,
 ) -> Measured {
+    let state_transitions = timeline.len();
     let lambda_invocations = after.invocations_total() - before.invocations_total();
     let lambda_seconds = (after.handler_time - before.handler_time).as_secs_f64() / scale;
     Measured {
@@ -153,5 +160,6 @@ fn measured(
         lambda_invocations,
         lambda_seconds,
         cost: Cost::of(state_transitions, lambda_invocations, lambda_seconds),
+        timeline,
     }
 }

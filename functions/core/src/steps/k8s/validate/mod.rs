@@ -254,7 +254,8 @@ async fn persistence_once(
     Ok((done(attempt, detail), None))
 }
 
-/// Polls [`report_once`]: the validation pod's start mostly in a Wait state ([`pacing`]).
+/// [`persistence`] first, then polls [`report_once`]: the validation pod's start mostly in a Wait
+/// state ([`pacing`]), its end in the function, where each poll only reads the pod.
 pub async fn report(
     kube: &Kube,
     settings: &Settings,
@@ -262,6 +263,10 @@ pub async fn report(
     file_system_id: &str,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
+    let started = persistence(kube, settings, run, file_system_id, attempt).await?;
+    if !started.ready {
+        return Ok(started);
+    }
     pacing::settle(settings, || report_once(kube, settings, run, file_system_id, attempt)).await
 }
 
@@ -272,13 +277,9 @@ async fn report_once(
     file_system_id: &str,
     attempt: u32,
 ) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
-    let started = persistence_once(kube, run, file_system_id, attempt).await?;
-    if !started.0.ready {
-        return Ok(started);
-    }
     let namespace = &run.request.namespace;
     let pods = kube.namespaced::<Pod>(namespace);
-    // `persistence` just made sure it exists and is ours.
+    // `persistence` made sure it exists and is ours.
     let Some(pod) = kube.get(&pods, VALIDATION_POD).await? else {
         let detail = format!("pod {VALIDATION_POD} is being created");
         return Ok((
