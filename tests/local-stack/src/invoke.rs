@@ -155,3 +155,22 @@ fn panic_diagnostic(payload: Option<Box<dyn Any + Send>>) -> Diagnostic {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scaled_wait_gives_the_whole_seconds_to_the_wait_state_and_waits_the_rest_here() {
+        let tenth = TimeScale::new(0.1).unwrap();
+        let mut poll = json!({"ready": false, "nextPollSeconds": 58});
+        let began = Instant::now();
+        scale_wait(tenth, &mut poll).await;
+        assert_eq!(poll["nextPollSeconds"], 5);
+        assert!(began.elapsed() >= Duration::from_millis(790), "{:?}", began.elapsed());
+
+        let mut unscaled = json!({"nextPollSeconds": 58});
+        scale_wait(TimeScale::default(), &mut unscaled).await;
+        assert_eq!(unscaled["nextPollSeconds"], 58);
+    }
+}

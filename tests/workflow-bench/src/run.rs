@@ -122,7 +122,10 @@ async fn execute(stack: &LocalStack, provision: bool, scale: f64, name: &str) ->
         .iter()
         .filter_map(|e| {
             let at = (e.timestamp().as_secs_f64() - start) / scale;
-            Some((e.state_entered_event_details()?.name().to_string(), (at * 10.0).round() / 10.0))
+            Some((
+                e.state_entered_event_details()?.name().to_string(),
+                (at * 10.0).round() / 10.0,
+            ))
         })
         .collect();
     if execution.status != ExecutionStatus::Succeeded {
