@@ -6,6 +6,7 @@ mod data_safety;
 mod failures;
 mod happy_path;
 mod least_privilege;
+mod paced;
 mod resilience;
 mod serialised;
 mod support;
