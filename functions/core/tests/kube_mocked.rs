@@ -31,6 +31,7 @@ fn run() -> Run {
                 ..Encryption::default()
             },
             file_system: Default::default(),
+            posix_user: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,
