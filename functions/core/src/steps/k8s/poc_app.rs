@@ -9,7 +9,7 @@
 
 use super::manifests::{self, APP, APP_PODS};
 use super::pod_status::{self, PodReport};
-use super::{Kube, KubeStepEvent, check_ours, volumes};
+use super::{EfsVolume, Kube, KubeStepEvent, check_ours, volumes};
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
@@ -56,7 +56,7 @@ pub async fn handle(
                 &clients.eks,
                 settings,
                 &event.run,
-                &event.file_system_id,
+                event.volume(),
                 event.attempt,
             )
             .await
@@ -74,7 +74,7 @@ pub async fn converge(
     eks: &aws_sdk_eks::Client,
     settings: &Settings,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<PocAppOutput>> {
     let mut status = PocAppOutput {
@@ -83,7 +83,7 @@ pub async fn converge(
         claim_bound: false,
         pods: vec![],
     };
-    if let Some(waiting) = volumes::ensure_bound(kube, run, APP, file_system_id).await? {
+    if let Some(waiting) = volumes::ensure_bound(kube, run, APP, volume).await? {
         return Ok(Poll::pending(
             attempt,
             settings.poll_seconds(CLAIM_POLL_SECONDS),
@@ -132,7 +132,7 @@ pub async fn converge(
         .map(PodReport::summary)
         .collect();
     Ok(if pending.is_empty() {
-        let detail = format!("{} are Running on {file_system_id}", APP_PODS.join(" and "));
+        let detail = format!("{} are Running on {}", APP_PODS.join(" and "), volume.handle());
         Poll::ready(attempt, detail, status)
     } else {
         Poll::pending(
