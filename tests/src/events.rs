@@ -31,7 +31,13 @@ pub fn step<A>(action: A, run: &Run) -> StepEvent<A> {
 
 /// A Kubernetes step of `run` on the file system `file_system_id` through its access point
 /// `access_point_id` ([`crate::World::access_point_id`]), at poll `attempt`.
-pub fn kube_step<A>(action: A, run: &Run, file_system_id: &str, access_point_id: &str, attempt: u32) -> KubeStepEvent<A> {
+pub fn kube_step<A>(
+    action: A,
+    run: &Run,
+    file_system_id: &str,
+    access_point_id: &str,
+    attempt: u32,
+) -> KubeStepEvent<A> {
     KubeStepEvent {
         action,
         run: run.clone(),

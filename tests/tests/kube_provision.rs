@@ -303,7 +303,13 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
     let before = uids();
     for _ in 0..2 {
         let status = world
-            .poc_app(kube_step(PocAppAction::Converge, &run, &fs, &world.access_point_id(&run, &fs).await, 0))
+            .poc_app(kube_step(
+                PocAppAction::Converge,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                0,
+            ))
             .await
             .unwrap();
         assert!(status.ready, "{status:?}");
@@ -326,7 +332,13 @@ async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace
     let mut status = None;
     for attempt in 0..15 {
         let polled = world
-            .poc_app(kube_step(PocAppAction::Converge, &run, FS, &world.access_point_id(&run, FS).await, attempt))
+            .poc_app(kube_step(
+                PocAppAction::Converge,
+                &run,
+                FS,
+                &world.access_point_id(&run, FS).await,
+                attempt,
+            ))
             .await
             .unwrap();
         assert!(!polled.ready, "{polled:?}");
@@ -365,7 +377,13 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
 
     for attempt in 0..5 {
         let status = world
-            .poc_app(kube_step(PocAppAction::Converge, &run, FS, &world.access_point_id(&run, FS).await, attempt))
+            .poc_app(kube_step(
+                PocAppAction::Converge,
+                &run,
+                FS,
+                &world.access_point_id(&run, FS).await,
+                attempt,
+            ))
             .await
             .unwrap();
         assert!(!status.ready && !status.output.claim_bound, "{status:?}");
@@ -384,7 +402,19 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
 #[tokio::test]
 async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflict() {
     let (world, run, kube) = namespace_created().await;
-    let create = async |fs| error_name(world.poc_app(kube_step(PocAppAction::Converge, &run, fs, &world.access_point_id(&run, fs).await, 0)).await);
+    let create = async |fs| {
+        error_name(
+            world
+                .poc_app(kube_step(
+                    PocAppAction::Converge,
+                    &run,
+                    fs,
+                    &world.access_point_id(&run, fs).await,
+                    0,
+                ))
+                .await,
+        )
+    };
     let access_point = world.access_point_id(&run, FS).await;
     let ours = EfsVolume {
         file_system_id: FS,

@@ -32,7 +32,13 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
 
     // As the state machine does: `persistence` once, then `report` until ready.
     let started = world
-        .validate(kube_step(ValidateAction::Persistence, &run, &fs, &world.access_point_id(&run, &fs).await, 0))
+        .validate(kube_step(
+            ValidateAction::Persistence,
+            &run,
+            &fs,
+            &world.access_point_id(&run, &fs).await,
+            0,
+        ))
         .await
         .unwrap();
     assert_eq!(started.attempt, 1);
@@ -130,7 +136,17 @@ async fn a_stopped_app_pod_fails_the_cross_read() {
         .await
         .unwrap();
 
-    let (name, err) = error_name(world.validate(kube_step(ValidateAction::CrossRead, &run, &fs, &world.access_point_id(&run, &fs).await, 0)).await);
+    let (name, err) = error_name(
+        world
+            .validate(kube_step(
+                ValidateAction::CrossRead,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                0,
+            ))
+            .await,
+    );
     assert_eq!(name, "ValidationFailed");
     assert!(err.to_string().contains("poc-app2"), "{err}");
 }
@@ -162,7 +178,13 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
     let last = validate::CROSS_READ_ATTEMPTS - 1;
     let (name, err) = error_name(
         world
-            .validate(kube_step(ValidateAction::CrossRead, &run, &fs, &world.access_point_id(&run, &fs).await, last))
+            .validate(kube_step(
+                ValidateAction::CrossRead,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                last,
+            ))
             .await,
     );
     assert_eq!(name, "ValidationFailed");
@@ -179,7 +201,13 @@ async fn persistence_needs_the_cross_read_first() {
 
     let (name, err) = error_name(
         world
-            .validate(kube_step(ValidateAction::Persistence, &run, &fs, &world.access_point_id(&run, &fs).await, 0))
+            .validate(kube_step(
+                ValidateAction::Persistence,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                0,
+            ))
             .await,
     );
     assert_eq!(name, "ValidationFailed");
@@ -201,7 +229,13 @@ async fn files_missing_after_the_app_is_deleted_fail_the_report() {
     let mut attempt = 0;
     let err = loop {
         match world
-            .validate(kube_step(ValidateAction::Report, &run, empty, &world.access_point_id(&run, empty).await, attempt))
+            .validate(kube_step(
+                ValidateAction::Report,
+                &run,
+                empty,
+                &world.access_point_id(&run, empty).await,
+                attempt,
+            ))
             .await
         {
             Ok(output) => {
@@ -235,7 +269,13 @@ async fn until_gone(world: &World, pod: &str) {
 
 /// Runs `script` in a pod of `namespace` on a PV that names `file_system_id` without the access
 /// point, as `security_context`; returns its log once it ended.
-async fn intruder_log(world: &World, namespace: &str, name: &str, file_system_id: &str, security_context: Value) -> String {
+async fn intruder_log(
+    world: &World,
+    namespace: &str,
+    name: &str,
+    file_system_id: &str,
+    security_context: Value,
+) -> String {
     let kube = world.kube().await;
     let pv: PersistentVolume = serde_json::from_value(json!({
         "metadata": {"name": format!("{name}-pv")},
@@ -245,7 +285,10 @@ async fn intruder_log(world: &World, namespace: &str, name: &str, file_system_id
                  "csi": {"driver": "efs.csi.aws.com", "volumeHandle": file_system_id}}
     }))
     .unwrap();
-    Api::<PersistentVolume>::all(kube.client.clone()).create(&PostParams::default(), &pv).await.unwrap();
+    Api::<PersistentVolume>::all(kube.client.clone())
+        .create(&PostParams::default(), &pv)
+        .await
+        .unwrap();
     let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
         "metadata": {"name": format!("{name}-pvc"), "namespace": namespace},
         "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "efs-sc", "volumeName": format!("{name}-pv"),
@@ -302,10 +345,15 @@ async fn a_pod_of_another_namespace_without_the_access_point_cannot_read_this_na
     ] {
         let log = intruder_log(&world, "team-b", name, &fs, context).await;
         assert!(
-            log.contains(&format!("cat: can't open '/data/{NAMESPACE}/out1.txt': Permission denied")),
+            log.contains(&format!(
+                "cat: can't open '/data/{NAMESPACE}/out1.txt': Permission denied"
+            )),
             "{name}: {log}"
         );
-        assert!(log.contains("Permission denied") && !log.contains(" - PoC APP"), "{name}: {log}");
+        assert!(
+            log.contains("Permission denied") && !log.contains(" - PoC APP"),
+            "{name}: {log}"
+        );
     }
     // This namespace's own pods still read it, through the access point.
     let cross = world.validated(&run, &fs, ValidateAction::CrossRead).await;

@@ -156,7 +156,14 @@ async fn a_missing_namespace_is_created_with_our_labels() {
 async fn a_volume_is_server_side_applied_with_the_plain_access_point_handle() {
     let (kube, mut api) = scripted();
     let run = run();
-    let volume = manifests::persistent_volume(&run, APP, EfsVolume { file_system_id: "fs-12345678", access_point_id: "fsap-12345678" });
+    let volume = manifests::persistent_volume(
+        &run,
+        APP,
+        EfsVolume {
+            file_system_id: "fs-12345678",
+            access_point_id: "fsap-12345678",
+        },
+    );
     let server = tokio::spawn(async move {
         let (request, reply) = api.next_request().await.unwrap();
         assert_eq!(request.method(), "PATCH");

@@ -109,7 +109,11 @@ impl FileTree {
     pub fn ownership(&self, path: &str) -> Ownership {
         self.owners.get(path).copied().unwrap_or(Ownership {
             owner: Identity::ROOT,
-            mode: if self.entry(path) == Some(Entry::File) { 0o644 } else { 0o755 },
+            mode: if self.entry(path) == Some(Entry::File) {
+                0o644
+            } else {
+                0o755
+            },
         })
     }
 
@@ -283,14 +287,20 @@ mod tests {
         tree.write("/ns/out1.txt", "x", true);
         tree.claim("/ns/out1.txt", owner);
         assert!(tree.may_read("/ns/out1.txt", owner));
-        assert!(tree.may_read("/ns/out1.txt", Identity { uid: 1001, gid: 1000 }), "the group reads");
+        assert!(
+            tree.may_read("/ns/out1.txt", Identity { uid: 1001, gid: 1000 }),
+            "the group reads"
+        );
         for stranger in [Identity::NOBODY, Identity { uid: 2000, gid: 2000 }] {
             assert!(!tree.may_read("/ns/out1.txt", stranger));
             assert!(!tree.may_list("/ns", stranger));
             assert!(!tree.may_write("/ns/x", stranger));
         }
         assert!(tree.may_list("/", Identity::NOBODY));
-        assert!(!tree.may_write("/y", Identity::NOBODY), "EFS's root directory is root's, 0755");
+        assert!(
+            !tree.may_write("/y", Identity::NOBODY),
+            "EFS's root directory is root's, 0755"
+        );
         assert!(tree.may_read("/ns/out1.txt", Identity::ROOT));
     }
 

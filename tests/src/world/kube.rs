@@ -56,8 +56,14 @@ impl World {
     pub async fn poc_app_running(&self, run: &Run, file_system_id: &str) -> Poll<PocAppOutput> {
         let access_point = self.access_point_id(run, file_system_id).await;
         until_ready("poc-app", 200, async |attempt| {
-            self.poc_app(kube_step(PocAppAction::Converge, run, file_system_id, &access_point, attempt))
-                .await
+            self.poc_app(kube_step(
+                PocAppAction::Converge,
+                run,
+                file_system_id,
+                &access_point,
+                attempt,
+            ))
+            .await
         })
         .await
     }

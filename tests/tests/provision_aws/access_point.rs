@@ -97,7 +97,12 @@ async fn the_access_point_enforces_the_posix_user_on_the_namespace_directory_and
         statements[3]["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"],
         json!([ap.access_point_arn])
     );
-    assert!(statements.iter().filter(|s| s["Effect"] == "Allow").all(|s| !s["Action"].to_string().contains("ClientRootAccess")));
+    assert!(
+        statements
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .all(|s| !s["Action"].to_string().contains("ClientRootAccess"))
+    );
 }
 
 #[tokio::test]
@@ -109,7 +114,11 @@ async fn a_rerun_converges_without_a_second_access_point_and_restores_an_edited_
     let second = converge(&world, input.clone()).await.unwrap();
     assert_eq!(second.access_point, first.access_point);
     assert_eq!(access_points(&world, &first.file_system_id).await.len(), 1);
-    assert_eq!(policy_text(&world, &first.file_system_id).await, text, "an equal policy is not rewritten");
+    assert_eq!(
+        policy_text(&world, &first.file_system_id).await,
+        text,
+        "an equal policy is not rewritten"
+    );
 
     world
         .clients
@@ -130,7 +139,11 @@ async fn another_posix_user_for_an_existing_access_point_is_a_conflict() {
     let first = converge(&world, json!({"clusterName": CLUSTER})).await.unwrap();
     let text = policy_text(&world, &first.file_system_id).await;
     let (name, err) = error_name(
-        converge(&world, json!({"clusterName": CLUSTER, "posixUser": {"uid": 1000, "gid": 2000}})).await,
+        converge(
+            &world,
+            json!({"clusterName": CLUSTER, "posixUser": {"uid": 1000, "gid": 2000}}),
+        )
+        .await,
     );
     assert_eq!(name, "AccessPointConflict", "{err}");
     assert!(err.to_string().contains("gid 2000"), "{err}");

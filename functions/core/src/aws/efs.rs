@@ -3,8 +3,8 @@
 
 use super::{all, found};
 use crate::error::{Result, WorkflowError};
-use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
 use aws_sdk_efs::operation::create_access_point::builders::CreateAccessPointFluentBuilder;
+use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
 use aws_sdk_efs::types::{
     AccessPointDescription, BackupPolicy, FileSystemDescription, LifecyclePolicy, MountTargetDescription, Status,
     ThroughputMode,
@@ -200,7 +200,11 @@ pub async fn delete_access_point(efs: &aws_sdk_efs::Client, access_point_id: &st
 
 /// The file system policy's JSON text; `None` when the file system has none (`PolicyNotFound`).
 pub async fn file_system_policy(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Option<String>> {
-    let described = efs.describe_file_system_policy().file_system_id(file_system_id).send().await;
+    let described = efs
+        .describe_file_system_policy()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
     Ok(
         found(described, "efs:DescribeFileSystemPolicy", |e| e.is_policy_not_found())?
             .and_then(|out| out.policy().map(str::to_string)),

@@ -39,7 +39,9 @@ impl PosixUser {
             if id == 0 || id > MAX_ID {
                 return Err(WorkflowError::invalid(
                     format!("{prefix}.{name}"),
-                    format!("must be between 1 and {MAX_ID} (0 is root, which the access point and the pods refuse), got {id}"),
+                    format!(
+                        "must be between 1 and {MAX_ID} (0 is root, which the access point and the pods refuse), got {id}"
+                    ),
                 ));
             }
         }
@@ -55,8 +57,19 @@ mod tests {
     fn root_and_no_id_are_refused() {
         assert!(PosixUser::default().validate("posixUser").is_ok());
         let err = PosixUser { uid: 0, gid: 1000 }.validate("posixUser").unwrap_err();
-        assert!(matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "posixUser.uid"), "{err}");
-        let err = PosixUser { uid: 1000, gid: u32::MAX }.validate("posixUser").unwrap_err();
-        assert!(matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "posixUser.gid"), "{err}");
+        assert!(
+            matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "posixUser.uid"),
+            "{err}"
+        );
+        let err = PosixUser {
+            uid: 1000,
+            gid: u32::MAX,
+        }
+        .validate("posixUser")
+        .unwrap_err();
+        assert!(
+            matches!(&err, WorkflowError::InvalidInput { field, .. } if field == "posixUser.gid"),
+            "{err}"
+        );
     }
 }

@@ -80,10 +80,18 @@ async fn access_point(efs: &aws_sdk_efs::Client, id: &str) -> Option<AccessPoint
 
 /// True when the file system has a policy and none of its `Allow` statements grants root access.
 async fn squashes_root(efs: &aws_sdk_efs::Client, file_system_id: &str) -> bool {
-    let Ok(out) = efs.describe_file_system_policy().file_system_id(file_system_id).send().await else {
+    let Ok(out) = efs
+        .describe_file_system_policy()
+        .file_system_id(file_system_id)
+        .send()
+        .await
+    else {
         return false; // no policy (PolicyNotFound) or no such file system: EFS's default, root is root
     };
-    let policy: Value = out.policy().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+    let policy: Value = out
+        .policy()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default();
     !policy["Statement"].as_array().into_iter().flatten().any(|s| {
         s["Effect"] == "Allow"
             && actions(&s["Action"])

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::cluster::events::{self, EventSpec};
 use crate::cluster::efs::{self, EfsFacts};
+use crate::cluster::events::{self, EventSpec};
 use crate::cluster::{Cluster, fargate, mounts, pod_status};
 use crate::kind::Kind;
 use crate::logs::LogSink;
@@ -173,7 +173,7 @@ impl Pod {
             return EfsFacts::default();
         };
         let handles = self
-            .with_current(|store, pod| mounts::efs_handles(store, pod))
+            .with_current(mounts::efs_handles)
             .unwrap_or_default();
         efs::facts(efs, &handles).await
     }
@@ -184,7 +184,8 @@ impl Pod {
             let empty_dirs = mounts::empty_dirs(pod);
             let mut containers = Vec::new();
             for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
-                let mounts = mounts::container_mounts(store, &self.cluster.file_systems, pod, container, &empty_dirs, efs)?;
+                let mounts =
+                    mounts::container_mounts(store, &self.cluster.file_systems, pod, container, &empty_dirs, efs)?;
                 let strings = |field: &str| -> Vec<String> {
                     container[field]
                         .as_array()

@@ -103,9 +103,9 @@ async fn access_points(
             continue; // someone else's door to our file system: not ours to report or delete
         }
         let id = ap.access_point_id().unwrap_or_default();
-        let why = scope.keeps(tags()).or_else(|| {
-            fs_retained.then(|| format!("on retained file system {}", fs.file_system_id()))
-        });
+        let why = scope
+            .keeps(tags())
+            .or_else(|| fs_retained.then(|| format!("on retained file system {}", fs.file_system_id())));
         if let Some(why) = why {
             kept_points.push(kept(format!("access point {id}"), why));
         } else if aws::efs::delete_access_point(efs_client, id).await? {

@@ -41,7 +41,12 @@ pub async fn ensure_access_point(efs: &aws_sdk_efs::Client, run: &Run, file_syst
         .await?
         .into_iter()
         .filter(|ap| owner.owns(ap.tags().iter().map(|t| (t.key(), t.value()))))
-        .find(|ap| !matches!(ap.life_cycle_state(), Some(LifeCycleState::Deleting | LifeCycleState::Deleted)));
+        .find(|ap| {
+            !matches!(
+                ap.life_cycle_state(),
+                Some(LifeCycleState::Deleting | LifeCycleState::Deleted)
+            )
+        });
     let described = match ours {
         Some(existing) => {
             check_settings(&existing, file_system_id, &path, user)?;
@@ -131,7 +136,9 @@ fn check_settings(ap: &AccessPointDescription, file_system_id: &str, path: &str,
             actual.2.unwrap_or("(no root directory)"),
             actual
                 .3
-                .map_or("without creation info".to_string(), |(u, g, p)| format!("{u}:{g} mode {p}")),
+                .map_or("without creation info".to_string(), |(u, g, p)| format!(
+                    "{u}:{g} mode {p}"
+                )),
         ),
     })
 }

@@ -75,7 +75,13 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
     };
     let access_point = if fs_available {
         let ap = access_point::ensure_access_point(&clients.efs, run, fs.file_system_id()).await?;
-        policy::converge(&clients.efs, &run.owner(), &fs, std::slice::from_ref(&ap.access_point_arn)).await?;
+        policy::converge(
+            &clients.efs,
+            &run.owner(),
+            &fs,
+            std::slice::from_ref(&ap.access_point_arn),
+        )
+        .await?;
         Some(ap)
     } else {
         None
@@ -90,7 +96,10 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
         subnets.len(),
         access_point
             .as_ref()
-            .map_or("not yet created".to_string(), |ap| format!("{} {}", ap.access_point_id, ap.state))
+            .map_or("not yet created".to_string(), |ap| format!(
+                "{} {}",
+                ap.access_point_id, ap.state
+            ))
     );
     let output = EfsOutput {
         file_system_id: fs.file_system_id().to_string(),

@@ -5,8 +5,8 @@ use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::{
     CSIPersistentVolumeSource, Capabilities, Container, ObjectReference, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Pod, PodSpec,
-    PodSecurityContext, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Pod, PodSecurityContext,
+    PodSpec, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::ObjectMeta;
@@ -224,7 +224,11 @@ mod tests {
         let spec = pod(&run, "p", "c", validation_command(), "Never").spec.unwrap();
         let pod_context = spec.security_context.unwrap();
         assert_eq!(
-            (pod_context.run_as_user, pod_context.run_as_group, pod_context.run_as_non_root),
+            (
+                pod_context.run_as_user,
+                pod_context.run_as_group,
+                pod_context.run_as_non_root
+            ),
             (Some(2001), Some(3001), Some(true))
         );
         let container = spec.containers[0].security_context.clone().unwrap();

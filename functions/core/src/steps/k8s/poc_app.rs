@@ -51,15 +51,7 @@ pub async fn handle(
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
     match event.action {
         PocAppAction::Converge => {
-            converge(
-                &kube,
-                &clients.eks,
-                settings,
-                &event.run,
-                event.volume(),
-                event.attempt,
-            )
-            .await
+            converge(&kube, &clients.eks, settings, &event.run, event.volume(), event.attempt).await
         }
     }
 }

@@ -37,7 +37,13 @@ pub struct RunsAs {
 }
 
 impl ValidationReport {
-    pub fn from_log(file_system_id: &str, runs_as: RunsAs, log: &str, cross_read: Option<CrossRead>, timings: Timings) -> Self {
+    pub fn from_log(
+        file_system_id: &str,
+        runs_as: RunsAs,
+        log: &str,
+        cross_read: Option<CrossRead>,
+        timings: Timings,
+    ) -> Self {
         let mut files_found = Vec::new();
         let mut lines_read: BTreeMap<String, Vec<String>> =
             APP_FILES.iter().map(|(file, _)| (file.to_string(), vec![])).collect();
