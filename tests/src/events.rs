@@ -29,12 +29,20 @@ pub fn step<A>(action: A, run: &Run) -> StepEvent<A> {
     }
 }
 
-/// A Kubernetes step of `run` on the file system `file_system_id`, at poll `attempt`.
-pub fn kube_step<A>(action: A, run: &Run, file_system_id: &str, attempt: u32) -> KubeStepEvent<A> {
+/// A Kubernetes step of `run` on the file system `file_system_id` through its access point
+/// `access_point_id` ([`crate::World::access_point_id`]), at poll `attempt`.
+pub fn kube_step<A>(
+    action: A,
+    run: &Run,
+    file_system_id: &str,
+    access_point_id: &str,
+    attempt: u32,
+) -> KubeStepEvent<A> {
     KubeStepEvent {
         action,
         run: run.clone(),
         file_system_id: file_system_id.into(),
+        access_point_id: access_point_id.into(),
         attempt,
     }
 }

@@ -213,6 +213,24 @@ fn console_cases() -> Vec<Case> {
             "deployPocApp",
         ),
         case(
+            "in-transit encryption off (access-point mounts need TLS)",
+            json!({"clusterName": CLUSTER, "encryption": {"inTransit": false}}),
+            "InvalidInput",
+            "encryption.inTransit",
+        ),
+        case(
+            "posixUser root",
+            json!({"clusterName": CLUSTER, "posixUser": {"uid": 0}}),
+            "InvalidInput",
+            "posixUser.uid",
+        ),
+        case(
+            "posixUser gid out of range",
+            json!({"clusterName": CLUSTER, "posixUser": {"gid": -1}}),
+            "InvalidInput",
+            "posixUser.gid",
+        ),
+        case(
             "unknown field",
             json!({"clusterName": CLUSTER, "fileSystemId": "fs-1"}),
             "InvalidInput",

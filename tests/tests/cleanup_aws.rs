@@ -216,6 +216,10 @@ async fn a_retained_file_system_keeps_its_mount_targets_and_security_group_and_i
             "security group {} (used by retained file system {fs})",
             storage.security_group_id
         ),
+        format!(
+            "access point {} (on retained file system {fs})",
+            storage.access_point.as_ref().unwrap().access_point_id
+        ),
     ] {
         assert!(kept.iter().any(|k| k.starts_with(&what)), "{what} not in {kept:?}");
     }
@@ -233,4 +237,31 @@ async fn a_retained_file_system_keeps_its_mount_targets_and_security_group_and_i
     let retained = after.file_system(fs).expect("the file system stays");
     assert_eq!(retained.mount_targets.len(), storage.mount_targets.len());
     assert!(after.security_group(&storage.security_group_id).is_some());
+}
+
+#[tokio::test]
+async fn cleanup_removes_the_namespace_access_point_and_leaves_another_namespace_s() {
+    let world = World::new().await;
+    let ours = world.run(NAMESPACE).await;
+    let theirs = world.run("team-b").await;
+    let (_, our_storage) = world.provision(&ours).await;
+    let (_, their_storage) = world.provision(&theirs).await;
+    let our_ap = our_storage.access_point.unwrap().access_point_id;
+    let their_ap = their_storage.access_point.unwrap().access_point_id;
+
+    let log = world.clean_up(NAMESPACE).await;
+    let removed: Vec<_> = log.iter().flat_map(|(_, p)| p.output.removed.clone()).collect();
+    assert!(removed.contains(&our_ap), "{removed:?}");
+    let left: Vec<String> = world
+        .clients
+        .efs
+        .describe_access_points()
+        .send()
+        .await
+        .or_panic("efs describe access points")
+        .access_points()
+        .iter()
+        .filter_map(|ap| ap.access_point_id().map(str::to_string))
+        .collect();
+    assert_eq!(left, [their_ap]);
 }

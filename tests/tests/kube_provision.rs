@@ -9,7 +9,7 @@ use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILI
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
 use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
 use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::{Kube, Origin, namespace};
+use efs_fargate_core::steps::k8s::{EfsVolume, Kube, Origin, namespace};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{ObjectMeta, PostParams};
@@ -252,7 +252,12 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
     let volume = fake
         .object("PersistentVolume", None, &volume_name)
         .expect("the PV exists");
-    assert_eq!(volume["spec"]["csi"]["volumeHandle"], fs.as_str(), "the plain fs- id");
+    let access_point = world.access_point_id(&run, &fs).await;
+    assert_eq!(
+        volume["spec"]["csi"]["volumeHandle"],
+        format!("{fs}::{access_point}"),
+        "the plain fs-…::fsap-… form"
+    );
     assert_eq!(volume["spec"]["csi"]["volumeAttributes"]["encryptInTransit"], "true");
     assert_eq!(volume["spec"]["persistentVolumeReclaimPolicy"], "Retain");
     assert_eq!(volume["spec"]["claimRef"]["name"], "poc-app-pvc");
@@ -264,6 +269,10 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
     for (name, n) in [("poc-app1", 1), ("poc-app2", 2)] {
         let pod = fake.object("Pod", Some(NAMESPACE), name).expect("the pod exists");
         assert_eq!(pod["status"]["phase"], "Running");
+        assert_eq!(
+            pod["spec"]["securityContext"],
+            json!({"runAsUser": 1000, "runAsGroup": 1000, "runAsNonRoot": true})
+        );
         let container = &pod["spec"]["containers"][0];
         assert_eq!(container["image"], manifests::IMAGE);
         assert_eq!(container["command"], json!(manifests::app_command(n)));
@@ -273,13 +282,18 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
         assert!(container["resources"]["requests"]["cpu"].is_string());
         assert_eq!(labels(&pod)[MANAGED_BY_KEY], MANAGED_BY_VALUE);
     }
+    // Through the access point: in the namespace's directory of the file system.
     let files = fake.store_files(&fs);
     assert!(
-        files.get("/out1.txt").is_some_and(|f| f.contains("- PoC APP 1")),
+        files
+            .get(&format!("/{NAMESPACE}/out1.txt"))
+            .is_some_and(|f| f.contains("- PoC APP 1")),
         "{files:?}"
     );
     assert!(
-        files.get("/out2.txt").is_some_and(|f| f.contains("- PoC APP 2")),
+        files
+            .get(&format!("/{NAMESPACE}/out2.txt"))
+            .is_some_and(|f| f.contains("- PoC APP 2")),
         "{files:?}"
     );
 
@@ -289,7 +303,13 @@ async fn the_poc_app_runs_on_a_static_volume_and_writes_both_files() {
     let before = uids();
     for _ in 0..2 {
         let status = world
-            .poc_app(kube_step(PocAppAction::Converge, &run, &fs, 0))
+            .poc_app(kube_step(
+                PocAppAction::Converge,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                0,
+            ))
             .await
             .unwrap();
         assert!(status.ready, "{status:?}");
@@ -312,7 +332,13 @@ async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace
     let mut status = None;
     for attempt in 0..15 {
         let polled = world
-            .poc_app(kube_step(PocAppAction::Converge, &run, FS, attempt))
+            .poc_app(kube_step(
+                PocAppAction::Converge,
+                &run,
+                FS,
+                &world.access_point_id(&run, FS).await,
+                attempt,
+            ))
             .await
             .unwrap();
         assert!(!polled.ready, "{polled:?}");
@@ -340,13 +366,24 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
     fargate::ensure_profile(&world.clients, &run).await.unwrap();
     world.storage_created(&run, FS).await;
     // Our volume, but one no claim of class efs-sc can bind to.
-    let mut volume = manifests::persistent_volume(&run, APP, FS);
+    let access_point = world.access_point_id(&run, FS).await;
+    let ours = EfsVolume {
+        file_system_id: FS,
+        access_point_id: &access_point,
+    };
+    let mut volume = manifests::persistent_volume(&run, APP, ours);
     volume.spec.as_mut().unwrap().storage_class_name = Some("another-class".into());
     kube.apply(&kube.all(), &volume).await.unwrap();
 
     for attempt in 0..5 {
         let status = world
-            .poc_app(kube_step(PocAppAction::Converge, &run, FS, attempt))
+            .poc_app(kube_step(
+                PocAppAction::Converge,
+                &run,
+                FS,
+                &world.access_point_id(&run, FS).await,
+                attempt,
+            ))
             .await
             .unwrap();
         assert!(!status.ready && !status.output.claim_bound, "{status:?}");
@@ -365,8 +402,25 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
 #[tokio::test]
 async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflict() {
     let (world, run, kube) = namespace_created().await;
-    let create = async |fs| error_name(world.poc_app(kube_step(PocAppAction::Converge, &run, fs, 0)).await);
-    let mut volume = manifests::persistent_volume(&run, APP, FS);
+    let create = async |fs| {
+        error_name(
+            world
+                .poc_app(kube_step(
+                    PocAppAction::Converge,
+                    &run,
+                    fs,
+                    &world.access_point_id(&run, fs).await,
+                    0,
+                ))
+                .await,
+        )
+    };
+    let access_point = world.access_point_id(&run, FS).await;
+    let ours = EfsVolume {
+        file_system_id: FS,
+        access_point_id: &access_point,
+    };
+    let mut volume = manifests::persistent_volume(&run, APP, ours);
     volume.spec.as_mut().unwrap().claim_ref.as_mut().unwrap().name = Some("someone-elses-claim".into());
     kube.apply(&kube.all(), &volume).await.unwrap();
     let (name, err) = create(FS).await;

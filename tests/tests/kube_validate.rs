@@ -2,8 +2,14 @@
 //! report, each run twice, and the failures that must be `ValidationFailed` with evidence.
 
 use efs_fargate_core::run::Run;
+use efs_fargate_core::steps::fargate;
+use efs_fargate_core::steps::k8s::namespace;
+use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use kube::Api;
+use kube::api::{LogParams, PostParams};
+use serde_json::{Value, json};
 use workflow_tests::{NAMESPACE, World, error_name, kube_step};
 
 /// A world with the fake API server and the PoC app running in [`NAMESPACE`]: the run and its
@@ -26,13 +32,22 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
 
     // As the state machine does: `persistence` once, then `report` until ready.
     let started = world
-        .validate(kube_step(ValidateAction::Persistence, &run, &fs, 0))
+        .validate(kube_step(
+            ValidateAction::Persistence,
+            &run,
+            &fs,
+            &world.access_point_id(&run, &fs).await,
+            0,
+        ))
         .await
         .unwrap();
     assert_eq!(started.attempt, 1);
     let first = world.validated(&run, &fs, ValidateAction::Report).await;
     let report = first.output.report.clone().expect("the report");
     assert_eq!(report.file_system_id, fs);
+    assert_eq!((report.runs_as.uid, report.runs_as.gid), (1000, 1000), "{report:?}");
+    assert_eq!(report.runs_as.root_directory, format!("/{NAMESPACE}"));
+    assert!(report.runs_as.access_point_id.starts_with("fsap-"), "{report:?}");
     for file in ["/data/out1.txt", "/data/out2.txt"] {
         assert!(report.files_found.iter().any(|f| f == file), "{report:?}");
         assert!(!report.lines_read[file].is_empty(), "{report:?}");
@@ -52,7 +67,7 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
     let at = |t: &Option<String>| t.as_deref().unwrap().parse::<jiff::Timestamp>().unwrap();
     assert!(at(&timings.cross_read_at) <= at(&timings.apps_deleted_at));
     let output = serde_json::to_value(&first).unwrap();
-    for key in ["filesFound", "linesRead", "crossRead", "timings"] {
+    for key in ["runsAs", "filesFound", "linesRead", "crossRead", "timings"] {
         assert!(output["output"]["report"].get(key).is_some(), "report.{key}: {output}");
     }
 
@@ -70,7 +85,14 @@ async fn the_app_cross_reads_and_its_files_outlive_it() {
     let validation_volume = fake
         .object("PersistentVolume", None, &format!("poc-app-validation-pv-{NAMESPACE}"))
         .expect("the validation PV");
-    assert_eq!(validation_volume["spec"]["csi"]["volumeHandle"], fs.as_str());
+    let access_point = world.access_point_id(&run, &fs).await;
+    assert_eq!(
+        validation_volume["spec"]["csi"]["volumeHandle"],
+        format!("{fs}::{access_point}")
+    );
+    let validation_pod = fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap();
+    assert_eq!(validation_pod["spec"]["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(validation_pod["spec"]["securityContext"]["runAsUser"], 1000);
 
     // Both again: nothing new, the same report.
     let pod_uid = || fake.object("Pod", Some(NAMESPACE), "poc-app-validation").unwrap()["metadata"]["uid"].clone();
@@ -114,7 +136,17 @@ async fn a_stopped_app_pod_fails_the_cross_read() {
         .await
         .unwrap();
 
-    let (name, err) = error_name(world.validate(kube_step(ValidateAction::CrossRead, &run, &fs, 0)).await);
+    let (name, err) = error_name(
+        world
+            .validate(kube_step(
+                ValidateAction::CrossRead,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                0,
+            ))
+            .await,
+    );
     assert_eq!(name, "ValidationFailed");
     assert!(err.to_string().contains("poc-app2"), "{err}");
 }
@@ -146,7 +178,13 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
     let last = validate::CROSS_READ_ATTEMPTS - 1;
     let (name, err) = error_name(
         world
-            .validate(kube_step(ValidateAction::CrossRead, &run, &fs, last))
+            .validate(kube_step(
+                ValidateAction::CrossRead,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                last,
+            ))
             .await,
     );
     assert_eq!(name, "ValidationFailed");
@@ -163,7 +201,13 @@ async fn persistence_needs_the_cross_read_first() {
 
     let (name, err) = error_name(
         world
-            .validate(kube_step(ValidateAction::Persistence, &run, &fs, 0))
+            .validate(kube_step(
+                ValidateAction::Persistence,
+                &run,
+                &fs,
+                &world.access_point_id(&run, &fs).await,
+                0,
+            ))
             .await,
     );
     assert_eq!(name, "ValidationFailed");
@@ -185,7 +229,13 @@ async fn files_missing_after_the_app_is_deleted_fail_the_report() {
     let mut attempt = 0;
     let err = loop {
         match world
-            .validate(kube_step(ValidateAction::Report, &run, empty, attempt))
+            .validate(kube_step(
+                ValidateAction::Report,
+                &run,
+                empty,
+                &world.access_point_id(&run, empty).await,
+                attempt,
+            ))
             .await
         {
             Ok(output) => {
@@ -215,4 +265,97 @@ async fn until_gone(world: &World, pod: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("pod {pod} was never deleted");
+}
+
+/// Runs `script` in a pod of `namespace` on a PV that names `file_system_id` without the access
+/// point, as `security_context`; returns its log once it ended.
+async fn intruder_log(
+    world: &World,
+    namespace: &str,
+    name: &str,
+    file_system_id: &str,
+    security_context: Value,
+) -> String {
+    let kube = world.kube().await;
+    let pv: PersistentVolume = serde_json::from_value(json!({
+        "metadata": {"name": format!("{name}-pv")},
+        "spec": {"capacity": {"storage": "1Mi"}, "accessModes": ["ReadWriteMany"], "storageClassName": "efs-sc",
+                 "persistentVolumeReclaimPolicy": "Retain",
+                 "claimRef": {"namespace": namespace, "name": format!("{name}-pvc")},
+                 "csi": {"driver": "efs.csi.aws.com", "volumeHandle": file_system_id}}
+    }))
+    .unwrap();
+    Api::<PersistentVolume>::all(kube.client.clone())
+        .create(&PostParams::default(), &pv)
+        .await
+        .unwrap();
+    let pvc: PersistentVolumeClaim = serde_json::from_value(json!({
+        "metadata": {"name": format!("{name}-pvc"), "namespace": namespace},
+        "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "efs-sc", "volumeName": format!("{name}-pv"),
+                 "resources": {"requests": {"storage": "1Mi"}}}
+    }))
+    .unwrap();
+    let claims = Api::<PersistentVolumeClaim>::namespaced(kube.client.clone(), namespace);
+    claims.create(&PostParams::default(), &pvc).await.unwrap();
+    for _ in 0..100 {
+        let bound = claims.get(&format!("{name}-pvc")).await.unwrap();
+        if bound.status.and_then(|s| s.phase).as_deref() == Some("Bound") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"restartPolicy": "Never", "securityContext": security_context,
+                 "containers": [{"name": name, "image": "busybox",
+                                 "command": ["/bin/sh", "-c", format!("cat /data/{NAMESPACE}/out1.txt; ls /data/{NAMESPACE}")],
+                                 "volumeMounts": [{"name": "efs", "mountPath": "/data"}]}],
+                 "volumes": [{"name": "efs", "persistentVolumeClaim": {"claimName": format!("{name}-pvc")}}]}
+    }))
+    .unwrap();
+    let pods = Api::<Pod>::namespaced(kube.client.clone(), namespace);
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    for _ in 0..200 {
+        let phase = world.fake().object("Pod", Some(namespace), name).unwrap()["status"]["phase"].clone();
+        if phase == "Succeeded" || phase == "Failed" {
+            return pods.logs(name, &LogParams::default()).await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("pod {namespace}/{name} never ended");
+}
+
+#[tokio::test]
+async fn a_pod_of_another_namespace_without_the_access_point_cannot_read_this_namespace_s_directory() {
+    let (world, run, fs) = app_running().await;
+    // The app has written through the access point: /<namespace> is 1000:1000, 0750.
+    let files = world.fake().store_files(&fs);
+    assert!(files.contains_key(&format!("/{NAMESPACE}/out1.txt")), "{files:?}");
+
+    let other = world.run("team-b").await;
+    namespace::ensure_namespace(&world.kube().await, &other, RbacState::Current)
+        .await
+        .unwrap();
+    fargate::ensure_profile(&world.clients, &other).await.unwrap();
+    // Root is squashed to nobody (the policy grants no ClientRootAccess); another user is no
+    // owner and no group member.
+    for (name, context) in [
+        ("as-root", json!({})),
+        ("as-2000", json!({"runAsUser": 2000, "runAsGroup": 2000})),
+    ] {
+        let log = intruder_log(&world, "team-b", name, &fs, context).await;
+        assert!(
+            log.contains(&format!(
+                "cat: can't open '/data/{NAMESPACE}/out1.txt': Permission denied"
+            )),
+            "{name}: {log}"
+        );
+        assert!(
+            log.contains("Permission denied") && !log.contains(" - PoC APP"),
+            "{name}: {log}"
+        );
+    }
+    // This namespace's own pods still read it, through the access point.
+    let cross = world.validated(&run, &fs, ValidateAction::CrossRead).await;
+    assert!(cross.output.cross_read.is_some());
 }

@@ -61,6 +61,15 @@ pub enum WorkflowError {
         difference: String,
     },
 
+    #[error(
+        "EFS access point {access_point_id} of this namespace on file system {file_system_id} has other settings: {difference}; EFS cannot change an access point: run cleanup first, or keep the original posixUser"
+    )]
+    AccessPointConflict {
+        access_point_id: String,
+        file_system_id: String,
+        difference: String,
+    },
+
     #[error("EFS {resource} is in state `{state}` and cannot be used; inspect it in the EFS console")]
     FileSystemFailed { resource: String, state: String },
 

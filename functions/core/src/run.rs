@@ -41,6 +41,7 @@ impl Run {
             rules::kms_alias("run.encryption.kmsKeyAlias", alias)?;
         }
         request.file_system.validate("run.fileSystem")?;
+        request.posix_user.validate("run.posixUser")?;
         if self.network.private_subnets.is_empty() || self.network.mount_target_subnets.is_empty() {
             return Err(WorkflowError::invalid(
                 "run.network",

@@ -6,7 +6,7 @@ use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KE
 use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
 use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::{Kube, namespace};
+use efs_fargate_core::steps::k8s::{EfsVolume, Kube, namespace};
 use http::{Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
@@ -31,6 +31,7 @@ fn run() -> Run {
                 ..Encryption::default()
             },
             file_system: Default::default(),
+            posix_user: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,
@@ -152,10 +153,17 @@ async fn a_missing_namespace_is_created_with_our_labels() {
 }
 
 #[tokio::test]
-async fn a_volume_is_server_side_applied_with_the_plain_file_system_id() {
+async fn a_volume_is_server_side_applied_with_the_plain_access_point_handle() {
     let (kube, mut api) = scripted();
     let run = run();
-    let volume = manifests::persistent_volume(&run, APP, "fs-12345678");
+    let volume = manifests::persistent_volume(
+        &run,
+        APP,
+        EfsVolume {
+            file_system_id: "fs-12345678",
+            access_point_id: "fsap-12345678",
+        },
+    );
     let server = tokio::spawn(async move {
         let (request, reply) = api.next_request().await.unwrap();
         assert_eq!(request.method(), "PATCH");
@@ -171,7 +179,7 @@ async fn a_volume_is_server_side_applied_with_the_plain_file_system_id() {
         assert_eq!(request.headers()["content-type"], "application/apply-patch+yaml");
         let body = body_json(request).await;
         assert_eq!(body["kind"], "PersistentVolume");
-        assert_eq!(body["spec"]["csi"]["volumeHandle"], "fs-12345678");
+        assert_eq!(body["spec"]["csi"]["volumeHandle"], "fs-12345678::fsap-12345678");
         assert_eq!(body["spec"]["csi"]["volumeAttributes"]["encryptInTransit"], "false");
         assert_eq!(body["spec"]["persistentVolumeReclaimPolicy"], "Retain");
         assert_eq!(

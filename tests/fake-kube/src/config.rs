@@ -30,6 +30,9 @@ pub struct Config {
     pub access_entries: Option<Arc<dyn AccessEntrySource>>,
     /// Where the Fargate profiles come from; `None` schedules every pod (no Fargate check).
     pub eks: Option<aws_sdk_eks::Client>,
+    /// Where access points and file system policies come from; `None`: a volume through an
+    /// access point fails to mount, and root is never squashed.
+    pub efs: Option<aws_sdk_efs::Client>,
     /// Simulated time from a pod being scheduled to its containers running (like Fargate's
     /// micro-VM start and image pull).
     pub pod_start_delay: Duration,
@@ -51,6 +54,7 @@ impl Config {
             caller_arns: Vec::new(),
             access_entries: None,
             eks: None,
+            efs: None,
             pod_start_delay: Duration::from_secs(10),
             time_scale: 1.0,
             port: 0,
@@ -72,6 +76,7 @@ impl fmt::Debug for Config {
             .field("caller_arns", &self.caller_arns)
             .field("access_entries", &self.access_entries.is_some())
             .field("eks", &self.eks.is_some())
+            .field("efs", &self.efs.is_some())
             .field("pod_start_delay", &self.pod_start_delay)
             .field("time_scale", &self.time_scale)
             .field("port", &self.port)

@@ -59,6 +59,7 @@ impl FakeKube {
                 cluster_name: config.cluster_name.clone(),
                 region: config.region.clone(),
                 eks: config.eks.clone(),
+                efs: config.efs.clone(),
                 pod_start_delay: config.pod_start_delay,
             },
             SimClock::new(config.time_scale),

@@ -9,8 +9,9 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_sdk_eks::config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use clap::Parser;
 use fake_kube_apiserver::{Config, FakeKube};
 use tokio::io::AsyncReadExt;
@@ -54,15 +55,26 @@ fn parse_credentials(pair: &str) -> Result<(String, String), String> {
     }
 }
 
-fn eks_client(endpoint: &str, region: &str, (key, secret): &(String, String)) -> aws_sdk_eks::Client {
-    let config = aws_sdk_eks::Config::builder()
+/// EKS and EFS clients of the AWS endpoint (moto behind the gateway).
+fn aws_clients(
+    endpoint: &str,
+    region: &str,
+    (key, secret): &(String, String),
+) -> (aws_sdk_eks::Client, aws_sdk_efs::Client) {
+    let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .credentials_provider(Credentials::new(key, secret, None, None, "fake-kube-apiserver"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            key,
+            secret,
+            None,
+            None,
+            "fake-kube-apiserver",
+        )))
         .endpoint_url(endpoint)
         .http_client(efs_fargate_core::clients::https_client())
         .build();
-    aws_sdk_eks::Client::from_conf(config)
+    (aws_sdk_eks::Client::new(&config), aws_sdk_efs::Client::new(&config))
 }
 
 #[tokio::main]
@@ -79,14 +91,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !(args.pod_start_delay.is_finite() && args.pod_start_delay >= 0.0) {
         return Err("--pod-start-delay must be a non-negative number of seconds".into());
     }
-    let eks = args
+    let (eks, efs) = args
         .eks_endpoint
         .as_deref()
-        .map(|endpoint| eks_client(endpoint, &args.region, &args.credentials[0]));
+        .map(|endpoint| aws_clients(endpoint, &args.region, &args.credentials[0]))
+        .unzip();
     let kube = FakeKube::start(Config {
         credentials: args.credentials,
         authorized_access_keys: (!args.authorized.is_empty()).then_some(args.authorized),
         eks,
+        efs,
         pod_start_delay: Duration::from_secs_f64(args.pod_start_delay),
         time_scale: args.time_scale,
         port: args.port,

@@ -149,6 +149,7 @@ impl LocalStack {
         kube_config.caller_arns = kube_access::caller_arns(CLUSTER_ACCESS_ROLE);
         kube_config.access_entries = Some(Arc::new(kube_access::GatewayAccess(access_entries.clone())));
         kube_config.eks = Some(moto_clients.eks.clone());
+        kube_config.efs = Some(moto_clients.efs.clone());
         kube_config.pod_start_delay = options.pod_start_delay;
         kube_config.time_scale = options.time_scale;
         let kube = FakeKube::start(kube_config).await?;

@@ -8,6 +8,7 @@ use efs_fargate_core::Result;
 use efs_fargate_core::poll::Poll;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
+use efs_fargate_core::steps::efs::access_point;
 use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppOutput};
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{self, StorageAction, StorageOutput};
@@ -29,11 +30,21 @@ impl World {
 
     /// epic03: the CSI driver and the storage class for `run` on `file_system_id`.
     pub async fn storage_created(&self, run: &Run, file_system_id: &str) -> StorageOutput {
-        let event = kube_step(StorageAction::Create, run, file_system_id, 0);
+        let access_point = self.access_point_id(run, file_system_id).await;
+        let event = kube_step(StorageAction::Create, run, file_system_id, &access_point, 0);
         storage::handle(&self.clients, &self.settings, event)
             .await
             .expect("storage-class create")
             .output
+    }
+
+    /// The namespace's access point on `file_system_id`, as the `efs` step finds or creates it
+    /// (moto does not check the file system, so the tests' made-up ids get one too).
+    pub async fn access_point_id(&self, run: &Run, file_system_id: &str) -> String {
+        access_point::ensure_access_point(&self.clients.efs, run, file_system_id)
+            .await
+            .expect("access point")
+            .access_point_id
     }
 
     /// One call of the PoC app step.
@@ -43,9 +54,16 @@ impl World {
 
     /// epic04: `converge` until both pods run.
     pub async fn poc_app_running(&self, run: &Run, file_system_id: &str) -> Poll<PocAppOutput> {
+        let access_point = self.access_point_id(run, file_system_id).await;
         until_ready("poc-app", 200, async |attempt| {
-            self.poc_app(kube_step(PocAppAction::Converge, run, file_system_id, attempt))
-                .await
+            self.poc_app(kube_step(
+                PocAppAction::Converge,
+                run,
+                file_system_id,
+                &access_point,
+                attempt,
+            ))
+            .await
         })
         .await
     }
@@ -57,8 +75,10 @@ impl World {
 
     /// One validation action, called again until ready.
     pub async fn validated(&self, run: &Run, file_system_id: &str, action: ValidateAction) -> Poll<ValidateOutput> {
+        let access_point = self.access_point_id(run, file_system_id).await;
         until_ready(&format!("validate {action:?}"), 200, async |attempt| {
-            self.validate(kube_step(action, run, file_system_id, attempt)).await
+            self.validate(kube_step(action, run, file_system_id, &access_point, attempt))
+                .await
         })
         .await
     }

@@ -112,6 +112,7 @@ impl World {
         let config = fake_kube_apiserver::Config {
             credentials: vec![(crate::ACCESS_KEY_ID.into(), crate::SECRET_ACCESS_KEY.into())],
             eks: Some(self.clients.eks.clone()),
+            efs: Some(self.clients.efs.clone()),
             pod_start_delay: std::time::Duration::from_secs(10),
             time_scale: 0.05,
             ..fake_kube_apiserver::Config::new(CLUSTER, crate::REGION)

@@ -1,10 +1,13 @@
-//! EFS: file systems, their settings (throughput, lifecycle, backup) and mount targets.
+//! EFS: file systems, their settings (throughput, lifecycle, backup, policy), mount targets and
+//! access points.
 
 use super::{all, found};
 use crate::error::{Result, WorkflowError};
+use aws_sdk_efs::operation::create_access_point::builders::CreateAccessPointFluentBuilder;
 use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
 use aws_sdk_efs::types::{
-    BackupPolicy, FileSystemDescription, LifecyclePolicy, MountTargetDescription, Status, ThroughputMode,
+    AccessPointDescription, BackupPolicy, FileSystemDescription, LifecyclePolicy, MountTargetDescription, Status,
+    ThroughputMode,
 };
 
 /// The file system with this creation token (at most one: EFS enforces it).
@@ -150,5 +153,72 @@ pub async fn put_backup_policy(efs: &aws_sdk_efs::Client, file_system_id: &str, 
         .send()
         .await
         .map_err(|e| WorkflowError::from_sdk("efs:PutBackupPolicy", e))?;
+    Ok(())
+}
+
+/// The file system's access points; none for a file system that is gone.
+pub async fn access_points(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Vec<AccessPointDescription>> {
+    let mut points = Vec::new();
+    let mut pages = efs
+        .describe_access_points()
+        .file_system_id(file_system_id)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        match found(page, "efs:DescribeAccessPoints", |e| e.is_file_system_not_found())? {
+            Some(page) => points.extend(page.access_points().iter().cloned()),
+            None => return Ok(vec![]),
+        }
+    }
+    Ok(points)
+}
+
+/// Sends a prepared CreateAccessPoint (its ClientToken makes a retry after a lost response return
+/// the same access point).
+pub async fn create_access_point(request: CreateAccessPointFluentBuilder) -> Result<AccessPointDescription> {
+    let created = request
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:CreateAccessPoint", e))?;
+    tracing::info!(access_point = created.access_point_id(), "EFS access point created");
+    Ok(AccessPointDescription::builder()
+        .set_access_point_id(created.access_point_id().map(str::to_string))
+        .set_access_point_arn(created.access_point_arn().map(str::to_string))
+        .set_file_system_id(created.file_system_id().map(str::to_string))
+        .set_posix_user(created.posix_user().cloned())
+        .set_root_directory(created.root_directory().cloned())
+        .set_life_cycle_state(created.life_cycle_state().cloned())
+        .set_tags(Some(created.tags().to_vec()))
+        .build())
+}
+
+/// `false` when the access point is gone already.
+pub async fn delete_access_point(efs: &aws_sdk_efs::Client, access_point_id: &str) -> Result<bool> {
+    let deleted = efs.delete_access_point().access_point_id(access_point_id).send().await;
+    Ok(found(deleted, "efs:DeleteAccessPoint", |e| e.is_access_point_not_found())?.is_some())
+}
+
+/// The file system policy's JSON text; `None` when the file system has none (`PolicyNotFound`).
+pub async fn file_system_policy(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Option<String>> {
+    let described = efs
+        .describe_file_system_policy()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
+    Ok(
+        found(described, "efs:DescribeFileSystemPolicy", |e| e.is_policy_not_found())?
+            .and_then(|out| out.policy().map(str::to_string)),
+    )
+}
+
+/// Replaces the file system policy. The lockout safety check stays on: the policy only restricts
+/// NFS clients, never the workflow's API calls.
+pub async fn put_file_system_policy(efs: &aws_sdk_efs::Client, file_system_id: &str, policy: &str) -> Result<()> {
+    efs.put_file_system_policy()
+        .file_system_id(file_system_id)
+        .policy(policy)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("efs:PutFileSystemPolicy", e))?;
     Ok(())
 }

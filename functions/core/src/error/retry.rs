@@ -32,6 +32,7 @@ impl ErrorName {
             | Self::FargateProfileConflict
             | Self::FargateProfileFailed
             | Self::FileSystemConflict
+            | Self::AccessPointConflict
             | Self::FileSystemFailed
             | Self::KmsKeyUnusable
             | Self::AccessDenied

@@ -77,6 +77,7 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
         pod_execution_role_arn: console::pod_execution_role(None, settings)?,
         encryption: Encryption::default(),
         file_system: Default::default(),
+        posix_user: Default::default(),
         ttl,
         deploy_poc_app: true,
         on_failure: OnFailure::Rollback,

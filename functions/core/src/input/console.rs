@@ -1,6 +1,8 @@
 //! The console (StartExecution) input.
 
-use super::{Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, ProvisionRequest, rules};
+use super::{
+    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, PosixUser, ProvisionRequest, rules,
+};
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;
 use serde::Deserialize;
@@ -14,6 +16,7 @@ struct ConsoleInput {
     pod_execution_role_arn: Option<String>,
     encryption: Option<EncryptionInput>,
     file_system: Option<FileSystemOptions>,
+    posix_user: Option<PosixUser>,
     ttl: Option<String>,
     deploy_poc_app: Option<bool>,
     on_failure: Option<OnFailure>,
@@ -51,6 +54,8 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
     let encryption = encryption(raw.encryption)?;
     let file_system = raw.file_system.unwrap_or_default();
     file_system.validate("fileSystem")?;
+    let posix_user = raw.posix_user.unwrap_or_default();
+    posix_user.validate("posixUser")?;
     if let Some(ttl) = &raw.ttl {
         rules::ttl_seconds("ttl", ttl)?;
     }
@@ -60,6 +65,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
         pod_execution_role_arn,
         encryption,
         file_system,
+        posix_user,
         ttl: raw.ttl,
         deploy_poc_app: raw.deploy_poc_app.unwrap_or(true),
         on_failure: raw.on_failure.unwrap_or_default(),
@@ -98,10 +104,18 @@ fn encryption(raw: Option<EncryptionInput>) -> Result<Encryption> {
             ));
         }
     }
+    // efs-utils refuses an access-point mount without TLS, and every pod mounts through the
+    // namespace's access point.
+    if raw.in_transit == Some(false) {
+        return Err(WorkflowError::invalid(
+            "encryption.inTransit",
+            "must be true: pods mount the file system through the namespace's EFS access point, which EFS only mounts with TLS",
+        ));
+    }
     Ok(Encryption {
         at_rest,
         kms_key_alias: raw.kms_key_alias,
-        in_transit: raw.in_transit.unwrap_or(true),
+        in_transit: true,
     })
 }
 

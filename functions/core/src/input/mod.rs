@@ -6,6 +6,8 @@ pub use cloudtrail::{NAMESPACE_TAG_KEY, TTL_TAG_KEY};
 mod console;
 pub mod file_system;
 pub use file_system::{FileSystemOptions, Retention};
+pub mod posix_user;
+pub use posix_user::PosixUser;
 pub mod rules;
 
 use crate::error::Result;
@@ -26,6 +28,10 @@ pub struct ProvisionRequest {
     /// Absent from runs started before the options existed: those get the defaults.
     #[serde(default)]
     pub file_system: FileSystemOptions,
+    /// The uid/gid of the namespace's EFS access point and of the PoC pods; absent from runs
+    /// started before access points existed: those get the defaults.
+    #[serde(default)]
+    pub posix_user: PosixUser,
     /// ISO-8601 duration after which the TTL reaper cleans the run up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,

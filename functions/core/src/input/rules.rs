@@ -121,6 +121,20 @@ pub fn file_system_id(field: &str, id: &str) -> Result<()> {
     }
 }
 
+/// An EFS access point id (`fsap-` and 17 hex digits; moto makes 8).
+pub fn access_point_id(field: &str, id: &str) -> Result<()> {
+    let hex = id.strip_prefix("fsap-").unwrap_or_default();
+    let valid = matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            format!("must be an EFS access point id such as fsap-0123456789abcdef0, got {id:?}"),
+        ))
+    }
+}
+
 /// An ISO-8601 duration (`PT8H`, `P2D`, `P1DT12H`) within [`MIN_TTL_SECONDS`, `MAX_TTL_SECONDS`],
 /// returned in seconds. Days count as 24 hours; months and years are refused as ambiguous.
 pub fn ttl_seconds(field: &str, ttl: &str) -> Result<i64> {

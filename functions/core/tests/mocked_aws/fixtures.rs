@@ -66,6 +66,7 @@ pub fn run() -> Run {
             pod_execution_role_arn: ROLE.into(),
             encryption: Encryption::default(),
             file_system: Default::default(),
+            posix_user: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,

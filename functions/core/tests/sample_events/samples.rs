@@ -121,7 +121,8 @@ pub fn status_event<A: DeserializeOwned + PartialEq + Debug>(relative: &str, act
 /// A Kubernetes step event: a step event plus the file system id, which must be valid.
 pub fn kube_step_event<A: DeserializeOwned>(relative: &str) -> KubeStepEvent<A> {
     let sample_run = load(relative)["run"].clone();
-    let event: KubeStepEvent<A> = function_event(relative, &["action", "run", "fileSystemId", "attempt"]);
+    let event: KubeStepEvent<A> =
+        function_event(relative, &["action", "run", "fileSystemId", "accessPointId", "attempt"]);
     assert_eq!(
         serde_json::to_value(&event.run).unwrap(),
         sample_run,

@@ -261,6 +261,7 @@ fn summary(with_poc_app: bool) -> Pass {
         .path("fargateProfileArn", "$.infra.fargateProfile.profileArn")
         .path("fileSystemId", "$.infra.efs.fileSystemId")
         .path("fileSystemArn", "$.infra.efs.fileSystemArn")
+        .path("accessPointId", "$.infra.efs.accessPoint.accessPointId")
         .path("mountTargetIds", "$.infra.efs.mountTargets[*].mountTargetId")
         .path("securityGroupId", "$.infra.efs.securityGroupId");
     let mut parameters = Obj::new()
@@ -330,7 +331,9 @@ fn run_payload(action: &str) -> Obj {
 }
 
 fn file_system_payload(action: &str) -> Obj {
-    run_payload(action).path("fileSystemId", "$.infra.efs.fileSystemId")
+    run_payload(action)
+        .path("fileSystemId", "$.infra.efs.fileSystemId")
+        .path("accessPointId", "$.infra.efs.accessPoint.accessPointId")
 }
 
 /// The rollback function's whole answer (it is not a step: no poll shape).

@@ -2,6 +2,7 @@
 //! the kubelet do in reaction to writes (binding claims, running pods, recording events).
 
 pub mod binder;
+pub mod efs;
 pub mod events;
 pub mod fargate;
 pub mod mounts;
@@ -36,6 +37,7 @@ pub struct ClusterSettings {
     pub cluster_name: String,
     pub region: String,
     pub eks: Option<aws_sdk_eks::Client>,
+    pub efs: Option<aws_sdk_efs::Client>,
     pub pod_start_delay: Duration,
 }
 

@@ -1,15 +1,19 @@
 //! What the kubelet mounts for a container: EFS volumes through PVC → PV → `csi` (driver
 //! `efs.csi.aws.com`, handle `fs-…[:path[:fsap-…]]`) and `emptyDir`. Everything else fails to mount
-//! with an event, as on Fargate.
+//! with an event, as on Fargate. Through an access point the volume is the access point's root
+//! directory (created with its creation info on first mount) and every file operation runs as its
+//! POSIX user; without one, as the container's `runAsUser`/`runAsGroup` (root by default), root
+//! squashed to `nobody` when the file system policy grants no root access.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::cluster::efs::EfsFacts;
 use crate::kind::Kind;
 use crate::shell::exec::Mount;
 use crate::store::{ObjectKey, Store};
-use crate::volumes::{FileSystems, SharedTree, normalize};
+use crate::volumes::{FileSystems, Identity, SharedTree, normalize};
 
 pub const EFS_DRIVER: &str = "efs.csi.aws.com";
 
@@ -47,7 +51,9 @@ pub fn container_mounts(
     pod: &Value,
     container: &Value,
     empty_dirs: &HashMap<String, SharedTree>,
+    efs: &EfsFacts,
 ) -> Result<Vec<Mount>, MountFailure> {
+    let user = container_user(pod, container);
     let mut mounts = Vec::new();
     for volume_mount in container["volumeMounts"].as_array().into_iter().flatten() {
         let name = volume_mount["name"].as_str().unwrap_or_default();
@@ -64,10 +70,11 @@ pub fn container_mounts(
             .flatten()
             .find(|v| v["name"] == name)
             .ok_or_else(|| failed_mount(format!("volume \"{name}\" not found in the pod")))?;
-        let (tree, root) = if let Some(tree) = empty_dirs.get(name) {
-            (tree.clone(), "/".to_string())
+        let (tree, root, who) = if let Some(tree) = empty_dirs.get(name) {
+            (tree.clone(), "/".to_string(), Identity::ROOT)
         } else if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
-            efs_volume(store, file_systems, pod, name, claim)?
+            let handle = volume_handle(store, pod, name, claim)?;
+            efs_volume(file_systems, efs, &handle, user)?
         } else {
             return Err(failed_mount(format!(
                 "the volume type of \"{name}\" is not emulated by fake-kube-apiserver (only PVCs of EFS PVs and emptyDir)"
@@ -77,18 +84,46 @@ pub fn container_mounts(
             path: normalize(volume_mount["mountPath"].as_str().unwrap_or_default()),
             tree,
             root,
+            who,
         });
     }
     Ok(mounts)
 }
 
-fn efs_volume(
-    store: &Store,
-    file_systems: &FileSystems,
-    pod: &Value,
-    volume: &str,
-    claim: &str,
-) -> Result<(SharedTree, String), MountFailure> {
+/// The uid and gid the container's processes run as (container settings override the pod's).
+fn container_user(pod: &Value, container: &Value) -> Identity {
+    let id = |field: &str| {
+        container["securityContext"][field]
+            .as_u64()
+            .or_else(|| pod["spec"]["securityContext"][field].as_u64())
+            .and_then(|id| u32::try_from(id).ok())
+            .unwrap_or(0)
+    };
+    Identity {
+        uid: id("runAsUser"),
+        gid: id("runAsGroup"),
+    }
+}
+
+/// Every EFS volume handle the pod's claims lead to (for [`super::efs::facts`]), parsed; those
+/// that do not parse fail later, at mount time.
+pub fn efs_handles(store: &Store, pod: &Value) -> Vec<(String, Option<String>)> {
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|volume| {
+            let claim = volume["persistentVolumeClaim"]["claimName"].as_str()?;
+            let name = volume["name"].as_str().unwrap_or_default();
+            let handle = volume_handle(store, pod, name, claim).ok()?;
+            let (file_system, _, access_point) = parse_volume_handle(&handle).ok()?;
+            Some((file_system.to_string(), access_point.map(str::to_string)))
+        })
+        .collect()
+}
+
+/// The handle of the EFS PV behind `claim`, once the PV controller and the CSI driver agree.
+fn volume_handle(store: &Store, pod: &Value, volume: &str, claim: &str) -> Result<String, MountFailure> {
     let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
     let pvc = store
         .get(&ObjectKey::new(Kind::PersistentVolumeClaim, namespace, claim))
@@ -123,20 +158,55 @@ fn efs_volume(
             ),
         });
     }
-    let (file_system, path) = parse_volume_handle(handle).map_err(|problem| {
+    parse_volume_handle(handle).map_err(|problem| {
         failed_mount(format!(
             "MountVolume.SetUp failed for volume \"{pv_name}\" : rpc error: code = InvalidArgument desc = {problem}"
         ))
     })?;
-    Ok((file_systems.get_or_create(file_system), normalize(path)))
+    Ok(handle.to_string())
+}
+
+/// The tree, the directory of it the volume shows, and who operates on it.
+fn efs_volume(
+    file_systems: &FileSystems,
+    efs: &EfsFacts,
+    handle: &str,
+    user: Identity,
+) -> Result<(SharedTree, String, Identity), MountFailure> {
+    let (file_system, path, access_point) = parse_volume_handle(handle).map_err(failed_mount)?;
+    let tree = file_systems.get_or_create(file_system);
+    let Some(access_point) = access_point else {
+        let who = if user.uid == 0 && efs.root_squashed.contains(file_system) {
+            Identity::NOBODY
+        } else {
+            user
+        };
+        return Ok((tree, normalize(path), who));
+    };
+    let ap = efs
+        .access_points
+        .get(access_point)
+        .filter(|ap| ap.file_system_id == file_system)
+        .ok_or_else(|| {
+            failed_mount(format!(
+                "MountVolume.SetUp failed for volume with handle {handle} : mount.nfs4: access denied by server: \
+                 access point {access_point} of file system {file_system} not found"
+            ))
+        })?;
+    let root = normalize(&format!("{}/{path}", ap.root_directory));
+    if let Some(creation) = ap.creation {
+        tree.lock().make_dir_owned(&ap.root_directory, creation);
+    }
+    Ok((tree, root, ap.user))
 }
 
 /// `fs-…`, `fs-…:/path`, `fs-…::fsap-…`, `fs-…:/path:fsap-…` (Fargate rejects the driver v3
-/// `efs:` form). The access point is not emulated: its volume shows the file system at `path`.
-pub fn parse_volume_handle(handle: &str) -> Result<(&str, &str), String> {
+/// `efs:` form): the file system, the path (below the access point's root), the access point.
+pub fn parse_volume_handle(handle: &str) -> Result<(&str, &str, Option<&str>), String> {
     let mut parts = handle.split(':');
     let file_system = parts.next().unwrap_or_default();
     let path = parts.next().filter(|p| !p.is_empty()).unwrap_or("/");
+    let access_point = parts.clone().next().filter(|p| !p.is_empty());
     let well_formed = file_system
         .strip_prefix("fs-")
         .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -146,7 +216,7 @@ pub fn parse_volume_handle(handle: &str) -> Result<(&str, &str), String> {
             "volume ID '{handle}' is invalid: Expected a file system ID of the form 'fs-...'"
         ));
     }
-    Ok((file_system, path))
+    Ok((file_system, path, access_point))
 }
 
 #[cfg(test)]
@@ -155,9 +225,9 @@ mod tests {
 
     #[test]
     fn volume_handles() {
-        assert_eq!(parse_volume_handle("fs-0123abcd"), Ok(("fs-0123abcd", "/")));
-        assert_eq!(parse_volume_handle("fs-1:/sub"), Ok(("fs-1", "/sub")));
-        assert_eq!(parse_volume_handle("fs-1::fsap-2"), Ok(("fs-1", "/")));
+        assert_eq!(parse_volume_handle("fs-0123abcd"), Ok(("fs-0123abcd", "/", None)));
+        assert_eq!(parse_volume_handle("fs-1:/sub"), Ok(("fs-1", "/sub", None)));
+        assert_eq!(parse_volume_handle("fs-1::fsap-2"), Ok(("fs-1", "/", Some("fsap-2"))));
         assert_eq!(
             parse_volume_handle("efs:fs-1"),
             Err("volume ID 'efs:fs-1' is invalid: Expected a file system ID of the form 'fs-...'".to_string())

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
+use crate::cluster::efs::{self, EfsFacts};
 use crate::cluster::events::{self, EventSpec};
 use crate::cluster::{Cluster, fargate, mounts, pod_status};
 use crate::kind::Kind;
@@ -32,7 +33,8 @@ pub async fn run(cluster: Arc<Cluster>, key: ObjectKey, uid: String) {
     pod.event(EventSpec::normal("Scheduled", &assigned, scheduler));
 
     pod.cluster.clock.sleep(pod.cluster.settings.pod_start_delay).await;
-    let Some(containers) = pod.prepare_containers() else {
+    let efs = pod.efs_facts().await;
+    let Some(containers) = pod.prepare_containers(&efs) else {
         return;
     };
     let logs: Vec<LogSink> = containers
@@ -165,13 +167,25 @@ impl Pod {
         Some(FARGATE_SCHEDULER)
     }
 
+    /// What EFS says about the pod's volumes (nothing without an EFS client).
+    async fn efs_facts(&self) -> EfsFacts {
+        let Some(efs) = &self.cluster.settings.efs else {
+            return EfsFacts::default();
+        };
+        let handles = self
+            .with_current(mounts::efs_handles)
+            .unwrap_or_default();
+        efs::facts(efs, &handles).await
+    }
+
     /// Mounts and commands of every container, or `None` after a mount failure event.
-    fn prepare_containers(&self) -> Option<Vec<Container>> {
+    fn prepare_containers(&self, efs: &EfsFacts) -> Option<Vec<Container>> {
         let prepared = self.with_current(|store, pod| {
             let empty_dirs = mounts::empty_dirs(pod);
             let mut containers = Vec::new();
             for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
-                let mounts = mounts::container_mounts(store, &self.cluster.file_systems, pod, container, &empty_dirs)?;
+                let mounts =
+                    mounts::container_mounts(store, &self.cluster.file_systems, pod, container, &empty_dirs, efs)?;
                 let strings = |field: &str| -> Vec<String> {
                     container[field]
                         .as_array()

@@ -3,14 +3,16 @@
 use crate::clock::SimClock;
 use crate::logs::LogSink;
 use crate::shell::parser::{Command, Program, Script, Statement};
-use crate::volumes::{Entry, SharedTree, normalize};
+use crate::volumes::{Entry, Identity, SharedTree, normalize};
 
-/// A volume as a container sees it: `tree` at `root` appears at `path`.
+/// A volume as a container sees it: `tree` at `root` appears at `path`, and file operations on it
+/// run as `who` (the access point's user, or the container's, root squashed as the server does).
 #[derive(Clone, Debug)]
 pub struct Mount {
     pub path: String,
     pub tree: SharedTree,
     pub root: String,
+    pub who: Identity,
 }
 
 /// A container's view of files: its mounts, and its own tree for every other path.
@@ -30,8 +32,8 @@ impl ContainerFs {
         Self { mounts, local }
     }
 
-    /// The tree holding `path` and the path inside it.
-    fn resolve(&self, path: &str) -> (&SharedTree, String) {
+    /// The tree holding `path`, the path inside it, and who operates on it there.
+    fn resolve(&self, path: &str) -> (&SharedTree, String, Identity) {
         let path = normalize(path);
         let mount = self
             .mounts
@@ -41,9 +43,9 @@ impl ContainerFs {
         match mount {
             Some(mount) => {
                 let rest = &path[mount.path.len()..];
-                (&mount.tree, normalize(&format!("{}/{rest}", mount.root)))
+                (&mount.tree, normalize(&format!("{}/{rest}", mount.root)), mount.who)
             }
-            None => (&self.local, path),
+            None => (&self.local, path, Identity::ROOT),
         }
     }
 }
@@ -97,20 +99,29 @@ impl Shell<'_> {
         if let Some((target, append)) = &command.redirects.stdout {
             let path = target.expand(date);
             if path != "/dev/null" {
-                let (tree, inner) = self.fs.resolve(&path);
+                let (tree, inner, who) = self.fs.resolve(&path);
                 if tree.lock().entry(&inner) == Some(Entry::Dir) {
                     self.log.write(&format!("sh: can't create {path}: Is a directory\n"));
                     return 1;
                 }
+                if !tree.lock().may_write(&inner, who) {
+                    self.log.write(&format!("sh: can't create {path}: Permission denied\n"));
+                    return 1;
+                }
                 if !append {
                     tree.lock().write(&inner, "", false);
+                    tree.lock().claim(&inner, who);
                 }
-                stdout_file = Some((tree, inner));
+                stdout_file = Some((tree, inner, who));
             }
         }
         let outcome = self.program(&command.program).await;
         match (&command.redirects.stdout, stdout_file) {
-            (Some(_), Some((tree, inner))) => tree.lock().write(&inner, &outcome.stdout, true),
+            (Some(_), Some((tree, inner, who))) => {
+                let mut tree = tree.lock();
+                tree.write(&inner, &outcome.stdout, true);
+                tree.claim(&inner, who);
+            }
             (Some(_), None) => {} // > /dev/null
             (None, _) => self.log.write(&outcome.stdout),
         }
@@ -134,9 +145,13 @@ impl Shell<'_> {
             Program::Cat(paths) => {
                 let mut outcome = Outcome::default();
                 for path in paths.iter().map(|p| p.expand(date)) {
-                    let (tree, inner) = self.fs.resolve(&path);
+                    let (tree, inner, who) = self.fs.resolve(&path);
                     let tree = tree.lock();
                     match (tree.entry(&inner), tree.read(&inner)) {
+                        (Some(_), _) if !tree.may_read(&inner, who) => {
+                            outcome.stderr.push_str(&denied("cat", &path));
+                            outcome.status = 1;
+                        }
                         (_, Some(content)) => outcome.stdout.push_str(content),
                         (Some(Entry::Dir), _) => {
                             outcome.stderr.push_str("cat: read error: Is a directory\n");
@@ -161,9 +176,10 @@ impl Shell<'_> {
     }
 
     fn tail(&self, lines: usize, path: &str) -> Outcome {
-        let (tree, inner) = self.fs.resolve(path);
+        let (tree, inner, who) = self.fs.resolve(path);
         let tree = tree.lock();
         match (tree.entry(&inner), tree.read(&inner)) {
+            (Some(_), _) if !tree.may_read(&inner, who) => Outcome::failure(denied("tail", path)),
             (_, Some(content)) => {
                 let all: Vec<&str> = content.split_inclusive('\n').collect();
                 Outcome {
@@ -178,9 +194,12 @@ impl Shell<'_> {
 
     /// busybox `ls DIR` without a terminal: one name per line, sorted.
     fn ls(&self, path: &str) -> Outcome {
-        let (tree, inner) = self.fs.resolve(path);
+        let (tree, inner, who) = self.fs.resolve(path);
         let tree = tree.lock();
         match tree.entry(&inner) {
+            Some(Entry::Dir) if !tree.may_list(&inner, who) => {
+                Outcome::failure(format!("ls: can't open '{path}': Permission denied\n"))
+            }
             Some(Entry::Dir) => Outcome {
                 stdout: tree.children(&inner).iter().map(|name| format!("{name}\n")).collect(),
                 ..Outcome::default()
@@ -195,9 +214,12 @@ impl Shell<'_> {
 
     /// busybox `find DIR`: the directory itself, then every path below it.
     fn find(&self, path: &str) -> Outcome {
-        let (tree, inner) = self.fs.resolve(path);
+        let (tree, inner, who) = self.fs.resolve(path);
         let tree = tree.lock();
         match tree.entry(&inner) {
+            Some(Entry::Dir) if !tree.may_list(&inner, who) => {
+                Outcome::failure(format!("find: {path}: Permission denied\n"))
+            }
             Some(Entry::Dir) => {
                 let base = path.trim_end_matches('/');
                 let mut stdout = format!("{path}\n");
@@ -216,6 +238,10 @@ impl Shell<'_> {
             None => Outcome::failure(format!("find: {path}: No such file or directory\n")),
         }
     }
+}
+
+fn denied(tool: &str, path: &str) -> String {
+    format!("{tool}: can't open '{path}': Permission denied\n")
 }
 
 fn no_such_file(tool: &str, path: &str) -> String {
@@ -244,6 +270,7 @@ mod tests {
             path: "/data".into(),
             tree: data.clone(),
             root: "/".into(),
+            who: Identity::ROOT,
         }]);
         let logs = Arc::new(Logs::default());
         let sink = logs.start("uid", "app");

@@ -1,6 +1,8 @@
 //! The `mount-targets`, `file-system` and `security-group` cleanup actions. A file system created
 //! with `fileSystem.retention: retain` stays with its mount targets and security group, reported
-//! as kept: its retention tag is the only record of that choice cleanup has.
+//! as kept: its retention tag is the only record of that choice cleanup has. The namespace's
+//! access points go just before the file system, and stay with a retained one (its data stays
+//! reachable the same way).
 
 use super::{CleanupProgress, done, pending};
 use crate::aws;
@@ -62,20 +64,55 @@ pub async fn mount_targets(efs_client: &aws_sdk_efs::Client, owner: &Owner, scop
 }
 
 pub async fn file_system(efs_client: &aws_sdk_efs::Client, owner: &Owner, scope: &Scope) -> Result<CleanupProgress> {
+    let (mut removed, mut kept_points) = access_points(efs_client, owner, scope).await?;
     let fs = match deletable_file_system(efs_client, owner, scope).await? {
-        None => return Ok(done(vec![], vec![])),
-        Some(Err(kept)) => return Ok(done(vec![], vec![kept])),
+        None => return Ok(done(removed, kept_points)),
+        Some(Err(kept)) => {
+            kept_points.push(kept);
+            return Ok(done(removed, kept_points));
+        }
         Some(Ok(fs)) => fs,
     };
     if *fs.life_cycle_state() == LifeCycleState::Deleting {
-        return Ok(pending(vec![]));
+        return Ok(pending(removed));
     }
     // `DependencyNotReady` (retried) while its mount targets are still being deleted.
     if aws::efs::delete_file_system(efs_client, fs.file_system_id()).await? {
-        Ok(pending(vec![fs.file_system_id().to_string()]))
+        removed.push(fs.file_system_id().to_string());
+        Ok(pending(removed))
     } else {
-        Ok(done(vec![], vec![]))
+        Ok(done(removed, vec![]))
     }
+}
+
+/// Deletes this namespace's access points on its file system (in a rollback, only the run's own),
+/// unless the file system is retained; returns (removed, kept with the reason).
+async fn access_points(
+    efs_client: &aws_sdk_efs::Client,
+    owner: &Owner,
+    scope: &Scope,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let Some(fs) = aws::efs::file_system_by_token(efs_client, &owner.creation_token()).await? else {
+        return Ok((vec![], vec![]));
+    };
+    let fs_retained = retained(fs.tags().iter().map(|t| (t.key(), t.value())));
+    let (mut removed, mut kept_points) = (Vec::new(), Vec::new());
+    for ap in aws::efs::access_points(efs_client, fs.file_system_id()).await? {
+        let tags = || ap.tags().iter().map(|t| (t.key(), t.value()));
+        if !owner.owns(tags()) {
+            continue; // someone else's door to our file system: not ours to report or delete
+        }
+        let id = ap.access_point_id().unwrap_or_default();
+        let why = scope
+            .keeps(tags())
+            .or_else(|| fs_retained.then(|| format!("on retained file system {}", fs.file_system_id())));
+        if let Some(why) = why {
+            kept_points.push(kept(format!("access point {id}"), why));
+        } else if aws::efs::delete_access_point(efs_client, id).await? {
+            removed.push(id.to_string());
+        }
+    }
+    Ok((removed, kept_points))
 }
 
 /// Our NFS security groups; they stay while a retained file system's mount targets use them.

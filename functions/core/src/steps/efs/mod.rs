@@ -1,9 +1,12 @@
-//! epic02: encrypted EFS file system, its security group and one mount target per private AZ.
+//! epic02: encrypted EFS file system, its security group, one mount target per private AZ, the
+//! namespace's access point and the file system policy that makes it the only way in.
 
+pub mod access_point;
 pub mod file_system;
 pub mod kms;
 pub mod mount_targets;
 pub mod options;
+pub mod policy;
 pub mod security_group;
 
 use crate::clients::AwsClients;
@@ -13,6 +16,7 @@ use crate::poll::Poll;
 use crate::run::{Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::network;
+use access_point::AccessPoint;
 use kms::KmsKey;
 use mount_targets::MountTarget;
 use serde::{Deserialize, Serialize};
@@ -35,6 +39,10 @@ pub struct EfsOutput {
     pub kms_key: Option<KmsKey>,
     pub security_group_id: String,
     pub mount_targets: Vec<MountTarget>,
+    /// The namespace's access point (once the file system is available): the Kubernetes steps
+    /// mount through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_point: Option<AccessPoint>,
 }
 
 /// The `efs` function.
@@ -88,12 +96,33 @@ async fn converge_once(
             },
         )
     };
-    let ready = fs_available && mount_targets::all_available(&mount_targets, subnets)?;
+    let access_point = if fs_available {
+        let ap = access_point::ensure_access_point(&clients.efs, run, fs.file_system_id()).await?;
+        policy::converge(
+            &clients.efs,
+            &run.owner(),
+            &fs,
+            std::slice::from_ref(&ap.access_point_arn),
+        )
+        .await?;
+        Some(ap)
+    } else {
+        None
+    };
+    let ready = fs_available
+        && mount_targets::all_available(&mount_targets, subnets)?
+        && access_point.as_ref().is_some_and(access_point::is_available);
     let available = mount_targets.iter().filter(|mt| mt.state == "available").count();
     let detail = format!(
-        "file system {}: {available} of {} mount targets available",
+        "file system {}: {available} of {} mount targets available; access point {}",
         fs.file_system_id(),
-        subnets.len()
+        subnets.len(),
+        access_point
+            .as_ref()
+            .map_or("not yet created".to_string(), |ap| format!(
+                "{} {}",
+                ap.access_point_id, ap.state
+            ))
     );
     let output = EfsOutput {
         file_system_id: fs.file_system_id().to_string(),
@@ -103,6 +132,7 @@ async fn converge_once(
         kms_key: key,
         security_group_id,
         mount_targets,
+        access_point,
     };
     Ok(if ready {
         (Poll::ready(attempt, detail, output), None)

@@ -1,11 +1,12 @@
 //! The objects of the PoC app and of the validation, as the workflow applies them.
 
+use super::EfsVolume;
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::{
     CSIPersistentVolumeSource, Capabilities, Container, ObjectReference, PersistentVolume, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Pod, PodSpec,
-    ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Pod, PodSecurityContext,
+    PodSpec, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::ObjectMeta;
@@ -59,9 +60,9 @@ fn capacity() -> BTreeMap<String, Quantity> {
     BTreeMap::from([("storage".to_string(), Quantity(CAPACITY.into()))])
 }
 
-/// A static PV on the whole file system, reserved for its claim by `claimRef`. `Retain` keeps the
+/// A static PV on the namespace's access point, reserved for its claim by `claimRef`. `Retain` keeps the
 /// data when the claim goes, which is what the persistence check relies on.
-pub fn persistent_volume(run: &Run, names: VolumeNames, file_system_id: &str) -> PersistentVolume {
+pub fn persistent_volume(run: &Run, names: VolumeNames, volume: EfsVolume<'_>) -> PersistentVolume {
     let in_transit = if run.request.encryption.in_transit {
         "true"
     } else {
@@ -82,8 +83,8 @@ pub fn persistent_volume(run: &Run, names: VolumeNames, file_system_id: &str) ->
             }),
             csi: Some(CSIPersistentVolumeSource {
                 driver: CSI_DRIVER.into(),
-                // The plain `fs-...` form: Fargate's built-in EFS handler rejects `efs:fs-...`.
-                volume_handle: file_system_id.into(),
+                // The plain `fs-...::fsap-...` form: Fargate's built-in EFS handler rejects `efs:`.
+                volume_handle: volume.handle(),
                 volume_attributes: Some(BTreeMap::from([(
                     "encryptInTransit".to_string(),
                     in_transit.to_string(),
@@ -149,6 +150,16 @@ pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_pol
         spec: Some(PodSpec {
             restart_policy: Some(restart_policy.into()),
             termination_grace_period_seconds: Some(GRACE_PERIOD_SECONDS),
+            // The access point's user: EFS enforces it on every file operation anyway, and running
+            // as it keeps the container's own view consistent. No `fsGroup`: Fargate does not
+            // apply it to EFS volumes, and the access point's root directory already belongs to
+            // this user.
+            security_context: Some(PodSecurityContext {
+                run_as_user: Some(i64::from(run.request.posix_user.uid)),
+                run_as_group: Some(i64::from(run.request.posix_user.gid)),
+                run_as_non_root: Some(true),
+                ..PodSecurityContext::default()
+            }),
             containers: vec![Container {
                 name: name.into(),
                 image: Some(IMAGE.into()),
@@ -161,9 +172,8 @@ pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_pol
                     limits: Some(BTreeMap::from([("memory".to_string(), quantity("64Mi"))])),
                     ..ResourceRequirements::default()
                 }),
-                // No `runAsNonRoot`: a fresh EFS root directory is owned by root with mode 755, and
-                // Fargate can neither apply `fsGroup` nor run a privileged chown, so only root may
-                // write there. Root owns the directory, so writing needs no capability: drop them all.
+                // The pod runs as the access point's owner of `/<namespace>`: writing needs no
+                // capability, so drop them all.
                 security_context: Some(SecurityContext {
                     allow_privilege_escalation: Some(false),
                     capabilities: Some(Capabilities {
@@ -201,6 +211,35 @@ pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_pol
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pods_run_as_the_access_point_user_and_volumes_mount_through_it() {
+        let sample: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../../events/functions/poc-app-converge.json")).unwrap();
+        let mut run: Run = serde_json::from_value(sample["run"].clone()).unwrap();
+        run.request.posix_user = crate::input::PosixUser { uid: 2001, gid: 3001 };
+        let volume = EfsVolume {
+            file_system_id: "fs-12345678",
+            access_point_id: "fsap-12345678",
+        };
+        let pv = persistent_volume(&run, APP, volume);
+        assert_eq!(
+            pv.spec.unwrap().csi.unwrap().volume_handle,
+            "fs-12345678::fsap-12345678"
+        );
+        let spec = pod(&run, "p", "c", validation_command(), "Never").spec.unwrap();
+        let pod_context = spec.security_context.unwrap();
+        assert_eq!(
+            (
+                pod_context.run_as_user,
+                pod_context.run_as_group,
+                pod_context.run_as_non_root
+            ),
+            (Some(2001), Some(3001), Some(true))
+        );
+        let container = spec.containers[0].security_context.clone().unwrap();
+        assert_eq!(container.allow_privilege_escalation, Some(false));
+    }
 
     #[test]
     fn app_commands_are_the_exact_shell_loops() {

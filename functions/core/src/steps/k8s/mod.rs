@@ -32,7 +32,7 @@ use std::fmt::Debug;
 /// The field manager of every write, so `kubectl` shows which fields the workflow set.
 pub const FIELD_MANAGER: &str = "efs-fargate-workflow";
 
-/// The event of a Kubernetes step: `{"action", "run", "fileSystemId", "attempt"}`.
+/// The event of a Kubernetes step: `{"action", "run", "fileSystemId", "accessPointId", "attempt"}`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubeStepEvent<A> {
@@ -40,6 +40,9 @@ pub struct KubeStepEvent<A> {
     pub run: Run,
     /// The file system the `efs` step created or found (its `fileSystemId` output).
     pub file_system_id: String,
+    /// The namespace's access point on it (the `efs` step's `accessPoint.accessPointId`): every
+    /// volume mounts through it.
+    pub access_point_id: String,
     /// How many polls came before this one (the state machine passes the last `attempt`).
     #[serde(default)]
     pub attempt: u32,
@@ -48,7 +51,30 @@ pub struct KubeStepEvent<A> {
 impl<A> KubeStepEvent<A> {
     pub fn validate(&self) -> Result<()> {
         self.run.validate()?;
-        rules::file_system_id("fileSystemId", &self.file_system_id)
+        rules::file_system_id("fileSystemId", &self.file_system_id)?;
+        rules::access_point_id("accessPointId", &self.access_point_id)
+    }
+
+    /// The EFS volume the step's pods mount.
+    pub fn volume(&self) -> EfsVolume<'_> {
+        EfsVolume {
+            file_system_id: &self.file_system_id,
+            access_point_id: &self.access_point_id,
+        }
+    }
+}
+
+/// A file system seen through the namespace's access point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EfsVolume<'a> {
+    pub file_system_id: &'a str,
+    pub access_point_id: &'a str,
+}
+
+impl EfsVolume<'_> {
+    /// `fs-…::fsap-…`: the plain form Fargate accepts (it rejects the `efs:` prefix).
+    pub fn handle(&self) -> String {
+        format!("{}::{}", self.file_system_id, self.access_point_id)
     }
 }
 

@@ -9,7 +9,7 @@
 
 use super::manifests::{self, APP, APP_PODS};
 use super::pod_status::{self, PodReport};
-use super::{Kube, KubeStepEvent, check_ours, volumes};
+use super::{EfsVolume, Kube, KubeStepEvent, check_ours, volumes};
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
@@ -47,15 +47,7 @@ pub async fn handle(
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
     match event.action {
         PocAppAction::Converge => {
-            converge(
-                &kube,
-                &clients.eks,
-                settings,
-                &event.run,
-                &event.file_system_id,
-                event.attempt,
-            )
-            .await
+            converge(&kube, &clients.eks, settings, &event.run, event.volume(), event.attempt).await
         }
     }
 }
@@ -72,17 +64,17 @@ pub async fn converge(
     eks: &aws_sdk_eks::Client,
     settings: &Settings,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<PocAppOutput>> {
-    pacing::settle(settings, || converge_once(kube, eks, run, file_system_id, attempt)).await
+    pacing::settle(settings, || converge_once(kube, eks, run, volume, attempt)).await
 }
 
 async fn converge_once(
     kube: &Kube,
     eks: &aws_sdk_eks::Client,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<(Poll<PocAppOutput>, Option<Awaiting>)> {
     let mut status = PocAppOutput {
@@ -91,7 +83,7 @@ async fn converge_once(
         claim_bound: false,
         pods: vec![],
     };
-    if let Some(waiting) = volumes::ensure_bound(kube, run, APP, file_system_id).await? {
+    if let Some(waiting) = volumes::ensure_bound(kube, run, APP, volume).await? {
         let binding = Awaiting::started_now(pacing::CLAIM_BINDING);
         return Ok((Poll::pending(attempt, 0, waiting, status), Some(binding)));
     }
@@ -142,7 +134,7 @@ async fn converge_once(
         .map(PodReport::summary)
         .collect();
     Ok(if pending.is_empty() {
-        let detail = format!("{} are Running on {file_system_id}", APP_PODS.join(" and "));
+        let detail = format!("{} are Running on {}", APP_PODS.join(" and "), volume.handle());
         (Poll::ready(attempt, detail, status), None)
     } else {
         (Poll::pending(attempt, 0, pending.join("; "), status), Some(starting))

@@ -2,24 +2,24 @@
 //! Bound or why not. Shared by the PoC app and the validation.
 
 use super::manifests::{self, VolumeNames};
-use super::{Kube, check_ours, pod_status};
+use super::{EfsVolume, Kube, check_ours, pod_status};
 use crate::error::{Result, WorkflowError};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 
 /// `None` once the claim is Bound, else what is still pending.
-pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, file_system_id: &str) -> Result<Option<String>> {
+pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, efs: EfsVolume<'_>) -> Result<Option<String>> {
     let owner = run.owner();
     let volumes = kube.all::<PersistentVolume>();
     let volume_name = names.volume_name(&run.request.namespace);
     match kube.get(&volumes, &volume_name).await? {
         None => {
-            kube.apply(&volumes, &manifests::persistent_volume(run, names, file_system_id))
+            kube.apply(&volumes, &manifests::persistent_volume(run, names, efs))
                 .await?;
         }
         Some(volume) => {
             check_ours(&owner, &volume)?;
-            check_volume(&volume, run, names, file_system_id)?;
+            check_volume(&volume, run, names, efs)?;
             if volume.metadata.deletion_timestamp.is_some() {
                 return Ok(Some(format!("volume {volume_name} is still being deleted")));
             }
@@ -71,7 +71,7 @@ pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, file_syste
 }
 
 /// A PV's source and claim cannot change: ours must already point where this run needs it.
-fn check_volume(volume: &PersistentVolume, run: &Run, names: VolumeNames, file_system_id: &str) -> Result<()> {
+fn check_volume(volume: &PersistentVolume, run: &Run, names: VolumeNames, efs: EfsVolume<'_>) -> Result<()> {
     let spec = volume.spec.as_ref();
     let conflict = |detail: String| {
         Err(WorkflowError::PersistentVolumeConflict {
@@ -80,10 +80,12 @@ fn check_volume(volume: &PersistentVolume, run: &Run, names: VolumeNames, file_s
         })
     };
     let handle = spec.and_then(|s| s.csi.as_ref()).map(|c| c.volume_handle.as_str());
-    if handle != Some(file_system_id) {
+    let wanted = efs.handle();
+    if handle != Some(wanted.as_str()) {
         return conflict(format!(
-            "it holds {}, not file system {file_system_id}",
-            handle.unwrap_or("no EFS volume")
+            "it holds {}, not {wanted} (file system {} through the namespace's access point)",
+            handle.unwrap_or("no EFS volume"),
+            efs.file_system_id
         ));
     }
     let claim = spec.and_then(|s| s.claim_ref.as_ref());

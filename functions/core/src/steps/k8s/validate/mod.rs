@@ -15,18 +15,19 @@ pub mod report;
 
 use super::manifests::{self, APP, APP_PODS, VALIDATION, VALIDATION_POD};
 use super::pod_status::{self, PodReport};
-use super::{Kube, KubeStepEvent, check_ours, volumes};
+use super::{EfsVolume, Kube, KubeStepEvent, check_ours, volumes};
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::Settings;
+use crate::steps::efs::access_point;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::api::LogParams;
 use record::{CrossRead, Record, Timings};
-use report::{APP_FILES, ValidationReport};
+use report::{APP_FILES, RunsAs, ValidationReport};
 use serde::{Deserialize, Serialize};
 
 /// Seconds between polls: the apps write every 5 s.
@@ -66,11 +67,11 @@ pub async fn handle(
 ) -> Result<Poll<ValidateOutput>> {
     event.validate()?;
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
-    let (run, file_system_id, attempt) = (&event.run, event.file_system_id.as_str(), event.attempt);
+    let (run, volume, attempt) = (&event.run, event.volume(), event.attempt);
     match event.action {
         ValidateAction::CrossRead => cross_read(&kube, settings, run, attempt).await,
-        ValidateAction::Persistence => persistence(&kube, settings, run, file_system_id, attempt).await,
-        ValidateAction::Report => report(&kube, settings, run, file_system_id, attempt).await,
+        ValidateAction::Persistence => persistence(&kube, settings, run, volume, attempt).await,
+        ValidateAction::Report => report(&kube, settings, run, volume, attempt).await,
     }
 }
 
@@ -178,16 +179,16 @@ pub async fn persistence(
     kube: &Kube,
     settings: &Settings,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
-    pacing::settle(settings, || persistence_once(kube, run, file_system_id, attempt)).await
+    pacing::settle(settings, || persistence_once(kube, run, volume, attempt)).await
 }
 
 async fn persistence_once(
     kube: &Kube,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
     let namespace = &run.request.namespace;
@@ -213,12 +214,12 @@ async fn persistence_once(
         remaining.push(format!("claim {}", APP.claim));
     }
     // Retain: deleting the PV leaves the files on EFS.
-    let volume = APP.volume_name(&run.request.namespace);
+    let app_volume = APP.volume_name(&run.request.namespace);
     if kube
-        .delete_ours(&owner, &kube.all::<PersistentVolume>(), &volume)
+        .delete_ours(&owner, &kube.all::<PersistentVolume>(), &app_volume)
         .await?
     {
-        remaining.push(format!("volume {volume}"));
+        remaining.push(format!("volume {app_volume}"));
     }
     let deleting = Some(Awaiting::started_now(pacing::POD_DELETION));
     if !remaining.is_empty() {
@@ -229,7 +230,7 @@ async fn persistence_once(
         record.timings.apps_deleted_at = Some(Timestamp::now().to_string());
         record::save(kube, run, &record).await?;
     }
-    if let Some(pending) = volumes::ensure_bound(kube, run, VALIDATION, file_system_id).await? {
+    if let Some(pending) = volumes::ensure_bound(kube, run, VALIDATION, volume).await? {
         let binding = Awaiting::started_now(pacing::CLAIM_BINDING);
         return Ok((waiting(0, attempt, pending), Some(binding)));
     }
@@ -250,7 +251,7 @@ async fn persistence_once(
             kube.apply(&pods, &pod).await?;
         }
     }
-    let detail = format!("the app is deleted; pod {VALIDATION_POD} lists {file_system_id}");
+    let detail = format!("the app is deleted; pod {VALIDATION_POD} lists {}", volume.handle());
     Ok((done(attempt, detail), None))
 }
 
@@ -260,21 +261,21 @@ pub async fn report(
     kube: &Kube,
     settings: &Settings,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
-    let started = persistence(kube, settings, run, file_system_id, attempt).await?;
+    let started = persistence(kube, settings, run, volume, attempt).await?;
     if !started.ready {
         return Ok(started);
     }
-    pacing::settle(settings, || report_once(kube, settings, run, file_system_id, attempt)).await
+    pacing::settle(settings, || report_once(kube, settings, run, volume, attempt)).await
 }
 
 async fn report_once(
     kube: &Kube,
     settings: &Settings,
     run: &Run,
-    file_system_id: &str,
+    volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
     let namespace = &run.request.namespace;
@@ -318,7 +319,14 @@ async fn report_once(
         .and_then(|s| s.terminated.as_ref());
     timings.validation_started_at = terminated.and_then(|t| t.started_at.as_ref()).map(|t| t.0.to_string());
     timings.validation_finished_at = terminated.and_then(|t| t.finished_at.as_ref()).map(|t| t.0.to_string());
-    let report = ValidationReport::from_log(file_system_id, &log, cross_read, timings);
+    let runs_as = RunsAs {
+        uid: run.request.posix_user.uid,
+        gid: run.request.posix_user.gid,
+        access_point_id: volume.access_point_id.to_string(),
+        root_directory: access_point::root_directory(&run.request.namespace),
+    };
+    let file_system_id = volume.file_system_id;
+    let report = ValidationReport::from_log(file_system_id, runs_as, &log, cross_read, timings);
     let mut missing = report.missing();
     if status.phase == "Failed" {
         missing.insert(0, status.summary());
