@@ -1,9 +1,11 @@
 //! Each AWS-side step against moto: what exists afterwards, and that running it again creates
 //! nothing new and returns the same ids. One test binary, so one shared moto server.
 
+mod doctor;
 mod efs;
 mod fargate;
 mod file_system_options;
+mod plan;
 mod prepare;
 
 use efs_fargate_core::run::Run;

@@ -1,6 +1,6 @@
 //! The console (StartExecution) input.
 
-use super::{Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, ProvisionRequest, rules};
+use super::{Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, ProvisionRequest, Trigger, rules};
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ struct ConsoleInput {
     deploy_poc_app: Option<bool>,
     on_failure: Option<OnFailure>,
     adopt: Option<Vec<Adoptable>>,
+    dry_run: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -28,7 +29,8 @@ struct EncryptionInput {
     in_transit: Option<bool>,
 }
 
-pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionRequest> {
+/// A run, or with `dryRun: true` its plan.
+pub(super) fn parse(input: &Value, settings: &Settings) -> Result<Trigger> {
     if !input.is_object() {
         return Err(WorkflowError::invalid(
             "(input)",
@@ -54,7 +56,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
     if let Some(ttl) = &raw.ttl {
         rules::ttl_seconds("ttl", ttl)?;
     }
-    Ok(ProvisionRequest {
+    let request = Box::new(ProvisionRequest {
         cluster_name,
         namespace,
         pod_execution_role_arn,
@@ -69,6 +71,11 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
             adopt.dedup();
             adopt
         },
+    });
+    Ok(if raw.dry_run == Some(true) {
+        Trigger::Plan(request)
+    } else {
+        Trigger::Provision(request)
     })
 }
 
@@ -115,6 +122,27 @@ mod tests {
             pod_execution_role_arn: Some("arn:aws:iam::123456789012:role/pods".into()),
             ..Settings::default()
         }
+    }
+
+    /// The run an input asks for (not a dry run).
+    fn parse(input: &Value, settings: &Settings) -> Result<ProvisionRequest> {
+        match super::parse(input, settings)? {
+            Trigger::Provision(request) => Ok(*request),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dry_run_asks_for_the_plan_of_the_same_request() {
+        let input = json!({"clusterName": "demo", "namespace": "team-a", "dryRun": true});
+        let Trigger::Plan(planned) = super::parse(&input, &settings()).unwrap() else {
+            panic!("a plan")
+        };
+        assert_eq!(*planned, parse(&json!({"clusterName": "demo", "namespace": "team-a"}), &settings()).unwrap());
+        let run = super::parse(&json!({"clusterName": "demo", "dryRun": false}), &settings()).unwrap();
+        assert!(matches!(run, Trigger::Provision(_)));
+        let err = super::parse(&json!({"clusterName": "demo", "dryRun": "yes"}), &settings()).unwrap_err();
+        assert!(err.to_string().contains("dryRun"), "{err}");
     }
 
     #[test]
