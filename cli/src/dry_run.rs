@@ -66,7 +66,10 @@ pub async fn dry_run(sfn: &Client, state_machine: &str, args: &StartArgs, kind: 
 /// The doctor's checks, one line each, the explanation indented below failures.
 pub fn render_doctor(report: &DoctorReport) -> String {
     let width = report.checks.iter().map(|c| c.name.len()).max().unwrap_or(5);
-    let mut text = format!("doctor: cluster {} namespace {}\n", report.cluster_name, report.namespace);
+    let mut text = format!(
+        "doctor: cluster {} namespace {}\n",
+        report.cluster_name, report.namespace
+    );
     for check in &report.checks {
         let status = match check.status {
             CheckStatus::Ok => "ok",
@@ -74,7 +77,10 @@ pub fn render_doctor(report: &DoctorReport) -> String {
             CheckStatus::Skipped => "skipped",
         };
         let error = check.error.as_deref().map(|e| format!(" [{e}]")).unwrap_or_default();
-        text.push_str(&format!("  {:<width$}  {status:<7}{error}  {}\n", check.name, check.explanation));
+        text.push_str(&format!(
+            "  {:<width$}  {status:<7}{error}  {}\n",
+            check.name, check.explanation
+        ));
     }
     text.push_str(if report.healthy {
         "healthy: a run would pass every check\n"
@@ -87,10 +93,16 @@ pub fn render_doctor(report: &DoctorReport) -> String {
 /// The plan as a table: action, kind, name, id, and the settings on the line below.
 pub fn render_plan(plan: &Plan) -> String {
     let kind = |p: &efs_fargate_core::steps::plan::Planned| {
-        serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::to_value(p.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     };
     let action = |p: &efs_fargate_core::steps::plan::Planned| {
-        serde_json::to_value(p.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::to_value(p.action)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     };
     let kind_width = plan.resources.iter().map(|p| kind(p).len()).max().unwrap_or(4);
     let mut text = format!("plan: cluster {} namespace {}\n", plan.cluster_name, plan.namespace);
@@ -110,7 +122,9 @@ pub fn render_plan(plan: &Plan) -> String {
         }
     }
     if let Some(error) = &plan.would_fail_with {
-        text.push_str(&format!("the run would fail with {error} before creating anything (see the doctor)\n"));
+        text.push_str(&format!(
+            "the run would fail with {error} before creating anything (see the doctor)\n"
+        ));
     }
     text
 }

@@ -60,7 +60,12 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 return match planned.doctor.healthy {
                     true => Ok(()),
                     false => Err(CliError::Unhealthy {
-                        failed: planned.doctor.failed().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "),
+                        failed: planned
+                            .doctor
+                            .failed()
+                            .map(|c| c.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     }),
                 };
             }

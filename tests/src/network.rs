@@ -283,7 +283,12 @@ pub async fn seed_pod_execution_role(clients: &AwsClients) {
         .send()
         .await;
     match created {
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_entity_already_exists_exception()) => return,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+        {
+            return;
+        }
         other => {
             other.or_panic("iam create_role");
         }

@@ -51,7 +51,9 @@ async fn fill_first_mount_target_subnet(world: &World) -> String {
     let cluster = efs_fargate_core::aws::eks::cluster(&world.clients.eks, CLUSTER)
         .await
         .expect("the cluster");
-    let network = network::of_cluster(&world.clients.ec2, &cluster).await.expect("the network");
+    let network = network::of_cluster(&world.clients.ec2, &cluster)
+        .await
+        .expect("the network");
     let subnet = network.mount_target_subnets[0].subnet_id.clone();
     let free = efs_fargate_core::aws::ec2::subnets(&world.clients.ec2, std::slice::from_ref(&subnet))
         .await
@@ -174,7 +176,10 @@ async fn a_role_fargate_cannot_assume_or_that_does_not_exist_is_reported() {
         [(names::POD_EXECUTION_ROLE_TRUST, "PodExecutionRoleInvalid")]
     );
     let check = report.check(names::POD_EXECUTION_ROLE_TRUST).unwrap();
-    assert!(check.explanation.contains("eks-fargate-pods.amazonaws.com"), "{check:?}");
+    assert!(
+        check.explanation.contains("eks-fargate-pods.amazonaws.com"),
+        "{check:?}"
+    );
     assert_eq!(
         report.check(names::POD_EXECUTION_ROLE_POLICY).unwrap().status,
         CheckStatus::Ok,
@@ -202,7 +207,13 @@ async fn an_untagged_cluster_is_reported_by_name() {
     remove_opt_in_tag(&world).await;
     let report = doctor(&world, json!({"clusterName": CLUSTER})).await;
     assert_eq!(failed(&report), [(names::OPT_IN_TAG, "ClusterNotOptedIn")]);
-    assert!(report.check(names::OPT_IN_TAG).unwrap().explanation.contains("aws eks tag-resource"));
+    assert!(
+        report
+            .check(names::OPT_IN_TAG)
+            .unwrap()
+            .explanation
+            .contains("aws eks tag-resource")
+    );
 }
 
 #[tokio::test]

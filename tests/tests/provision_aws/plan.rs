@@ -43,7 +43,11 @@ async fn plan(world: &World) -> Plan {
     assert!(doctor.healthy, "{doctor:#?}");
     assert_eq!(plan.would_fail_with, None);
     assert_eq!(world.inventory().await, before, "a plan creates and tags nothing");
-    assert_eq!(leases(world).await, leases_before, "a plan takes, extends or releases no lease");
+    assert_eq!(
+        leases(world).await,
+        leases_before,
+        "a plan takes, extends or releases no lease"
+    );
     *plan
 }
 
@@ -96,7 +100,10 @@ async fn a_plan_lists_what_the_run_creates_and_then_everything_as_reused() {
     let mut world = World::new().await.with_lease_table().await;
     let first = plan(&world).await;
     let planned = aws_resources(&first);
-    assert!(planned.iter().all(|(_, _, action)| *action == Action::Create), "{planned:#?}");
+    assert!(
+        planned.iter().all(|(_, _, action)| *action == Action::Create),
+        "{planned:#?}"
+    );
     assert_eq!(
         planned.iter().filter(|(kind, ..)| *kind == Kind::MountTarget).count(),
         3,
@@ -108,7 +115,11 @@ async fn a_plan_lists_what_the_run_creates_and_then_everything_as_reused() {
     assert_eq!(fs.settings["options"]["throughputMode"], "elastic");
     assert_eq!(fs.settings["kmsKey"], ALIAS);
     assert!(first.of_kind(Kind::Namespace).all(|n| n.action == Action::Ensure));
-    assert_eq!(first.of_kind(Kind::Pod).count(), 3, "two app pods and the validation pod");
+    assert_eq!(
+        first.of_kind(Kind::Pod).count(),
+        3,
+        "two app pods and the validation pod"
+    );
 
     // The real run creates exactly what was planned, under the planned names.
     // (World runs the steps without an execution, so without the leases a run takes.)
@@ -129,8 +140,14 @@ async fn a_plan_lists_what_the_run_creates_and_then_everything_as_reused() {
     // Planned again: everything is reused, by the ids it has.
     let second = plan(&world).await;
     let reused = aws_resources(&second);
-    assert!(reused.iter().all(|(_, _, action)| *action == Action::Reuse), "{reused:#?}");
-    assert_eq!(names(&created), reused.iter().map(|(k, n, _)| (*k, n.clone())).collect::<Vec<_>>());
+    assert!(
+        reused.iter().all(|(_, _, action)| *action == Action::Reuse),
+        "{reused:#?}"
+    );
+    assert_eq!(
+        names(&created),
+        reused.iter().map(|(k, n, _)| (*k, n.clone())).collect::<Vec<_>>()
+    );
     for (kind, name, id) in created.iter().filter(|(_, _, id)| !id.is_empty()) {
         let item = second
             .resources
@@ -159,7 +176,10 @@ async fn a_plan_shows_what_the_run_would_refuse() {
     assert_eq!(plan.would_fail_with.as_deref(), Some("FargateProfileConflict"));
     let profile = plan.of_kind(Kind::FargateProfile).next().unwrap();
     assert_eq!(profile.action, Action::Refuse);
-    assert!(profile.reason.as_deref().unwrap_or_default().contains("adopt"), "{profile:?}");
+    assert!(
+        profile.reason.as_deref().unwrap_or_default().contains("adopt"),
+        "{profile:?}"
+    );
     assert_eq!(world.inventory().await, before);
 
     let adopted = world

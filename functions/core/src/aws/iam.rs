@@ -38,7 +38,12 @@ pub async fn attached_policy_arns(iam: &aws_sdk_iam::Client, role_arn: &str) -> 
 pub async fn inline_policy_documents(iam: &aws_sdk_iam::Client, role_arn: &str) -> Result<Vec<String>> {
     let name = role_name(role_arn);
     let names: Vec<String> = all(
-        iam.list_role_policies().role_name(name).into_paginator().items().send().collect(),
+        iam.list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect(),
         "iam:ListRolePolicies",
     )
     .await?;

@@ -138,7 +138,10 @@ mod tests {
         let Trigger::Plan(planned) = super::parse(&input, &settings()).unwrap() else {
             panic!("a plan")
         };
-        assert_eq!(*planned, parse(&json!({"clusterName": "demo", "namespace": "team-a"}), &settings()).unwrap());
+        assert_eq!(
+            *planned,
+            parse(&json!({"clusterName": "demo", "namespace": "team-a"}), &settings()).unwrap()
+        );
         let run = super::parse(&json!({"clusterName": "demo", "dryRun": false}), &settings()).unwrap();
         assert!(matches!(run, Trigger::Provision(_)));
         let err = super::parse(&json!({"clusterName": "demo", "dryRun": "yes"}), &settings()).unwrap_err();

@@ -131,7 +131,10 @@ pub async fn ensure_access(
             AccessStatus::Created
         }
         AccessDecision::Existing => {
-            tracing::info!(principal, "using an access entry the workflow did not create, unchanged");
+            tracing::info!(
+                principal,
+                "using an access entry the workflow did not create, unchanged"
+            );
             AccessStatus::Existing
         }
         AccessDecision::Create => {

@@ -134,9 +134,12 @@ pub async fn plan(clients: &AwsClients, request: &ProvisionRequest, examination:
     } else {
         "created unless the workflow's exists; one the workflow did not create is NamespaceConflict"
     };
+    // The run's id is the execution's name, which a plan cannot know.
+    let mut labels = owner.labels("", None);
+    labels.remove(crate::ownership::RUN_ID_KEY);
     resources.push(
         Planned::new(Kind::Namespace, &request.namespace, Action::Ensure)
-            .settings(json!({"labels": owner.labels("<runId>", None)}))
+            .settings(json!({"labels": labels}))
             .reason(namespace_reason),
     );
     resources.push(fargate_profile(clients, &owner, request, examination.network.as_ref(), doctor).await?);
@@ -353,7 +356,11 @@ fn kubernetes(request: &ProvisionRequest) -> Vec<Planned> {
                     "encryptInTransit": request.encryption.in_transit,
                     "reclaimPolicy": "Retain",
                 })),
-                Planned::new(Kind::PersistentVolumeClaim, format!("{namespace}/{}", names.claim), Action::Ensure),
+                Planned::new(
+                    Kind::PersistentVolumeClaim,
+                    format!("{namespace}/{}", names.claim),
+                    Action::Ensure,
+                ),
             ]
         };
         items.extend(volume(manifests::APP));
@@ -362,12 +369,18 @@ fn kubernetes(request: &ProvisionRequest) -> Vec<Planned> {
                 .iter()
                 .map(|pod| Planned::new(Kind::Pod, format!("{namespace}/{pod}"), Action::Ensure)),
         );
-        items.extend(volume(manifests::VALIDATION).into_iter().map(|item| {
-            item.reason("created by the validation after the app's objects are deleted")
-        }));
+        items.extend(
+            volume(manifests::VALIDATION)
+                .into_iter()
+                .map(|item| item.reason("created by the validation after the app's objects are deleted")),
+        );
         items.push(
-            Planned::new(Kind::Pod, format!("{namespace}/{}", manifests::VALIDATION_POD), Action::Ensure)
-                .reason("created by the validation after the app's objects are deleted"),
+            Planned::new(
+                Kind::Pod,
+                format!("{namespace}/{}", manifests::VALIDATION_POD),
+                Action::Ensure,
+            )
+            .reason("created by the validation after the app's objects are deleted"),
         );
     }
     items

@@ -27,7 +27,10 @@ pub async fn check_file_system_name(clients: &AwsClients, owner: &Owner) -> Resu
             difference: "it does not carry the workflow's ownership tags, so someone else created it and the workflow will neither use nor delete it; delete or re-token it, or choose another namespace".into(),
         });
     }
-    Ok(format!("file system {} with creation token {token} is the workflow's", fs.file_system_id()))
+    Ok(format!(
+        "file system {} with creation token {token} is the workflow's",
+        fs.file_system_id()
+    ))
 }
 
 /// The security group under our name in the cluster's VPC, if any, must be ours.

@@ -147,7 +147,11 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
         let detail = format!(
             "plan of {} resources; doctor: {}",
             plan.resources.len(),
-            if examination.report.healthy { "healthy" } else { "checks failed" }
+            if examination.report.healthy {
+                "healthy"
+            } else {
+                "checks failed"
+            }
         );
         let output = PrepareOutput::Planned {
             doctor: Box::new(examination.report),

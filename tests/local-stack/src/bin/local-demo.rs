@@ -53,9 +53,14 @@ async fn main() -> ExitCode {
 }
 
 async fn demo(stack: &LocalStack) -> Result<(), String> {
-    println!("\n==> efs-workflow plan --cluster {CLUSTER} --ttl PT8H   (a dry run: the doctor, then what the run would do)");
+    println!(
+        "\n==> efs-workflow plan --cluster {CLUSTER} --ttl PT8H   (a dry run: the doctor, then what the run would do)"
+    );
     let before = workflow_tests::inventory(&stack.moto_clients, CLUSTER).await;
-    cli(stack, &["plan", "--cluster", CLUSTER, "--ttl", "PT8H", "--name", "plan-demo"])?;
+    cli(
+        stack,
+        &["plan", "--cluster", CLUSTER, "--ttl", "PT8H", "--name", "plan-demo"],
+    )?;
     if workflow_tests::inventory(&stack.moto_clients, CLUSTER).await != before {
         return Err("the plan changed something".into());
     }

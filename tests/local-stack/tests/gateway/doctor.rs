@@ -34,14 +34,8 @@ async fn a_config_map_cluster_is_reported_by_name_and_gets_no_access_entry() {
     };
 
     let report = doctor(&clients, &settings).await;
-    let failed: Vec<_> = report
-        .failed()
-        .map(|c| (c.name.as_str(), c.error.as_deref()))
-        .collect();
-    assert_eq!(
-        failed,
-        [(names::AUTHENTICATION_MODE, Some("ClusterAccessNotGranted"))]
-    );
+    let failed: Vec<_> = report.failed().map(|c| (c.name.as_str(), c.error.as_deref())).collect();
+    assert_eq!(failed, [(names::AUTHENTICATION_MODE, Some("ClusterAccessNotGranted"))]);
     let check = report.check(names::AUTHENTICATION_MODE).unwrap();
     assert!(check.explanation.contains("API_AND_CONFIG_MAP"), "the fix: {check:?}");
     assert_eq!(report.check(names::ACCESS_ENTRY).unwrap().status, CheckStatus::Skipped);

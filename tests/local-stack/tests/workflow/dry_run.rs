@@ -35,7 +35,10 @@ async fn a_dry_run_ends_with_the_plan_and_changes_nothing() {
         ["Init", "Prepare", "IsClusterReady", "Planned"]
     );
 
-    assert_eq!(workflow_tests::inventory(&stack.stack.moto_clients, CLUSTER).await, before);
+    assert_eq!(
+        workflow_tests::inventory(&stack.stack.moto_clients, CLUSTER).await,
+        before
+    );
     assert_eq!(stack.stack.access_entries.resolve(CLUSTER, CLUSTER_ACCESS_ROLE), None);
     let leases = stack
         .stack

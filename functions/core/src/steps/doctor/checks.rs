@@ -50,7 +50,10 @@ pub async fn subnet_addresses(clients: &AwsClients, owner: &Owner, network: &Net
         None => Vec::new(),
     };
     let mut found = Vec::new();
-    for subnet in subnets.iter().filter(|s| s.subnet_id().is_some_and(|id| ids.iter().any(|i| i == id))) {
+    for subnet in subnets
+        .iter()
+        .filter(|s| s.subnet_id().is_some_and(|id| ids.iter().any(|i| i == id)))
+    {
         let id = subnet.subnet_id().unwrap_or_default();
         let available = subnet.available_ip_address_count().unwrap_or(0);
         let needed = if existing.iter().any(|s| s == id) {
@@ -126,7 +129,11 @@ pub async fn pod_execution_role(clients: &AwsClients, role_arn: &str) -> Result<
     };
     let trust_document = aws::iam::decoded(role.assume_role_policy_document().unwrap_or_default());
     let trust = if policy::trusts_fargate(&trust_document) {
-        Ok(format!("{} trusts {}", role.role_name(), policy::FARGATE_PODS_PRINCIPAL))
+        Ok(format!(
+            "{} trusts {}",
+            role.role_name(),
+            policy::FARGATE_PODS_PRINCIPAL
+        ))
     } else {
         Err(invalid(format!(
             "its trust policy does not allow {} to sts:AssumeRole; add a statement with that service principal",

@@ -123,7 +123,12 @@ impl Checks {
             }
             Err(e) if e.is_retryable() => Err(e),
             Err(e) => {
-                self.push(name, CheckStatus::Failed, e.to_string(), Some(e.error_type().to_string()));
+                self.push(
+                    name,
+                    CheckStatus::Failed,
+                    e.to_string(),
+                    Some(e.error_type().to_string()),
+                );
                 self.errors.push(e);
                 Ok(None)
             }
@@ -186,7 +191,10 @@ pub async fn examine(
     match &network {
         Some(network) => {
             checks.check(VPC_DNS, checks::vpc_dns(clients, network).await)?;
-            checks.check(SUBNET_ADDRESSES, checks::subnet_addresses(clients, &owner, network).await)?;
+            checks.check(
+                SUBNET_ADDRESSES,
+                checks::subnet_addresses(clients, &owner, network).await,
+            )?;
         }
         None => {
             for name in [VPC_DNS, SUBNET_ADDRESSES] {

@@ -64,9 +64,11 @@ pub fn missing_pull_actions<'a>(documents: impl IntoIterator<Item = &'a str>) ->
     FARGATE_POLICY_ACTIONS
         .into_iter()
         .filter(|action| {
-            !statements
-                .iter()
-                .any(|s| strings(s.get("Action")).iter().any(|pattern| action_matches(pattern, action)))
+            !statements.iter().any(|s| {
+                strings(s.get("Action"))
+                    .iter()
+                    .any(|pattern| action_matches(pattern, action))
+            })
         })
         .collect()
 }
@@ -92,7 +94,9 @@ mod tests {
     fn inline_policies_may_grant_the_pull_actions() {
         let full = r#"{"Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"*"}]}"#;
         assert!(missing_pull_actions([full]).is_empty());
-        assert!(missing_pull_actions([r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#]).is_empty());
+        assert!(
+            missing_pull_actions([r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#]).is_empty()
+        );
         let logs = r#"{"Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
         assert_eq!(missing_pull_actions([logs]), FARGATE_POLICY_ACTIONS.to_vec());
         let partial = r#"{"Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*"}]}"#;
