@@ -128,3 +128,35 @@ pub fn render_plan(plan: &Plan) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dry_runs_output_renders_as_tables() {
+        let output = json!({
+            "status": "planned",
+            "doctor": {"clusterName": "demo", "namespace": "team-a", "healthy": false, "checks": [
+                {"name": "clusterStatus", "status": "ok", "explanation": "cluster is ACTIVE"},
+                {"name": "vpcDns", "status": "failed", "explanation": "turn it on", "error": "VpcDnsDisabled"},
+            ]},
+            "plan": {"clusterName": "demo", "namespace": "team-a", "wouldFailWith": "VpcDnsDisabled", "resources": [
+                {"kind": "fargateProfile", "name": "fp-team-a", "action": "create", "settings": {"subnets": ["subnet-1"]}},
+                {"kind": "fileSystem", "name": "efw-x", "id": "fs-1", "action": "reuse"},
+            ]},
+        });
+        let dry_run: DryRun = serde_json::from_value(output).expect("the Planned output");
+        let doctor = render_doctor(&dry_run.doctor);
+        assert!(
+            doctor.contains("vpcDns         FAILED  [VpcDnsDisabled]  turn it on"),
+            "{doctor}"
+        );
+        assert!(doctor.contains("NOT healthy"), "{doctor}");
+        let plan = render_plan(&dry_run.plan);
+        assert!(plan.contains("create  fargateProfile  fp-team-a\n"), "{plan}");
+        assert!(plan.contains(r#"{"subnets":["subnet-1"]}"#), "{plan}");
+        assert!(plan.contains("reuse   fileSystem      efw-x  (fs-1)"), "{plan}");
+        assert!(plan.contains("would fail with VpcDnsDisabled"), "{plan}");
+    }
+}
