@@ -28,6 +28,12 @@ pub enum Command {
     Status { execution_arn: String },
     /// Start the cleanup of a cluster namespace.
     Cleanup(CleanupArgs),
+    /// What a run with this input would create, reuse, adopt or refuse, changing nothing (a
+    /// dry-run execution: `dryRun: true`). Takes the same flags as `start`.
+    Plan(StartArgs),
+    /// Check a cluster for everything that would make a run fail (a dry-run execution); exits
+    /// non-zero when a check fails. Takes the same flags as `start`.
+    Doctor(StartArgs),
 }
 
 #[derive(Debug, Args)]

@@ -43,7 +43,7 @@ pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> R
 }
 
 /// `<kind>-<hash>-<namespace>-<utc time>`: readable, unique per start, at most 80 characters.
-fn execution_name(kind: &str, cluster: &str, namespace: &str) -> String {
+pub fn execution_name(kind: &str, cluster: &str, namespace: &str) -> String {
     let hash = Owner::new(cluster, namespace).short_hash();
     let time = Timestamp::now().strftime("%Y%m%dT%H%M%S");
     format!("{kind}-{hash}-{namespace}")
@@ -53,7 +53,7 @@ fn execution_name(kind: &str, cluster: &str, namespace: &str) -> String {
         + &format!("-{time}")
 }
 
-async fn start_execution(sfn: &Client, state_machine: &str, name: &str, input: &Value) -> Result<String, CliError> {
+pub async fn start_execution(sfn: &Client, state_machine: &str, name: &str, input: &Value) -> Result<String, CliError> {
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine)

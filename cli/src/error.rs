@@ -10,6 +10,8 @@ pub enum CliError {
     Workflow(#[from] WorkflowError),
     #[error("--{flag} (or {env}) is required: the ARN from the stack outputs, or the local stack's")]
     MissingArn { flag: &'static str, env: &'static str },
+    #[error("the doctor found problems: {failed}")]
+    Unhealthy { failed: String },
     #[error("the execution ended {status}: {detail}")]
     ExecutionFailed { status: String, detail: String },
 }

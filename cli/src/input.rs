@@ -52,7 +52,7 @@ fn check(input: &Value) -> Result<(), CliError> {
         ..Settings::default()
     };
     match parse_execution_input(input, &settings)? {
-        Trigger::Provision(_) => Ok(()),
+        Trigger::Provision(_) | Trigger::Plan(_) => Ok(()),
         Trigger::Skip { reason } => Err(CliError::Input(format!("this input provisions nothing: {reason}"))),
     }
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod dry_run;
 mod error;
 mod input;
 mod progress;
@@ -45,6 +46,31 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             )?;
             let execution = commands::cleanup(&sfn, &machine, args).await?;
             args.watch.then_some(execution)
+        }
+        Command::Plan(args) | Command::Doctor(args) => {
+            let machine = arn(
+                &cli.provision_state_machine,
+                "provision-state-machine",
+                "EFS_WORKFLOW_PROVISION_ARN",
+            )?;
+            let doctor = matches!(cli.command, Command::Doctor(_));
+            let planned = dry_run::dry_run(&sfn, &machine, args, if doctor { "doctor" } else { "plan" }).await?;
+            print!("{}", dry_run::render_doctor(&planned.doctor));
+            if doctor {
+                return match planned.doctor.healthy {
+                    true => Ok(()),
+                    false => Err(CliError::Unhealthy {
+                        failed: planned
+                            .doctor
+                            .failed()
+                            .map(|c| c.name.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }),
+                };
+            }
+            print!("\n{}", dry_run::render_plan(&planned.plan));
+            return Ok(());
         }
         Command::Watch(args) => return commands::watch(&sfn, args).await.map(|_| ()),
         Command::Status { execution_arn } => return commands::status(&sfn, execution_arn).await,

@@ -243,6 +243,9 @@ pub async fn seed_network_with(clients: &AwsClients, cluster_name: &str, access:
         .resources_vpc_config(
             VpcConfigRequest::builder()
                 .set_subnet_ids(Some(seeded.subnet_ids()))
+                // EKS's defaults, which moto only reports when they are sent.
+                .endpoint_public_access(true)
+                .endpoint_private_access(false)
                 .build(),
         )
         .set_access_config(match access {
@@ -257,7 +260,48 @@ pub async fn seed_network_with(clients: &AwsClients, cluster_name: &str, access:
         .send()
         .await
         .or_panic("eks create_cluster");
+    seed_pod_execution_role(clients).await;
     seeded
+}
+
+/// Fargate's trust policy for [`crate::POD_ROLE`].
+pub const POD_ROLE_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"eks-fargate-pods.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+/// What `AmazonEKSFargatePodExecutionRolePolicy` grants, inline: moto loads AWS managed policies
+/// only with `MOTO_IAM_LOAD_MANAGED_POLICIES` (seconds on every reset), so the seeded role has the
+/// equivalent inline policy.
+pub const POD_ROLE_PULL_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"],"Resource":"*"}]}"#;
+
+/// The pod execution role [`crate::POD_ROLE`], as the template's `PodExecutionRole` (once per
+/// moto: a second seeded cluster shares it).
+pub async fn seed_pod_execution_role(clients: &AwsClients) {
+    let name = efs_fargate_core::aws::iam::role_name(crate::POD_ROLE);
+    let created = clients
+        .iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(POD_ROLE_TRUST_POLICY)
+        .send()
+        .await;
+    match created {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+        {
+            return;
+        }
+        other => {
+            other.or_panic("iam create_role");
+        }
+    }
+    clients
+        .iam
+        .put_role_policy()
+        .role_name(name)
+        .policy_name("fargate-pull")
+        .policy_document(POD_ROLE_PULL_POLICY)
+        .send()
+        .await
+        .or_panic("iam put_role_policy");
 }
 
 async fn create_subnet(clients: &AwsClients, vpc_id: &str, cidr: &str, az: &str, subnet_tags: Vec<Tag>) -> Subnet {

@@ -180,6 +180,31 @@ pub enum WorkflowError {
         "EKS cluster `{cluster}` does not carry the opt-in tag `{tag_key}=true`, so the workflow will not change it; tag the cluster (`aws eks tag-resource --resource-arn <cluster ARN> --tags {tag_key}=true`) and start the run again"
     )]
     ClusterNotOptedIn { cluster: String, tag_key: String },
+
+    #[error(
+        "VPC {vpc_id} has {attributes} off, so the EFS mount target names (fs-….efs.<region>.amazonaws.com) do not resolve in it and Fargate pods cannot mount the file system; turn both on (`aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --enable-dns-support '{{\"Value\":true}}'`, then the same with `--enable-dns-hostnames`) and start the run again"
+    )]
+    VpcDnsDisabled { vpc_id: String, attributes: String },
+
+    #[error(
+        "subnet {subnet_id} ({availability_zone}) has {available} free IP addresses, and the run needs {needed} there (one for the EFS mount target, the others for Fargate pods); free addresses in it, or add a larger private subnet in that zone to the cluster, and start the run again"
+    )]
+    SubnetFull {
+        subnet_id: String,
+        availability_zone: String,
+        available: i32,
+        needed: i32,
+    },
+
+    #[error(
+        "the workflow's functions cannot reach the Kubernetes API of cluster `{cluster}`: {reason}; enable public endpoint access for them (`aws eks update-cluster-config --name {cluster} --resources-vpc-config endpointPublicAccess=true`, optionally with publicAccessCidrs), or deploy the functions in the cluster's VPC, and start the run again"
+    )]
+    ClusterEndpointUnreachable { cluster: String, reason: String },
+
+    #[error(
+        "pod execution role {role_arn} cannot serve Fargate: {reason}; see https://docs.aws.amazon.com/eks/latest/userguide/pod-execution-role.html, or leave `podExecutionRoleArn` out to use the deployment's role"
+    )]
+    PodExecutionRoleInvalid { role_arn: String, reason: String },
 }
 
 impl WorkflowError {

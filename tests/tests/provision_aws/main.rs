@@ -2,9 +2,11 @@
 //! nothing new and returns the same ids. One test binary, so one shared moto server.
 
 mod access_point;
+mod doctor;
 mod efs;
 mod fargate;
 mod file_system_options;
+mod plan;
 mod prepare;
 
 use efs_fargate_core::run::Run;

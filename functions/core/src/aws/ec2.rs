@@ -1,9 +1,9 @@
-//! EC2: subnets, route tables and security groups.
+//! EC2: VPC attributes, subnets, route tables and security groups.
 
 use super::{all, code, found, message};
 use crate::error::{Result, WorkflowError};
 use aws_sdk_ec2::operation::create_security_group::builders::CreateSecurityGroupFluentBuilder;
-use aws_sdk_ec2::types::{Filter, IpPermission, RouteTable, SecurityGroup, Subnet};
+use aws_sdk_ec2::types::{Filter, IpPermission, RouteTable, SecurityGroup, Subnet, VpcAttributeName};
 
 pub async fn subnets(ec2: &aws_sdk_ec2::Client, subnet_ids: &[String]) -> Result<Vec<Subnet>> {
     all(
@@ -16,6 +16,22 @@ pub async fn subnets(ec2: &aws_sdk_ec2::Client, subnet_ids: &[String]) -> Result
         "ec2:DescribeSubnets",
     )
     .await
+}
+
+/// Whether a VPC's boolean attribute (`EnableDnsSupport`, `EnableDnsHostnames`) is on.
+pub async fn vpc_attribute(ec2: &aws_sdk_ec2::Client, vpc_id: &str, attribute: VpcAttributeName) -> Result<bool> {
+    let described = ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(attribute.clone())
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("ec2:DescribeVpcAttribute", e))?;
+    let value = match attribute {
+        VpcAttributeName::EnableDnsHostnames => described.enable_dns_hostnames(),
+        _ => described.enable_dns_support(),
+    };
+    Ok(value.and_then(|v| v.value()).unwrap_or(false))
 }
 
 pub async fn route_tables(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<RouteTable>> {

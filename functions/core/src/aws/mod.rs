@@ -5,6 +5,7 @@
 pub mod ec2;
 pub mod efs;
 pub mod eks;
+pub mod iam;
 pub mod kms;
 
 use crate::error::{Result, WorkflowError};

@@ -47,7 +47,11 @@ impl ErrorName {
             | Self::CleanupIncomplete
             | Self::CleanupAbandoned
             | Self::RunInProgress
-            | Self::ClusterNotOptedIn => None,
+            | Self::ClusterNotOptedIn
+            | Self::VpcDnsDisabled
+            | Self::SubnetFull
+            | Self::ClusterEndpointUnreachable
+            | Self::PodExecutionRoleInvalid => None,
         }
     }
 

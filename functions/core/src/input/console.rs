@@ -1,7 +1,7 @@
 //! The console (StartExecution) input.
 
 use super::{
-    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, PosixUser, ProvisionRequest, rules,
+    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, PosixUser, ProvisionRequest, Trigger, rules,
 };
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;
@@ -21,6 +21,7 @@ struct ConsoleInput {
     deploy_poc_app: Option<bool>,
     on_failure: Option<OnFailure>,
     adopt: Option<Vec<Adoptable>>,
+    dry_run: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -31,7 +32,8 @@ struct EncryptionInput {
     in_transit: Option<bool>,
 }
 
-pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionRequest> {
+/// A run, or with `dryRun: true` its plan.
+pub(super) fn parse(input: &Value, settings: &Settings) -> Result<Trigger> {
     if !input.is_object() {
         return Err(WorkflowError::invalid(
             "(input)",
@@ -59,7 +61,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
     if let Some(ttl) = &raw.ttl {
         rules::ttl_seconds("ttl", ttl)?;
     }
-    Ok(ProvisionRequest {
+    let request = Box::new(ProvisionRequest {
         cluster_name,
         namespace,
         pod_execution_role_arn,
@@ -75,6 +77,11 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<ProvisionReque
             adopt.dedup();
             adopt
         },
+    });
+    Ok(if raw.dry_run == Some(true) {
+        Trigger::Plan(request)
+    } else {
+        Trigger::Provision(request)
     })
 }
 
@@ -129,6 +136,30 @@ mod tests {
             pod_execution_role_arn: Some("arn:aws:iam::123456789012:role/pods".into()),
             ..Settings::default()
         }
+    }
+
+    /// The run an input asks for (not a dry run).
+    fn parse(input: &Value, settings: &Settings) -> Result<ProvisionRequest> {
+        match super::parse(input, settings)? {
+            Trigger::Provision(request) => Ok(*request),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dry_run_asks_for_the_plan_of_the_same_request() {
+        let input = json!({"clusterName": "demo", "namespace": "team-a", "dryRun": true});
+        let Trigger::Plan(planned) = super::parse(&input, &settings()).unwrap() else {
+            panic!("a plan")
+        };
+        assert_eq!(
+            *planned,
+            parse(&json!({"clusterName": "demo", "namespace": "team-a"}), &settings()).unwrap()
+        );
+        let run = super::parse(&json!({"clusterName": "demo", "dryRun": false}), &settings()).unwrap();
+        assert!(matches!(run, Trigger::Provision(_)));
+        let err = super::parse(&json!({"clusterName": "demo", "dryRun": "yes"}), &settings()).unwrap_err();
+        assert!(err.to_string().contains("dryRun"), "{err}");
     }
 
     #[test]

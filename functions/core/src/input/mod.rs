@@ -94,6 +94,8 @@ pub enum OnFailure {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trigger {
     Provision(Box<ProvisionRequest>),
+    /// A dry run (`dryRun: true`): plan the run and change nothing.
+    Plan(Box<ProvisionRequest>),
     /// A valid input that asks for nothing, e.g. a cluster created without the opt-in tag.
     Skip {
         reason: String,
@@ -106,6 +108,6 @@ pub fn parse_execution_input(input: &Value, settings: &Settings) -> Result<Trigg
     if cloudtrail::is_cloudtrail_event(input) {
         cloudtrail::parse(input, settings)
     } else {
-        console::parse(input, settings).map(|request| Trigger::Provision(Box::new(request)))
+        console::parse(input, settings)
     }
 }

@@ -41,6 +41,75 @@ pub async fn cluster_principal(sts: &aws_sdk_sts::Client, configured: Option<&st
     Ok(principal_arn(caller.arn().unwrap_or_default()))
 }
 
+/// What [`ensure_access`] will do for a principal, decided without changing anything (the doctor
+/// and the plan show it; `prepare` then carries it out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessDecision {
+    /// Access entries are not managed ([`AccessEntryMode::Skip`]).
+    Skip,
+    /// No entry: the workflow creates its own.
+    Create,
+    /// The workflow's own entry; `add_group` when an older version created it without the group.
+    Ours { add_group: bool },
+    /// Someone else's entry that already has the rights: used as it is, never modified.
+    Existing,
+}
+
+/// The cluster must allow access entries: `CONFIG_MAP` clusters have none.
+pub fn check_authentication_mode(cluster: &Cluster, principal: &str) -> Result<()> {
+    if cluster.access_config().and_then(|c| c.authentication_mode()) != Some(&AuthenticationMode::ConfigMap) {
+        return Ok(());
+    }
+    let cluster_name = cluster.name().unwrap_or_default();
+    Err(WorkflowError::ClusterAccessNotGranted {
+        cluster: cluster_name.to_string(),
+        reason: format!(
+            "its authentication mode is CONFIG_MAP, which has no access entries; switch it to API_AND_CONFIG_MAP \
+             (`aws eks update-cluster-config --name {cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP`, \
+             a one-way change) or map {principal} in aws-auth to a group with cluster-admin rights"
+        ),
+    })
+}
+
+/// Decides what [`ensure_access`] will do; a `CONFIG_MAP` cluster or someone else's entry without
+/// the rights is `ClusterAccessNotGranted`. Reads only.
+pub async fn decide_access(
+    eks: &aws_sdk_eks::Client,
+    cluster: &Cluster,
+    owner: &Owner,
+    principal: &str,
+    mode: &AccessEntryMode,
+) -> Result<AccessDecision> {
+    if *mode == AccessEntryMode::Skip {
+        return Ok(AccessDecision::Skip);
+    }
+    check_authentication_mode(cluster, principal)?;
+    let cluster_name = owner.cluster.as_str();
+    let policy_arn = admin_policy_arn(principal);
+    Ok(match aws::eks::access_entry(eks, cluster_name, principal).await? {
+        Some(entry) if owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags())) => AccessDecision::Ours {
+            add_group: !entry.kubernetes_groups().iter().any(|g| g == rbac::GROUP),
+        },
+        // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
+        Some(entry)
+            if !entry.kubernetes_groups().is_empty()
+                || has_policy(eks, cluster_name, principal, &policy_arn).await? =>
+        {
+            AccessDecision::Existing
+        }
+        Some(_) => {
+            return Err(WorkflowError::ClusterAccessNotGranted {
+                cluster: cluster_name.to_string(),
+                reason: format!(
+                    "{principal} has an access entry the workflow did not create and it lacks {policy_arn} at cluster scope; \
+                     associate that policy (or Kubernetes groups with equivalent RBAC) with it, or delete the entry so the workflow creates its own"
+                ),
+            });
+        }
+        None => AccessDecision::Create,
+    })
+}
+
 /// Makes sure `principal` has an access entry: ours (created here, tagged, with the group
 /// [`rbac::GROUP`] and no access policy), or someone else's that already has the rights, which is
 /// used as it is and never modified.
@@ -52,51 +121,23 @@ pub async fn ensure_access(
     tags: Vec<(String, String)>,
     mode: &AccessEntryMode,
 ) -> Result<AccessGrant> {
-    if *mode == AccessEntryMode::Skip {
-        return Ok(AccessGrant {
-            principal_arn: principal,
-            status: AccessStatus::Skipped,
-        });
-    }
     let cluster_name = owner.cluster.as_str();
-    if cluster.access_config().and_then(|c| c.authentication_mode()) == Some(&AuthenticationMode::ConfigMap) {
-        return Err(WorkflowError::ClusterAccessNotGranted {
-            cluster: cluster_name.to_string(),
-            reason: format!(
-                "its authentication mode is CONFIG_MAP, which has no access entries; switch it to API_AND_CONFIG_MAP \
-                 (`aws eks update-cluster-config --name {cluster_name} --access-config authenticationMode=API_AND_CONFIG_MAP`, \
-                 a one-way change) or map {principal} in aws-auth to a group with cluster-admin rights"
-            ),
-        });
-    }
-    let policy_arn = admin_policy_arn(&principal);
-    let status = match aws::eks::access_entry(eks, cluster_name, &principal).await? {
-        Some(entry) if owner.owns_on_cluster(aws::eks::tag_pairs(entry.tags())) => {
-            // An entry an older version of the workflow created without the group.
-            if !entry.kubernetes_groups().iter().any(|g| g == rbac::GROUP) {
+    let status = match decide_access(eks, cluster, owner, &principal, mode).await? {
+        AccessDecision::Skip => AccessStatus::Skipped,
+        AccessDecision::Ours { add_group } => {
+            if add_group {
                 aws::eks::set_kubernetes_groups(eks, cluster_name, &principal, vec![rbac::GROUP.into()]).await?;
             }
             AccessStatus::Created
         }
-        Some(entry) => {
-            // Its Kubernetes groups are bound by the operator's own RBAC, which we cannot inspect.
-            if !entry.kubernetes_groups().is_empty() || has_policy(eks, cluster_name, &principal, &policy_arn).await? {
-                tracing::info!(
-                    principal,
-                    "using an access entry the workflow did not create, unchanged"
-                );
-                AccessStatus::Existing
-            } else {
-                return Err(WorkflowError::ClusterAccessNotGranted {
-                    cluster: cluster_name.to_string(),
-                    reason: format!(
-                        "{principal} has an access entry the workflow did not create and it lacks {policy_arn} at cluster scope; \
-                         associate that policy (or Kubernetes groups with equivalent RBAC) with it, or delete the entry so the workflow creates its own"
-                    ),
-                });
-            }
+        AccessDecision::Existing => {
+            tracing::info!(
+                principal,
+                "using an access entry the workflow did not create, unchanged"
+            );
+            AccessStatus::Existing
         }
-        None => {
+        AccessDecision::Create => {
             let groups = vec![rbac::GROUP.to_string()];
             aws::eks::create_access_entry(eks, cluster_name, &principal, groups, tags.into_iter().collect()).await?;
             AccessStatus::Created

@@ -3,11 +3,13 @@
 pub mod access;
 pub mod bootstrap;
 pub mod cleanup;
+pub mod doctor;
 pub mod efs;
 pub mod expiry;
 pub mod fargate;
 pub mod k8s;
 pub mod network;
+pub mod plan;
 pub mod preflight;
 pub mod prepare;
 pub mod profile_lease;

@@ -1,18 +1,21 @@
-//! `prepare`: normalise and validate the input, wait for the cluster, discover its network, refuse
-//! resources under our names that the workflow did not create, and make sure the workflow can
-//! reach its Kubernetes API. Creates nothing but (at most) an access entry.
+//! `prepare`: normalise and validate the input, wait for the cluster, run the doctor (network,
+//! DNS, free addresses, authentication mode, endpoint, pod execution role, resources under our
+//! names that the workflow did not create), and make sure the workflow can reach its Kubernetes
+//! API. Creates nothing but (at most) an access entry, and only once every check passed.
 
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{Trigger, parse_execution_input, rules};
-use crate::ownership::{OPT_IN_TAG_KEY, Owner};
+use crate::ownership::Owner;
 use crate::poll::Poll;
 use crate::run::Run;
-use crate::settings::{OptInScope, Settings};
+use crate::settings::Settings;
 use crate::steps::bootstrap::{self, BootstrapEvent, BootstrapOutput};
-use crate::steps::{access, network, preflight, run_lease};
-use aws_sdk_eks::types::{Cluster, ClusterStatus};
+use crate::steps::doctor::{DoctorEvent, DoctorReport};
+use crate::steps::plan::{self, Plan};
+use crate::steps::{access, doctor, run_lease};
+use aws_sdk_eks::types::ClusterStatus;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,13 +52,18 @@ pub enum PrepareOutput {
     Waiting { cluster_status: String },
     /// The input asks for nothing (the poll is ready); the execution ends successfully.
     Skipped { reason: String },
+    /// A dry run (the poll is ready): the doctor's report and the plan; nothing was changed and
+    /// the execution ends successfully with this as its output.
+    Planned { doctor: Box<DoctorReport>, plan: Box<Plan> },
 }
 
-/// The `prepare` function's event: a run to prepare (no `action`), or a bootstrap action.
+/// The `prepare` function's event: a run to prepare (no `action`), the doctor, or a bootstrap
+/// action.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "Value")]
 pub enum PrepareFunctionEvent {
     Prepare(PrepareEvent),
+    Doctor(DoctorEvent),
     Bootstrap(Box<BootstrapEvent>),
 }
 
@@ -64,6 +72,7 @@ impl TryFrom<Value> for PrepareFunctionEvent {
 
     fn try_from(event: Value) -> std::result::Result<Self, Self::Error> {
         match event.get("action") {
+            Some(Value::String(action)) if action == "doctor" => serde_json::from_value(event).map(Self::Doctor),
             Some(_) => serde_json::from_value(event).map(|e| Self::Bootstrap(Box::new(e))),
             None => serde_json::from_value(event).map(Self::Prepare),
         }
@@ -74,6 +83,7 @@ impl TryFrom<Value> for PrepareFunctionEvent {
 #[serde(untagged)]
 pub enum PrepareFunctionOutput {
     Prepared(Poll<PrepareOutput>),
+    Doctor(Poll<DoctorReport>),
     Bootstrap(Poll<BootstrapOutput>),
 }
 
@@ -87,6 +97,9 @@ pub async fn handle(
         PrepareFunctionEvent::Prepare(event) => prepare(clients, settings, event)
             .await
             .map(PrepareFunctionOutput::Prepared),
+        PrepareFunctionEvent::Doctor(event) => doctor::handle(clients, settings, event)
+            .await
+            .map(PrepareFunctionOutput::Doctor),
         PrepareFunctionEvent::Bootstrap(event) => bootstrap::handle(clients, *event)
             .await
             .map(PrepareFunctionOutput::Bootstrap),
@@ -96,8 +109,9 @@ pub async fn handle(
 /// Prepares a run: see the module documentation.
 pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEvent) -> Result<Poll<PrepareOutput>> {
     let attempt = event.attempt;
-    let request = match parse_execution_input(&event.input, settings)? {
-        Trigger::Provision(request) => *request,
+    let (request, dry_run) = match parse_execution_input(&event.input, settings)? {
+        Trigger::Provision(request) => (*request, false),
+        Trigger::Plan(request) => (*request, true),
         Trigger::Skip { reason } => {
             tracing::info!(%reason, "nothing to provision");
             return Ok(Poll::ready(attempt, reason.clone(), PrepareOutput::Skipped { reason }));
@@ -126,9 +140,26 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
             });
         }
     }
-    check_opted_in(&cluster, settings)?;
-    let network = network::of_cluster(&clients.ec2, &cluster).await?;
-    preflight::check_aws_names(clients, &request, &network).await?;
+    let examination = doctor::examine(clients, settings, &request, &cluster).await?;
+    if dry_run {
+        // Before the lease and the access entry: a plan writes nothing.
+        let plan = plan::plan(clients, &request, &examination).await?;
+        let detail = format!(
+            "plan of {} resources; doctor: {}",
+            plan.resources.len(),
+            if examination.report.healthy {
+                "healthy"
+            } else {
+                "checks failed"
+            }
+        );
+        let output = PrepareOutput::Planned {
+            doctor: Box::new(examination.report),
+            plan: Box::new(plan),
+        };
+        return Ok(Poll::ready(attempt, detail, output));
+    }
+    let network = examination.into_network()?;
     let owner = Owner::new(&request.cluster_name, &request.namespace);
     let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
     run_lease::acquire_or_fail(clients, settings, &owner, holder, "provision").await?;
@@ -171,24 +202,6 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
         detail,
         PrepareOutput::Ready { run: Box::new(run) },
     ))
-}
-
-/// The cluster itself must carry the opt-in tag (unless the deployment relaxes this for console
-/// runs): checked before anything is created, for every trigger. An EventBridge event without the
-/// tag never gets here (it is a no-op), so `EventBridgeOnly` can skip the check.
-fn check_opted_in(cluster: &Cluster, settings: &Settings) -> Result<()> {
-    if settings.opt_in_scope == OptInScope::EventBridgeOnly {
-        return Ok(());
-    }
-    let tag = cluster.tags().and_then(|tags| tags.get(OPT_IN_TAG_KEY));
-    if tag.map(String::as_str) == Some("true") {
-        Ok(())
-    } else {
-        Err(WorkflowError::ClusterNotOptedIn {
-            cluster: cluster.name().unwrap_or_default().to_string(),
-            tag_key: OPT_IN_TAG_KEY.to_string(),
-        })
-    }
 }
 
 fn expires_at(ttl: Option<&str>, started_at: Option<&str>) -> Result<Option<String>> {

@@ -107,6 +107,7 @@ pub struct Mocks {
     pub eks: Vec<Rule>,
     pub ec2: Vec<Rule>,
     pub efs: Vec<Rule>,
+    pub iam: Vec<Rule>,
     pub sfn: Vec<Rule>,
     pub sts: Vec<Rule>,
 }
@@ -121,6 +122,7 @@ impl Mocks {
             ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
             efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &self.efs),
             eks: mock_client!(aws_sdk_eks, RuleMode::MatchAny, &self.eks),
+            iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &self.iam),
             kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
             sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &self.sfn),
             sts: mock_client!(aws_sdk_sts, RuleMode::MatchAny, &self.sts),
@@ -137,6 +139,7 @@ pub fn cluster(status: ClusterStatus, mode: AuthenticationMode) -> Cluster {
             VpcConfigResponse::builder()
                 .subnet_ids("subnet-a")
                 .subnet_ids("subnet-pub")
+                .endpoint_public_access(true)
                 .build(),
         )
         .access_config(AccessConfigResponse::builder().authentication_mode(mode).build())
@@ -172,6 +175,7 @@ pub fn network_rules() -> Vec<Rule> {
                         .vpc_id("vpc-1")
                         .availability_zone("us-east-1a")
                         .cidr_block("10.0.10.0/24")
+                        .available_ip_address_count(250)
                         .build(),
                 )
                 .subnets(
@@ -212,6 +216,45 @@ pub fn network_rules() -> Vec<Rule> {
         }),
         mock!(aws_sdk_ec2::Client::describe_security_groups).then_output(|| {
             aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput::builder().build()
+        }),
+        mock!(aws_sdk_ec2::Client::describe_vpc_attribute).then_output(|| {
+            let on = aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build();
+            aws_sdk_ec2::operation::describe_vpc_attribute::DescribeVpcAttributeOutput::builder()
+                .enable_dns_support(on.clone())
+                .enable_dns_hostnames(on)
+                .build()
+        }),
+    ]
+}
+
+/// IAM's view of [`ROLE`]: trusted by Fargate, with AmazonEKSFargatePodExecutionRolePolicy.
+pub fn pod_role_rules() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_iam::Client::get_role).then_output(|| {
+            aws_sdk_iam::operation::get_role::GetRoleOutput::builder()
+                .role(
+                    aws_sdk_iam::types::Role::builder()
+                        .path("/")
+                        .role_name("pods")
+                        .role_id("AROA1")
+                        .arn(ROLE)
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .assume_role_policy_document(
+                            "%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22eks-fargate-pods.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D",
+                        )
+                        .build()
+                        .expect("a role"),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_iam::Client::list_attached_role_policies).then_output(|| {
+            aws_sdk_iam::operation::list_attached_role_policies::ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(
+                    aws_sdk_iam::types::AttachedPolicy::builder()
+                        .policy_arn("arn:aws:iam::aws:policy/AmazonEKSFargatePodExecutionRolePolicy")
+                        .build(),
+                )
+                .build()
         }),
     ]
 }

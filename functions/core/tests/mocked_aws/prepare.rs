@@ -64,6 +64,7 @@ async fn prepare_creates_a_tagged_access_entry_with_only_the_workflows_group_and
         ec2: network_rules(),
         efs: vec![no_file_systems()],
         sts: vec![caller_identity()],
+        iam: pod_role_rules(),
         ..Default::default()
     };
     let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event())
@@ -102,6 +103,7 @@ async fn config_map_only_clusters_are_refused_with_instructions() {
         ec2: network_rules(),
         efs: vec![no_file_systems()],
         sts: vec![caller_identity()],
+        iam: pod_role_rules(),
         ..Default::default()
     };
     let err = prepare(&mocks.clients(), &settings(), prepare_event())

@@ -36,6 +36,21 @@ fn prepare_event() {
 }
 
 #[test]
+fn prepare_doctor_and_dry_run_events() {
+    use efs_fargate_core::steps::prepare::PrepareFunctionEvent;
+    let doctor: PrepareFunctionEvent =
+        serde_json::from_value(load("functions/prepare-doctor.json")).expect("the doctor action");
+    let PrepareFunctionEvent::Doctor(doctor) = doctor else {
+        panic!("not the doctor: {doctor:?}")
+    };
+    assert_eq!(doctor.input["clusterName"], "demo");
+    let Ok(Trigger::Plan(planned)) = parse_execution_input(&load("console/dry-run.json"), &settings()) else {
+        panic!("console/dry-run.json is a dry run")
+    };
+    assert_eq!(planned.encryption.kms_key_alias.as_deref(), Some("alias/efs-poc"));
+}
+
+#[test]
 fn fargate_profile_events() {
     let namespace: StepEvent<FargateAction> = step_event("functions/fargate-profile-namespace.json");
     assert_eq!(namespace.action, FargateAction::Namespace);

@@ -36,6 +36,8 @@ pub const COVERED: &[&str] = &[
     "eventbridge/create-cluster-with-namespace-and-ttl.json",
     "scheduled/reaper.json",
     "functions/prepare.json",
+    "functions/prepare-doctor.json",
+    "console/dry-run.json",
     "functions/fargate-profile-converge.json",
     "functions/efs-converge.json",
     "functions/cleanup-fargate-profile.json",
@@ -77,6 +79,7 @@ pub fn provision(relative: &str) -> ProvisionRequest {
     match parse_execution_input(&load(relative), &settings()) {
         Ok(Trigger::Provision(request)) => *request,
         Ok(Trigger::Skip { reason }) => panic!("{relative} was skipped: {reason}"),
+        Ok(Trigger::Plan(_)) => panic!("{relative} is a dry run"),
         Err(e) => panic!("{relative} was rejected: {e}"),
     }
 }

@@ -106,8 +106,8 @@ pub fn provision() -> StateMachine {
     }
 }
 
-/// `prepare` polls itself: pending while the cluster is CREATING; ready with the run, or with
-/// `status: skipped` for an input that asks for nothing.
+/// `prepare` polls itself: pending while the cluster is CREATING; ready with the run, with
+/// `status: skipped` for an input that asks for nothing, or with `status: planned` for a dry run.
 fn add_prepare(states: &mut States, policy: &RetryPolicy) {
     let call = LambdaTask::invoke(
         Function::Prepare,
@@ -117,13 +117,16 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
             .path("input", "$$.Execution.Input")
             .path("executionArn", "$$.Execution.Id"),
     )
-    .comment("Normalises and validates the input, waits for the cluster, discovers the network, refuses look-alikes under our names, takes the namespace's lease (RunInProgress when another run holds it), grants cluster access.")
+    .comment("Normalises and validates the input, waits for the cluster, runs the doctor (network, DNS, free addresses, authentication mode, endpoint, pod execution role, look-alikes under our names), then either returns the plan of a dry run or takes the namespace's lease (RunInProgress when another run holds it) and grants cluster access.")
     .catch_all("$.error", "PrepareFailed");
     states.extend(
         PollLoop {
             task: ("Prepare".into(), call),
             result_path: "$.prepare".into(),
-            before_ready: vec![Condition::string_equals("$.prepare.output.status", "skipped").then("Skipped")],
+            before_ready: vec![
+                Condition::string_equals("$.prepare.output.status", "skipped").then("Skipped"),
+                Condition::string_equals("$.prepare.output.status", "planned").then("Planned"),
+            ],
             check: "IsClusterReady".into(),
             wait: "WaitForCluster".into(),
             on_ready: "StartRun".into(),
@@ -140,6 +143,15 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
         "Skipped",
         Succeed {
             comment: Some("Nothing to provision (e.g. a cluster that did not opt in): {status, reason}.".into()),
+            output_path: Some("$.prepare.output".into()),
+        },
+    );
+    states.add(
+        "Planned",
+        Succeed {
+            comment: Some(
+                "A dry run (dryRun: true): nothing was changed; the output is {status, doctor, plan}.".into(),
+            ),
             output_path: Some("$.prepare.output".into()),
         },
     );

@@ -1,5 +1,6 @@
 //! `make demo`: the whole workflow on the local stack. Starts moto, the gateway and the fake
-//! Kubernetes API server, seeds an EKS cluster, provisions with `efs-workflow start --watch`, shows
+//! Kubernetes API server, seeds an EKS cluster, shows the plan (`efs-workflow plan`, a dry run that
+//! changes nothing), provisions with `efs-workflow start --watch`, shows
 //! the validation report and what the two workloads wrote, cleans up with `efs-workflow cleanup
 //! --watch`, shows that nothing of ours is left, and stops everything it started.
 
@@ -52,6 +53,19 @@ async fn main() -> ExitCode {
 }
 
 async fn demo(stack: &LocalStack) -> Result<(), String> {
+    println!(
+        "\n==> efs-workflow plan --cluster {CLUSTER} --ttl PT8H   (a dry run: the doctor, then what the run would do)"
+    );
+    let before = workflow_tests::inventory(&stack.moto_clients, CLUSTER).await;
+    cli(
+        stack,
+        &["plan", "--cluster", CLUSTER, "--ttl", "PT8H", "--name", "plan-demo"],
+    )?;
+    if workflow_tests::inventory(&stack.moto_clients, CLUSTER).await != before {
+        return Err("the plan changed something".into());
+    }
+    println!("    (nothing was changed)");
+
     println!("\n==> efs-workflow start --cluster {CLUSTER} --ttl PT8H --watch");
     cli(
         stack,
@@ -71,7 +85,8 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let arn = provision
-        .first()
+        .iter()
+        .find(|e| e.name() == "provision-demo")
         .map(|e| e.execution_arn().to_string())
         .ok_or("no provisioning execution")?;
     let execution = stack

@@ -8,6 +8,7 @@ mod access_entries;
 mod access_errors;
 mod access_pagination;
 mod access_support;
+mod doctor;
 mod faults;
 mod invoke;
 mod latency;

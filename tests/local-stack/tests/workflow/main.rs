@@ -3,6 +3,7 @@
 //! engine's waits are real time, so parallel stacks would only fight over two cores).
 
 mod data_safety;
+mod dry_run;
 mod failures;
 mod happy_path;
 mod least_privilege;

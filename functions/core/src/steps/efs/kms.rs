@@ -115,7 +115,7 @@ pub async fn is_owned(kms: &aws_sdk_kms::Client, owner: &Owner, key_id: &str) ->
         .is_some_and(|tags| owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))))
 }
 
-fn usable_arn(alias: &str, key: &KeyMetadata) -> Result<String> {
+pub(crate) fn usable_arn(alias: &str, key: &KeyMetadata) -> Result<String> {
     let unusable = |reason: String| WorkflowError::KmsKeyUnusable {
         alias: alias.to_string(),
         reason,

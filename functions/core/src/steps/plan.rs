@@ -1,0 +1,387 @@
+//! The plan (`dryRun: true`): what a run with this input would create, reuse, adopt or refuse,
+//! with names, ids and settings, found by the same look-ups the steps make, changing nothing —
+//! the equivalent of `terraform plan`. `prepare` makes it instead of a run: no lease, no access
+//! entry, no tag, no DynamoDB item. Kubernetes objects are planned from the input only: `prepare`'s
+//! role cannot read the cluster's API, so they are `ensure` (created unless the workflow's exist).
+
+use crate::aws;
+use crate::clients::AwsClients;
+use crate::error::Result;
+use crate::input::{Adoptable, ProvisionRequest};
+use crate::ownership::Owner;
+use crate::run::Network;
+use crate::steps::access::AccessDecision;
+use crate::steps::doctor::{CheckStatus, DoctorReport, Examination, names};
+use crate::steps::efs::{kms, security_group};
+use crate::steps::k8s::{logging, manifests, storage};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    /// Does not exist: the run creates it.
+    Create,
+    /// The workflow's own (or, for a KMS key or access entry, usable as it is): the run uses it,
+    /// converging its settings where the step does.
+    Reuse,
+    /// Exists without the workflow's tags and the input adopts it: used as it is, never deleted.
+    Adopt,
+    /// The run would fail on it (the reason names the error and the fix).
+    Refuse,
+    /// A Kubernetes object: created unless the workflow's exists; a foreign one is refused (or,
+    /// for the namespace, adopted with `adopt`). The plan does not read the cluster's API.
+    Ensure,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    AccessEntry,
+    Namespace,
+    FargateProfile,
+    KmsKey,
+    FileSystem,
+    SecurityGroup,
+    MountTarget,
+    CsiDriver,
+    StorageClass,
+    LoggingConfig,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    Pod,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Planned {
+    pub kind: Kind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub action: Action,
+    /// The settings the run gives it (or keeps).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub settings: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Planned {
+    fn new(kind: Kind, name: impl Into<String>, action: Action) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+            id: None,
+            action,
+            settings: Value::Null,
+            reason: None,
+        }
+    }
+
+    fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    fn settings(mut self, settings: Value) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub cluster_name: String,
+    pub namespace: String,
+    /// The doctor's first failed check's error name: the run would fail with it before creating
+    /// anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub would_fail_with: Option<String>,
+    pub resources: Vec<Planned>,
+}
+
+impl Plan {
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Planned> {
+        self.resources.iter().filter(move |r| r.kind == kind)
+    }
+}
+
+/// The failed doctor check `name`'s explanation, if it failed.
+fn refused(doctor: &DoctorReport, name: &str) -> Option<String> {
+    doctor
+        .check(name)
+        .filter(|c| c.status == CheckStatus::Failed)
+        .map(|c| format!("{}: {}", c.error.as_deref().unwrap_or("failed"), c.explanation))
+}
+
+/// Plans the run of `request` on a cluster the doctor examined.
+pub async fn plan(clients: &AwsClients, request: &ProvisionRequest, examination: &Examination) -> Result<Plan> {
+    let owner = Owner::new(&request.cluster_name, &request.namespace);
+    let doctor = &examination.report;
+    let mut resources = Vec::new();
+    if let Some(principal) = &examination.principal {
+        resources.push(access_entry(doctor, principal, examination.access.as_ref()));
+    }
+    let namespace_reason = if request.adopts(Adoptable::Namespace) {
+        "created unless it exists; an existing one is used as it is (adopted)"
+    } else {
+        "created unless the workflow's exists; one the workflow did not create is NamespaceConflict"
+    };
+    // The run's id is the execution's name, which a plan cannot know.
+    let mut labels = owner.labels("", None);
+    labels.remove(crate::ownership::RUN_ID_KEY);
+    resources.push(
+        Planned::new(Kind::Namespace, &request.namespace, Action::Ensure)
+            .settings(json!({"labels": labels}))
+            .reason(namespace_reason),
+    );
+    resources.push(fargate_profile(clients, &owner, request, examination.network.as_ref(), doctor).await?);
+    if let Some(key) = kms_key(clients, request).await? {
+        resources.push(key);
+    }
+    let file_system = aws::efs::file_system_by_token(&clients.efs, &owner.creation_token()).await?;
+    resources.push(file_system_item(&owner, request, file_system.as_ref(), doctor));
+    if let Some(network) = &examination.network {
+        resources.push(security_group_item(clients, &owner, network, doctor).await?);
+        let existing = match &file_system {
+            Some(fs) if owner.owns(fs.tags().iter().map(|t| (t.key(), t.value()))) => {
+                aws::efs::mount_targets(&clients.efs, fs.file_system_id()).await?
+            }
+            _ => Vec::new(),
+        };
+        for subnet in &network.mount_target_subnets {
+            let item = Planned::new(Kind::MountTarget, &subnet.subnet_id, Action::Create).settings(json!({
+                "subnetId": subnet.subnet_id,
+                "availabilityZone": subnet.availability_zone,
+            }));
+            resources.push(match existing.iter().find(|mt| mt.subnet_id == subnet.subnet_id) {
+                Some(mt) => Planned {
+                    action: Action::Reuse,
+                    ..item.id(&mt.mount_target_id)
+                },
+                None => item,
+            });
+        }
+    }
+    resources.extend(kubernetes(request));
+    Ok(Plan {
+        cluster_name: request.cluster_name.clone(),
+        namespace: request.namespace.clone(),
+        would_fail_with: doctor.failed().next().and_then(|c| c.error.clone()),
+        resources,
+    })
+}
+
+fn access_entry(doctor: &DoctorReport, principal: &str, decision: Option<&AccessDecision>) -> Planned {
+    let item = Planned::new(Kind::AccessEntry, principal, Action::Create)
+        .settings(json!({"kubernetesGroups": [crate::steps::k8s::rbac::GROUP], "accessPolicies": []}));
+    match decision {
+        Some(AccessDecision::Create) => item,
+        Some(AccessDecision::Ours { .. }) => Planned {
+            action: Action::Reuse,
+            ..item
+        },
+        Some(AccessDecision::Existing) => Planned {
+            action: Action::Reuse,
+            settings: Value::Null,
+            ..item.reason("an access entry the workflow did not create, with enough rights: used unchanged")
+        },
+        Some(AccessDecision::Skip) | None => {
+            let reason = refused(doctor, names::ACCESS_ENTRY)
+                .or_else(|| refused(doctor, names::AUTHENTICATION_MODE))
+                .unwrap_or_default();
+            Planned {
+                action: Action::Refuse,
+                ..item.reason(reason)
+            }
+        }
+    }
+}
+
+async fn fargate_profile(
+    clients: &AwsClients,
+    owner: &Owner,
+    request: &ProvisionRequest,
+    network: Option<&Network>,
+    doctor: &DoctorReport,
+) -> Result<Planned> {
+    let name = owner.fargate_profile_name();
+    let subnets: Vec<&str> = network
+        .map(|n| n.private_subnets.iter().map(|s| s.subnet_id.as_str()).collect())
+        .unwrap_or_default();
+    let item = Planned::new(Kind::FargateProfile, &name, Action::Create).settings(json!({
+        "podExecutionRoleArn": request.pod_execution_role_arn,
+        "subnets": subnets,
+        "selectors": [{"namespace": request.namespace}],
+    }));
+    let Some(profile) = aws::eks::fargate_profile(&clients.eks, &owner.cluster, &name).await? else {
+        return Ok(item);
+    };
+    let item = item.id(profile.fargate_profile_arn().unwrap_or_default());
+    Ok(if let Some(reason) = refused(doctor, names::FARGATE_PROFILE) {
+        Planned {
+            action: Action::Refuse,
+            ..item.reason(reason)
+        }
+    } else if owner.owns(aws::eks::tag_pairs(profile.tags())) {
+        Planned {
+            action: Action::Reuse,
+            ..item
+        }
+    } else {
+        Planned {
+            action: Action::Adopt,
+            ..item.reason("exists without the workflow's tags; `adopt` lists fargateProfile")
+        }
+    })
+}
+
+/// The customer key behind the input's alias; `None` for the AWS-managed key or no encryption.
+async fn kms_key(clients: &AwsClients, request: &ProvisionRequest) -> Result<Option<Planned>> {
+    let encryption = &request.encryption;
+    let (true, Some(alias)) = (encryption.at_rest, encryption.kms_key_alias.as_deref()) else {
+        return Ok(None);
+    };
+    let item = Planned::new(Kind::KmsKey, alias, Action::Create)
+        .settings(json!({"alias": alias, "keySpec": "SYMMETRIC_DEFAULT", "rotation": true}));
+    let Some(existing) = aws::kms::key(&clients.kms, alias).await? else {
+        return Ok(Some(item));
+    };
+    let item = Planned {
+        settings: Value::Null,
+        ..item.id(existing.arn().unwrap_or(existing.key_id()))
+    };
+    Ok(Some(match kms::usable_arn(alias, &existing) {
+        Ok(_) => Planned {
+            action: Action::Reuse,
+            ..item
+        },
+        Err(e) => Planned {
+            action: Action::Refuse,
+            ..item.reason(format!("{}: {e}", e.error_type()))
+        },
+    }))
+}
+
+fn file_system_item(
+    owner: &Owner,
+    request: &ProvisionRequest,
+    existing: Option<&aws_sdk_efs::types::FileSystemDescription>,
+    doctor: &DoctorReport,
+) -> Planned {
+    let encryption = &request.encryption;
+    let kms_key = match (encryption.at_rest, encryption.kms_key_alias.as_deref()) {
+        (false, _) => Value::Null,
+        (true, Some(alias)) => json!(alias),
+        (true, None) => json!("aws/elasticfilesystem"),
+    };
+    let item = Planned::new(Kind::FileSystem, owner.creation_token(), Action::Create).settings(json!({
+        "creationToken": owner.creation_token(),
+        "encrypted": encryption.at_rest,
+        "kmsKey": kms_key,
+        "options": request.file_system,
+    }));
+    let Some(fs) = existing else { return item };
+    let item = item.id(fs.file_system_id());
+    match refused(doctor, names::FILE_SYSTEM) {
+        Some(reason) => Planned {
+            action: Action::Refuse,
+            ..item.reason(reason)
+        },
+        None => Planned {
+            action: Action::Reuse,
+            ..item.reason("the workflow's; its throughput, lifecycle and backup settings converge to the options")
+        },
+    }
+}
+
+async fn security_group_item(
+    clients: &AwsClients,
+    owner: &Owner,
+    network: &Network,
+    doctor: &DoctorReport,
+) -> Result<Planned> {
+    let cidrs: Vec<&str> = network.private_subnets.iter().map(|s| s.cidr_block.as_str()).collect();
+    let item = Planned::new(Kind::SecurityGroup, owner.security_group_name(), Action::Create).settings(json!({
+        "vpcId": network.vpc_id,
+        "ingress": {"protocol": "tcp", "port": 2049, "cidrs": cidrs},
+    }));
+    let Some(group) = security_group::find_named(&clients.ec2, owner, &network.vpc_id).await? else {
+        return Ok(item);
+    };
+    let item = item.id(group.group_id().unwrap_or_default());
+    Ok(match refused(doctor, names::SECURITY_GROUP) {
+        Some(reason) => Planned {
+            action: Action::Refuse,
+            ..item.reason(reason)
+        },
+        None => Planned {
+            action: Action::Reuse,
+            ..item
+        },
+    })
+}
+
+/// The Kubernetes objects, from the input alone (see the module documentation).
+fn kubernetes(request: &ProvisionRequest) -> Vec<Planned> {
+    let namespace = request.namespace.as_str();
+    let shared = "shared by the cluster's namespaces: created only when missing, never changed";
+    let mut items = vec![
+        Planned::new(Kind::CsiDriver, storage::CSI_DRIVER, Action::Ensure)
+            .settings(json!({"attachRequired": false}))
+            .reason(shared),
+        Planned::new(Kind::StorageClass, storage::STORAGE_CLASS, Action::Ensure)
+            .settings(json!({"provisioner": storage::CSI_DRIVER}))
+            .reason(shared),
+        Planned::new(
+            Kind::LoggingConfig,
+            format!("{}/{}", logging::NAMESPACE, logging::CONFIG_MAP),
+            Action::Ensure,
+        )
+        .settings(json!({"logGroup": logging::log_group(&request.cluster_name)}))
+        .reason(shared),
+    ];
+    if request.deploy_poc_app {
+        let volume = |names: manifests::VolumeNames| {
+            [
+                Planned::new(Kind::PersistentVolume, names.volume_name(namespace), Action::Ensure).settings(json!({
+                    "volumeHandle": "<file system id>",
+                    "encryptInTransit": request.encryption.in_transit,
+                    "reclaimPolicy": "Retain",
+                })),
+                Planned::new(
+                    Kind::PersistentVolumeClaim,
+                    format!("{namespace}/{}", names.claim),
+                    Action::Ensure,
+                ),
+            ]
+        };
+        items.extend(volume(manifests::APP));
+        items.extend(
+            manifests::APP_PODS
+                .iter()
+                .map(|pod| Planned::new(Kind::Pod, format!("{namespace}/{pod}"), Action::Ensure)),
+        );
+        items.extend(
+            volume(manifests::VALIDATION)
+                .into_iter()
+                .map(|item| item.reason("created by the validation after the app's objects are deleted")),
+        );
+        items.push(
+            Planned::new(
+                Kind::Pod,
+                format!("{namespace}/{}", manifests::VALIDATION_POD),
+                Action::Ensure,
+            )
+            .reason("created by the validation after the app's objects are deleted"),
+        );
+    }
+    items
+}
