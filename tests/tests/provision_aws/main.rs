@@ -1,6 +1,7 @@
 //! Each AWS-side step against moto: what exists afterwards, and that running it again creates
 //! nothing new and returns the same ids. One test binary, so one shared moto server.
 
+mod alarms;
 mod efs;
 mod fargate;
 mod file_system_options;

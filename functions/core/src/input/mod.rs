@@ -6,6 +6,7 @@ pub use cloudtrail::{NAMESPACE_TAG_KEY, TTL_TAG_KEY};
 mod console;
 pub mod file_system;
 pub use file_system::{FileSystemOptions, Retention};
+pub mod replication;
 pub mod rules;
 
 use crate::error::Result;

@@ -1,9 +1,12 @@
-//! epic02: encrypted EFS file system, its security group and one mount target per private AZ.
+//! epic02: encrypted EFS file system, its security group, one mount target per private AZ and the
+//! file system's CloudWatch alarms.
 
+pub mod alarms;
 pub mod file_system;
 pub mod kms;
 pub mod mount_targets;
 pub mod options;
+pub mod replication;
 pub mod security_group;
 
 use crate::clients::AwsClients;
@@ -37,6 +40,12 @@ pub struct EfsOutput {
     pub kms_key: Option<KmsKey>,
     pub security_group_id: String,
     pub mount_targets: Vec<MountTarget>,
+    /// The replica `fileSystem.replication` asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<replication::Replica>,
+    /// The file system's CloudWatch alarms, once it is ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// The `efs` function.
@@ -60,12 +69,23 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
     if fs_available && options::converge(&clients.efs, &fs, &run.request.file_system).await? {
         fs_available = false;
     }
+    let replica = if fs_available {
+        replication::converge(&clients.efs, &fs, run.request.file_system.replication.as_ref()).await?
+    } else {
+        None
+    };
     let mount_targets = if fs_available {
         mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?
     } else {
         vec![]
     };
     let ready = fs_available && mount_targets::all_available(&mount_targets, subnets)?;
+    // Once, when everything is up: an alarm on a file system still being created watches nothing.
+    let alarms = if ready {
+        alarms::converge(&clients.cloudwatch, run, fs.file_system_id(), &settings.alarms).await?
+    } else {
+        vec![]
+    };
     let available = mount_targets.iter().filter(|mt| mt.state == "available").count();
     let detail = format!(
         "file system {}: {available} of {} mount targets available",
@@ -80,6 +100,8 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, atte
         kms_key: key,
         security_group_id,
         mount_targets,
+        replica,
+        alarms,
     };
     Ok(if ready {
         Poll::ready(attempt, detail, output)
