@@ -105,6 +105,8 @@ OWN_NAME_PATTERNS = (
     re.compile(r":fargateprofile/[^/]+/fp-"),
     # The Fargate pods' log group, /aws/eks/<cluster>/efs-fargate-workflow (steps/k8s/logging.rs).
     re.compile(r":log-group:/aws/eks/[^:]+/efs-fargate-workflow(:|$)"),
+    # The file systems' alarms, efs-fargate-workflow-<hash>-<cluster>-<namespace>-... (ownership::ALARM_NAME_PREFIX).
+    re.compile(r":alarm:efs-fargate-workflow-"),
 )
 
 

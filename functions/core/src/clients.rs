@@ -27,6 +27,7 @@ pub async fn load_sdk_config() -> SdkConfig {
 pub struct AwsClients {
     /// Kept for what is not an SDK client: the EKS token is signed with its credentials and region.
     pub config: SdkConfig,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub efs: aws_sdk_efs::Client,
@@ -41,6 +42,7 @@ impl AwsClients {
     pub fn new(config: &SdkConfig) -> Self {
         Self {
             config: config.clone(),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             efs: aws_sdk_efs::Client::new(config),

@@ -6,6 +6,9 @@ use crate::input::rules;
 use crate::pacing::TimeScale;
 use std::collections::HashMap;
 
+mod alarms;
+pub use alarms::AlarmSettings;
+
 /// Which runs may change a cluster only when the cluster carries the opt-in tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptInScope {
@@ -73,6 +76,8 @@ pub struct Settings {
     /// `FARGATE_LOG_RETENTION_DAYS`: retention of the pods' log group, written into the logging
     /// ConfigMap when the workflow creates it (one of CloudWatch's values, default 30).
     pub fargate_log_retention_days: u32,
+    /// `EFS_ALARM_*` and `ALARM_TOPIC_ARN`: the per-file-system alarms.
+    pub alarms: AlarmSettings,
 }
 
 impl Default for Settings {
@@ -90,6 +95,7 @@ impl Default for Settings {
             kube_api_override: None,
             lease_table_name: None,
             fargate_log_retention_days: 30,
+            alarms: AlarmSettings::default(),
         }
     }
 }
@@ -154,6 +160,7 @@ impl Settings {
                         )
                     })?;
         }
+        settings.alarms = AlarmSettings::from_vars(vars)?;
         settings.cleanup_state_machine_arn = get("CLEANUP_STATE_MACHINE_ARN").map(str::to_string);
         if let Some(arn) = get("CLUSTER_ACCESS_ROLE_ARN") {
             rules::role_arn("CLUSTER_ACCESS_ROLE_ARN", arn)?;

@@ -28,15 +28,24 @@ struct Step {
     cap: u32,
 }
 
-/// In dependency order: pods before the profile that runs them, mount targets before their file
-/// system and security group, the key and the access entry last.
-const STEPS: [Step; 7] = [
+/// In dependency order: pods before the profile that runs them, the alarms right after the pods
+/// (before the connections alarm reports them gone), mount targets before their file system and
+/// security group, the key and the access entry last.
+const STEPS: [Step; 8] = [
     Step {
         action: "kubernetes",
         key: "kubernetes",
         title: "KubernetesObjects",
         check: "AreKubernetesObjectsGone",
         reach: Reach::Kubernetes,
+        cap: POLL_CAP,
+    },
+    Step {
+        action: "alarms",
+        key: "alarms",
+        title: "Alarms",
+        check: "AreAlarmsGone",
+        reach: Reach::Aws,
         cap: POLL_CAP,
     },
     Step {
@@ -118,7 +127,7 @@ pub fn cleanup() -> StateMachine {
     }
     add_finish(&mut states, &policy);
     StateMachine {
-        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what carries the workflow's ownership tags (with runId, a rollback: only what that run created) and is called again until done; a failed action does not stop the next one.".into(),
+        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> alarms -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what carries the workflow's ownership tags (with runId, a rollback: only what that run created) and is called again until done; a failed action does not stop the next one.".into(),
         start_at: "Init".into(),
         timeout_seconds: TIMEOUT_SECONDS,
         states,

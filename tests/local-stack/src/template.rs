@@ -7,6 +7,8 @@
 //! in them only `!Ref` is resolved (a parameter to its default, a resource to what the stack made of
 //! it); any other intrinsic there is refused with its path, rather than guessed at.
 
+mod dashboard;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -3,6 +3,7 @@
 
 mod access_point;
 mod doctor;
+mod alarms;
 mod efs;
 mod fargate;
 mod file_system_options;

@@ -6,8 +6,8 @@ use crate::error::{Result, WorkflowError};
 use aws_sdk_efs::operation::create_access_point::builders::CreateAccessPointFluentBuilder;
 use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
 use aws_sdk_efs::types::{
-    AccessPointDescription, BackupPolicy, FileSystemDescription, LifecyclePolicy, MountTargetDescription, Status,
-    ThroughputMode,
+    AccessPointDescription, BackupPolicy, DestinationToCreate, FileSystemDescription, LifecyclePolicy,
+    MountTargetDescription, ReplicationConfigurationDescription, ReplicationOverwriteProtection, Status, ThroughputMode,
 };
 
 /// The file system with this creation token (at most one: EFS enforces it).
@@ -221,4 +221,56 @@ pub async fn put_file_system_policy(efs: &aws_sdk_efs::Client, file_system_id: &
         .await
         .map_err(|e| WorkflowError::from_sdk("efs:PutFileSystemPolicy", e))?;
     Ok(())
+}
+
+/// The replication configuration the file system is part of (as source or destination), if any.
+pub async fn replication(
+    efs: &aws_sdk_efs::Client,
+    file_system_id: &str,
+) -> Result<Option<ReplicationConfigurationDescription>> {
+    let described = efs
+        .describe_replication_configurations()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
+    Ok(found(described, "efs:DescribeReplicationConfigurations", |e| {
+        e.is_replication_not_found() || e.is_file_system_not_found()
+    })?
+    .and_then(|out| out.replications().first().cloned()))
+}
+
+/// Replicates the file system to a new file system EFS creates in `region`.
+pub async fn create_replication(efs: &aws_sdk_efs::Client, file_system_id: &str, region: &str) -> Result<()> {
+    efs.create_replication_configuration()
+        .source_file_system_id(file_system_id)
+        .destinations(DestinationToCreate::builder().region(region).build())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| WorkflowError::from_sdk("efs:CreateReplicationConfiguration", e))
+}
+
+/// `false` when the file system has no replication configuration (any more).
+pub async fn delete_replication(efs: &aws_sdk_efs::Client, source_file_system_id: &str) -> Result<bool> {
+    let deleted = efs
+        .delete_replication_configuration()
+        .source_file_system_id(source_file_system_id)
+        .send()
+        .await;
+    Ok(found(deleted, "efs:DeleteReplicationConfiguration", |e| {
+        e.is_replication_not_found() || e.is_file_system_not_found()
+    })?
+    .is_some())
+}
+
+/// Turns replication overwrite protection back on: nobody may make the file system a replica
+/// (which would overwrite its data).
+pub async fn protect_from_overwrite(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<()> {
+    efs.update_file_system_protection()
+        .file_system_id(file_system_id)
+        .replication_overwrite_protection(ReplicationOverwriteProtection::Enabled)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| WorkflowError::from_sdk("efs:UpdateFileSystemProtection", e))
 }

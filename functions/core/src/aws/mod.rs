@@ -2,6 +2,7 @@
 //! service's "not found" answer turned into `None` (or `false`), and service errors classified into
 //! [`WorkflowError`] once. The steps above hold only the workflow's decisions.
 
+pub mod cloudwatch;
 pub mod ec2;
 pub mod efs;
 pub mod eks;

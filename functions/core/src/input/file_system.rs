@@ -1,6 +1,7 @@
 //! `fileSystem` in the execution input: throughput, performance, lifecycle, backup and what cleanup
 //! does with the data. The defaults follow AWS's current recommendations for a new file system.
 
+use super::replication::Replication;
 use crate::error::{Result, WorkflowError};
 use serde::{Deserialize, Serialize};
 
@@ -109,6 +110,9 @@ pub struct FileSystemOptions {
     pub backup: bool,
     #[serde(default)]
     pub retention: Retention,
+    /// A replica in another region; none by default (it doubles the storage bill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
 }
 
 fn yes() -> bool {
@@ -124,6 +128,7 @@ impl Default for FileSystemOptions {
             lifecycle: Lifecycle::default(),
             backup: true,
             retention: Retention::default(),
+            replication: None,
         }
     }
 }
@@ -159,6 +164,9 @@ impl FileSystemOptions {
                 field("performanceMode"),
                 "maxIO does not support elastic throughput: set throughputMode to bursting or provisioned",
             ));
+        }
+        if let Some(replication) = &self.replication {
+            replication.validate(&field("replication"))?;
         }
         let lifecycle = &self.lifecycle;
         let ia = transition_days(&field("lifecycle.transitionToIA"), &lifecycle.transition_to_ia)?;
@@ -247,6 +255,7 @@ mod tests {
             json!({"lifecycle": {"transitionToIA": "AFTER_7_DAYS", "transitionToArchive": "AFTER_90_DAYS"}}),
             json!({"lifecycle": {"transitionToIA": "NONE", "transitionToPrimaryStorageClass": "NONE"}}),
             json!({"backup": false, "retention": "retain"}),
+            json!({"replication": {"region": "us-west-2"}}),
         ] {
             options(ok.clone())
                 .validate("fileSystem")
@@ -288,6 +297,7 @@ mod tests {
                 json!({"throughputMode": "bursting", "lifecycle": {"transitionToArchive": "AFTER_90_DAYS"}}),
                 "lifecycle.transitionToArchive",
             ),
+            (json!({"replication": {"region": "mars"}}), "replication.region"),
         ];
         for (value, expected) in cases {
             assert_eq!(

@@ -8,6 +8,7 @@ pub mod file_system;
 pub use file_system::{FileSystemOptions, Retention};
 pub mod posix_user;
 pub use posix_user::PosixUser;
+pub mod replication;
 pub mod rules;
 
 use crate::error::Result;

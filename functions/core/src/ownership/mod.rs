@@ -22,6 +22,8 @@ pub const EXPIRES_AT_KEY: &str = "efs-fargate-workflow/expires-at";
 /// expiry, so a person changes it by hand.
 pub const RETENTION_KEY: &str = "efs-fargate-workflow/retention";
 pub const RETAIN_VALUE: &str = "retain";
+/// Every CloudWatch alarm the workflow creates is named so (template.yaml's alarm ARNs name it).
+pub const ALARM_NAME_PREFIX: &str = "efs-fargate-workflow-";
 /// The tag (value `true`) by which a cluster opts in to being provisioned. Fixed, because the
 /// template's IAM conditions name it (`aws:ResourceTag/efs-fargate-workflow/provision`), and IAM
 /// condition keys cannot be parameters.
@@ -120,6 +122,18 @@ impl Owner {
     pub fn creation_token(&self) -> String {
         let token = format!("efw-{}-{}-{}", self.short_hash(), self.cluster, self.namespace);
         token.chars().take(64).collect()
+    }
+
+    /// What the names of the namespace's CloudWatch alarms start with: the stack's IAM policies
+    /// allow alarm changes only under [`ALARM_NAME_PREFIX`], and the hash keeps one namespace's
+    /// prefix from being the start of another's.
+    pub fn alarm_prefix(&self) -> String {
+        format!(
+            "{ALARM_NAME_PREFIX}{}-{}-{}-",
+            self.short_hash(),
+            self.cluster,
+            self.namespace
+        )
     }
 
     pub fn security_group_name(&self) -> String {

@@ -103,6 +103,7 @@ pub fn run_on_mocked_network() -> Run {
 /// Clients whose every call must match one of `rules`; unmatched calls fail the test.
 #[derive(Default)]
 pub struct Mocks {
+    pub cloudwatch: Vec<Rule>,
     pub dynamodb: Vec<Rule>,
     pub eks: Vec<Rule>,
     pub ec2: Vec<Rule>,
@@ -118,6 +119,7 @@ impl Mocks {
             config: aws_config::SdkConfig::builder()
                 .region(aws_config::Region::new("us-east-1"))
                 .build(),
+            cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
             dynamodb: mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &self.dynamodb),
             ec2: mock_client!(aws_sdk_ec2, RuleMode::MatchAny, &self.ec2),
             efs: mock_client!(aws_sdk_efs, RuleMode::MatchAny, &self.efs),

@@ -8,3 +8,4 @@ mod fargate;
 mod fixtures;
 mod lease;
 mod prepare;
+mod replication;

@@ -86,6 +86,7 @@ fn cleanup_events() {
         ("kms-key", CleanupAction::KmsKey),
         ("access-entry", CleanupAction::AccessEntry),
         ("kubernetes", CleanupAction::Kubernetes),
+        ("alarms", CleanupAction::Alarms),
     ] {
         let relative = format!("functions/cleanup-{name}.json");
         let event: CleanupEvent =

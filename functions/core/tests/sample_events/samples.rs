@@ -47,6 +47,7 @@ pub const COVERED: &[&str] = &[
     "functions/cleanup-kms-key.json",
     "functions/cleanup-access-entry.json",
     "functions/cleanup-kubernetes.json",
+    "functions/cleanup-alarms.json",
     "functions/storage-class-create.json",
     "functions/poc-app-converge.json",
     "functions/validate-cross-read.json",

@@ -1,15 +1,15 @@
 //! The `mount-targets`, `file-system` and `security-group` cleanup actions. A file system created
-//! with `fileSystem.retention: retain` stays with its mount targets and security group, reported
-//! as kept: its retention tag is the only record of that choice cleanup has. The namespace's
-//! access points go just before the file system, and stay with a retained one (its data stays
-//! reachable the same way).
+//! with `fileSystem.retention: retain` stays with its mount targets, security group, replication
+//! and access points, reported as kept: its retention tag is the only record of that choice cleanup
+//! has. A deleted file system's replication configuration goes first (its replica stays), then the
+//! namespace's access points, then the file system.
 
 use super::{CleanupProgress, done, pending};
 use crate::aws;
 use crate::error::Result;
 use crate::ownership::{Owner, RETENTION_KEY, Scope, kept, retained};
 use crate::steps::efs::security_group;
-use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState};
+use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, ReplicationStatus};
 
 /// The file system that answers to the namespace's creation token, if this cleanup may delete it;
 /// `Err(kept)` with the reason when it stays.
@@ -30,6 +30,10 @@ async fn deletable_file_system(
         Some(why) => Err(kept(format!("file system {}", fs.file_system_id()), why)),
     }))
 }
+
+/// Why a replica stays: EFS created it, not the workflow (it carries none of our tags), and it is
+/// the copy of the data a person may still need.
+const REPLICA_REASON: &str = "a replica EFS created, which the workflow never deletes; once the replication is gone it is a writable copy: delete it by hand when the data is no longer needed";
 
 /// Why a retained file system stays. IAM lets the workflow tag a file system only with its expiry,
 /// so the retention tag set at creation is what marks it; this report is the rest.
@@ -75,6 +79,33 @@ pub async fn file_system(efs_client: &aws_sdk_efs::Client, owner: &Owner, scope:
     };
     if *fs.life_cycle_state() == LifeCycleState::Deleting {
         return Ok(pending(removed));
+    }
+    // EFS refuses to delete a file system in a replication configuration: the configuration goes
+    // first (its deletion takes a while; the next poll looks again). The replica stays.
+    // Only `removed` survives every poll into the summary, so the replica is named there.
+    if let Some(config) = aws::efs::replication(efs_client, fs.file_system_id()).await? {
+        let deleting = config
+            .destinations()
+            .iter()
+            .all(|d| *d.status() == ReplicationStatus::Deleting);
+        if deleting || !aws::efs::delete_replication(efs_client, fs.file_system_id()).await? {
+            return Ok(pending(vec![]));
+        }
+        let replicas: Vec<String> = config
+            .destinations()
+            .iter()
+            .map(|d| {
+                kept(
+                    format!("replica {} in {}", d.file_system_id(), d.region()),
+                    REPLICA_REASON,
+                )
+            })
+            .collect();
+        return Ok(pending(vec![format!(
+            "replication configuration of {} (kept: {})",
+            fs.file_system_id(),
+            replicas.join("; ")
+        )]));
     }
     // `DependencyNotReady` (retried) while its mount targets are still being deleted.
     if aws::efs::delete_file_system(efs_client, fs.file_system_id()).await? {

@@ -35,6 +35,7 @@ impl CleanupAction {
     pub fn state_key(self) -> &'static str {
         match self {
             CleanupAction::Kubernetes => "kubernetes",
+            CleanupAction::Alarms => "alarms",
             CleanupAction::FargateProfile => "fargateProfile",
             CleanupAction::MountTargets => "mountTargets",
             CleanupAction::FileSystem => "fileSystem",
@@ -131,7 +132,7 @@ mod tests {
     #[test]
     fn a_complete_cleanup_is_summarised() {
         let summary = finish(event(all_done())).unwrap();
-        assert_eq!(summary.actions.len(), 7);
+        assert_eq!(summary.actions.len(), CleanupAction::ALL.len());
         assert_eq!(summary.actions["fileSystem"].removed, vec!["FileSystem"]);
     }
 

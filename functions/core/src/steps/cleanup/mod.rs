@@ -7,6 +7,7 @@
 //! `finish` fails the execution at the end, listing what is left and why.
 
 mod access;
+mod alarms;
 mod efs;
 mod eks;
 mod finish;
@@ -38,6 +39,7 @@ const LEASE_POLL_SECONDS: u32 = 30;
 #[serde(rename_all = "kebab-case")]
 pub enum CleanupAction {
     Kubernetes,
+    Alarms,
     FargateProfile,
     MountTargets,
     FileSystem,
@@ -48,8 +50,9 @@ pub enum CleanupAction {
 
 impl CleanupAction {
     /// Every action, in the order the cleanup state machine runs them.
-    pub const ALL: [CleanupAction; 7] = [
+    pub const ALL: [CleanupAction; 8] = [
         CleanupAction::Kubernetes,
+        CleanupAction::Alarms,
         CleanupAction::FargateProfile,
         CleanupAction::MountTargets,
         CleanupAction::FileSystem,
@@ -205,6 +208,7 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
     let owner = Owner::new(&event.cluster_name, &event.namespace);
     let scope = Scope::of(event.run_id.as_deref());
     let mut progress = match event.action {
+        CleanupAction::Alarms => alarms::alarms(&clients.cloudwatch, &owner, &scope).await?,
         CleanupAction::Kubernetes => kubernetes::remove(clients, settings, &owner, &scope).await?,
         CleanupAction::FargateProfile => {
             eks::fargate_profile(clients, settings, &owner, &scope, event.execution_arn.as_deref()).await?

@@ -1,12 +1,15 @@
 //! epic02: encrypted EFS file system, its security group, one mount target per private AZ, the
-//! namespace's access point and the file system policy that makes it the only way in.
+//! namespace's access point and the file system policy that makes it the only way in, and the
+//! file system's CloudWatch alarms.
 
 pub mod access_point;
+pub mod alarms;
 pub mod file_system;
 pub mod kms;
 pub mod mount_targets;
 pub mod options;
 pub mod policy;
+pub mod replication;
 pub mod security_group;
 
 use crate::clients::AwsClients;
@@ -43,6 +46,12 @@ pub struct EfsOutput {
     /// mount through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_point: Option<AccessPoint>,
+    /// The replica `fileSystem.replication` asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<replication::Replica>,
+    /// The file system's CloudWatch alarms, once it is ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
 }
 
 /// The `efs` function.
@@ -77,6 +86,11 @@ async fn converge_once(
     if fs_available && options::converge(&clients.efs, &fs, &run.request.file_system).await? {
         fs_available = false;
     }
+    let replica = if fs_available {
+        replication::converge(&clients.efs, &fs, run.request.file_system.replication.as_ref()).await?
+    } else {
+        None
+    };
     let (mount_targets, awaiting) = if fs_available {
         let (mount_targets, created) =
             mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?;
@@ -112,6 +126,12 @@ async fn converge_once(
     let ready = fs_available
         && mount_targets::all_available(&mount_targets, subnets)?
         && access_point.as_ref().is_some_and(access_point::is_available);
+    // Once, when everything is up: an alarm on a file system still being created watches nothing.
+    let alarms = if ready {
+        alarms::converge(&clients.cloudwatch, run, fs.file_system_id(), &settings.alarms).await?
+    } else {
+        vec![]
+    };
     let available = mount_targets.iter().filter(|mt| mt.state == "available").count();
     let detail = format!(
         "file system {}: {available} of {} mount targets available; access point {}",
@@ -133,6 +153,8 @@ async fn converge_once(
         security_group_id,
         mount_targets,
         access_point,
+        replica,
+        alarms,
     };
     Ok(if ready {
         (Poll::ready(attempt, detail, output), None)
