@@ -1,8 +1,9 @@
 # `make test` is the project's test command (scripts/test.sh); `make demo` runs the whole workflow
-# on the local stack (moto, the local gateway and the fake Kubernetes API server).
+# on the local stack (moto, the local gateway and the fake Kubernetes API server); `make bench`
+# measures the release build (README, "Performance"; `make bench BUILD=1` adds build times).
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/efs-fargate-workflow/target
 
-.PHONY: test demo bench bench-workflow venv fmt lint clean-venv
+.PHONY: test demo bench bench-workflow bench-functions venv fmt lint clean-venv
 
 test:
 	bash scripts/test.sh
@@ -19,6 +20,12 @@ bench-workflow: venv
 	cargo build -p workflow-bench
 	"$(CARGO_TARGET_DIR)/debug/workflow-bench" $(BENCH_ARGS)
 
+# Per function: cold start, peak RSS after one invocation, zip size (tests/function-bench);
+# BUILD=1 adds cold and warm release build times.
+bench-functions:
+	bash scripts/venv.sh deploy
+	BUILD="$(BUILD)" cargo run --quiet -p function-bench
+
 venv:
 	bash scripts/venv.sh
 
@@ -30,4 +37,4 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 clean-venv:
-	rm -rf .venv
+	rm -rf .venv .venv-deploy

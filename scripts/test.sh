@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's test command (`make test`): venv, fmt, clippy, cargo test, then the template and
-# state machine linters when those files exist. Fails on the first failing phase.
+# The project's test command (`make test`): venvs, fmt, clippy, cargo test, then the template and
+# state machine linters (statelint, cfn-lint, sam validate --lint) when those files exist. Fails on the first failing phase.
 # Env: CARGO_TARGET_DIR (default ~/.cache/efs-fargate-workflow/target, outside the clone so repeated
 # runs and fresh CI clones reuse compiled dependencies).
 set -euo pipefail
@@ -17,8 +17,9 @@ phase() {
 }
 done_phase() { echo "    ok ($((SECONDS - phase_start))s)"; }
 
-phase "python venv (scripts/venv.sh)"
+phase "python venvs (scripts/venv.sh: test tools; deploy tools for sam validate)"
 bash scripts/venv.sh
+bash scripts/venv.sh deploy
 done_phase
 
 phase "cargo fmt --all --check"
@@ -47,6 +48,18 @@ fi
 phase "cfn-lint"
 if [[ -f template.yaml ]]; then
     .venv/bin/cfn-lint template.yaml
+    done_phase
+else
+    echo "    skipped: no template.yaml yet"
+fi
+
+# SAM's own check of the template (its cfn-lint run, without our rules). Offline: no credentials,
+# no region and no telemetry needed, so none are set and the user's ~/.aws is not read.
+phase "sam validate --lint"
+if [[ -f template.yaml ]]; then
+    env -u AWS_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION AWS_CONFIG_FILE=/dev/null \
+        AWS_SHARED_CREDENTIALS_FILE=/dev/null SAM_CLI_TELEMETRY=0 \
+        .venv-deploy/bin/sam validate --lint --template-file template.yaml
     done_phase
 else
     echo "    skipped: no template.yaml yet"

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Creates or updates the project-local Python venv at <repo>/.venv with the pinned test tools
-# (moto server, boto3, cfn-lint, statelint) from scripts/requirements-test.txt.
+# Creates or updates a project-local Python venv from a pinned requirements file:
+#   bash scripts/venv.sh          <repo>/.venv        from scripts/requirements-test.txt
+#                                 (moto server, boto3, cfn-lint, statelint: the test suite)
+#   bash scripts/venv.sh deploy   <repo>/.venv-deploy from scripts/requirements-deploy.txt
+#                                 (aws-sam-cli, cargo-lambda with zig: `sam build`, `make bench`)
+# Two venvs because aws-sam-cli pins boto3 below the version moto's tests are pinned to.
 # Idempotent and quick: when the stamp file matches the requirements and the interpreter, it
 # returns at once. Env: PYTHON (default python3) is the interpreter the venv is built from.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$repo/.venv"
-req="$repo/scripts/requirements-test.txt"
-stamp="$venv/.requirements-test.stamp"
+case "${1:-test}" in
+    test) venv="$repo/.venv" req="$repo/scripts/requirements-test.txt" probe=moto_server ;;
+    deploy) venv="$repo/.venv-deploy" req="$repo/scripts/requirements-deploy.txt" probe=sam ;;
+    *) echo "usage: $0 [test|deploy]" >&2; exit 2 ;;
+esac
+stamp="$venv/.requirements.stamp"
 python="${PYTHON:-python3}"
 
 py_version() { "$1" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || true; }
@@ -16,7 +23,7 @@ py_version() { "$1" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null |
 # What the venv must match: the requirements text plus the interpreter's version.
 want="$(cat "$req"; echo "# python $(py_version "$python")")"
 
-if [[ -x "$venv/bin/moto_server" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -x "$venv/bin/$probe" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     exit 0
 fi
 

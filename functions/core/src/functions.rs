@@ -1,5 +1,6 @@
-//! The workflow's Lambda functions by name: what each binary serves, and what the local gateway
-//! invokes in-process for moto's Step Functions engine. One table, so both run the same code.
+//! The workflow's Lambda functions by name: what the one Lambda binary serves (chosen by
+//! [`FUNCTION_ENV`]), and what the local gateway invokes in-process for moto's Step Functions
+//! engine. One table, so both run the same code.
 
 use crate::handler::{Context, invoke};
 use crate::steps::k8s::{poc_app, storage, validate};
@@ -7,6 +8,28 @@ use crate::steps::{cleanup, efs, fargate, prepare, reaper, rollback};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// The workflow's one Lambda binary (`functions/lambda`): what every function in `template.yaml`
+/// runs (`Metadata.BuildProperties.Binary`).
+pub const LAMBDA_BINARY: &str = "efs-workflow-lambda";
+
+/// The environment variable that names the function the Lambda binary serves: every function in
+/// `template.yaml` runs the same artifact and sets it to its [`Function::name`].
+pub const FUNCTION_ENV: &str = "EFS_WORKFLOW_FUNCTION";
+
+/// Why the Lambda binary cannot tell which function to serve (a deployment error: the process
+/// stops before it polls the Runtime API).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FunctionSelectError {
+    #[error("{env} is not set: set it to one of {allowed} (template.yaml sets it on every function)", env = FUNCTION_ENV, allowed = allowed_names())]
+    Missing,
+    #[error("{env}={0:?} names no function of the workflow: set it to one of {allowed}", env = FUNCTION_ENV, allowed = allowed_names())]
+    Unknown(String),
+}
+
+fn allowed_names() -> String {
+    Function::ALL.map(Function::name).join(", ")
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {
@@ -34,7 +57,8 @@ impl Function {
         Function::TtlReaper,
     ];
 
-    /// The function's name: its crate, binary and (deployed) Lambda function name suffix.
+    /// The function's name: the value of [`FUNCTION_ENV`] that selects it, and what the local
+    /// gateway's Invoke API answers to.
     pub fn name(self) -> &'static str {
         match self {
             Function::Prepare => "prepare",
@@ -67,6 +91,19 @@ impl Function {
             None => name_or_arn,
         };
         Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The function [`FUNCTION_ENV`] names (a plain name, exactly as [`Function::name`] spells it).
+    pub fn from_env() -> Result<Self, FunctionSelectError> {
+        Self::select(std::env::var_os(FUNCTION_ENV).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    fn select(value: Option<String>) -> Result<Self, FunctionSelectError> {
+        let value = value.ok_or(FunctionSelectError::Missing)?;
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == value)
+            .ok_or(FunctionSelectError::Unknown(value))
     }
 
     /// Runs the function on one event.
@@ -113,6 +150,31 @@ mod tests {
             Some(Function::Prepare)
         );
         assert_eq!(Function::from_name("unknown"), None);
+    }
+
+    #[test]
+    fn the_environment_selects_a_function_by_its_plain_name() {
+        for function in Function::ALL {
+            assert_eq!(Function::select(Some(function.name().into())), Ok(function));
+        }
+        assert_eq!(Function::select(None), Err(FunctionSelectError::Missing));
+        // An ARN is what Invoke accepts, not what the deployment sets.
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:efs".to_string();
+        assert_eq!(
+            Function::select(Some(arn.clone())),
+            Err(FunctionSelectError::Unknown(arn))
+        );
+        let message = Function::select(Some("Prepare".into())).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "EFS_WORKFLOW_FUNCTION=\"Prepare\" names no function of the workflow: set it to one of prepare, \
+             fargate-profile, efs, storage-class, poc-app, validate, cleanup, rollback, ttl-reaper"
+        );
+        assert!(
+            FunctionSelectError::Missing
+                .to_string()
+                .starts_with("EFS_WORKFLOW_FUNCTION is not set: set it to one of prepare, ")
+        );
     }
 
     #[test]

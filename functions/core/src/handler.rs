@@ -1,4 +1,4 @@
-//! What every Lambda binary shares: logging set-up, clients and settings built once per cold start.
+//! Serving a function in Lambda: logging set-up, clients and settings built once per cold start.
 
 use crate::clients::AwsClients;
 use crate::error::WorkflowError;

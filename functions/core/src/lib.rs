@@ -1,6 +1,6 @@
 //! The efs-fargate-workflow library: everything the Lambda functions do, behind small functions
-//! that take their AWS clients as arguments. The binaries under `functions/` only parse their event
-//! and call one function of this crate.
+//! that take their AWS clients as arguments. The one Lambda binary (`functions/lambda`) only picks
+//! the function its environment names and serves it with this crate.
 
 pub mod aws;
 pub mod clients;

@@ -1,6 +1,7 @@
 //! What the local stack takes from `template.yaml` itself, so that it runs what SAM deploys and
 //! cannot drift from it: each state machine's definition file, the EventBridge rules that start
-//! state machines (pattern, state, targets) and the functions' schedules.
+//! state machines (pattern, state, targets), the functions (which one each serves) and their
+//! schedules.
 //!
 //! The template is CloudFormation YAML: short-form intrinsics (`!Ref`, `!GetAtt`, `!Sub`) are YAML
 //! tags, which the parser keeps as tagged values. Only the parts the stack reads are converted, and
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use efs_fargate_core::functions::FUNCTION_ENV;
 use serde_json::Value as Json;
 use serde_norway::Value as Yaml;
 
@@ -50,12 +52,22 @@ pub struct RuleDefinition {
 pub struct ScheduleDefinition {
     /// The function's logical id and the event's name, as SAM names the rule it makes.
     pub name: String,
-    /// The binary the function runs (`Metadata.BuildProperties.Binary`): the function's name in
+    /// The workflow function it runs: its `EFS_WORKFLOW_FUNCTION`, a name of
     /// [`efs_fargate_core::functions::Function`].
-    pub binary: String,
+    pub function: String,
     /// The rate expression as written, after `!Ref` (`rate(15 minutes)`).
     pub expression: String,
     pub rate: Duration,
+}
+
+/// An `AWS::Serverless::Function`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionDefinition {
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`: the Cargo binary SAM builds for it.
+    pub binary: String,
+    /// `Properties.Environment.Variables.EFS_WORKFLOW_FUNCTION`: which function the binary serves.
+    pub function: String,
 }
 
 /// The parsed template.
@@ -131,6 +143,32 @@ impl Template {
         Ok(rules)
     }
 
+    /// Every `AWS::Serverless::Function`, with the binary it runs and the function it serves.
+    pub fn functions(&self) -> Result<Vec<FunctionDefinition>, TemplateError> {
+        self.resources()?
+            .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .map(|(logical_id, resource)| {
+                let text = |value: &Yaml, at: &str| {
+                    value
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| shape(format!("Resources.{logical_id}.{at}"), "is missing or not a string"))
+                };
+                Ok(FunctionDefinition {
+                    logical_id: logical_id.to_string(),
+                    binary: text(
+                        &resource["Metadata"]["BuildProperties"]["Binary"],
+                        "Metadata.BuildProperties.Binary",
+                    )?,
+                    function: text(
+                        &resource["Properties"]["Environment"]["Variables"][FUNCTION_ENV],
+                        &format!("Properties.Environment.Variables.{FUNCTION_ENV}"),
+                    )?,
+                })
+            })
+            .collect()
+    }
+
     /// Every `Schedule` event of an `AWS::Serverless::Function`.
     pub fn schedules(&self) -> Result<Vec<ScheduleDefinition>, TemplateError> {
         let mut schedules = Vec::new();
@@ -158,17 +196,17 @@ impl Template {
                         format!("`{expression}` is not a rate expression (the local stack runs no cron schedules)"),
                     )
                 })?;
-                let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                let served = resource["Properties"]["Environment"]["Variables"][FUNCTION_ENV]
                     .as_str()
                     .ok_or_else(|| {
                         shape(
-                            format!("Resources.{function}.Metadata.BuildProperties.Binary"),
+                            format!("Resources.{function}.Properties.Environment.Variables.{FUNCTION_ENV}"),
                             "is missing",
                         )
                     })?;
                 schedules.push(ScheduleDefinition {
                     name: format!("{function}{event}"),
-                    binary: binary.to_string(),
+                    function: served.to_string(),
                     expression,
                     rate,
                 });
@@ -267,6 +305,7 @@ pub fn rate(expression: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use efs_fargate_core::functions::{Function, LAMBDA_BINARY};
     use serde_json::json;
 
     #[test]
@@ -308,10 +347,50 @@ mod tests {
         );
 
         let schedules = template.schedules().unwrap();
-        let reaper: Vec<_> = schedules.iter().filter(|s| s.binary == "ttl-reaper").collect();
+        let reaper: Vec<_> = schedules.iter().filter(|s| s.function == "ttl-reaper").collect();
         assert_eq!(reaper.len(), 1, "{schedules:?}");
         assert_eq!(reaper[0].expression, "rate(15 minutes)");
         assert_eq!(reaper[0].rate, Duration::from_secs(900));
+    }
+
+    /// Every function of the workflow deployed exactly once, all from the one Lambda binary, under
+    /// the logical id its state machine placeholder names.
+    #[test]
+    fn the_repository_template_runs_every_function_from_the_one_binary() {
+        let manifest = workflow_tests::server::repo_root().join("functions/lambda/Cargo.toml");
+        let manifest = std::fs::read_to_string(manifest).unwrap();
+        assert!(
+            manifest.contains(&format!("[[bin]]\nname = \"{LAMBDA_BINARY}\"")),
+            "functions/lambda builds the binary LAMBDA_BINARY names"
+        );
+        let definitions = Template::load_repo().unwrap().functions().unwrap();
+        let mut served: Vec<_> = definitions.iter().map(|d| d.function.as_str()).collect();
+        served.sort_unstable();
+        let mut expected: Vec<_> = Function::ALL.map(Function::name).to_vec();
+        expected.sort_unstable();
+        assert_eq!(served, expected);
+        for definition in &definitions {
+            assert_eq!(definition.binary, LAMBDA_BINARY, "{definition:?}");
+            let function = Function::from_name(&definition.function).unwrap();
+            assert_eq!(
+                function.arn_placeholder(),
+                format!("${{{}Arn}}", definition.logical_id),
+                "{definition:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_function_without_its_environment_variable_is_refused_with_its_path() {
+        let template = Template::parse(
+            "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Metadata: {BuildProperties: {Binary: one}}\n    Properties: {}\n",
+        )
+        .unwrap();
+        let error = template.functions().unwrap_err().to_string();
+        assert!(
+            error.contains("Resources.Fn.Properties.Environment.Variables.EFS_WORKFLOW_FUNCTION"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -325,8 +404,9 @@ Resources:
     Properties: {DefinitionUri: statemachine/x.asl.json, Role: !GetAtt Role.Arn}
   Fn:
     Type: AWS::Serverless::Function
-    Metadata: {BuildProperties: {Binary: fn}}
+    Metadata: {BuildProperties: {Binary: one}}
     Properties:
+      Environment: {Variables: {EFS_WORKFLOW_FUNCTION: fn}}
       Events:
         Tick: {Type: Schedule, Properties: {Schedule: !Ref Rate}}
         Api: {Type: Api, Properties: {Path: /}}
@@ -368,9 +448,17 @@ Resources:
             template.schedules().unwrap(),
             [ScheduleDefinition {
                 name: "FnTick".into(),
-                binary: "fn".into(),
+                function: "fn".into(),
                 expression: "rate(2 hours)".into(),
                 rate: Duration::from_secs(7_200),
+            }]
+        );
+        assert_eq!(
+            template.functions().unwrap(),
+            [FunctionDefinition {
+                logical_id: "Fn".into(),
+                binary: "one".into(),
+                function: "fn".into(),
             }]
         );
         assert_eq!(template.definition_uri("Machine").unwrap(), "statemachine/x.asl.json");

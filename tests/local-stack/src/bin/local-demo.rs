@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
     for scheduled in &stack.schedules {
         println!(
             "    from template.yaml: {} {} → every {:.1}s on the stack's clock",
-            scheduled.definition.binary,
+            scheduled.definition.function,
             scheduled.definition.expression,
             scheduled.period.as_secs_f64()
         );

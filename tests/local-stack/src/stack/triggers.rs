@@ -51,8 +51,8 @@ pub(super) fn start_schedules(
         .schedules()?
         .into_iter()
         .map(|definition| {
-            let function = Function::from_name(&definition.binary)
-                .ok_or_else(|| StackError::UnknownFunction(definition.binary.clone()))?;
+            let function = Function::from_name(&definition.function)
+                .ok_or_else(|| StackError::UnknownFunction(definition.function.clone()))?;
             // A zero period (time_scale 0) would make the task spin.
             let period = definition.rate.mul_f64(time_scale).max(MIN_PERIOD);
             let running = Schedule::start(functions.clone(), function, &definition.name, period, bus);

@@ -166,7 +166,7 @@ async fn an_expired_run_is_cleaned_up_by_the_reaper_on_its_schedule() {
         .stack
         .schedules
         .iter()
-        .find(|s| s.definition.binary == Function::TtlReaper.name())
+        .find(|s| s.definition.function == Function::TtlReaper.name())
         .expect("the reaper's schedule");
     assert_eq!(reaper.definition.expression, "rate(15 minutes)");
     assert_eq!(reaper.period, Duration::from_millis(3_600));

@@ -1,5 +1,5 @@
 //! Each AWS-side step against moto: what exists afterwards, and that running it again creates
-//! nothing new and returns the same ids. One test binary, so one shared moto server.
+//! nothing new and returns the same ids.
 
 mod access_point;
 mod doctor;

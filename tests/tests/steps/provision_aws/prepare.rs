@@ -10,7 +10,7 @@ use serde_json::json;
 use workflow_tests::network::CLUSTER_ROLE_ARN;
 use workflow_tests::{CLUSTER, NAMESPACE, OrPanic, World, error_name, inventory, prepare_event};
 
-use crate::private_subnet_ids;
+use super::private_subnet_ids;
 
 #[tokio::test]
 async fn prepare_finds_the_private_subnets_one_per_zone_and_the_vpc() {

@@ -7,7 +7,7 @@ use efs_fargate_core::steps::fargate;
 use serde_json::json;
 use workflow_tests::{CLUSTER, NAMESPACE, POD_ROLE, World, error_name};
 
-use crate::private_subnet_ids;
+use super::private_subnet_ids;
 
 #[tokio::test]
 async fn fargate_profile_is_created_once_on_the_private_subnets() {
