@@ -70,6 +70,8 @@ pub struct Task {
     pub parameters: Obj,
     pub result_selector: Obj,
     pub result_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_path: Option<String>,
     pub retry: Vec<Retrier>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catcher>,

@@ -12,6 +12,7 @@ pub struct LambdaTask {
     reach: Reach,
     comment: Option<String>,
     result: Option<(Obj, String)>,
+    output_path: Option<String>,
     catch: Vec<Catcher>,
 }
 
@@ -24,6 +25,7 @@ impl LambdaTask {
             reach: reach(function),
             comment: None,
             result: None,
+            output_path: None,
             catch: vec![],
         }
     }
@@ -42,6 +44,12 @@ impl LambdaTask {
     /// Keeps `selector` of the Lambda response (`$.Payload...`) at `path` of the state.
     pub fn result(mut self, selector: Obj, path: &str) -> Self {
         self.result = Some((selector, path.to_string()));
+        self
+    }
+
+    /// Passes on only `path` of the state (after `result` placed the result in it).
+    pub fn output(mut self, path: &str) -> Self {
+        self.output_path = Some(path.to_string());
         self
     }
 
@@ -68,6 +76,7 @@ impl LambdaTask {
                 .set("Payload", self.payload),
             result_selector,
             result_path,
+            output_path: self.output_path,
             retry: policy.retriers(self.reach),
             catch: self.catch,
             next: next.to_string(),

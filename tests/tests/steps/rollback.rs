@@ -27,6 +27,7 @@ fn event(on_failure: OnFailure) -> RollbackEvent {
         outcome: RunOutcome::Failed,
         run: None,
         bootstrap_granted: false,
+        execution_output: None,
     }
 }
 
@@ -103,12 +104,18 @@ async fn a_successful_run_releases_its_lease() {
         RollbackEvent {
             outcome: RunOutcome::Succeeded,
             error: json!(null),
+            execution_output: Some(json!({"status": "provisioned", "namespace": "demo"})),
             ..event(OnFailure::Rollback)
         },
     )
     .await
     .unwrap();
     assert_eq!(ended.outcome, RunOutcome::Succeeded);
+    // The state machine's end task passes this on as the execution's output.
+    assert_eq!(
+        ended.execution_output,
+        Some(json!({"status": "provisioned", "namespace": "demo"}))
+    );
     assert_eq!(ended.cleanup_execution_name, None);
     assert_eq!(lease_holder(&world.clients).await, None);
 }

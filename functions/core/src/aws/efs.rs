@@ -7,7 +7,8 @@ use aws_sdk_efs::operation::create_access_point::builders::CreateAccessPointFlue
 use aws_sdk_efs::operation::create_file_system::builders::CreateFileSystemFluentBuilder;
 use aws_sdk_efs::types::{
     AccessPointDescription, BackupPolicy, DestinationToCreate, FileSystemDescription, LifecyclePolicy,
-    MountTargetDescription, ReplicationConfigurationDescription, ReplicationOverwriteProtection, Status, ThroughputMode,
+    MountTargetDescription, ReplicationConfigurationDescription, ReplicationOverwriteProtection, Status,
+    ThroughputMode,
 };
 
 /// The file system with this creation token (at most one: EFS enforces it).

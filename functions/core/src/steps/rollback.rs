@@ -43,6 +43,10 @@ pub struct RollbackEvent {
     /// Whether this run had the bootstrap grant associated and may have failed before revoking it.
     #[serde(default)]
     pub bootstrap_granted: bool,
+    /// On success: the execution output the state machine composed, handed back unchanged so the
+    /// run ends on this task (no Pass state, one state transition less per run).
+    #[serde(default)]
+    pub execution_output: Option<Value>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +105,9 @@ pub struct RollbackOutput {
     /// The cleanup execution's name, when one was started (or had been).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup_execution_name: Option<String>,
+    /// [`RollbackEvent::execution_output`], on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_output: Option<Value>,
 }
 
 /// `rollback-<runId prefix>-<hash>`: one cleanup per failed run, however often the rollback is
@@ -151,6 +158,7 @@ fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<
         run: None,
         // A stopped run cannot say; the next run's namespace step revokes a grant left behind.
         bootstrap_granted: false,
+        execution_output: None,
     }))
 }
 
@@ -187,6 +195,10 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
             on_failure: event.on_failure,
             expiry,
             cleanup_execution_name: None,
+            execution_output: match event.outcome {
+                RunOutcome::Succeeded => event.execution_output,
+                RunOutcome::Failed => None,
+            },
         });
     }
     let arn = settings.cleanup_state_machine_arn.as_deref().ok_or_else(|| {
@@ -211,6 +223,7 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
         on_failure: OnFailure::Rollback,
         expiry: None,
         cleanup_execution_name: Some(name),
+        execution_output: None,
     })
 }
 

@@ -93,7 +93,7 @@ pub fn provision() -> StateMachine {
         "ShouldDeployPocApp",
         crate::asl::Choice {
             choices: vec![Condition::is_true("$.run.deployPocApp").then("PocApp")],
-            default: "EndRun".into(),
+            default: END_RUN_WITHOUT_POC_APP.into(),
         },
     );
     poc_app::add_poc_app_and_validation(&mut states, &policy);
@@ -218,25 +218,33 @@ fn add_bootstrap(states: &mut States, policy: &RetryPolicy) {
     );
 }
 
-/// The run's end: stamp its expiry and release the lease, summarise; or roll back and fail.
+/// The run's end, with or without the PoC app, reached from the last step of each.
+pub(super) const END_RUN_WITH_POC_APP: &str = "EndRunWithPocApp";
+const END_RUN_WITHOUT_POC_APP: &str = "EndRun";
+
+/// The run's end: stamp its expiry and release the lease, with the execution output; or roll back
+/// and fail.
 fn add_end(states: &mut States, policy: &RetryPolicy) {
-    states.add(
-        "EndRun",
-        LambdaTask::invoke(Function::Rollback, run_end("succeeded").path("run", "$.run"))
-        .comment("Stamps this run's expiry when it has a ttl (a re-run extends the namespace's life), then releases the namespace's lease. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
-        .result(output(), "$.runEnd")
-        .catch_all("$.runEndError", "WhichSummary")
-        .build(policy, "WhichSummary"),
-    );
-    states.add(
-        "WhichSummary",
-        crate::asl::Choice {
-            choices: vec![Condition::is_true("$.run.deployPocApp").then("SummarizeWithPocApp")],
-            default: "SummarizeWithoutPocApp".into(),
-        },
-    );
-    states.add("SummarizeWithoutPocApp", summary(false));
-    states.add("SummarizeWithPocApp", summary(true));
+    for (with_poc_app, end, summarize) in [
+        (false, END_RUN_WITHOUT_POC_APP, "SummarizeWithoutPocApp"),
+        (true, END_RUN_WITH_POC_APP, "SummarizeWithPocApp"),
+    ] {
+        // The function hands the execution output back (`executionOutput`), so a run that ends
+        // well needs no Pass state to compose it; the Pass is there for when the function fails.
+        let payload = run_end("succeeded")
+            .path("run", "$.run")
+            .set("executionOutput", summary_parameters(with_poc_app));
+        states.add(
+            end,
+            LambdaTask::invoke(Function::Rollback, payload)
+            .comment("Stamps this run's expiry when it has a ttl (a re-run extends the namespace's life), then releases the namespace's lease, and ends the run with the execution output it was handed. Should that fail, the run has still succeeded: a lease whose holder has ended is taken over by the next run.")
+            .result(output(), "$.runEnd")
+            .output("$.runEnd.output.executionOutput")
+            .catch_all("$.runEndError", summarize)
+            .build(policy, "Provisioned"),
+        );
+        states.add(summarize, summary(with_poc_app));
+    }
     states.add(
         "Provisioned",
         Succeed {
@@ -267,7 +275,8 @@ fn add_end(states: &mut States, policy: &RetryPolicy) {
 }
 
 /// The execution output: every resource id, and with the PoC app its objects and the validation.
-fn summary(with_poc_app: bool) -> Pass {
+/// The execution output of a run that ended well.
+fn summary_parameters(with_poc_app: bool) -> Obj {
     let resources = Obj::new()
         .path("fargateProfileName", "$.infra.fargateProfile.profileName")
         .path("fargateProfileArn", "$.infra.fargateProfile.profileArn")
@@ -287,7 +296,7 @@ fn summary(with_poc_app: bool) -> Pass {
         .path("fargateProfile", "$.infra.fargateProfile")
         .path("efs", "$.infra.efs")
         .path("storageClass", "$.storageClass.output");
-    let comment = if with_poc_app {
+    if with_poc_app {
         parameters = parameters.path("pocApp", "$.app.output").set(
             "validation",
             Obj::new()
@@ -295,13 +304,20 @@ fn summary(with_poc_app: bool) -> Pass {
                 .path("persistence", "$.validation.persistence.detail")
                 .path("report", "$.validation.report.output.report"),
         );
+    }
+    parameters
+}
+
+/// The execution output composed in the state machine, when the end task failed.
+fn summary(with_poc_app: bool) -> Pass {
+    let comment = if with_poc_app {
         "The execution output: every resource id (efs.kmsKey when a customer key is used; the storage class and PV/PVC names in storageClass/pocApp) and the validation report."
     } else {
         "The execution output: every resource id (efs.kmsKey when a customer key is used; the storage class and PV/PVC names in storageClass)."
     };
     Pass {
         comment: Some(comment.into()),
-        parameters,
+        parameters: summary_parameters(with_poc_app),
         result_path: None,
         next: "Provisioned".into(),
     }

@@ -79,7 +79,7 @@ pub fn add_poc_app_and_validation(states: &mut States, policy: &RetryPolicy) {
             before_ready: vec![],
             check: "IsReportReady".into(),
             wait: "WaitForReport".into(),
-            on_ready: "EndRun".into(),
+            on_ready: super::END_RUN_WITH_POC_APP.into(),
             cap: 30,
             cap_state: "ReportTimeout".into(),
             on_cap: record_and_roll_back(

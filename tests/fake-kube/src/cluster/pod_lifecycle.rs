@@ -172,9 +172,7 @@ impl Pod {
         let Some(efs) = &self.cluster.settings.efs else {
             return EfsFacts::default();
         };
-        let handles = self
-            .with_current(mounts::efs_handles)
-            .unwrap_or_default();
+        let handles = self.with_current(mounts::efs_handles).unwrap_or_default();
         efs::facts(efs, &handles).await
     }
 

@@ -41,7 +41,13 @@ async fn under_the_median_latencies_each_long_change_costs_one_wait_and_short_on
         assert_eq!(stack.entries(arn, wait).await, expected, "{wait}");
     }
     let transitions = stack.entered_states(arn).await.len();
-    // 26 states on the straight path, 4 for the bootstrap grant, 4 Wait loops of 3.
-    assert_eq!(transitions, 42);
+    // 24 states on the straight path (the end task ends the run with its output), 4 for the
+    // bootstrap grant, 4 Wait loops of 3.
+    assert_eq!(transitions, 40);
+    assert_eq!(
+        stack.entries(arn, "SummarizeWithPocApp").await,
+        0,
+        "the end task composed the output"
+    );
     stack.shutdown().await;
 }

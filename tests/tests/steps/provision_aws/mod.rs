@@ -2,8 +2,8 @@
 //! nothing new and returns the same ids.
 
 mod access_point;
-mod doctor;
 mod alarms;
+mod doctor;
 mod efs;
 mod fargate;
 mod file_system_options;
