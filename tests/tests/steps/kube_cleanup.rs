@@ -61,7 +61,9 @@ async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_
         let volume = fake
             .object("PersistentVolume", None, &format!("poc-app-pv-{namespace}"))
             .expect("one PV per namespace");
-        assert_eq!(volume["spec"]["csi"]["volumeHandle"], fs.as_str());
+        // `fs-…::fsap-…`: each namespace's file system, through its own access point.
+        let handle = volume["spec"]["csi"]["volumeHandle"].as_str().unwrap();
+        assert!(handle.starts_with(&format!("{fs}::fsap-")), "{handle}");
         assert_eq!(volume["spec"]["claimRef"]["namespace"], namespace.as_str());
         let pod = fake.object("Pod", Some(namespace), "poc-app1").unwrap();
         assert_eq!(pod["status"]["phase"], "Running", "{namespace}");

@@ -22,6 +22,9 @@ pub const EXPIRES_AT_KEY: &str = "efs-fargate-workflow/expires-at";
 /// expiry, so a person changes it by hand.
 pub const RETENTION_KEY: &str = "efs-fargate-workflow/retention";
 pub const RETAIN_VALUE: &str = "retain";
+/// Set on a file system when the workflow configured its replication (value: the destination
+/// region): cleanup looks for a replication configuration only where one was made.
+pub const REPLICATION_KEY: &str = "efs-fargate-workflow/replicated-to";
 /// Every CloudWatch alarm the workflow creates is named so (template.yaml's alarm ARNs name it).
 pub const ALARM_NAME_PREFIX: &str = "efs-fargate-workflow-";
 /// The tag (value `true`) by which a cluster opts in to being provisioned. Fixed, because the

@@ -7,6 +7,7 @@ use crate::fixtures::*;
 use aws_sdk_efs::operation::create_replication_configuration::CreateReplicationConfigurationOutput;
 use aws_sdk_efs::operation::delete_file_system::DeleteFileSystemOutput;
 use aws_sdk_efs::operation::delete_replication_configuration::DeleteReplicationConfigurationOutput;
+use aws_sdk_efs::operation::describe_access_points::DescribeAccessPointsOutput;
 use aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput;
 use aws_sdk_efs::operation::describe_replication_configurations::{
     DescribeReplicationConfigurationsError, DescribeReplicationConfigurationsOutput,
@@ -107,8 +108,16 @@ async fn a_replica_is_created_once_and_a_rerun_converges() {
                 .build()
                 .unwrap()
         });
+    let tag = mock!(aws_sdk_efs::Client::tag_resource)
+        .match_requests(|r| {
+            r.resource_id() == Some(FS)
+                && r.tags()
+                    .iter()
+                    .any(|t| t.key() == "efs-fargate-workflow/replicated-to" && t.value() == "us-west-2")
+        })
+        .then_output(|| aws_sdk_efs::operation::tag_resource::TagResourceOutput::builder().build());
     let mocks = Mocks {
-        efs: vec![describe, create.clone()],
+        efs: vec![describe, tag.clone(), create.clone()],
         ..Default::default()
     };
     let clients = mocks.clients();
@@ -126,6 +135,7 @@ async fn a_replica_is_created_once_and_a_rerun_converges() {
         .unwrap();
     assert_eq!(again, Some(replica));
     assert_eq!(create.num_calls(), 1, "created once, never twice");
+    assert_eq!(tag.num_calls(), 1, "the file system says it is replicated, for cleanup");
 }
 
 #[tokio::test]
@@ -166,7 +176,14 @@ async fn overwrite_protection_is_turned_back_on() {
 
 #[tokio::test]
 async fn cleanup_deletes_the_replication_first_and_never_the_replica() {
-    let fs = file_system(ReplicationOverwriteProtection::Replicating);
+    let mut fs = file_system(ReplicationOverwriteProtection::Replicating);
+    fs.tags.push(
+        Tag::builder()
+            .key("efs-fargate-workflow/replicated-to")
+            .value("us-west-2")
+            .build()
+            .unwrap(),
+    );
     let describe_fs = mock!(aws_sdk_efs::Client::describe_file_systems)
         .then_output(move || DescribeFileSystemsOutput::builder().file_systems(fs.clone()).build());
     let describe = mock!(aws_sdk_efs::Client::describe_replication_configurations)
@@ -182,8 +199,17 @@ async fn cleanup_deletes_the_replication_first_and_never_the_replica() {
     let delete_fs = mock!(aws_sdk_efs::Client::delete_file_system)
         .match_requests(|r| r.file_system_id() == Some(FS))
         .then_output(|| DeleteFileSystemOutput::builder().build());
+    // The namespace has no access point: the file system goes right after its replication.
+    let no_access_points = mock!(aws_sdk_efs::Client::describe_access_points)
+        .then_output(|| DescribeAccessPointsOutput::builder().build());
     let mocks = Mocks {
-        efs: vec![describe_fs, describe, delete_replication.clone(), delete_fs.clone()],
+        efs: vec![
+            describe_fs,
+            describe,
+            no_access_points,
+            delete_replication.clone(),
+            delete_fs.clone(),
+        ],
         ..Default::default()
     };
     let clients = mocks.clients();

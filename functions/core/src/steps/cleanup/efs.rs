@@ -7,7 +7,7 @@
 use super::{CleanupProgress, done, pending};
 use crate::aws;
 use crate::error::Result;
-use crate::ownership::{Owner, RETENTION_KEY, Scope, kept, retained};
+use crate::ownership::{Owner, REPLICATION_KEY, RETENTION_KEY, Scope, kept, retained};
 use crate::steps::efs::security_group;
 use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, ReplicationStatus};
 
@@ -83,7 +83,15 @@ pub async fn file_system(efs_client: &aws_sdk_efs::Client, owner: &Owner, scope:
     // EFS refuses to delete a file system in a replication configuration: the configuration goes
     // first (its deletion takes a while; the next poll looks again). The replica stays.
     // Only `removed` survives every poll into the summary, so the replica is named there.
-    if let Some(config) = aws::efs::replication(efs_client, fs.file_system_id()).await? {
+    // Only where the workflow made one (its tag): moto, like a file system never replicated, has
+    // nothing to describe, and a replication someone else made fails the delete with EFS's reason.
+    let replicated = fs.tags().iter().any(|t| t.key() == REPLICATION_KEY);
+    let configuration = if replicated {
+        aws::efs::replication(efs_client, fs.file_system_id()).await?
+    } else {
+        None
+    };
+    if let Some(config) = configuration {
         let deleting = config
             .destinations()
             .iter()

@@ -7,6 +7,7 @@
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::input::replication::Replication;
+use crate::ownership::REPLICATION_KEY;
 use aws_sdk_efs::types::{FileSystemDescription, ReplicationOverwriteProtection};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,8 @@ pub async fn converge(
             replica.region, replica.file_system_id, wanted.region
         ))),
         None => {
+            // Tagged first: a replication the tag does not announce would block cleanup's delete.
+            aws::efs::tag_file_system(efs, id, REPLICATION_KEY, &wanted.region).await?;
             aws::efs::create_replication(efs, id, &wanted.region).await?;
             tracing::info!(file_system = id, region = wanted.region, "replication configured");
             Ok(aws::efs::replication(efs, id)
