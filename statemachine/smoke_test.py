@@ -50,12 +50,13 @@ EVENT_KEYS = {
     ("fargate-profile", "namespace"): {"action", "run"},
     ("fargate-profile", "*"): {"action", "run", "attempt", "executionArn"},
     ("efs", "*"): {"action", "run", "attempt"},
-    ("storage-class", "*"): {"action", "run", "fileSystemId"},
-    ("poc-app", "*"): {"action", "run", "fileSystemId", "attempt"},
-    ("validate", "*"): {"action", "run", "fileSystemId", "attempt"},
+    ("storage-class", "*"): {"action", "run", "fileSystemId", "accessPointId"},
+    ("poc-app", "*"): {"action", "run", "fileSystemId", "accessPointId", "attempt"},
+    ("validate", "*"): {"action", "run", "fileSystemId", "accessPointId", "attempt"},
     ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error",
                              "bootstrapGranted"},
-    ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run"},
+    ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run",
+                                "executionOutput"},
     ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
     ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
     ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "executionArn", "attempt", "removed"},
@@ -157,7 +158,7 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
     if fn == "efs":
         return label, poll(event, sc.get("efsReadyAfter", 2), lambda ready: {
             "fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "creationToken": "t", "encrypted": True,
-            "securityGroupId": "sg-1",
+            "securityGroupId": "sg-1", "accessPoint": {"accessPointId": "fsap-1", "accessPointArn": "arn:fsap-1"},
             "mountTargets": [{"mountTargetId": f"fsmt-{z}", "subnetId": f"subnet-{z}", "availabilityZone": f"{REGION}{z}",
                               "state": "available" if ready else "creating"} for z in "ab"]})
     if fn == "storage-class":
@@ -175,7 +176,9 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
                            {"crossRead": {"app1Read": "PoC APP 2"}} if ready else {})
     if fn == "rollback":
         if action == "succeeded":
-            return label, {"outcome": "succeeded", "onFailure": event["onFailure"]}
+            # As the real function does: the execution output it was handed comes back.
+            return label, {"outcome": "succeeded", "onFailure": event["onFailure"],
+                           "executionOutput": event["executionOutput"]}
         return label, {"outcome": "failed", "onFailure": event["onFailure"],
                        "cleanupExecutionName": f"rollback-x-{event['runId']}"}
     if fn == "cleanup" and action == "finish":
@@ -338,8 +341,8 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         assert status == "SUCCEEDED", "expected SUCCEEDED"
         assert output["resources"] == {
             "fargateProfileName": "fp-team-a", "fargateProfileArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:fargateprofile/demo/fp-team-a/1",
-            "fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "mountTargetIds": ["fsmt-a", "fsmt-b"],
-            "securityGroupId": "sg-1"}, output["resources"]
+            "fileSystemId": "fs-1", "fileSystemArn": "arn:fs-1", "accessPointId": "fsap-1",
+            "mountTargetIds": ["fsmt-a", "fsmt-b"], "securityGroupId": "sg-1"}, output["resources"]
         assert [t["state"] for t in output["efs"]["mountTargets"]] == ["available", "available"], "final EFS state"
         assert output["validation"] == {"crossRead": {"app1Read": "PoC APP 2"}, "persistence": "poll 1",
                                         "report": {"files": ["out1.txt", "out2.txt"]}}, output["validation"]
