@@ -109,28 +109,24 @@ pub fn kms_alias(field: &str, alias: &str) -> Result<()> {
 /// An EFS file system id as EFS prints it: `fs-` and 8 or 17 hex digits. The plain form is also
 /// what Fargate's built-in EFS handler requires as a PV `volumeHandle` (it rejects `efs:fs-...`).
 pub fn file_system_id(field: &str, id: &str) -> Result<()> {
-    let hex = id.strip_prefix("fs-").unwrap_or_default();
-    let valid = matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
-    if valid {
-        Ok(())
-    } else {
-        Err(WorkflowError::invalid(
-            field,
-            format!("must be an EFS file system id such as fs-0123456789abcdef0, got {id:?}"),
-        ))
-    }
+    efs_id(field, id, "fs-", "file system")
 }
 
 /// An EFS access point id (`fsap-` and 17 hex digits; moto makes 8).
 pub fn access_point_id(field: &str, id: &str) -> Result<()> {
-    let hex = id.strip_prefix("fsap-").unwrap_or_default();
+    efs_id(field, id, "fsap-", "access point")
+}
+
+/// `prefix` and 8 or 17 lowercase hex digits: the shape of EFS's resource ids.
+fn efs_id(field: &str, id: &str, prefix: &str, what: &str) -> Result<()> {
+    let hex = id.strip_prefix(prefix).unwrap_or_default();
     let valid = matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
     if valid {
         Ok(())
     } else {
         Err(WorkflowError::invalid(
             field,
-            format!("must be an EFS access point id such as fsap-0123456789abcdef0, got {id:?}"),
+            format!("must be an EFS {what} id such as {prefix}0123456789abcdef0, got {id:?}"),
         ))
     }
 }
