@@ -13,9 +13,10 @@ demo: venv
 	"$(CARGO_TARGET_DIR)/debug/local-demo"
 
 # `make bench` prints the performance figures (README, Performance); not part of `make test`.
-bench: bench-workflow
+bench: bench-workflow bench-functions
 
-# Provisioning replayed under AWS's latency model; BENCH_ARGS e.g. `--cases median --time-scale 0.2`.
+# Provisioning replayed under AWS's latency model, then 50 and 100 runs at once on as many clusters;
+# BENCH_ARGS e.g. `--cases median --time-scale 0.2 --scale 10`.
 bench-workflow: venv
 	cargo build -p workflow-bench
 	"$(CARGO_TARGET_DIR)/debug/workflow-bench" $(BENCH_ARGS)

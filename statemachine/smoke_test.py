@@ -50,6 +50,7 @@ EVENT_KEYS = {
     ("fargate-profile", "namespace"): {"action", "run"},
     ("fargate-profile", "*"): {"action", "run", "attempt", "executionArn"},
     ("efs", "*"): {"action", "run", "attempt"},
+    ("storage-class", "plan"): {"action", "plan"},
     ("storage-class", "*"): {"action", "run", "fileSystemId", "accessPointId"},
     ("poc-app", "*"): {"action", "run", "fileSystemId", "accessPointId", "attempt"},
     ("validate", "*"): {"action", "run", "fileSystemId", "accessPointId", "attempt"},
@@ -81,6 +82,7 @@ SCENARIOS: dict[str, dict] = {
     "bootstrap-fails": {"rbac": "never"},
     "no-app": {"deployPocApp": False},
     "skipped": {"skip": True},
+    "planned": {"dryRun": True},
     "invalid": {"errors": {"prepare:": ("InvalidInput", 99)}},
     "cluster-cap": {"clusterWaits": 999},
     "efs-fails": {"errors": {"efs:converge": ("FileSystemFailed", 99)}},
@@ -117,6 +119,8 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
         label = event["runId"].split(".")[0]
     elif fn == "cleanup":
         label = event["namespace"]
+    elif fn == "storage-class" and event.get("action") == "plan":
+        label = event["plan"]["namespace"]
     else:
         label = event["run"]["runId"].split(".")[0]
     sc = SCENARIOS[label]
@@ -136,6 +140,9 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
     if fn == "prepare":
         if sc.get("skip"):
             return label, poll(event, 0, {"status": "skipped", "reason": "cluster did not opt in"})
+        if sc.get("dryRun"):
+            return label, poll(event, 0, {"status": "planned", "doctor": {"healthy": True}, "plan": {
+                "clusterName": "demo", "namespace": label, "resources": [{"kind": "namespace", "action": "ensure"}]}})
         run = {"runId": event["runId"], "clusterName": "demo", "namespace": "team-a",
                "podExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/pod",
                "encryption": {"atRest": True, "inTransit": True}, "deployPocApp": sc.get("deployPocApp", True),
@@ -161,6 +168,9 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
             "securityGroupId": "sg-1", "accessPoint": {"accessPointId": "fsap-1", "accessPointArn": "arn:fsap-1"},
             "mountTargets": [{"mountTargetId": f"fsmt-{z}", "subnetId": f"subnet-{z}", "availabilityZone": f"{REGION}{z}",
                               "state": "available" if ready else "creating"} for z in "ab"]})
+    if fn == "storage-class" and action == "plan":
+        read = [dict(item, action="create") for item in event["plan"]["resources"]]
+        return label, poll(event, 0, dict(event["plan"], resources=read))
     if fn == "storage-class":
         return label, poll(event, 0, {"storageClassName": "efs-sc"})
     if fn == "poc-app":
@@ -368,6 +378,10 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         assert "pocApp" not in output and not any(c.startswith(("poc-app", "validate")) for c in seq), seq
     elif label == "skipped":
         assert status == "SUCCEEDED" and output == {"status": "skipped", "reason": "cluster did not opt in"}, output
+    elif label == "planned":
+        assert status == "SUCCEEDED" and seq == ["prepare", "storage-class:plan"], seq
+        assert output == {"status": "planned", "doctor": {"healthy": True}, "plan": {
+            "clusterName": "demo", "namespace": "planned", "resources": [{"kind": "namespace", "action": "create"}]}}, output
     elif label == "invalid":
         failed_with("InvalidInput", rolled_back=False)
         assert seq == ["prepare!InvalidInput"], "no retry of a non-retryable error"

@@ -103,8 +103,6 @@ POSITIVE_OPERATORS = {"stringequals", "stringlike", "stringequalsignorecase"}
 OWN_NAME_PATTERNS = (
     # Fargate profiles are named fp-<namespace> (functions/core/src/ownership).
     re.compile(r":fargateprofile/[^/]+/fp-"),
-    # The Fargate pods' log group, /aws/eks/<cluster>/efs-fargate-workflow (steps/k8s/logging.rs).
-    re.compile(r":log-group:/aws/eks/[^:]+/efs-fargate-workflow(:|$)"),
     # The file systems' alarms, efs-fargate-workflow-<hash>-<cluster>-<namespace>-... (ownership::ALARM_NAME_PREFIX).
     re.compile(r":alarm:efs-fargate-workflow-"),
 )

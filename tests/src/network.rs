@@ -232,36 +232,45 @@ pub async fn seed_network_with(clients: &AwsClients, cluster_name: &str, access:
         private_route_table_id,
         main_route_table_id,
     };
-    clients
-        .eks
-        .create_cluster()
-        .name(cluster_name)
-        .role_arn(CLUSTER_ROLE_ARN)
-        .version(CLUSTER_VERSION)
-        // The workflow changes only clusters that opted in.
-        .tags(OPT_IN_TAG_KEY, "true")
-        .resources_vpc_config(
-            VpcConfigRequest::builder()
-                .set_subnet_ids(Some(seeded.subnet_ids()))
-                // EKS's defaults, which moto only reports when they are sent.
-                .endpoint_public_access(true)
-                .endpoint_private_access(false)
-                .build(),
-        )
-        .set_access_config(match access {
-            SeededAccess::AccessEntries => Some(
-                CreateAccessConfigRequest::builder()
-                    .authentication_mode(AuthenticationMode::ApiAndConfigMap)
-                    .bootstrap_cluster_creator_admin_permissions(false)
-                    .build(),
-            ),
-            SeededAccess::ConfigMapOnly => None,
-        })
-        .send()
-        .await
-        .or_panic("eks create_cluster");
+    seeded.create_cluster_with(&clients.eks, cluster_name, access).await;
     seed_pod_execution_role(clients).await;
     seeded
+}
+
+impl SeededCluster {
+    /// Another opted-in cluster `name` on this network, with access entries and no creator entry.
+    pub async fn create_cluster(&self, eks: &aws_sdk_eks::Client, name: &str) {
+        self.create_cluster_with(eks, name, SeededAccess::AccessEntries).await;
+    }
+
+    async fn create_cluster_with(&self, eks: &aws_sdk_eks::Client, cluster_name: &str, access: SeededAccess) {
+        eks.create_cluster()
+            .name(cluster_name)
+            .role_arn(CLUSTER_ROLE_ARN)
+            .version(CLUSTER_VERSION)
+            // The workflow changes only clusters that opted in.
+            .tags(OPT_IN_TAG_KEY, "true")
+            .resources_vpc_config(
+                VpcConfigRequest::builder()
+                    .set_subnet_ids(Some(self.subnet_ids()))
+                    // EKS's defaults, which moto only reports when they are sent.
+                    .endpoint_public_access(true)
+                    .endpoint_private_access(false)
+                    .build(),
+            )
+            .set_access_config(match access {
+                SeededAccess::AccessEntries => Some(
+                    CreateAccessConfigRequest::builder()
+                        .authentication_mode(AuthenticationMode::ApiAndConfigMap)
+                        .bootstrap_cluster_creator_admin_permissions(false)
+                        .build(),
+                ),
+                SeededAccess::ConfigMapOnly => None,
+            })
+            .send()
+            .await
+            .or_panic("eks create_cluster");
+    }
 }
 
 /// Fargate's trust policy for [`crate::POD_ROLE`].

@@ -3,8 +3,8 @@
 //! engine. One table, so both run the same code.
 
 use crate::handler::{Context, invoke};
-use crate::steps::k8s::{poc_app, storage, validate};
-use crate::steps::{cleanup, efs, fargate, prepare, reaper, rollback};
+use crate::steps::k8s::{poc_app, validate};
+use crate::steps::{cleanup, efs, fargate, prepare, reaper, rollback, storage_class};
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ impl Function {
             Prepare => prepare::handle,
             FargateProfile => fargate::handle,
             Efs => efs::handle,
-            StorageClass => storage::handle,
+            StorageClass => storage_class::handle,
             PocApp => poc_app::handle,
             Validate => validate::handle,
             Cleanup => cleanup::handle,

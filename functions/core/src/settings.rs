@@ -41,10 +41,9 @@ pub struct KubeApiOverride {
     pub ca_pem: String,
 }
 
-/// The retention periods CloudWatch Logs accepts, in days.
-const RETENTION_DAYS: [u32; 22] = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+/// The Fargate pods' log group when `FARGATE_LOG_GROUP` is unset (the local stack): the template
+/// always names its own.
+pub const DEFAULT_FARGATE_LOG_GROUP: &str = "/efs-fargate-workflow/fargate-pods";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -73,9 +72,9 @@ pub struct Settings {
     pub kube_api_override: Option<KubeApiOverride>,
     /// `LEASE_TABLE_NAME`: the DynamoDB table of the leases (`crate::lease`).
     pub lease_table_name: Option<String>,
-    /// `FARGATE_LOG_RETENTION_DAYS`: retention of the pods' log group, written into the logging
-    /// ConfigMap when the workflow creates it (one of CloudWatch's values, default 30).
-    pub fargate_log_retention_days: u32,
+    /// `FARGATE_LOG_GROUP`: the template's log group of the Fargate pods (tagged, with its
+    /// retention), written into the logging ConfigMap when the workflow creates it.
+    pub fargate_log_group: String,
     /// `EFS_ALARM_*` and `ALARM_TOPIC_ARN`: the per-file-system alarms.
     pub alarms: AlarmSettings,
 }
@@ -94,7 +93,7 @@ impl Default for Settings {
             cluster_access_role_arn: None,
             kube_api_override: None,
             lease_table_name: None,
-            fargate_log_retention_days: 30,
+            fargate_log_group: DEFAULT_FARGATE_LOG_GROUP.to_string(),
             alarms: AlarmSettings::default(),
         }
     }
@@ -148,17 +147,17 @@ impl Settings {
                     WorkflowError::invalid("KMS_DELETION_WINDOW_DAYS", "must be a number of days from 7 to 30")
                 })?;
         }
-        if let Some(days) = get("FARGATE_LOG_RETENTION_DAYS") {
-            settings.fargate_log_retention_days =
-                days.parse()
-                    .ok()
-                    .filter(|d| RETENTION_DAYS.contains(d))
-                    .ok_or_else(|| {
-                        WorkflowError::invalid(
-                            "FARGATE_LOG_RETENTION_DAYS",
-                            format!("must be one of CloudWatch Logs' retention values {RETENTION_DAYS:?}"),
-                        )
-                    })?;
+        if let Some(group) = get("FARGATE_LOG_GROUP") {
+            // CloudWatch Logs' naming rule, checked here so that a bad name fails the first call,
+            // not each pod's log router.
+            let valid = group.len() <= 512 && group.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
+            if !valid {
+                return Err(WorkflowError::invalid(
+                    "FARGATE_LOG_GROUP",
+                    "must be a CloudWatch Logs group name: up to 512 letters, digits and _-/.#",
+                ));
+            }
+            settings.fargate_log_group = group.to_string();
         }
         settings.alarms = AlarmSettings::from_vars(vars)?;
         settings.cleanup_state_machine_arn = get("CLEANUP_STATE_MACHINE_ARN").map(str::to_string);
@@ -239,7 +238,7 @@ mod tests {
             ("POLL_SECONDS", "0"),
             ("TIME_SCALE", "0"),
             ("KMS_DELETION_WINDOW_DAYS", "3"),
-            ("FARGATE_LOG_RETENTION_DAYS", "2"),
+            ("FARGATE_LOG_GROUP", "pods:logs"),
             ("LEASE_TABLE_NAME", " "),
             ("LEASE_TABLE_NAME", "leases/prod"),
         ] {

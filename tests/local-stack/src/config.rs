@@ -9,6 +9,7 @@ use efs_fargate_core::handler::Context;
 
 use crate::access::AccessEntries;
 use crate::events::EventBus;
+use crate::kube_apis::KubeApis;
 
 /// The failure an injected fault imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,6 +115,8 @@ pub struct GatewayConfig {
     /// The bus that clusters created through the gateway are announced on, as CloudTrail and
     /// EventBridge announce EKS's `CreateCluster`. None by default.
     pub events: Option<EventBus>,
+    /// The clusters' API servers, written into EKS's cluster answers. None registered by default.
+    pub kube_apis: KubeApis,
 }
 
 impl GatewayConfig {
@@ -126,7 +129,12 @@ impl GatewayConfig {
             latency: LatencyConfig::default(),
             access_entries: AccessEntries::new(),
             events: None,
+            kube_apis: KubeApis::default(),
         }
+    }
+
+    pub fn with_kube_apis(self, kube_apis: KubeApis) -> Self {
+        Self { kube_apis, ..self }
     }
 
     pub fn with_faults(self, faults: FaultConfig) -> Self {

@@ -15,6 +15,7 @@ use crate::error::GatewayError;
 use crate::events::EventBus;
 use crate::faults::Faults;
 use crate::invoke::Functions;
+use crate::kube_apis::KubeApis;
 use crate::latency::Latency;
 use crate::proxy::Upstream;
 use crate::stats::{Counters, Stats};
@@ -25,6 +26,7 @@ pub(crate) struct Shared {
     pub access: AccessEntries,
     /// Where the API calls EventBridge hears of (through CloudTrail) are put, if anywhere.
     pub events: Option<EventBus>,
+    pub kube_apis: KubeApis,
     pub context: Arc<Context>,
     pub upstream: Upstream,
     pub faults: Option<Faults>,
@@ -71,6 +73,7 @@ impl Gateway {
         let shared = Arc::new(Shared {
             access: config.access_entries,
             events: config.events,
+            kube_apis: config.kube_apis,
             context: config.context,
             upstream: Upstream::new(&config.moto_endpoint)?,
             faults: Faults::new(&config.faults)?,

@@ -19,15 +19,15 @@ pub use triggers::Scheduled;
 use crate::events::PatternError;
 use crate::template::{Template, TemplateError};
 use crate::{
-    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, LatencyConfig, RunningGateway,
-    kube_access,
+    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApi, KubeApis, LatencyConfig,
+    RunningGateway, kube_access,
 };
 use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::handler::Context;
 use efs_fargate_core::pacing::TimeScale;
-use efs_fargate_core::settings::{KubeApiOverride, Settings};
+use efs_fargate_core::settings::Settings;
 use fake_kube_apiserver::FakeKube;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -117,6 +117,9 @@ pub struct LocalStack {
     pub rules: Vec<String>,
     /// The template's schedules, running (none when [`StackOptions::schedules`] is off).
     pub schedules: Vec<Scheduled>,
+    /// Every cluster's API server, as the gateway's cluster answers give it.
+    kube_apis: KubeApis,
+    options: StackOptions,
     gateway: RunningGateway,
     moto: workflow_tests::server::Server,
 }
@@ -133,26 +136,9 @@ impl LocalStack {
         enable_step_functions_engine(&moto).await?;
         let moto_clients = AwsClients::new(&workflow_tests::sdk_config(&moto.endpoint()));
 
-        // The fake API server authorizes with the gateway's access entries, as EKS does.
         let access_entries = AccessEntries::new();
-        let mut kube_config = fake_kube_apiserver::Config::new(CLUSTER, REGION);
-        kube_config.credentials = vec![
-            (
-                workflow_tests::ACCESS_KEY_ID.into(),
-                workflow_tests::SECRET_ACCESS_KEY.into(),
-            ),
-            (
-                kube_access::OPERATOR_ACCESS_KEY_ID.into(),
-                kube_access::OPERATOR_SECRET_ACCESS_KEY.into(),
-            ),
-        ];
-        kube_config.caller_arns = kube_access::caller_arns(CLUSTER_ACCESS_ROLE);
-        kube_config.access_entries = Some(Arc::new(kube_access::GatewayAccess(access_entries.clone())));
-        kube_config.eks = Some(moto_clients.eks.clone());
-        kube_config.efs = Some(moto_clients.efs.clone());
-        kube_config.pod_start_delay = options.pod_start_delay;
-        kube_config.time_scale = options.time_scale;
-        let kube = FakeKube::start(kube_config).await?;
+        let kube_apis = KubeApis::default();
+        let kube = start_kube(CLUSTER, &options, &moto_clients, &access_entries, &kube_apis).await?;
 
         let cleanup_arn = state_machine_arn(CLEANUP_MACHINE);
         let settings = Settings {
@@ -166,10 +152,7 @@ impl LocalStack {
                 TimeScale::default()
             },
             cleanup_state_machine_arn: Some(cleanup_arn.clone()),
-            kube_api_override: Some(KubeApiOverride {
-                endpoint: kube.endpoint(),
-                ca_pem: kube.ca_pem().to_string(),
-            }),
+            // No override: the gateway's DescribeCluster gives each cluster's API server and CA.
             lease_table_name: Some(LEASE_TABLE.into()),
             ..Settings::default()
         };
@@ -180,8 +163,9 @@ impl LocalStack {
         let mut config = GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings }))
             .with_latency(options.latency)
             .with_access_entries(access_entries.clone())
+            .with_kube_apis(kube_apis.clone())
             .with_events(events.clone());
-        if let Some(faults) = options.faults {
+        if let Some(faults) = options.faults.clone() {
             config = config.with_faults(faults);
         }
         let gateway = gateway.serve(config)?;
@@ -224,9 +208,35 @@ impl LocalStack {
             events,
             rules,
             schedules,
+            kube_apis,
+            options,
             gateway,
             moto,
         })
+    }
+
+    /// Another opted-in cluster `name` on the stack's network, created through the gateway, with
+    /// an API server of its own (which the caller keeps: it stops when dropped). The template's
+    /// rules are in place, so its CreateCluster is announced like a new cluster's.
+    pub async fn add_cluster(&self, name: &str) -> Result<FakeKube, StackError> {
+        let kube = start_kube(
+            name,
+            &self.options,
+            &self.moto_clients,
+            &self.access_entries,
+            &self.kube_apis,
+        )
+        .await?;
+        let gateway = workflow_tests::sdk_config(self.gateway_endpoint())
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(10))
+            .build();
+        let eks = aws_sdk_eks::Client::new(&gateway);
+        self.cluster.create_cluster(&eks, name).await;
+        kube_access::grant_operator_admin(&eks, name)
+            .await
+            .map_err(|e| StackError::Moto(format!("operator access entry: {e}")))?;
+        Ok(kube)
     }
 
     pub fn gateway_endpoint(&self) -> &str {
@@ -340,6 +350,43 @@ pub struct Execution {
     pub output: Value,
     pub error: Option<String>,
     pub cause: Option<String>,
+}
+
+/// The fake API server of cluster `name`, registered where the gateway's cluster answers find it.
+/// It authorizes with the gateway's access entries, as EKS does.
+async fn start_kube(
+    name: &str,
+    options: &StackOptions,
+    moto_clients: &AwsClients,
+    access_entries: &AccessEntries,
+    kube_apis: &KubeApis,
+) -> Result<FakeKube, StackError> {
+    let mut config = fake_kube_apiserver::Config::new(name, REGION);
+    config.credentials = vec![
+        (
+            workflow_tests::ACCESS_KEY_ID.into(),
+            workflow_tests::SECRET_ACCESS_KEY.into(),
+        ),
+        (
+            kube_access::OPERATOR_ACCESS_KEY_ID.into(),
+            kube_access::OPERATOR_SECRET_ACCESS_KEY.into(),
+        ),
+    ];
+    config.caller_arns = kube_access::caller_arns(CLUSTER_ACCESS_ROLE);
+    config.access_entries = Some(Arc::new(kube_access::GatewayAccess(access_entries.clone())));
+    config.eks = Some(moto_clients.eks.clone());
+    config.efs = Some(moto_clients.efs.clone());
+    config.pod_start_delay = options.pod_start_delay;
+    config.time_scale = options.time_scale;
+    let kube = FakeKube::start(config).await?;
+    kube_apis.register(
+        name,
+        KubeApi {
+            endpoint: kube.endpoint(),
+            ca_pem: kube.ca_pem().to_string(),
+        },
+    );
+    Ok(kube)
 }
 
 /// Creates the state machine `logical_id` of the template as `name`, from its `DefinitionUri`.

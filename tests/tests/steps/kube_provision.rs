@@ -4,6 +4,7 @@
 
 use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
 use efs_fargate_core::run::Run;
+use efs_fargate_core::settings::DEFAULT_FARGATE_LOG_GROUP;
 use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
 use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
@@ -137,7 +138,7 @@ async fn fargate_logging_is_configured_once_per_cluster_with_our_labels() {
     let first = world.storage_created(&run, FS).await.logging;
     assert_eq!(first.namespace.origin, Origin::Created);
     assert_eq!(first.config_map.origin, Origin::Created);
-    assert_eq!(first.log_group, format!("/aws/eks/{CLUSTER}/efs-fargate-workflow"));
+    assert_eq!(first.log_group, DEFAULT_FARGATE_LOG_GROUP);
     let namespace = fake.object("Namespace", None, OBSERVABILITY).unwrap();
     assert_eq!(
         labels(&namespace)["aws-observability"],
@@ -151,8 +152,9 @@ async fn fargate_logging_is_configured_once_per_cluster_with_our_labels() {
     for line in [
         "Name cloudwatch_logs",
         &format!("region {}", world.clients.config.region().unwrap()),
-        &format!("log_group_name /aws/eks/{CLUSTER}/efs-fargate-workflow"),
-        "auto_create_group true",
+        &format!("log_group_name {DEFAULT_FARGATE_LOG_GROUP}"),
+        &format!("log_stream_prefix {CLUSTER}/"),
+        "auto_create_group false",
     ] {
         assert!(output.contains(line), "{line} in {output}");
     }

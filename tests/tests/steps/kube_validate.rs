@@ -6,9 +6,9 @@ use efs_fargate_core::steps::fargate;
 use efs_fargate_core::steps::k8s::namespace;
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
-use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::Api;
-use kube::api::{LogParams, PostParams};
+use kube::api::{ListParams, LogParams, PostParams};
 use serde_json::{Value, json};
 use workflow_tests::{NAMESPACE, World, error_name, kube_step};
 
@@ -267,15 +267,16 @@ async fn until_gone(world: &World, pod: &str) {
     panic!("pod {pod} was never deleted");
 }
 
-/// Runs `script` in a pod of `namespace` on a PV that names `file_system_id` without the access
-/// point, as `security_context`; returns its log once it ended.
+/// Runs a reading pod of `namespace` on a PV that names `file_system_id` without the access point,
+/// as `security_context`: its log once it ended, or the `FailedMount` event's message when EFS
+/// refused the mount.
 async fn intruder_log(
     world: &World,
     namespace: &str,
     name: &str,
     file_system_id: &str,
     security_context: Value,
-) -> String {
+) -> Result<String, String> {
     let kube = world.kube().await;
     let pv: PersistentVolume = serde_json::from_value(json!({
         "metadata": {"name": format!("{name}-pv")},
@@ -315,10 +316,16 @@ async fn intruder_log(
     .unwrap();
     let pods = Api::<Pod>::namespaced(kube.client.clone(), namespace);
     pods.create(&PostParams::default(), &pod).await.unwrap();
+    let events = Api::<Event>::namespaced(kube.client.clone(), namespace);
+    let about_the_pod = ListParams::default().fields(&format!("involvedObject.name={name}"));
     for _ in 0..200 {
         let phase = world.fake().object("Pod", Some(namespace), name).unwrap()["status"]["phase"].clone();
         if phase == "Succeeded" || phase == "Failed" {
-            return pods.logs(name, &LogParams::default()).await.unwrap();
+            return Ok(pods.logs(name, &LogParams::default()).await.unwrap());
+        }
+        let mut refused = events.list(&about_the_pod).await.unwrap().items.into_iter();
+        if let Some(event) = refused.find(|e| e.reason.as_deref() == Some("FailedMount")) {
+            return Err(event.message.unwrap_or_default());
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -337,13 +344,34 @@ async fn a_pod_of_another_namespace_without_the_access_point_cannot_read_this_na
         .await
         .unwrap();
     fargate::ensure_profile(&world.clients, &other).await.unwrap();
-    // Root is squashed to nobody (the policy grants no ClientRootAccess); another user is no
-    // owner and no group member.
-    for (name, context) in [
-        ("as-root", json!({})),
-        ("as-2000", json!({"runAsUser": 2000, "runAsGroup": 2000})),
-    ] {
-        let log = intruder_log(&world, "team-b", name, &fs, context).await;
+    let root = json!({});
+    let user_2000 = json!({"runAsUser": 2000, "runAsGroup": 2000});
+    // The workflow's file system policy refuses a mount without the namespace's access point.
+    for (name, context) in [("as-root", &root), ("as-2000", &user_2000)] {
+        let refused = intruder_log(&world, "team-b", name, &fs, context.clone())
+            .await
+            .unwrap_err();
+        assert!(
+            refused.contains("access denied by server") && refused.contains("DenyOutsideNamespaceAccessPoints"),
+            "{name}: {refused}"
+        );
+    }
+    // Behind it, the directory's POSIX owner and mode: with a policy loosened to let any client
+    // mount and write (never as root), root is squashed to nobody and another user is no owner
+    // and no group member.
+    let loosened = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"], "Resource": "*"}]});
+    world
+        .clients
+        .efs
+        .put_file_system_policy()
+        .file_system_id(&fs)
+        .policy(loosened.to_string())
+        .send()
+        .await
+        .unwrap();
+    for (name, context) in [("loose-root", root), ("loose-2000", user_2000)] {
+        let log = intruder_log(&world, "team-b", name, &fs, context).await.unwrap();
         assert!(
             log.contains(&format!(
                 "cat: can't open '/data/{NAMESPACE}/out1.txt': Permission denied"

@@ -3,11 +3,12 @@
 //! latencies at `--time-scale`, with the workflow's own poll plans and Wait states scaled the same
 //! way; one provisioning and one cleanup run are measured: wall time (scaled back to AWS seconds)
 //! against the critical-path bound, state transitions, AWS API calls, Lambda time and the cost.
-//! Prints a table and writes JSON.
+//! Then scale: N runs at once on N distinct clusters (`scale.rs`). Prints tables and writes JSON.
 
 mod cost;
 mod model;
 mod run;
+mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use serde_json::json;
 
 use model::Case;
 use run::CaseResult;
+use scale::ScaleResult;
 
 /// Transitions a median provisioning run may take (issue 11).
 const TRANSITIONS_GOAL: usize = 40;
@@ -30,6 +32,9 @@ struct Args {
     /// The cases to replay.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = Case::ALL)]
     cases: Vec<Case>,
+    /// How many concurrent runs (on as many clusters) each scale wave starts; `--scale 0` for none.
+    #[arg(long, value_delimiter = ',', default_values_t = [50, 100])]
+    scale: Vec<usize>,
     /// Where the JSON goes (default `$CARGO_TARGET_DIR/bench/workflow.json`, else `target/...`).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -50,6 +55,18 @@ async fn main() -> ExitCode {
         }
     }
     print_table(&results, args.time_scale);
+    let mut scaled = Vec::new();
+    for runs in args.scale.iter().copied().filter(|n| *n > 0) {
+        eprintln!("==> scale: {runs} runs on {runs} clusters");
+        match scale::scale(runs).await {
+            Ok(result) => scaled.push(result),
+            Err(e) => {
+                eprintln!("error: the scale run of {runs} failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    print_scale(&scaled);
     let out = args.out.unwrap_or_else(|| {
         let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
         target.join("bench").join("workflow.json")
@@ -58,6 +75,7 @@ async fn main() -> ExitCode {
         "timeScale": args.time_scale,
         "machine": machine(),
         "cases": results,
+        "scale": scaled,
     });
     let written = out
         .parent()
@@ -105,6 +123,37 @@ fn print_table(results: &[CaseResult], scale: f64) {
             c.cost.total(),
             if met { "met" } else { "MISSED" },
         );
+    }
+}
+
+fn print_scale(results: &[ScaleResult]) {
+    if results.is_empty() {
+        return;
+    }
+    println!("\nScale: N provisioning runs at once on N clusters, then N cleanups (local stack timings, real seconds)");
+    println!(
+        "{:>5} {:>7} | {:>9} {:>7} {:>8} {:>7} | {:>9} {:>7} {:>8} {:>7}",
+        "runs", "setup", "completed", "wall", "median", "max", "completed", "wall", "median", "max"
+    );
+    println!("{:<13} | {:<34} | {:<34}", "", "provisioning", "cleanup");
+    for r in results {
+        let (p, c) = (&r.provisioning, &r.cleanup);
+        println!(
+            "{:>5} {:>7.1} | {:>8.0}% {:>7.1} {:>8.1} {:>7.1} | {:>8.0}% {:>7.1} {:>8.1} {:>7.1}",
+            r.runs,
+            r.setup_seconds,
+            100.0 * p.completion_rate(r.runs),
+            p.wall_seconds,
+            p.median_seconds,
+            p.max_seconds,
+            100.0 * c.completion_rate(r.runs),
+            c.wall_seconds,
+            c.median_seconds,
+            c.max_seconds,
+        );
+        for failure in p.failures.iter().chain(&c.failures).take(5) {
+            println!("      not completed: {failure}");
+        }
     }
 }
 

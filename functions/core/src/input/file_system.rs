@@ -108,7 +108,9 @@ pub struct FileSystemOptions {
     /// The EFS backup policy (AWS Backup's default plan for EFS).
     #[serde(default = "yes")]
     pub backup: bool,
-    #[serde(default)]
+    /// Also accepted as `deletionProtection` (the name the issue tracker and Terraform users
+    /// reach for); giving both is a duplicate-field error.
+    #[serde(default, alias = "deletionProtection")]
     pub retention: Retention,
     /// A replica in another region; none by default (it doubles the storage bill).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +247,15 @@ mod tests {
         assert!(defaults.backup);
         assert_eq!(defaults.retention, Retention::Delete);
         defaults.validate("fileSystem").unwrap();
+    }
+
+    #[test]
+    fn deletion_protection_is_another_name_for_retention() {
+        let options = options(json!({"deletionProtection": "retain"}));
+        assert_eq!(options.retention, Retention::Retain);
+        let both =
+            serde_json::from_value::<FileSystemOptions>(json!({"deletionProtection": "retain", "retention": "delete"}));
+        assert!(both.unwrap_err().to_string().contains("duplicate field"));
     }
 
     #[test]

@@ -16,4 +16,5 @@ pub mod profile_lease;
 pub mod reaper;
 pub mod rollback;
 pub mod run_lease;
+pub mod storage_class;
 pub mod tagged;

@@ -143,7 +143,7 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
     let examination = doctor::examine(clients, settings, &request, &cluster).await?;
     if dry_run {
         // Before the lease and the access entry: a plan writes nothing.
-        let plan = plan::plan(clients, &request, &examination).await?;
+        let plan = plan::plan(clients, settings, &request, &examination).await?;
         let detail = format!(
             "plan of {} resources; doctor: {}",
             plan.resources.len(),

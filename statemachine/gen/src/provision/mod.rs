@@ -125,7 +125,7 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
             result_path: "$.prepare".into(),
             before_ready: vec![
                 Condition::string_equals("$.prepare.output.status", "skipped").then("Skipped"),
-                Condition::string_equals("$.prepare.output.status", "planned").then("Planned"),
+                Condition::string_equals("$.prepare.output.status", "planned").then("PlanKubernetes"),
             ],
             check: "IsClusterReady".into(),
             wait: "WaitForCluster".into(),
@@ -147,12 +147,35 @@ fn add_prepare(states: &mut States, policy: &RetryPolicy) {
         },
     );
     states.add(
+        "PlanKubernetes",
+        LambdaTask::invoke(
+            Function::StorageClass,
+            Obj::new().set("action", "plan").path("plan", "$.prepare.output.plan"),
+        )
+        .comment("A dry run: reads the plan's Kubernetes objects as the workflow's cluster role (prepare's cannot) and decides each one; changes nothing.")
+        .result(poll_selector(), "$.kubernetesPlan")
+        .catch_all("$.error", "PrepareFailed")
+        .build(policy, "PlanOutput"),
+    );
+    states.add(
+        "PlanOutput",
+        Pass {
+            comment: Some("The dry run's output: the doctor's report and the whole plan.".into()),
+            parameters: Obj::new()
+                .set("status", "planned")
+                .path("doctor", "$.prepare.output.doctor")
+                .path("plan", "$.kubernetesPlan.output"),
+            result_path: None,
+            next: "Planned".into(),
+        },
+    );
+    states.add(
         "Planned",
         Succeed {
             comment: Some(
                 "A dry run (dryRun: true): nothing was changed; the output is {status, doctor, plan}.".into(),
             ),
-            output_path: Some("$.prepare.output".into()),
+            output_path: None,
         },
     );
     states.add(

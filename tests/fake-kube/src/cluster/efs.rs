@@ -1,7 +1,7 @@
 //! What the EFS server knows about a pod's volumes, asked from EFS (moto) when the pod mounts, as
 //! the NFS server enforces it: an access point's root directory, its POSIX user and the creation
-//! info of that directory; and whether the file system policy lets root be root (else EFS
-//! squashes it to `nobody`). The policy's other statements are not evaluated.
+//! info of that directory; and the file system policy, which decides whether the client may mount
+//! at all and whether root stays root (else EFS squashes it to `nobody`), see `efs_policy.rs`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,6 +13,7 @@ use crate::volumes::{Identity, Ownership};
 /// An access point as a mount sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessPointFacts {
+    pub arn: String,
     pub file_system_id: String,
     pub root_directory: String,
     pub user: Identity,
@@ -24,25 +25,22 @@ pub struct AccessPointFacts {
 #[derive(Clone, Debug, Default)]
 pub struct EfsFacts {
     pub access_points: HashMap<String, AccessPointFacts>,
-    /// File systems with a policy that grants nobody `ClientRootAccess`.
-    pub root_squashed: HashSet<String>,
+    /// The policies of the file systems that have one.
+    pub policies: HashMap<String, Value>,
 }
 
 /// Looks up every `(file system, access point)` of `handles` (ids already parsed).
 pub async fn facts(efs: &aws_sdk_efs::Client, handles: &[(String, Option<String>)]) -> EfsFacts {
     let mut facts = EfsFacts::default();
-    for (file_system_id, access_point_id) in handles {
-        match access_point_id {
-            Some(id) => {
-                if let Some(ap) = access_point(efs, id).await {
-                    facts.access_points.insert(id.clone(), ap);
-                }
-            }
-            None => {
-                if squashes_root(efs, file_system_id).await {
-                    facts.root_squashed.insert(file_system_id.clone());
-                }
-            }
+    let file_systems: HashSet<&String> = handles.iter().map(|(fs, _)| fs).collect();
+    for file_system_id in file_systems {
+        if let Some(policy) = policy(efs, file_system_id).await {
+            facts.policies.insert(file_system_id.clone(), policy);
+        }
+    }
+    for id in handles.iter().filter_map(|(_, ap)| ap.as_ref()) {
+        if let Some(ap) = access_point(efs, id).await {
+            facts.access_points.insert(id.clone(), ap);
         }
     }
     facts
@@ -61,6 +59,7 @@ async fn access_point(efs: &aws_sdk_efs::Client, id: &str) -> Option<AccessPoint
     let posix = ap.posix_user();
     let root = ap.root_directory();
     Some(AccessPointFacts {
+        arn: ap.access_point_arn().unwrap_or_default().to_string(),
         file_system_id: ap.file_system_id().unwrap_or_default().to_string(),
         root_directory: root.and_then(|r| r.path()).unwrap_or("/").to_string(),
         // Without a POSIX user the access point passes the client's identity; none of ours lacks it.
@@ -78,30 +77,13 @@ async fn access_point(efs: &aws_sdk_efs::Client, id: &str) -> Option<AccessPoint
     })
 }
 
-/// True when the file system has a policy and none of its `Allow` statements grants root access.
-async fn squashes_root(efs: &aws_sdk_efs::Client, file_system_id: &str) -> bool {
-    let Ok(out) = efs
+/// The file system's policy; `None` without one (PolicyNotFound) or for an unknown file system.
+async fn policy(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Option<Value> {
+    let out = efs
         .describe_file_system_policy()
         .file_system_id(file_system_id)
         .send()
         .await
-    else {
-        return false; // no policy (PolicyNotFound) or no such file system: EFS's default, root is root
-    };
-    let policy: Value = out
-        .policy()
-        .and_then(|p| serde_json::from_str(p).ok())
-        .unwrap_or_default();
-    !policy["Statement"].as_array().into_iter().flatten().any(|s| {
-        s["Effect"] == "Allow"
-            && actions(&s["Action"])
-                .any(|a| a == "*" || a == "elasticfilesystem:*" || a == "elasticfilesystem:ClientRootAccess")
-    })
-}
-
-fn actions(action: &Value) -> impl Iterator<Item = &str> {
-    action
-        .as_str()
-        .into_iter()
-        .chain(action.as_array().into_iter().flatten().filter_map(Value::as_str))
+        .ok()?;
+    out.policy().and_then(|p| serde_json::from_str(p).ok())
 }

@@ -3,6 +3,7 @@
 
 pub mod binder;
 pub mod efs;
+mod efs_policy;
 pub mod events;
 pub mod fargate;
 pub mod mounts;

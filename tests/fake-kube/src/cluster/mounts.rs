@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::cluster::efs::EfsFacts;
+use crate::cluster::efs_policy::{self, ClientRequest};
 use crate::kind::Kind;
 use crate::shell::exec::Mount;
 use crate::store::{ObjectKey, Store};
@@ -73,8 +74,8 @@ pub fn container_mounts(
         let (tree, root, who) = if let Some(tree) = empty_dirs.get(name) {
             (tree.clone(), "/".to_string(), Identity::ROOT)
         } else if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
-            let handle = volume_handle(store, pod, name, claim)?;
-            efs_volume(file_systems, efs, &handle, user)?
+            let (handle, secure_transport) = volume_handle(store, pod, name, claim)?;
+            efs_volume(file_systems, efs, &handle, secure_transport, user)?
         } else {
             return Err(failed_mount(format!(
                 "the volume type of \"{name}\" is not emulated by fake-kube-apiserver (only PVCs of EFS PVs and emptyDir)"
@@ -115,15 +116,16 @@ pub fn efs_handles(store: &Store, pod: &Value) -> Vec<(String, Option<String>)> 
         .filter_map(|volume| {
             let claim = volume["persistentVolumeClaim"]["claimName"].as_str()?;
             let name = volume["name"].as_str().unwrap_or_default();
-            let handle = volume_handle(store, pod, name, claim).ok()?;
+            let (handle, _) = volume_handle(store, pod, name, claim).ok()?;
             let (file_system, _, access_point) = parse_volume_handle(&handle).ok()?;
             Some((file_system.to_string(), access_point.map(str::to_string)))
         })
         .collect()
 }
 
-/// The handle of the EFS PV behind `claim`, once the PV controller and the CSI driver agree.
-fn volume_handle(store: &Store, pod: &Value, volume: &str, claim: &str) -> Result<String, MountFailure> {
+/// The handle of the EFS PV behind `claim`, once the PV controller and the CSI driver agree, and
+/// whether the driver mounts it with TLS (`encryptInTransit`, true unless the PV says "false").
+fn volume_handle(store: &Store, pod: &Value, volume: &str, claim: &str) -> Result<(String, bool), MountFailure> {
     let namespace = pod["metadata"]["namespace"].as_str().unwrap_or_default();
     let pvc = store
         .get(&ObjectKey::new(Kind::PersistentVolumeClaim, namespace, claim))
@@ -163,7 +165,8 @@ fn volume_handle(store: &Store, pod: &Value, volume: &str, claim: &str) -> Resul
             "MountVolume.SetUp failed for volume \"{pv_name}\" : rpc error: code = InvalidArgument desc = {problem}"
         ))
     })?;
-    Ok(handle.to_string())
+    let tls = csi["volumeAttributes"]["encryptInTransit"].as_str() != Some("false");
+    Ok((handle.to_string(), tls))
 }
 
 /// The tree, the directory of it the volume shows, and who operates on it.
@@ -171,28 +174,47 @@ fn efs_volume(
     file_systems: &FileSystems,
     efs: &EfsFacts,
     handle: &str,
+    secure_transport: bool,
     user: Identity,
 ) -> Result<(SharedTree, String, Identity), MountFailure> {
     let (file_system, path, access_point) = parse_volume_handle(handle).map_err(failed_mount)?;
+    let ap = match access_point {
+        None => None,
+        Some(access_point) => Some(
+            efs.access_points
+                .get(access_point)
+                .filter(|ap| ap.file_system_id == file_system)
+                .ok_or_else(|| {
+                    failed_mount(format!(
+                        "MountVolume.SetUp failed for volume with handle {handle} : mount.nfs4: access denied by server: \
+                         access point {access_point} of file system {file_system} not found"
+                    ))
+                })?,
+        ),
+    };
+    // Fargate mounts through a mount target, as an anonymous client.
+    let request = ClientRequest {
+        secure_transport,
+        via_mount_target: true,
+        access_point_arn: ap.map(|ap| ap.arn.as_str()),
+    };
+    let policy = efs.policies.get(file_system);
+    efs_policy::allows(policy, "elasticfilesystem:ClientMount", &request).map_err(|why| {
+        failed_mount(format!(
+            "MountVolume.SetUp failed for volume with handle {handle} : mount.nfs4: access denied by server while \
+             mounting 127.0.0.1:/ (the file system policy: {why})"
+        ))
+    })?;
     let tree = file_systems.get_or_create(file_system);
-    let Some(access_point) = access_point else {
-        let who = if user.uid == 0 && efs.root_squashed.contains(file_system) {
+    let Some(ap) = ap else {
+        let squashed = efs_policy::allows(policy, "elasticfilesystem:ClientRootAccess", &request).is_err();
+        let who = if user.uid == 0 && squashed {
             Identity::NOBODY
         } else {
             user
         };
         return Ok((tree, normalize(path), who));
     };
-    let ap = efs
-        .access_points
-        .get(access_point)
-        .filter(|ap| ap.file_system_id == file_system)
-        .ok_or_else(|| {
-            failed_mount(format!(
-                "MountVolume.SetUp failed for volume with handle {handle} : mount.nfs4: access denied by server: \
-                 access point {access_point} of file system {file_system} not found"
-            ))
-        })?;
     let root = normalize(&format!("{}/{path}", ap.root_directory));
     if let Some(creation) = ap.creation {
         tree.lock().make_dir_owned(&ap.root_directory, creation);

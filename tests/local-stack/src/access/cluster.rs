@@ -2,7 +2,8 @@
 //! the creator's admin entry are recorded), `DescribeCluster` (the mode is reported),
 //! `DeleteCluster` (the entries go with the cluster) and `UpdateClusterConfig` with an
 //! `accessConfig` (answered here: moto cannot change what it does not have). A CreateCluster is
-//! also announced on the event bus, when the gateway has one.
+//! also announced on the event bus, when the gateway has one. Every cluster answer carries the
+//! cluster's fake API server, when one is registered (`kube_apis.rs`).
 
 use axum::response::Response;
 use bytes::Bytes;
@@ -212,6 +213,7 @@ async fn proxied(
             access["bootstrapClusterCreatorAdminPermissions"] = json!(bootstrap);
         }
         answer["cluster"]["accessConfig"] = access;
+        shared.kube_apis.describe(&mut answer);
         reply.set_json(&answer);
     }
     Ok(reply)

@@ -32,7 +32,27 @@ async fn a_dry_run_ends_with_the_plan_and_changes_nothing() {
     assert_eq!(access["action"], "create");
     assert_eq!(
         stack.entered_states(&execution.execution_arn).await,
-        ["Init", "Prepare", "IsClusterReady", "Planned"]
+        [
+            "Init",
+            "Prepare",
+            "IsClusterReady",
+            "PlanKubernetes",
+            "PlanOutput",
+            "Planned"
+        ]
+    );
+    // The workflow has no access entry yet, so the cluster's API refuses it: the Kubernetes
+    // objects stay `ensure`, and say why.
+    let namespace = output["plan"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "namespace")
+        .expect("the namespace is planned");
+    assert_eq!(namespace["action"], "ensure", "{namespace}");
+    assert!(
+        namespace["reason"].as_str().unwrap().starts_with("not read: "),
+        "{namespace}"
     );
 
     assert_eq!(

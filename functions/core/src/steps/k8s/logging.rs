@@ -24,11 +24,10 @@ const ENABLED_LABEL: (&str, &str) = ("aws-observability", "enabled");
 /// Kubernetes puts this ConfigMap in every namespace: it is nobody's reason to keep one.
 const ROOT_CA_CONFIG_MAP: &str = "kube-root-ca.crt";
 
-/// Where the cluster's pods log: one group per cluster, beside the `/aws/eks/<cluster>/cluster`
-/// group of EKS's control-plane logs, ending in the workflow's name so that the pod execution
-/// role's log grants (`template.yaml`) cover only groups of our naming.
-pub fn log_group(cluster: &str) -> String {
-    format!("/aws/eks/{cluster}/efs-fargate-workflow")
+/// Each cluster's streams start with its name: the deployment's one group (`FARGATE_LOG_GROUP`)
+/// serves every cluster, and one ConfigMap per cluster cannot name a namespace.
+pub fn stream_prefix(cluster: &str) -> String {
+    format!("{cluster}/")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,15 +41,14 @@ pub struct LoggingOutput {
 
 /// The `aws-logging` data: the documented `cloudwatch_logs` output, and the parser that splits
 /// the CRI line prefix (time, stream, tag) off each log line.
-fn config(region: &str, cluster: &str, retention_days: u32) -> BTreeMap<String, String> {
-    // One ConfigMap serves every namespace, so the stream prefix cannot name one: Fargate names
-    // each stream `<prefix>kube.var.log.containers.<pod>_<namespace>_<container>-<id>.log`, which
-    // already tells the namespaces apart.
+fn config(region: &str, log_group: &str, cluster: &str) -> BTreeMap<String, String> {
+    // Fargate names each stream `<prefix>kube.var.log.containers.<pod>_<namespace>_<container>-<id>.log`,
+    // which tells the namespaces apart. The group is the template's, tagged and with its retention,
+    // so the router never creates one: the pod execution role may not.
     let output = format!(
         "[OUTPUT]\n    Name cloudwatch_logs\n    Match kube.*\n    region {region}\n    \
-         log_group_name {group}\n    log_stream_prefix fargate-\n    log_retention_days {retention_days}\n    \
-         auto_create_group true\n",
-        group = log_group(cluster),
+         log_group_name {log_group}\n    log_stream_prefix {prefix}\n    auto_create_group false\n",
+        prefix = stream_prefix(cluster),
     );
     let filters = "[FILTER]\n    Name parser\n    Match *\n    Key_name log\n    Parser crio\n";
     let parsers = "[PARSER]\n    Name crio\n    Format Regex\n    \
@@ -66,7 +64,7 @@ fn config(region: &str, cluster: &str, retention_days: u32) -> BTreeMap<String, 
 }
 
 /// Makes sure Fargate on this cluster has a logging configuration: ours when there was none.
-pub async fn ensure(kube: &Kube, run: &Run, region: &str, retention_days: u32) -> Result<LoggingOutput> {
+pub async fn ensure(kube: &Kube, run: &Run, region: &str, log_group: &str) -> Result<LoggingOutput> {
     let labels = run.owner().labels(&run.run_id, run.expires_at.as_deref());
     let mut namespace_labels = labels.clone();
     namespace_labels.insert(ENABLED_LABEL.0.into(), ENABLED_LABEL.1.into());
@@ -85,13 +83,13 @@ pub async fn ensure(kube: &Kube, run: &Run, region: &str, retention_days: u32) -
             labels: Some(labels),
             ..ObjectMeta::default()
         },
-        data: Some(config(region, &kube.cluster, retention_days)),
+        data: Some(config(region, log_group, &kube.cluster)),
         ..ConfigMap::default()
     };
     Ok(LoggingOutput {
         namespace: ensure_shared(kube, run, &kube.all(), &namespace).await?,
         config_map: ensure_shared(kube, run, &kube.namespaced(NAMESPACE), &config_map).await?,
-        log_group: log_group(&kube.cluster),
+        log_group: log_group.to_string(),
     })
 }
 
@@ -158,14 +156,15 @@ mod tests {
 
     #[test]
     fn the_configuration_is_the_documented_cloudwatch_output_within_fargates_limit() {
-        let data = config("eu-west-1", &"c".repeat(100), 3653);
+        let group = format!("/{}", "g".repeat(511));
+        let data = config("eu-west-1", &group, &"c".repeat(100));
         let output = &data["output.conf"];
         for line in [
             "Name cloudwatch_logs",
             "region eu-west-1",
-            &format!("log_group_name /aws/eks/{}/efs-fargate-workflow", "c".repeat(100)),
-            "log_retention_days 3653",
-            "auto_create_group true",
+            &format!("log_group_name {group}"),
+            &format!("log_stream_prefix {}/", "c".repeat(100)),
+            "auto_create_group false",
         ] {
             assert!(output.contains(line), "{line} in {output}");
         }

@@ -58,8 +58,7 @@ pub async fn handle(
             let region = clients.config.region().ok_or_else(|| {
                 WorkflowError::invalid("AWS_REGION", "must be set: the pods' logs go to its CloudWatch")
             })?;
-            let output =
-                ensure_storage(&kube, &event.run, region.as_ref(), settings.fargate_log_retention_days).await?;
+            let output = ensure_storage(&kube, &event.run, region.as_ref(), &settings.fargate_log_group).await?;
             let detail = format!(
                 "CSIDriver {} ({:?}), StorageClass {} ({:?}), logging ConfigMap {}/{} ({:?})",
                 output.csi_driver.name,
@@ -75,7 +74,7 @@ pub async fn handle(
     }
 }
 
-pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_retention_days: u32) -> Result<StorageOutput> {
+pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_group: &str) -> Result<StorageOutput> {
     let metadata = |name: &str| ObjectMeta {
         name: Some(name.into()),
         labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
@@ -98,7 +97,7 @@ pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_retention_
     Ok(StorageOutput {
         csi_driver: ensure_shared(kube, run, &kube.all(), &driver).await?,
         storage_class: ensure_shared(kube, run, &kube.all(), &class).await?,
-        logging: logging::ensure(kube, run, region, log_retention_days).await?,
+        logging: logging::ensure(kube, run, region, log_group).await?,
     })
 }
 

@@ -1,8 +1,10 @@
 //! The plan (`dryRun: true`): what a run with this input would create, reuse, adopt or refuse,
 //! with names, ids and settings, found by the same look-ups the steps make, changing nothing —
 //! the equivalent of `terraform plan`. `prepare` makes it instead of a run: no lease, no access
-//! entry, no tag, no DynamoDB item. Kubernetes objects are planned from the input only: `prepare`'s
-//! role cannot read the cluster's API, so they are `ensure` (created unless the workflow's exist).
+//! entry, no tag, no DynamoDB item. `prepare`'s role cannot read the cluster's API, so it lists the
+//! Kubernetes objects as `ensure`, and [`kubernetes`] decides them from the cluster.
+
+pub mod kubernetes;
 
 use crate::aws;
 use crate::clients::AwsClients;
@@ -10,10 +12,10 @@ use crate::error::Result;
 use crate::input::{Adoptable, ProvisionRequest};
 use crate::ownership::Owner;
 use crate::run::Network;
+use crate::settings::Settings;
 use crate::steps::access::AccessDecision;
 use crate::steps::doctor::{CheckStatus, DoctorReport, Examination, names};
 use crate::steps::efs::{kms, security_group};
-use crate::steps::k8s::{logging, manifests, storage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -29,8 +31,8 @@ pub enum Action {
     Adopt,
     /// The run would fail on it (the reason names the error and the fix).
     Refuse,
-    /// A Kubernetes object: created unless the workflow's exists; a foreign one is refused (or,
-    /// for the namespace, adopted with `adopt`). The plan does not read the cluster's API.
+    /// A Kubernetes object not read (the workflow cannot read the cluster yet): created unless the
+    /// workflow's exists; a foreign one is refused (or, for the namespace, adopted with `adopt`).
     Ensure,
 }
 
@@ -104,6 +106,9 @@ pub struct Plan {
     /// anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub would_fail_with: Option<String>,
+    /// The input adopts an existing namespace (`adopt: ["namespace"]`).
+    #[serde(default)]
+    pub adopts_namespace: bool,
     pub resources: Vec<Planned>,
 }
 
@@ -122,7 +127,12 @@ fn refused(doctor: &DoctorReport, name: &str) -> Option<String> {
 }
 
 /// Plans the run of `request` on a cluster the doctor examined.
-pub async fn plan(clients: &AwsClients, request: &ProvisionRequest, examination: &Examination) -> Result<Plan> {
+pub async fn plan(
+    clients: &AwsClients,
+    settings: &Settings,
+    request: &ProvisionRequest,
+    examination: &Examination,
+) -> Result<Plan> {
     let owner = Owner::new(&request.cluster_name, &request.namespace);
     let doctor = &examination.report;
     let mut resources = Vec::new();
@@ -170,11 +180,12 @@ pub async fn plan(clients: &AwsClients, request: &ProvisionRequest, examination:
             });
         }
     }
-    resources.extend(kubernetes(request));
+    resources.extend(kubernetes::from_input(request, settings));
     Ok(Plan {
         cluster_name: request.cluster_name.clone(),
         namespace: request.namespace.clone(),
         would_fail_with: doctor.failed().next().and_then(|c| c.error.clone()),
+        adopts_namespace: request.adopts(Adoptable::Namespace),
         resources,
     })
 }
@@ -327,61 +338,4 @@ async fn security_group_item(
             ..item
         },
     })
-}
-
-/// The Kubernetes objects, from the input alone (see the module documentation).
-fn kubernetes(request: &ProvisionRequest) -> Vec<Planned> {
-    let namespace = request.namespace.as_str();
-    let shared = "shared by the cluster's namespaces: created only when missing, never changed";
-    let mut items = vec![
-        Planned::new(Kind::CsiDriver, storage::CSI_DRIVER, Action::Ensure)
-            .settings(json!({"attachRequired": false}))
-            .reason(shared),
-        Planned::new(Kind::StorageClass, storage::STORAGE_CLASS, Action::Ensure)
-            .settings(json!({"provisioner": storage::CSI_DRIVER}))
-            .reason(shared),
-        Planned::new(
-            Kind::LoggingConfig,
-            format!("{}/{}", logging::NAMESPACE, logging::CONFIG_MAP),
-            Action::Ensure,
-        )
-        .settings(json!({"logGroup": logging::log_group(&request.cluster_name)}))
-        .reason(shared),
-    ];
-    if request.deploy_poc_app {
-        let volume = |names: manifests::VolumeNames| {
-            [
-                Planned::new(Kind::PersistentVolume, names.volume_name(namespace), Action::Ensure).settings(json!({
-                    "volumeHandle": "<file system id>",
-                    "encryptInTransit": request.encryption.in_transit,
-                    "reclaimPolicy": "Retain",
-                })),
-                Planned::new(
-                    Kind::PersistentVolumeClaim,
-                    format!("{namespace}/{}", names.claim),
-                    Action::Ensure,
-                ),
-            ]
-        };
-        items.extend(volume(manifests::APP));
-        items.extend(
-            manifests::APP_PODS
-                .iter()
-                .map(|pod| Planned::new(Kind::Pod, format!("{namespace}/{pod}"), Action::Ensure)),
-        );
-        items.extend(
-            volume(manifests::VALIDATION)
-                .into_iter()
-                .map(|item| item.reason("created by the validation after the app's objects are deleted")),
-        );
-        items.push(
-            Planned::new(
-                Kind::Pod,
-                format!("{namespace}/{}", manifests::VALIDATION_POD),
-                Action::Ensure,
-            )
-            .reason("created by the validation after the app's objects are deleted"),
-        );
-    }
-    items
 }
