@@ -1,8 +1,9 @@
-//! Scale: N provisioning runs started together on N distinct clusters of one local stack, each
-//! with its own fake API server, then N cleanups together; the completion rate and the wall time
-//! of each wave. The local stack's own timings (1 s polls, 10 simulated seconds per pod start at
-//! time scale 0.1, no injected latency): this measures the workflow and moto's engine under
-//! concurrency, not AWS's latencies.
+//! Scale: N clusters created at once on one local stack, each with its own fake API server; each
+//! creation starts its provisioning run through the template's EventBridge rule, as on AWS. Then
+//! N cleanups started together. The completion rate and the wall time of each wave, at the local
+//! stack's own timings (1 s polls, 10 simulated seconds per pod start at time scale 0.1, no
+//! injected latency): this measures the workflow and moto's engine under concurrency, not AWS's
+//! latencies.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ const WAVE_TIMEOUT: Duration = Duration::from_secs(1_800);
 #[serde(rename_all = "camelCase")]
 pub struct ScaleResult {
     pub runs: usize,
-    /// Creating the clusters and their API servers, before anything is measured.
+    /// Creating the clusters and their API servers (the first runs start meanwhile).
     pub setup_seconds: f64,
     pub provisioning: Wave,
     pub cleanup: Wave,
@@ -29,7 +30,7 @@ pub struct ScaleResult {
 #[serde(rename_all = "camelCase")]
 pub struct Wave {
     pub succeeded: usize,
-    /// `execution: status error` of every run that did not succeed.
+    /// `execution: status error: cause` of every run that did not succeed.
     pub failures: Vec<String>,
     /// From the first start to the last stop.
     pub wall_seconds: f64,
@@ -64,22 +65,22 @@ async fn measure(stack: &LocalStack, runs: usize) -> Result<ScaleResult, String>
         api_servers.push(stack.add_cluster(cluster).await.map_err(|e| e.to_string())?);
     }
     let setup_seconds = began.elapsed().as_secs_f64();
-    let provisioning = wave(
-        stack,
-        &stack.provision_arn,
-        &clusters,
-        "provision",
-        |cluster| json!({"clusterName": cluster}),
-    )
-    .await?;
-    let cleanup = wave(
-        stack,
-        &stack.cleanup_arn,
-        &clusters,
-        "cleanup",
-        |cluster| json!({"clusterName": cluster, "namespace": DEFAULT_NAMESPACE}),
-    )
-    .await?;
+    // A run that succeeds without a file system (skipped: the cluster did not opt in) is no
+    // completed provisioning.
+    let provisioned = |output: &Value| output["resources"]["fileSystemId"].is_string();
+    let provisioning = wait_all(stack, &executions(stack, &stack.provision_arn, runs).await?, provisioned).await?;
+    let sfn = &stack.moto_clients.sfn;
+    for cluster in &clusters {
+        let input = json!({"clusterName": cluster, "namespace": DEFAULT_NAMESPACE});
+        sfn.start_execution()
+            .state_machine_arn(&stack.cleanup_arn)
+            .name(format!("cleanup-{cluster}"))
+            .input(input.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("start the cleanup of {cluster}: {e}"))?;
+    }
+    let cleanup = wait_all(stack, &executions(stack, &stack.cleanup_arn, runs).await?, |_| true).await?;
     drop(api_servers);
     Ok(ScaleResult {
         runs,
@@ -89,31 +90,38 @@ async fn measure(stack: &LocalStack, runs: usize) -> Result<ScaleResult, String>
     })
 }
 
-/// Starts one execution per cluster, all before waiting for any, then waits for every one.
-async fn wave(
-    stack: &LocalStack,
-    machine: &str,
-    clusters: &[String],
-    kind: &str,
-    input: impl Fn(&str) -> Value,
-) -> Result<Wave, String> {
-    let sfn = &stack.moto_clients.sfn;
-    let mut arns = Vec::with_capacity(clusters.len());
-    for cluster in clusters {
-        let started = sfn
-            .start_execution()
+/// The executions of `machine` once there are `runs` of them: the provisioning runs are started
+/// by the rule as the clusters are created, the cleanups by [`measure`].
+async fn executions(stack: &LocalStack, machine: &str, runs: usize) -> Result<Vec<String>, String> {
+    let began = Instant::now();
+    loop {
+        let listed = stack
+            .moto_clients
+            .sfn
+            .list_executions()
             .state_machine_arn(machine)
-            .name(format!("{kind}-{cluster}"))
-            .input(input(cluster).to_string())
+            .max_results(1000)
             .send()
             .await
-            .map_err(|e| format!("start {kind} on {cluster}: {e}"))?;
-        arns.push(started.execution_arn().to_string());
+            .map_err(|e| e.to_string())?;
+        let arns: Vec<String> = listed.executions().iter().map(|e| e.execution_arn().to_string()).collect();
+        if arns.len() >= runs {
+            return Ok(arns);
+        }
+        if began.elapsed() > Duration::from_secs(60) {
+            return Err(format!("{} executions of {machine} for {runs} clusters", arns.len()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Waits for every execution of a wave; one completed when it succeeded with an output `done` accepts.
+async fn wait_all(stack: &LocalStack, arns: &[String], done: impl Fn(&Value) -> bool) -> Result<Wave, String> {
+    let sfn = &stack.moto_clients.sfn;
     let mut failures = Vec::new();
     let mut durations = Vec::with_capacity(arns.len());
     let (mut first_start, mut last_stop) = (f64::MAX, f64::MIN);
-    for arn in &arns {
+    for arn in arns {
         let execution = match stack.wait(arn, WAVE_TIMEOUT).await {
             Ok(execution) => execution,
             Err(e) => {
@@ -122,11 +130,15 @@ async fn wave(
             }
         };
         if execution.status != ExecutionStatus::Succeeded {
+            let cause: String = execution.cause.unwrap_or_default().chars().take(300).collect();
             failures.push(format!(
-                "{arn}: {} {}",
+                "{arn}: {} {}: {cause}",
                 execution.status.as_str(),
                 execution.error.unwrap_or_default()
             ));
+        } else if !done(&execution.output) {
+            let output: String = execution.output.to_string().chars().take(300).collect();
+            failures.push(format!("{arn}: succeeded without doing it: {output}"));
         }
         let described = sfn
             .describe_execution()
@@ -142,7 +154,7 @@ async fn wave(
     }
     durations.sort_by(f64::total_cmp);
     Ok(Wave {
-        succeeded: clusters.len() - failures.len(),
+        succeeded: arns.len() - failures.len(),
         failures,
         wall_seconds: (last_stop - first_start).max(0.0),
         median_seconds: durations.get(durations.len() / 2).copied().unwrap_or_default(),
