@@ -61,17 +61,26 @@ pub fn build_arm64_zip(target_dir: &Path) -> Result<PathBuf, String> {
     Ok(target_dir.join("lambda").join(LAMBDA_BINARY).join("bootstrap.zip"))
 }
 
+/// The arm64 zip built twice in a fresh target directory: cold, then warm after touching the core
+/// library.
+pub struct TimedBuilds {
+    pub cold_s: f64,
+    pub warm_s: f64,
+    /// The zip's size and its unzipped size.
+    pub zip: (u64, u64),
+}
+
 /// Cold (fresh target directory) and warm (after touching the core library) release build times
-/// of the arm64 zip, in seconds. The fresh directory is removed afterwards.
-pub fn build_times() -> Result<(f64, f64), String> {
+/// of the arm64 zip, in seconds, and the zip they made. The fresh directory is removed afterwards.
+pub fn build_times() -> Result<TimedBuilds, String> {
     let fresh = std::env::temp_dir().join(format!("efs-workflow-bench-build-{}", std::process::id()));
-    let timed = |target: &Path| -> Result<f64, String> {
+    let timed = |target: &Path| -> Result<(f64, PathBuf), String> {
         let started = Instant::now();
-        build_arm64_zip(target)?;
-        Ok(started.elapsed().as_secs_f64())
+        let zip = build_arm64_zip(target)?;
+        Ok((started.elapsed().as_secs_f64(), zip))
     };
     let result = (|| {
-        let cold = timed(&fresh)?;
+        let (cold_s, _) = timed(&fresh)?;
         let lib = repo_root().join("functions/core/src/lib.rs");
         let file = std::fs::File::options()
             .append(true)
@@ -79,7 +88,12 @@ pub fn build_times() -> Result<(f64, f64), String> {
             .map_err(|e| e.to_string())?;
         file.set_modified(std::time::SystemTime::now())
             .map_err(|e| e.to_string())?;
-        Ok((cold, timed(&fresh)?))
+        let (warm_s, zip) = timed(&fresh)?;
+        Ok(TimedBuilds {
+            cold_s,
+            warm_s,
+            zip: zip_sizes(&zip)?,
+        })
     })();
     let _ = std::fs::remove_dir_all(&fresh);
     result

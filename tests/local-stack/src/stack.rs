@@ -10,6 +10,7 @@
 //! seeded before the rules are put, as a cluster that existed before the stack was deployed: its
 //! CreateCluster starts nothing.
 
+mod clusters;
 mod definitions;
 mod triggers;
 
@@ -19,7 +20,7 @@ pub use triggers::Scheduled;
 use crate::events::PatternError;
 use crate::template::{Template, TemplateError};
 use crate::{
-    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApi, KubeApis, LatencyConfig,
+    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApis, LatencyConfig,
     RunningGateway, kube_access,
 };
 use aws_sdk_sfn::config::retry::RetryConfig;
@@ -138,7 +139,7 @@ impl LocalStack {
 
         let access_entries = AccessEntries::new();
         let kube_apis = KubeApis::default();
-        let kube = start_kube(CLUSTER, &options, &moto_clients, &access_entries, &kube_apis).await?;
+        let kube = clusters::start_kube(CLUSTER, &options, &moto_clients, &access_entries, &kube_apis).await?;
 
         let cleanup_arn = state_machine_arn(CLEANUP_MACHINE);
         let settings = Settings {
@@ -213,30 +214,6 @@ impl LocalStack {
             gateway,
             moto,
         })
-    }
-
-    /// Another opted-in cluster `name` on the stack's network, created through the gateway, with
-    /// an API server of its own (which the caller keeps: it stops when dropped). The template's
-    /// rules are in place, so its CreateCluster is announced like a new cluster's.
-    pub async fn add_cluster(&self, name: &str) -> Result<FakeKube, StackError> {
-        let kube = start_kube(
-            name,
-            &self.options,
-            &self.moto_clients,
-            &self.access_entries,
-            &self.kube_apis,
-        )
-        .await?;
-        let gateway = workflow_tests::sdk_config(self.gateway_endpoint())
-            .to_builder()
-            .retry_config(RetryConfig::standard().with_max_attempts(10))
-            .build();
-        let eks = aws_sdk_eks::Client::new(&gateway);
-        self.cluster.create_cluster(&eks, name).await;
-        kube_access::grant_operator_admin(&eks, name)
-            .await
-            .map_err(|e| StackError::Moto(format!("operator access entry: {e}")))?;
-        Ok(kube)
     }
 
     pub fn gateway_endpoint(&self) -> &str {
@@ -350,43 +327,6 @@ pub struct Execution {
     pub output: Value,
     pub error: Option<String>,
     pub cause: Option<String>,
-}
-
-/// The fake API server of cluster `name`, registered where the gateway's cluster answers find it.
-/// It authorizes with the gateway's access entries, as EKS does.
-async fn start_kube(
-    name: &str,
-    options: &StackOptions,
-    moto_clients: &AwsClients,
-    access_entries: &AccessEntries,
-    kube_apis: &KubeApis,
-) -> Result<FakeKube, StackError> {
-    let mut config = fake_kube_apiserver::Config::new(name, REGION);
-    config.credentials = vec![
-        (
-            workflow_tests::ACCESS_KEY_ID.into(),
-            workflow_tests::SECRET_ACCESS_KEY.into(),
-        ),
-        (
-            kube_access::OPERATOR_ACCESS_KEY_ID.into(),
-            kube_access::OPERATOR_SECRET_ACCESS_KEY.into(),
-        ),
-    ];
-    config.caller_arns = kube_access::caller_arns(CLUSTER_ACCESS_ROLE);
-    config.access_entries = Some(Arc::new(kube_access::GatewayAccess(access_entries.clone())));
-    config.eks = Some(moto_clients.eks.clone());
-    config.efs = Some(moto_clients.efs.clone());
-    config.pod_start_delay = options.pod_start_delay;
-    config.time_scale = options.time_scale;
-    let kube = FakeKube::start(config).await?;
-    kube_apis.register(
-        name,
-        KubeApi {
-            endpoint: kube.endpoint(),
-            ca_pem: kube.ca_pem().to_string(),
-        },
-    );
-    Ok(kube)
 }
 
 /// Creates the state machine `logical_id` of the template as `name`, from its `DefinitionUri`.

@@ -68,7 +68,12 @@ async fn measure(stack: &LocalStack, runs: usize) -> Result<ScaleResult, String>
     // A run that succeeds without a file system (skipped: the cluster did not opt in) is no
     // completed provisioning.
     let provisioned = |output: &Value| output["resources"]["fileSystemId"].is_string();
-    let provisioning = wait_all(stack, &executions(stack, &stack.provision_arn, runs).await?, provisioned).await?;
+    let provisioning = wait_all(
+        stack,
+        &executions(stack, &stack.provision_arn, runs).await?,
+        provisioned,
+    )
+    .await?;
     let sfn = &stack.moto_clients.sfn;
     for cluster in &clusters {
         let input = json!({"clusterName": cluster, "namespace": DEFAULT_NAMESPACE});
@@ -104,7 +109,11 @@ async fn executions(stack: &LocalStack, machine: &str, runs: usize) -> Result<Ve
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        let arns: Vec<String> = listed.executions().iter().map(|e| e.execution_arn().to_string()).collect();
+        let arns: Vec<String> = listed
+            .executions()
+            .iter()
+            .map(|e| e.execution_arn().to_string())
+            .collect();
         if arns.len() >= runs {
             return Ok(arns);
         }

@@ -6,7 +6,7 @@
 
 use crate::aws;
 use crate::clients::AwsClients;
-use crate::error::{Result, WorkflowError};
+use crate::error::Result;
 use crate::ownership::{EXPIRES_AT_KEY, Owner};
 use crate::run::Run;
 use serde::{Deserialize, Serialize};
@@ -43,19 +43,7 @@ pub async fn apply(clients: &AwsClients, run: &Run) -> Result<Expiry> {
     if let Some(fs) = aws::efs::file_system_by_token(&clients.efs, &owner.creation_token()).await?
         && owner.owns(fs.tags().iter().map(|t| (t.key(), t.value())))
     {
-        let tag = aws_sdk_efs::types::Tag::builder()
-            .key(EXPIRES_AT_KEY)
-            .value(wanted)
-            .build()
-            .map_err(|e| WorkflowError::invalid("expiresAt", e.to_string()))?;
-        clients
-            .efs
-            .tag_resource()
-            .resource_id(fs.file_system_id())
-            .tags(tag)
-            .send()
-            .await
-            .map_err(|e| WorkflowError::from_sdk("efs:TagResource", e))?;
+        aws::efs::tag_file_system(&clients.efs, fs.file_system_id(), EXPIRES_AT_KEY, wanted).await?;
     }
     tracing::info!(expires_at = %wanted, "expiry stamped by this run");
     Ok(Expiry {
