@@ -28,6 +28,11 @@ fn spawn(binary: &Path, function: Function, runtime_api: &str) -> std::io::Resul
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("LEASE_TABLE_NAME", "efs-workflow-leases")
+        // As template.yaml sets it: without it `prepare` stops at validation (InvalidInput).
+        .env(
+            "POD_EXECUTION_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/efs-workflow-pods",
+        )
         .env(
             "CLEANUP_STATE_MACHINE_ARN",
             "arn:aws:states:us-east-1:123456789012:stateMachine:cleanup",

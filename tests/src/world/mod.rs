@@ -198,9 +198,16 @@ impl World {
     /// Every AWS cleanup action for `namespace` on [`CLUSTER`] in order, each called again until
     /// done (as the cleanup state machine does).
     pub async fn clean_up(&self, namespace: &str) -> Vec<(CleanupAction, CleanupProgress)> {
+        self.roll_back(namespace, None).await
+    }
+
+    /// [`World::clean_up`] scoped to what run `run_id` created, as a rollback's cleanup is (`None`:
+    /// everything of ours).
+    pub async fn roll_back(&self, namespace: &str, run_id: Option<&str>) -> Vec<(CleanupAction, CleanupProgress)> {
         let mut log = Vec::new();
         for &action in CLEANUP_ORDER {
             let mut event = cleanup_event(action, CLUSTER, namespace);
+            event.run_id = run_id.map(str::to_string);
             loop {
                 let progress = cleanup(&self.clients, &self.settings, event.clone())
                     .await

@@ -265,3 +265,42 @@ async fn cleanup_removes_the_namespace_access_point_and_leaves_another_namespace
         .collect();
     assert_eq!(left, [their_ap]);
 }
+
+#[tokio::test]
+async fn a_rollback_of_a_later_run_keeps_the_file_system_and_access_point_an_earlier_run_created() {
+    let world = World::new().await;
+    let first = world.run(NAMESPACE).await;
+    let (_, storage) = world.provision(&first).await;
+    let access_point = storage.access_point.unwrap().access_point_id;
+    // A re-run finds both (look-up before create) and then fails: its rollback is scoped to it.
+    let rerun = efs_fargate_core::run::Run {
+        run_id: "run-2".into(),
+        ..first.clone()
+    };
+    let (_, again) = world.provision(&rerun).await;
+    assert_eq!(again.access_point.unwrap().access_point_id, access_point);
+
+    let log = world.roll_back(NAMESPACE, Some(&rerun.run_id)).await;
+    let removed: Vec<_> = log.iter().flat_map(|(_, p)| p.output.removed.clone()).collect();
+    let kept: Vec<_> = log.iter().flat_map(|(_, p)| p.output.kept.clone()).collect();
+    assert!(
+        !removed
+            .iter()
+            .any(|r| r.contains(&access_point) || r.contains(&storage.file_system_id)),
+        "{removed:?}"
+    );
+    assert!(kept.iter().any(|k| k.contains(&storage.file_system_id)), "{kept:?}");
+    let left = world
+        .clients
+        .efs
+        .describe_access_points()
+        .access_point_id(&access_point)
+        .send()
+        .await
+        .or_panic("efs describe access points");
+    assert_eq!(
+        left.access_points().len(),
+        1,
+        "the earlier run's access point is still there"
+    );
+}
