@@ -17,10 +17,14 @@ phase() {
 }
 done_phase() { echo "    ok ($((SECONDS - phase_start))s)"; }
 
-phase "python venvs (scripts/venv.sh: test tools; deploy tools for sam validate)"
-bash scripts/venv.sh
-bash scripts/venv.sh deploy
-done_phase
+# The venvs download and install while clippy compiles: network and disk against CPU. Their log
+# is printed once they are needed (the tests use moto).
+phase "python venvs in the background (scripts/venv.sh: test tools; deploy tools for sam validate)"
+venv_log="$(mktemp)"
+(bash scripts/venv.sh && bash scripts/venv.sh deploy) >"$venv_log" 2>&1 &
+venvs=$!
+trap 'kill "$venvs" 2>/dev/null || true' EXIT
+echo "    started"
 
 phase "cargo fmt --all --check"
 cargo fmt --all --check
@@ -30,8 +34,19 @@ phase "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 done_phase
 
-phase "cargo test --workspace"
-cargo test --workspace
+phase "python venvs (waiting for them)"
+if ! wait "$venvs"; then
+    cat "$venv_log"
+    echo "scripts/venv.sh failed" >&2
+    exit 1
+fi
+cat "$venv_log"
+rm -f "$venv_log"
+done_phase
+
+# Three test threads on 2 cores: the end-to-end tests mostly wait (tests/local-stack/tests/workflow/support.rs).
+phase "cargo test --workspace -- --test-threads=3"
+cargo test --workspace -- --test-threads=3
 done_phase
 
 phase "statelint"
