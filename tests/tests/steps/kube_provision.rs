@@ -331,16 +331,11 @@ async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace
     world.storage_created(&run, FS).await;
 
     // No Fargate profile at all.
+    let access_point = world.access_point_id(&run, FS).await;
     let mut status = None;
     for attempt in 0..15 {
         let polled = world
-            .poc_app(kube_step(
-                PocAppAction::Converge,
-                &run,
-                FS,
-                &world.access_point_id(&run, FS).await,
-                attempt,
-            ))
+            .poc_app(kube_step(PocAppAction::Converge, &run, FS, &access_point, attempt))
             .await
             .unwrap();
         assert!(!polled.ready, "{polled:?}");
@@ -379,13 +374,7 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
 
     for attempt in 0..5 {
         let status = world
-            .poc_app(kube_step(
-                PocAppAction::Converge,
-                &run,
-                FS,
-                &world.access_point_id(&run, FS).await,
-                attempt,
-            ))
+            .poc_app(kube_step(PocAppAction::Converge, &run, FS, &access_point, attempt))
             .await
             .unwrap();
         assert!(!status.ready && !status.output.claim_bound, "{status:?}");
