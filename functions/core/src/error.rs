@@ -205,6 +205,16 @@ pub enum WorkflowError {
         "pod execution role {role_arn} cannot serve Fargate: {reason}; see https://docs.aws.amazon.com/eks/latest/userguide/pod-execution-role.html, or leave `podExecutionRoleArn` out to use the deployment's role"
     )]
     PodExecutionRoleInvalid { role_arn: String, reason: String },
+
+    #[error(
+        "EKS cluster `{cluster}` has no IAM OIDC provider for its issuer {issuer}, so the Container Insights collector cannot get AWS credentials (IAM roles for service accounts); create the provider (`eksctl utils associate-iam-oidc-provider --cluster {cluster} --approve`), or leave `monitoring.containerInsights` off, and start the run again"
+    )]
+    OidcProviderMissing { cluster: String, issuer: String },
+
+    #[error(
+        "IAM role {role_name} exists but {reason}; the workflow gives each namespace's Container Insights collector a role of that name and never changes a role it did not create: delete or rename that role, or leave `monitoring.containerInsights` off, and start the run again"
+    )]
+    CollectorRoleConflict { role_name: String, reason: String },
 }
 
 impl WorkflowError {

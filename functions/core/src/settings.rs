@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 mod alarms;
 pub use alarms::AlarmSettings;
+mod insights;
+pub use insights::InsightsSettings;
 
 /// Which runs may change a cluster only when the cluster carries the opt-in tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +79,8 @@ pub struct Settings {
     pub fargate_log_group: String,
     /// `EFS_ALARM_*` and `ALARM_TOPIC_ARN`: the per-file-system alarms.
     pub alarms: AlarmSettings,
+    /// `CONTAINER_INSIGHTS_*` and `COLLECTOR_IMAGE`: what `monitoring.containerInsights` needs.
+    pub insights: InsightsSettings,
 }
 
 impl Default for Settings {
@@ -95,6 +99,7 @@ impl Default for Settings {
             lease_table_name: None,
             fargate_log_group: DEFAULT_FARGATE_LOG_GROUP.to_string(),
             alarms: AlarmSettings::default(),
+            insights: InsightsSettings::default(),
         }
     }
 }
@@ -148,18 +153,11 @@ impl Settings {
                 })?;
         }
         if let Some(group) = get("FARGATE_LOG_GROUP") {
-            // CloudWatch Logs' naming rule, checked here so that a bad name fails the first call,
-            // not each pod's log router.
-            let valid = group.len() <= 512 && group.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
-            if !valid {
-                return Err(WorkflowError::invalid(
-                    "FARGATE_LOG_GROUP",
-                    "must be a CloudWatch Logs group name: up to 512 letters, digits and _-/.#",
-                ));
-            }
+            rules::log_group_name("FARGATE_LOG_GROUP", group)?;
             settings.fargate_log_group = group.to_string();
         }
         settings.alarms = AlarmSettings::from_vars(vars)?;
+        settings.insights = InsightsSettings::from_vars(vars)?;
         settings.cleanup_state_machine_arn = get("CLEANUP_STATE_MACHINE_ARN").map(str::to_string);
         if let Some(arn) = get("CLUSTER_ACCESS_ROLE_ARN") {
             rules::role_arn("CLUSTER_ACCESS_ROLE_ARN", arn)?;
@@ -239,6 +237,9 @@ mod tests {
             ("TIME_SCALE", "0"),
             ("KMS_DELETION_WINDOW_DAYS", "3"),
             ("FARGATE_LOG_GROUP", "pods:logs"),
+            ("CONTAINER_INSIGHTS_LOG_GROUP", "metrics:pods"),
+            ("CONTAINER_INSIGHTS_BOUNDARY_ARN", "arn:aws:iam::123456789012:role/NotAPolicy"),
+            ("COLLECTOR_IMAGE", "collector image"),
             ("LEASE_TABLE_NAME", " "),
             ("LEASE_TABLE_NAME", "leases/prod"),
         ] {

@@ -32,6 +32,7 @@ fn run() -> Run {
             },
             file_system: Default::default(),
             posix_user: Default::default(),
+            monitoring: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,

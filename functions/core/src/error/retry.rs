@@ -51,7 +51,9 @@ impl ErrorName {
             | Self::VpcDnsDisabled
             | Self::SubnetFull
             | Self::ClusterEndpointUnreachable
-            | Self::PodExecutionRoleInvalid => None,
+            | Self::PodExecutionRoleInvalid
+            | Self::OidcProviderMissing
+            | Self::CollectorRoleConflict => None,
         }
     }
 

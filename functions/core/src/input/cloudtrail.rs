@@ -78,6 +78,7 @@ pub(super) fn parse(event: &Value, settings: &Settings) -> Result<Trigger> {
         encryption: Encryption::default(),
         file_system: Default::default(),
         posix_user: Default::default(),
+        monitoring: Default::default(),
         ttl,
         deploy_poc_app: true,
         on_failure: OnFailure::Rollback,

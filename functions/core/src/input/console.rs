@@ -1,7 +1,7 @@
 //! The console (StartExecution) input.
 
 use super::{
-    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, OnFailure, PosixUser, ProvisionRequest, Trigger, rules,
+    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, MonitoringOptions, OnFailure, PosixUser, ProvisionRequest, Trigger, rules,
 };
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;
@@ -17,6 +17,7 @@ struct ConsoleInput {
     encryption: Option<EncryptionInput>,
     file_system: Option<FileSystemOptions>,
     posix_user: Option<PosixUser>,
+    monitoring: Option<MonitoringOptions>,
     ttl: Option<String>,
     deploy_poc_app: Option<bool>,
     on_failure: Option<OnFailure>,
@@ -56,6 +57,10 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<Trigger> {
     let encryption = encryption(raw.encryption)?;
     let file_system = raw.file_system.unwrap_or_default();
     file_system.validate("fileSystem")?;
+    let monitoring = raw.monitoring.unwrap_or_default();
+    if monitoring.container_insights {
+        settings.insights.boundary()?;
+    }
     let posix_user = raw.posix_user.unwrap_or_default();
     posix_user.validate("posixUser")?;
     if let Some(ttl) = &raw.ttl {
@@ -68,6 +73,7 @@ pub(super) fn parse(input: &Value, settings: &Settings) -> Result<Trigger> {
         encryption,
         file_system,
         posix_user,
+        monitoring,
         ttl: raw.ttl,
         deploy_poc_app: raw.deploy_poc_app.unwrap_or(true),
         on_failure: raw.on_failure.unwrap_or_default(),

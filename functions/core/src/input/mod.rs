@@ -6,6 +6,8 @@ pub use cloudtrail::{NAMESPACE_TAG_KEY, TTL_TAG_KEY};
 mod console;
 pub mod file_system;
 pub use file_system::{FileSystemOptions, Retention};
+pub mod monitoring;
+pub use monitoring::MonitoringOptions;
 pub mod posix_user;
 pub use posix_user::PosixUser;
 pub mod replication;
@@ -33,6 +35,9 @@ pub struct ProvisionRequest {
     /// started before access points existed: those get the defaults.
     #[serde(default)]
     pub posix_user: PosixUser,
+    /// Absent from runs started before the option existed: nothing more than the default.
+    #[serde(default)]
+    pub monitoring: MonitoringOptions,
     /// ISO-8601 duration after which the TTL reaper cleans the run up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,

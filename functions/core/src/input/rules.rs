@@ -65,6 +65,15 @@ pub fn namespace(field: &str, name: &str) -> Result<()> {
 }
 
 pub fn role_arn(field: &str, arn: &str) -> Result<()> {
+    iam_arn(field, arn, "role", "arn:aws:iam::123456789012:role/MyRole")
+}
+
+/// A customer-managed policy's ARN, such as a permissions boundary.
+pub fn policy_arn(field: &str, arn: &str) -> Result<()> {
+    iam_arn(field, arn, "policy", "arn:aws:iam::123456789012:policy/MyPolicy")
+}
+
+fn iam_arn(field: &str, arn: &str, resource_type: &str, example: &str) -> Result<()> {
     let mut parts = arn.splitn(6, ':');
     let valid = parts.next() == Some("arn")
         && parts.next().is_some_and(|p| p.starts_with("aws"))
@@ -73,15 +82,31 @@ pub fn role_arn(field: &str, arn: &str) -> Result<()> {
         && parts
             .next()
             .is_some_and(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
-        && parts
-            .next()
-            .is_some_and(|r| r.len() > "role/".len() && r.starts_with("role/"));
+        && parts.next().is_some_and(|r| {
+            r.strip_prefix(resource_type)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|name| !name.is_empty())
+        });
     if valid {
         Ok(())
     } else {
         Err(WorkflowError::invalid(
             field,
-            format!("must be an IAM role ARN such as arn:aws:iam::123456789012:role/MyRole, got {arn:?}"),
+            format!("must be an IAM {resource_type} ARN such as {example}, got {arn:?}"),
+        ))
+    }
+}
+
+/// CloudWatch Logs' naming rule, checked when the deployment is read so that a bad name fails the
+/// first call, not each pod's log router or collector.
+pub fn log_group_name(field: &str, name: &str) -> Result<()> {
+    let valid = (1..=512).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            "must be a CloudWatch Logs group name: up to 512 letters, digits and _-/.#",
         ))
     }
 }

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod efs;
 pub mod expiry;
 pub mod fargate;
+pub mod insights;
 pub mod k8s;
 pub mod network;
 pub mod plan;

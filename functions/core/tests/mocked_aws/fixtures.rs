@@ -67,6 +67,7 @@ pub fn run() -> Run {
             encryption: Encryption::default(),
             file_system: Default::default(),
             posix_user: Default::default(),
+            monitoring: Default::default(),
             ttl: None,
             deploy_poc_app: true,
             on_failure: OnFailure::Rollback,

@@ -6,6 +6,7 @@
 //! In a rollback ([`Scope::Run`]) only objects labelled with that run's id are deleted.
 
 use super::logging;
+use crate::steps::insights;
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use super::{Kube, describe};
 use crate::error::Result;
@@ -29,7 +30,8 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Progres
     let mut progress = Progress::default();
     let selector = ListParams::default().labels(&scope.label_selector(owner));
     let namespace = &owner.namespace;
-    let mut left = 0;
+    // The collector first: its Deployment would start a deleted collector pod again.
+    let mut left = insights::remove_collector(kube, owner, scope, &mut progress).await?;
     left += remove_listed(kube, &kube.namespaced::<Pod>(namespace), &selector, &mut progress).await?;
     left += remove_listed(kube, &kube.namespaced::<ConfigMap>(namespace), &selector, &mut progress).await?;
     left += remove_listed(
@@ -104,7 +106,7 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Progres
 }
 
 /// Deletes every listed object (all carry our labels); returns how many still exist.
-async fn remove_listed<K>(kube: &Kube, api: &Api<K>, selector: &ListParams, progress: &mut Progress) -> Result<usize>
+pub(crate) async fn remove_listed<K>(kube: &Kube, api: &Api<K>, selector: &ListParams, progress: &mut Progress) -> Result<usize>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {

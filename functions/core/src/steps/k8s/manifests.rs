@@ -142,6 +142,24 @@ pub fn validation_command() -> Vec<String> {
 /// is one small append, complete or not written, so killing the loop loses nothing.
 pub const GRACE_PERIOD_SECONDS: i64 = 1;
 
+/// A container that needs no privilege: no escalation, no capability, a read-only root file
+/// system and the runtime's seccomp profile (the "restricted" Pod Security Standard).
+pub fn restricted() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Capabilities::default()
+        }),
+        read_only_root_filesystem: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..SeccompProfile::default()
+        }),
+        ..SecurityContext::default()
+    }
+}
+
 /// A busybox pod mounting `claim` at `/data`.
 pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_policy: &str) -> Pod {
     let quantity = |q: &str| Quantity(q.into());
@@ -174,19 +192,7 @@ pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_pol
                 }),
                 // The pod runs as the access point's owner of `/<namespace>`: writing needs no
                 // capability, so drop them all.
-                security_context: Some(SecurityContext {
-                    allow_privilege_escalation: Some(false),
-                    capabilities: Some(Capabilities {
-                        drop: Some(vec!["ALL".into()]),
-                        ..Capabilities::default()
-                    }),
-                    read_only_root_filesystem: Some(true),
-                    seccomp_profile: Some(SeccompProfile {
-                        type_: "RuntimeDefault".into(),
-                        ..SeccompProfile::default()
-                    }),
-                    ..SecurityContext::default()
-                }),
+                security_context: Some(restricted()),
                 volume_mounts: Some(vec![VolumeMount {
                     name: "persistent-storage".into(),
                     mount_path: MOUNT_PATH.into(),

@@ -1,8 +1,10 @@
 //! The workflow's own RBAC. The Kubernetes steps' IAM role reaches the API through an access entry
 //! that carries only the group [`GROUP`]; a ClusterRole of ours binds that group to exactly what
 //! the workflow does: namespaces, persistent volumes, storage classes and CSI drivers; pods, their
-//! logs, claims, config maps and events. No secrets, no exec, no RBAC beyond reading and deleting
-//! its own two objects. Installing (or updating) the RBAC needs cluster-admin once per cluster: the
+//! logs, claims, config maps and events; the Container Insights collector's service account and
+//! Deployment. No secrets, no exec. Its RBAC rights: reading and deleting its own role, and
+//! creating and deleting ClusterRoleBindings, which RBAC's escalation check lets it point only at
+//! [`COLLECTOR_READER`] (the one role it may `bind`): a read-only role installed with this RBAC. Installing (or updating) the RBAC needs cluster-admin once per cluster: the
 //! state machine grants it for that one step and revokes it right after (see `access.rs`).
 
 use super::Kube;
@@ -19,6 +21,9 @@ use std::collections::BTreeMap;
 pub const GROUP: &str = "efs-fargate-workflow";
 /// The name of the ClusterRole and of the ClusterRoleBinding.
 pub const NAME: &str = "efs-fargate-workflow";
+/// What each namespace's Container Insights collector is bound to: read the nodes and their
+/// cAdvisor metrics through the API server's node proxy. Owned by our role, and goes with it.
+pub const COLLECTOR_READER: &str = "efs-fargate-workflow-insights-reader";
 /// Carries a hash of the rules, so an older workflow's RBAC is recognised and updated.
 pub const VERSION_ANNOTATION: &str = "efs-fargate-workflow/rbac-version";
 
@@ -48,7 +53,13 @@ fn rules() -> Vec<PolicyRule> {
     vec![
         rule(&[""], &["namespaces", "persistentvolumes"], &write, &[]),
         rule(&["storage.k8s.io"], &["storageclasses", "csidrivers"], &write, &[]),
-        rule(&[""], &["pods", "persistentvolumeclaims", "configmaps"], &write, &[]),
+        rule(
+            &[""],
+            &["pods", "persistentvolumeclaims", "configmaps", "serviceaccounts"],
+            &write,
+            &[],
+        ),
+        rule(&["apps"], &["deployments"], &write, &[]),
         rule(&[""], &["pods/log"], &["get"], &[]),
         rule(&[""], &["events"], &["list"], &[]),
         // Its own objects only: to see their version, and for cleanup to delete the role (the
@@ -59,12 +70,38 @@ fn rules() -> Vec<PolicyRule> {
             &["get", "delete"],
             &[NAME],
         ),
+        // Each collector's binding: created once (a binding's role never changes), never patched.
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterrolebindings"],
+            &["get", "list", "create", "delete"],
+            &[],
+        ),
+        rule(&["rbac.authorization.k8s.io"], &["clusterroles"], &["bind"], &[COLLECTOR_READER]),
+    ]
+}
+
+/// The collector's rights: node discovery, and cAdvisor through the node proxy.
+fn reader_rules() -> Vec<PolicyRule> {
+    vec![
+        PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(vec!["nodes".into()]),
+            verbs: vec!["get".into(), "list".into(), "watch".into()],
+            ..PolicyRule::default()
+        },
+        PolicyRule {
+            api_groups: Some(vec!["".into()]),
+            resources: Some(vec!["nodes/proxy".into(), "nodes/metrics".into()]),
+            verbs: vec!["get".into()],
+            ..PolicyRule::default()
+        },
     ]
 }
 
 /// A hash of the rules: changes whenever they do.
 fn version() -> String {
-    let rules = serde_json::to_vec(&rules()).expect("rules serialize");
+    let rules = serde_json::to_vec(&(rules(), reader_rules())).expect("rules serialize");
     Sha256::digest(rules)
         .iter()
         .take(6)
@@ -120,17 +157,27 @@ async fn install(kube: &Kube, run: &Run) -> Result<()> {
         aggregation_rule: None,
     };
     let role = kube.apply(&kube.all::<ClusterRole>(), &role).await?;
-    let mut binding_metadata = metadata(run);
-    // Owned by the role: deleting the role (which the group may) removes the binding too.
-    binding_metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-        api_version: "rbac.authorization.k8s.io/v1".into(),
-        kind: "ClusterRole".into(),
-        name: NAME.into(),
-        uid: role.metadata.uid.unwrap_or_default(),
-        ..Default::default()
-    }]);
+    // Owned by the role: deleting the role (which the group may) removes these too.
+    let owned = |name: &str| {
+        let mut metadata = metadata(run);
+        metadata.name = Some(name.into());
+        metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+            api_version: "rbac.authorization.k8s.io/v1".into(),
+            kind: "ClusterRole".into(),
+            name: NAME.into(),
+            uid: role.metadata.uid.clone().unwrap_or_default(),
+            ..Default::default()
+        }]);
+        metadata
+    };
+    let reader = ClusterRole {
+        metadata: owned(COLLECTOR_READER),
+        rules: Some(reader_rules()),
+        aggregation_rule: None,
+    };
+    kube.apply(&kube.all::<ClusterRole>(), &reader).await?;
     let binding = ClusterRoleBinding {
-        metadata: binding_metadata,
+        metadata: owned(NAME),
         role_ref: RoleRef {
             api_group: "rbac.authorization.k8s.io".into(),
             kind: "ClusterRole".into(),
@@ -177,27 +224,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_rules_grant_no_secrets_no_exec_and_no_rbac_writes() {
+    fn the_rules_grant_no_secrets_no_exec_and_bind_only_the_collector_reader() {
         for rule in rules() {
-            let resources = rule.resources.unwrap_or_default();
+            let resources = rule.resources.clone().unwrap_or_default();
             assert!(
                 !resources.iter().any(|r| r == "secrets" || r == "pods/exec" || r == "*"),
                 "{resources:?}"
             );
             assert!(
-                !rule.verbs.iter().any(|v| v == "*" || v == "escalate" || v == "bind"),
+                !rule.verbs.iter().any(|v| v == "*" || v == "escalate"),
                 "{:?}",
                 rule.verbs
             );
             if rule.api_groups.as_deref() == Some(&["rbac.authorization.k8s.io".to_string()]) {
-                assert_eq!(rule.resource_names.as_deref(), Some(&[NAME.to_string()][..]));
-                assert!(
-                    !rule
-                        .verbs
-                        .iter()
-                        .any(|v| v == "create" || v == "patch" || v == "update")
-                );
+                // Roles are never written; bindings never changed, so never re-pointed.
+                assert!(!rule.verbs.iter().any(|v| v == "patch" || v == "update"), "{rule:?}");
+                if resources.iter().any(|r| r == "clusterroles") {
+                    assert!(rule.resource_names.is_some(), "{rule:?}");
+                    assert!(!rule.verbs.iter().any(|v| v == "create"), "{rule:?}");
+                }
+                if rule.verbs.iter().any(|v| v == "bind") {
+                    assert_eq!(rule.resource_names.as_deref(), Some(&[COLLECTOR_READER.to_string()][..]));
+                }
+                assert!(!resources.iter().any(|r| r == "roles" || r == "rolebindings"), "{rule:?}");
             }
+        }
+        for rule in reader_rules() {
+            assert!(rule.verbs.iter().all(|v| ["get", "list", "watch"].contains(&v.as_str())));
         }
         assert_eq!(version(), version());
         assert_eq!(version().len(), 12);

@@ -7,11 +7,13 @@
 
 use super::logging::{self, LoggingOutput};
 use super::{Kube, KubeStepEvent, Origin};
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::poll::Poll;
 use crate::run::Run;
 use crate::settings::Settings;
+use crate::steps::insights::{self, InsightsOutput};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{Api, ObjectMeta};
 use kube::{Resource, ResourceExt};
@@ -41,6 +43,9 @@ pub struct StorageOutput {
     pub csi_driver: SharedObject,
     pub storage_class: SharedObject,
     pub logging: LoggingOutput,
+    /// The namespace's collector, when the run asks for Container Insights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_insights: Option<InsightsOutput>,
 }
 
 /// The `storage-class` function.
@@ -52,13 +57,17 @@ pub async fn handle(
     // `fileSystemId` is checked like in every Kubernetes step's event, but the shared class names
     // no file system (see `ensure_storage`).
     event.validate()?;
-    let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+    let cluster = aws::eks::cluster(&clients.eks, &event.run.request.cluster_name).await?;
+    let kube = Kube::connect_to(clients, settings, &cluster).await?;
     match event.action {
         StorageAction::Create => {
             let region = clients.config.region().ok_or_else(|| {
                 WorkflowError::invalid("AWS_REGION", "must be set: the pods' logs go to its CloudWatch")
             })?;
-            let output = ensure_storage(&kube, &event.run, region.as_ref(), &settings.fargate_log_group).await?;
+            let mut output = ensure_storage(&kube, &event.run, region.as_ref(), &settings.fargate_log_group).await?;
+            // Day-2 metrics too: this step runs once the namespace's Fargate profile is ACTIVE.
+            output.container_insights =
+                insights::converge(clients, settings, &kube, &cluster, &event.run, region.as_ref()).await?;
             let detail = format!(
                 "CSIDriver {} ({:?}), StorageClass {} ({:?}), logging ConfigMap {}/{} ({:?})",
                 output.csi_driver.name,
@@ -98,6 +107,7 @@ pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_group: &st
         csi_driver: ensure_shared(kube, run, &kube.all(), &driver).await?,
         storage_class: ensure_shared(kube, run, &kube.all(), &class).await?,
         logging: logging::ensure(kube, run, region, log_group).await?,
+        container_insights: None,
     })
 }
 
