@@ -68,9 +68,9 @@ def event_keys(fn: str, action: str) -> set:
     return EVENT_KEYS.get((fn, action)) or EVENT_KEYS[(fn, "*")]
 
 
-CLEANUP_ORDER = ["lease", "kubernetes", "alarms", "fargate-profile", "mount-targets", "file-system", "security-group",
+CLEANUP_ORDER = ["lease", "kubernetes", "alarms", "insights-role", "fargate-profile", "mount-targets", "file-system", "security-group",
                  "kms-key", "access-entry", "finish"]
-CLEANUP_KEYS = {"kubernetes": "kubernetes", "alarms": "alarms", "fargate-profile": "fargateProfile", "mount-targets": "mountTargets",
+CLEANUP_KEYS = {"kubernetes": "kubernetes", "alarms": "alarms", "insights-role": "insightsRole", "fargate-profile": "fargateProfile", "mount-targets": "mountTargets",
                 "file-system": "fileSystem", "security-group": "securityGroup", "kms-key": "kmsKey",
                 "access-entry": "accessEntry"}
 
@@ -409,7 +409,7 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         # The first of the three calls removed it; the last output still says so.
         assert output["actions"]["fargateProfile"] == {"removed": ["fargate-profile-1"], "kept": []}, output
         assert output["input"]["reason"] == "smoke" and set(output["actions"]) == {
-            "kubernetes", "alarms", "fargateProfile", "mountTargets", "fileSystem", "securityGroup", "kmsKey", "accessEntry"}
+            "kubernetes", "alarms", "insightsRole", "fargateProfile", "mountTargets", "fileSystem", "securityGroup", "kmsKey", "accessEntry"}
     elif label == "cl-dependency":
         assert status == "SUCCEEDED" and "cleanup:security-group!DependencyNotReady" in seq, seq
     elif label == "cl-cap":

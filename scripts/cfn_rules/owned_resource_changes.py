@@ -105,6 +105,8 @@ OWN_NAME_PATTERNS = (
     re.compile(r":fargateprofile/[^/]+/fp-"),
     # The file systems' alarms, efs-fargate-workflow-<hash>-<cluster>-<namespace>-... (ownership::ALARM_NAME_PREFIX).
     re.compile(r":alarm:efs-fargate-workflow-"),
+    # The Container Insights collector roles live under the path /efs-fargate-workflow/ (insights::role::PATH).
+    re.compile(r":role/efs-fargate-workflow/"),
 )
 
 

@@ -29,9 +29,10 @@ struct Step {
 }
 
 /// In dependency order: pods before the profile that runs them, the alarms right after the pods
-/// (before the connections alarm reports them gone), mount targets before their file system and
-/// security group, the key and the access entry last.
-const STEPS: [Step; 8] = [
+/// (before the connections alarm reports them gone) and the Container Insights collector's role after
+/// its pod, mount targets before their file system and security group, the key and the access entry
+/// last.
+const STEPS: [Step; 9] = [
     Step {
         action: "kubernetes",
         key: "kubernetes",
@@ -45,6 +46,14 @@ const STEPS: [Step; 8] = [
         key: "alarms",
         title: "Alarms",
         check: "AreAlarmsGone",
+        reach: Reach::Aws,
+        cap: POLL_CAP,
+    },
+    Step {
+        action: "insights-role",
+        key: "insightsRole",
+        title: "InsightsRole",
+        check: "IsInsightsRoleGone",
         reach: Reach::Aws,
         cap: POLL_CAP,
     },
@@ -127,7 +136,7 @@ pub fn cleanup() -> StateMachine {
     }
     add_finish(&mut states, &policy);
     StateMachine {
-        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> alarms -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what carries the workflow's ownership tags (with runId, a rollback: only what that run created) and is called again until done; a failed action does not stop the next one.".into(),
+        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> alarms -> Container Insights role -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what carries the workflow's ownership tags (with runId, a rollback: only what that run created) and is called again until done; a failed action does not stop the next one.".into(),
         start_at: "Init".into(),
         timeout_seconds: TIMEOUT_SECONDS,
         states,

@@ -87,6 +87,7 @@ fn cleanup_events() {
         ("access-entry", CleanupAction::AccessEntry),
         ("kubernetes", CleanupAction::Kubernetes),
         ("alarms", CleanupAction::Alarms),
+        ("insights-role", CleanupAction::InsightsRole),
     ] {
         let relative = format!("functions/cleanup-{name}.json");
         let event: CleanupEvent =

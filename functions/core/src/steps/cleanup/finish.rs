@@ -36,6 +36,7 @@ impl CleanupAction {
         match self {
             CleanupAction::Kubernetes => "kubernetes",
             CleanupAction::Alarms => "alarms",
+            CleanupAction::InsightsRole => "insightsRole",
             CleanupAction::FargateProfile => "fargateProfile",
             CleanupAction::MountTargets => "mountTargets",
             CleanupAction::FileSystem => "fileSystem",

@@ -11,6 +11,7 @@ mod alarms;
 mod efs;
 mod eks;
 mod finish;
+mod insights_role;
 mod kms;
 mod kubernetes;
 pub mod request;
@@ -40,6 +41,7 @@ const LEASE_POLL_SECONDS: u32 = 30;
 pub enum CleanupAction {
     Kubernetes,
     Alarms,
+    InsightsRole,
     FargateProfile,
     MountTargets,
     FileSystem,
@@ -50,9 +52,10 @@ pub enum CleanupAction {
 
 impl CleanupAction {
     /// Every action, in the order the cleanup state machine runs them.
-    pub const ALL: [CleanupAction; 8] = [
+    pub const ALL: [CleanupAction; 9] = [
         CleanupAction::Kubernetes,
         CleanupAction::Alarms,
+        CleanupAction::InsightsRole,
         CleanupAction::FargateProfile,
         CleanupAction::MountTargets,
         CleanupAction::FileSystem,
@@ -209,6 +212,7 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
     let scope = Scope::of(event.run_id.as_deref());
     let mut progress = match event.action {
         CleanupAction::Alarms => alarms::alarms(&clients.cloudwatch, &owner, &scope).await?,
+        CleanupAction::InsightsRole => insights_role::remove(&clients.iam, &owner, &scope).await?,
         CleanupAction::Kubernetes => kubernetes::remove(clients, settings, &owner, &scope).await?,
         CleanupAction::FargateProfile => {
             eks::fargate_profile(clients, settings, &owner, &scope, event.execution_arn.as_deref()).await?

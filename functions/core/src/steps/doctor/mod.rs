@@ -15,7 +15,7 @@ use crate::poll::Poll;
 use crate::run::Network;
 use crate::settings::{AccessEntryMode, OptInScope, Settings};
 use crate::steps::access::{self, AccessDecision};
-use crate::steps::{network, preflight};
+use crate::steps::{insights, network, preflight};
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,6 +35,7 @@ pub mod names {
     pub const SECURITY_GROUP: &str = "securityGroup";
     pub const FARGATE_PROFILE: &str = "fargateProfile";
     pub const ACCESS_ENTRY: &str = "accessEntry";
+    pub const CONTAINER_INSIGHTS: &str = "containerInsights";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +274,14 @@ pub async fn examine(
             Some(AccessDecision::Skip)
         }
     };
+    if request.monitoring.container_insights {
+        checks.check(
+            CONTAINER_INSIGHTS,
+            insights::role::check_prerequisites(&clients.iam, cluster, &owner).await,
+        )?;
+    } else {
+        checks.skip(CONTAINER_INSIGHTS, "monitoring.containerInsights is off");
+    }
     let report = DoctorReport {
         cluster_name: request.cluster_name.clone(),
         namespace: request.namespace.clone(),

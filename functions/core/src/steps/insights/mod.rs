@@ -14,7 +14,7 @@ pub mod objects;
 pub mod role;
 
 use crate::clients::AwsClients;
-use crate::error::{Result, WorkflowError};
+use crate::error::Result;
 use crate::ownership::{Owner, Scope};
 use crate::run::Run;
 use crate::settings::Settings;
@@ -26,7 +26,6 @@ use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Resource;
 use kube::api::{Api, ListParams};
-use role::ClusterIdentity;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
@@ -66,11 +65,7 @@ pub async fn converge(
         }
         return Ok(None);
     }
-    let identity = ClusterIdentity::of(cluster).ok_or_else(|| WorkflowError::DependencyNotReady {
-        resource: format!("EKS cluster {}", run.request.cluster_name),
-        message: "DescribeCluster reported no ARN or OIDC issuer yet".into(),
-    })?;
-    let role_arn = role::ensure_role(&clients.iam, run, &settings.insights, &identity).await?;
+    let role_arn = role::ensure_role(&clients.iam, run, &settings.insights, cluster).await?;
     let log_group = &settings.insights.log_group;
     let config = objects::collector_config(run, region, log_group);
     let namespace = &owner.namespace;

@@ -96,22 +96,66 @@ pub fn permissions(identity: &ClusterIdentity, log_group: &str) -> Value {
     })
 }
 
+/// The doctor's check: the cluster has an OIDC provider, and no role of ours' name that is not ours
+/// is in the way. Says what the run will do.
+pub async fn check_prerequisites(iam: &aws_sdk_iam::Client, cluster: &Cluster, owner: &Owner) -> Result<String> {
+    let identity = identity_of(cluster, &owner.cluster)?;
+    require_oidc_provider(iam, &identity, &owner.cluster).await?;
+    let name = role_name(owner);
+    match aws::iam::role_named(iam, &name).await? {
+        None => Ok(format!(
+            "OIDC provider {} found; the run creates collector role {name}",
+            identity.provider_arn()
+        )),
+        Some(role) => check_ours(&role, owner).map(|()| format!("OIDC provider found; collector role {name} is ours")),
+    }
+}
+
+fn identity_of(cluster: &Cluster, name: &str) -> Result<ClusterIdentity> {
+    ClusterIdentity::of(cluster).ok_or_else(|| WorkflowError::DependencyNotReady {
+        resource: format!("EKS cluster {name}"),
+        message: "DescribeCluster reported no ARN or OIDC issuer yet".into(),
+    })
+}
+
+async fn require_oidc_provider(iam: &aws_sdk_iam::Client, identity: &ClusterIdentity, cluster: &str) -> Result<()> {
+    if aws::iam::oidc_provider_exists(iam, &identity.provider_arn()).await? {
+        Ok(())
+    } else {
+        Err(WorkflowError::OidcProviderMissing {
+            cluster: cluster.to_string(),
+            issuer: format!("https://{}", identity.issuer),
+        })
+    }
+}
+
+/// A role of the collector's name is usable only if it is ours, at our path.
+fn check_ours(role: &aws_sdk_iam::types::Role, owner: &Owner) -> Result<()> {
+    let reason = if !owner.owns(aws::iam::role_tags(role)) {
+        "it does not carry the workflow's tags for this cluster namespace".to_string()
+    } else if role.path() != PATH {
+        format!("its path is {} instead of {PATH}", role.path())
+    } else {
+        return Ok(());
+    };
+    Err(WorkflowError::CollectorRoleConflict {
+        role_name: role.role_name().to_string(),
+        reason,
+    })
+}
+
 /// Finds or creates the namespace's collector role and converges its trust and permissions (a
 /// cluster recreated under the same name has a new issuer). Returns its ARN.
 pub async fn ensure_role(
     iam: &aws_sdk_iam::Client,
     run: &Run,
     settings: &InsightsSettings,
-    identity: &ClusterIdentity,
+    described: &Cluster,
 ) -> Result<String> {
     let owner = run.owner();
     let cluster = &run.request.cluster_name;
-    if !aws::iam::oidc_provider_exists(iam, &identity.provider_arn()).await? {
-        return Err(WorkflowError::OidcProviderMissing {
-            cluster: cluster.clone(),
-            issuer: format!("https://{}", identity.issuer),
-        });
-    }
+    let identity = &identity_of(described, cluster)?;
+    require_oidc_provider(iam, identity, cluster).await?;
     let name = role_name(&owner);
     let trust = trust_policy(identity, &run.request.namespace);
     let role = match aws::iam::role_named(iam, &name).await? {
@@ -138,18 +182,7 @@ pub async fn ensure_role(
             }
         }
     };
-    if !owner.owns(aws::iam::role_tags(&role)) {
-        return Err(WorkflowError::CollectorRoleConflict {
-            role_name: name,
-            reason: "it does not carry the workflow's tags for this cluster namespace".into(),
-        });
-    }
-    if role.path() != PATH {
-        return Err(WorkflowError::CollectorRoleConflict {
-            role_name: name,
-            reason: format!("its path is {} instead of {PATH}", role.path()),
-        });
-    }
+    check_ours(&role, &owner)?;
     let current_trust = role
         .assume_role_policy_document()
         .map(aws::iam::decoded)

@@ -11,7 +11,9 @@ use crate::input::{ProvisionRequest, rules};
 use crate::ownership::Owner;
 use crate::poll::Poll;
 use crate::settings::Settings;
+use crate::steps::insights;
 use crate::steps::k8s::{Kube, logging, manifests, storage};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kube::Resource;
@@ -95,6 +97,7 @@ async fn labels_of(kube: &Kube, item: &Planned) -> Result<Option<BTreeMap<String
         Kind::LoggingConfig => found(kube, kube.namespaced::<ConfigMap>(namespaced()), name).await,
         Kind::PersistentVolumeClaim => found(kube, kube.namespaced::<PersistentVolumeClaim>(namespaced()), name).await,
         Kind::Pod => found(kube, kube.namespaced::<Pod>(namespaced()), name).await,
+        Kind::Collector => found(kube, kube.namespaced::<Deployment>(namespaced()), name).await,
         _ => Ok(None),
     }
 }
@@ -176,6 +179,19 @@ pub(super) fn from_input(request: &ProvisionRequest, settings: &Settings) -> Vec
         .settings(json!({"logGroup": settings.fargate_log_group, "streamPrefix": logging::stream_prefix(&request.cluster_name)}))
         .reason(shared),
     ];
+    if request.monitoring.container_insights {
+        items.push(
+            Planned::new(Kind::Collector, format!("{namespace}/{}", insights::COLLECTOR), Action::Ensure).settings(
+                json!({
+                    "image": settings.insights.collector_image,
+                    "serviceAccount": insights::SERVICE_ACCOUNT,
+                    "clusterRoleBinding": insights::objects::binding_name(namespace),
+                    "logGroup": settings.insights.log_group,
+                    "metricNamespace": insights::collector::METRIC_NAMESPACE,
+                }),
+            ),
+        );
+    }
     if request.deploy_poc_app {
         let volume = |names: manifests::VolumeNames| {
             [

@@ -16,6 +16,7 @@ use crate::settings::Settings;
 use crate::steps::access::AccessDecision;
 use crate::steps::doctor::{CheckStatus, DoctorReport, Examination, names};
 use crate::steps::efs::{kms, security_group};
+use crate::steps::insights;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -49,6 +50,10 @@ pub enum Kind {
     CsiDriver,
     StorageClass,
     LoggingConfig,
+    /// The Container Insights collector's IAM role.
+    CollectorRole,
+    /// Its Deployment, with its service account, configuration and ClusterRoleBinding.
+    Collector,
     PersistentVolume,
     PersistentVolumeClaim,
     Pod,
@@ -180,6 +185,9 @@ pub async fn plan(
             });
         }
     }
+    if request.monitoring.container_insights {
+        resources.push(collector_role(clients, &owner, doctor).await?);
+    }
     resources.extend(kubernetes::from_input(request, settings));
     Ok(Plan {
         cluster_name: request.cluster_name.clone(),
@@ -187,6 +195,28 @@ pub async fn plan(
         would_fail_with: doctor.failed().next().and_then(|c| c.error.clone()),
         adopts_namespace: request.adopts(Adoptable::Namespace),
         resources,
+    })
+}
+
+/// The collector's role: refused when the doctor found no OIDC provider or a look-alike.
+async fn collector_role(clients: &AwsClients, owner: &Owner, doctor: &DoctorReport) -> Result<Planned> {
+    let name = insights::role::role_name(owner);
+    let item = Planned::new(Kind::CollectorRole, &name, Action::Create).settings(json!({
+        "path": insights::role::PATH,
+        "trust": format!("system:serviceaccount:{}:{}", owner.namespace, insights::SERVICE_ACCOUNT),
+    }));
+    if let Some(reason) = refused(doctor, names::CONTAINER_INSIGHTS) {
+        return Ok(Planned {
+            action: Action::Refuse,
+            ..item.reason(reason)
+        });
+    }
+    Ok(match aws::iam::role_named(&clients.iam, &name).await? {
+        Some(role) => Planned {
+            action: Action::Reuse,
+            ..item.id(role.arn())
+        },
+        None => item,
     })
 }
 
