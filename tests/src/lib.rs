@@ -24,10 +24,10 @@ pub use events::{cleanup_event, kube_step, prepare_event, step};
 pub use foreign::{Foreign, seed_foreign_resources};
 pub use inventory::{
     AlarmInfo, FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo,
-    SecurityGroupInfo, inventory,
+    RoleInfo, SecurityGroupInfo, inventory,
 };
 pub use lease_table::{LEASE_TABLE, create_lease_table};
-pub use local::{CLUSTER, NAMESPACE, POD_ROLE, settings};
+pub use local::{CLUSTER, INSIGHTS_BOUNDARY, NAMESPACE, POD_ROLE, insights_settings, settings};
 pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
-pub use network::{SeededAccess, SeededCluster, Subnet, seed_network, seed_network_with};
+pub use network::{SeededAccess, SeededCluster, Subnet, associate_oidc_provider, seed_network, seed_network_with};
 pub use world::{CLEANUP_ORDER, World};

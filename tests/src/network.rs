@@ -233,6 +233,7 @@ pub async fn seed_network_with(clients: &AwsClients, cluster_name: &str, access:
         main_route_table_id,
     };
     seeded.create_cluster_with(&clients.eks, cluster_name, access).await;
+    associate_oidc_provider(clients, cluster_name).await;
     seed_pod_execution_role(clients).await;
     seeded
 }
@@ -271,6 +272,37 @@ impl SeededCluster {
             .await
             .or_panic("eks create_cluster");
     }
+}
+
+/// Registers the cluster's OIDC issuer with IAM, as `eksctl utils associate-iam-oidc-provider`
+/// (or the Terraform EKS module's default) does: what IAM roles for service accounts need. Returns
+/// the provider's ARN.
+pub async fn associate_oidc_provider(clients: &AwsClients, cluster_name: &str) -> String {
+    let cluster = clients
+        .eks
+        .describe_cluster()
+        .name(cluster_name)
+        .send()
+        .await
+        .or_panic("eks describe_cluster")
+        .cluster
+        .expect("a cluster");
+    let issuer = cluster
+        .identity()
+        .and_then(|i| i.oidc())
+        .and_then(|o| o.issuer())
+        .expect("moto gives every cluster an OIDC issuer");
+    clients
+        .iam
+        .create_open_id_connect_provider()
+        .url(issuer)
+        .client_id_list("sts.amazonaws.com")
+        .thumbprint_list("9e99a48a9960b14926bb7f3b02e22da2b0ab7280")
+        .send()
+        .await
+        .or_panic("iam create_open_id_connect_provider")
+        .open_id_connect_provider_arn
+        .expect("a provider ARN")
 }
 
 /// Fargate's trust policy for [`crate::POD_ROLE`].

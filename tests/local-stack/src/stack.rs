@@ -155,6 +155,7 @@ impl LocalStack {
             cleanup_state_machine_arn: Some(cleanup_arn.clone()),
             // No override: the gateway's DescribeCluster gives each cluster's API server and CA.
             lease_table_name: Some(LEASE_TABLE.into()),
+            insights: workflow_tests::insights_settings(),
             ..Settings::default()
         };
         // The handlers' own AWS calls come back through the gateway, where faults and latency apply.
