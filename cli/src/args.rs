@@ -39,7 +39,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// A JSON execution input file (see events/console/); flags below are ignored when given.
-    #[arg(long, conflicts_with_all = ["cluster", "namespace", "ttl", "kms_key_alias", "no_poc_app", "retain_on_failure", "pod_execution_role_arn"])]
+    #[arg(long, conflicts_with_all = ["cluster", "namespace", "ttl", "kms_key_alias", "no_poc_app", "retain_on_failure", "pod_execution_role_arn", "container_insights"])]
     pub input: Option<PathBuf>,
     /// The EKS cluster.
     #[arg(long, required_unless_present = "input")]
@@ -60,6 +60,9 @@ pub struct StartArgs {
     /// Keep what was created when a step fails, instead of rolling back.
     #[arg(long)]
     pub retain_on_failure: bool,
+    /// Run a Container Insights collector in the namespace (`monitoring.containerInsights`).
+    #[arg(long)]
+    pub container_insights: bool,
     /// Execution name (default: provision-<cluster>-<namespace>-<time>).
     #[arg(long)]
     pub name: Option<String>,

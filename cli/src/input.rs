@@ -3,7 +3,7 @@
 use crate::args::StartArgs;
 use crate::error::CliError;
 use efs_fargate_core::input::{Trigger, parse_execution_input};
-use efs_fargate_core::settings::Settings;
+use efs_fargate_core::settings::{InsightsSettings, Settings};
 use serde_json::{Map, Value, json};
 
 pub fn execution_input(args: &StartArgs) -> Result<Value, CliError> {
@@ -41,14 +41,21 @@ fn from_flags(args: &StartArgs) -> Value {
     if args.retain_on_failure {
         input.insert("onFailure".into(), json!("retain"));
     }
+    if args.container_insights {
+        input.insert("monitoring".into(), json!({"containerInsights": true}));
+    }
     Value::Object(input)
 }
 
-/// The deployment may supply the pod execution role, so a placeholder stands in for it here; every
-/// other rule is the one `prepare` applies.
+/// The deployment supplies the pod execution role and the collectors' permissions boundary, so
+/// placeholders stand in for them here; every other rule is the one `prepare` applies.
 fn check(input: &Value) -> Result<(), CliError> {
     let settings = Settings {
         pod_execution_role_arn: Some("arn:aws:iam::000000000000:role/deployment-default".into()),
+        insights: InsightsSettings {
+            boundary_arn: Some("arn:aws:iam::000000000000:policy/deployment-boundary".into()),
+            ..InsightsSettings::default()
+        },
         ..Settings::default()
     };
     match parse_execution_input(input, &settings)? {
@@ -82,11 +89,12 @@ mod tests {
             "alias/efs",
             "--no-poc-app",
             "--retain-on-failure",
+            "--container-insights",
         ]);
         assert_eq!(
             execution_input(&args).unwrap(),
             json!({"clusterName": "demo", "ttl": "PT8H", "encryption": {"kmsKeyAlias": "alias/efs"},
-                   "deployPocApp": false, "onFailure": "retain"})
+                   "deployPocApp": false, "onFailure": "retain", "monitoring": {"containerInsights": true}})
         );
     }
 

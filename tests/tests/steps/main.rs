@@ -7,6 +7,7 @@ mod cleanup_aws;
 mod harness;
 mod kube_auth;
 mod kube_cleanup;
+mod kube_insights;
 mod kube_plan;
 mod kube_provision;
 mod kube_validate;
