@@ -254,10 +254,17 @@ mod tests {
             ..request(verb, "deployments", "", "poc")
         };
         let service_account = |verb: &'static str| request(verb, "serviceaccounts", "", "poc");
-        for policy in ["AmazonEKSEditPolicy", "AmazonEKSAdminPolicy", "AmazonEKSClusterAdminPolicy"] {
+        for policy in [
+            "AmazonEKSEditPolicy",
+            "AmazonEKSAdminPolicy",
+            "AmazonEKSClusterAdminPolicy",
+        ] {
             for verb in ["create", "patch", "delete", "get", "list"] {
                 assert!(allows(policy, &deployment(verb)), "{policy} {verb} deployments");
-                assert!(allows(policy, &service_account(verb)), "{policy} {verb} serviceaccounts");
+                assert!(
+                    allows(policy, &service_account(verb)),
+                    "{policy} {verb} serviceaccounts"
+                );
             }
         }
         assert!(allows("AmazonEKSViewPolicy", &deployment("get")));

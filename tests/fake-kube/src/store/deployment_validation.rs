@@ -187,10 +187,7 @@ mod tests {
         ]});
         assert!(fields(&deployment(expressions, labels.clone())).is_empty());
         let mut causes = Vec::new();
-        validate(
-            &deployment(json!({"matchLabels": {"app": "db"}}), labels),
-            &mut causes,
-        );
+        validate(&deployment(json!({"matchLabels": {"app": "db"}}), labels), &mut causes);
         assert_eq!(causes.len(), 1);
         assert_eq!(causes[0].field, "spec.template.metadata.labels");
         assert_eq!(
@@ -245,7 +242,12 @@ mod tests {
         new["spec"]["selector"] = json!({"matchLabels": {"app": "api"}});
         let err = validate_update(&old, &new).unwrap_err();
         assert_eq!(err.status_code(), 422);
-        assert!(err.message.starts_with("Deployment.apps \"d\" is invalid: spec.selector"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("Deployment.apps \"d\" is invalid: spec.selector"),
+            "{}",
+            err.message
+        );
         assert!(err.message.ends_with("field is immutable"), "{}", err.message);
     }
 }
