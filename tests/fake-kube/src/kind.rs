@@ -1,4 +1,7 @@
 //! The kinds the fake serves, with what the REST paths and discovery documents say about them.
+//!
+//! Deployments are stored, validated and defaulted like the API server does it, but never run:
+//! no controller makes ReplicaSets or pods for them and their `status` stays empty.
 
 /// One served resource type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,20 +19,24 @@ pub enum Kind {
     Role,
     ClusterRoleBinding,
     RoleBinding,
+    ServiceAccount,
+    Deployment,
 }
 
 /// The API group of `storageclasses` and `csidrivers`.
 pub const STORAGE_GROUP: &str = "storage.k8s.io";
 /// The API group of roles and bindings.
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+/// The API group of deployments.
+pub const APPS_GROUP: &str = "apps";
 /// The named API groups served under `/apis`.
-pub const NAMED_GROUPS: [&str; 2] = [STORAGE_GROUP, RBAC_GROUP];
+pub const NAMED_GROUPS: [&str; 3] = [APPS_GROUP, STORAGE_GROUP, RBAC_GROUP];
 
 /// What every served resource allows.
 pub const VERBS: [&str; 5] = ["create", "delete", "get", "list", "patch"];
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::PersistentVolume,
@@ -43,6 +50,8 @@ impl Kind {
         Kind::Role,
         Kind::ClusterRoleBinding,
         Kind::RoleBinding,
+        Kind::ServiceAccount,
+        Kind::Deployment,
     ];
 
     /// `Pod`, `CSIDriver`, ...
@@ -61,6 +70,8 @@ impl Kind {
             Kind::Role => "Role",
             Kind::ClusterRoleBinding => "ClusterRoleBinding",
             Kind::RoleBinding => "RoleBinding",
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Deployment => "Deployment",
         }
     }
 
@@ -80,6 +91,8 @@ impl Kind {
             Kind::Role => "roles",
             Kind::ClusterRoleBinding => "clusterrolebindings",
             Kind::RoleBinding => "rolebindings",
+            Kind::ServiceAccount => "serviceaccounts",
+            Kind::Deployment => "deployments",
         }
     }
 
@@ -96,6 +109,8 @@ impl Kind {
             Kind::ConfigMap => &["cm"],
             Kind::Event => &["ev"],
             Kind::StorageClass => &["sc"],
+            Kind::ServiceAccount => &["sa"],
+            Kind::Deployment => &["deploy"],
             _ => &[],
         }
     }
@@ -105,13 +120,15 @@ impl Kind {
         match self {
             Kind::StorageClass | Kind::CsiDriver => STORAGE_GROUP,
             Kind::ClusterRole | Kind::Role | Kind::ClusterRoleBinding | Kind::RoleBinding => RBAC_GROUP,
+            Kind::Deployment => APPS_GROUP,
             _ => "",
         }
     }
 
-    /// `v1`, `storage.k8s.io/v1` or `rbac.authorization.k8s.io/v1`.
+    /// `v1`, `apps/v1`, `storage.k8s.io/v1` or `rbac.authorization.k8s.io/v1`.
     pub fn api_version(self) -> &'static str {
         match self.group() {
+            APPS_GROUP => "apps/v1",
             STORAGE_GROUP => "storage.k8s.io/v1",
             RBAC_GROUP => "rbac.authorization.k8s.io/v1",
             _ => "v1",
@@ -128,6 +145,8 @@ impl Kind {
                 | Kind::Secret
                 | Kind::Role
                 | Kind::RoleBinding
+                | Kind::ServiceAccount
+                | Kind::Deployment
         )
     }
 
@@ -140,7 +159,7 @@ impl Kind {
     pub fn has_status_subresource(self) -> bool {
         matches!(
             self,
-            Kind::Namespace | Kind::Pod | Kind::PersistentVolume | Kind::PersistentVolumeClaim
+            Kind::Namespace | Kind::Pod | Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::Deployment
         )
     }
 
@@ -166,6 +185,14 @@ impl Kind {
             group => format!("{}.{group}", self.plural()),
         }
     }
+
+    /// `Pod` or `Deployment.apps`, as the API server names kinds in validation errors.
+    pub fn qualified_kind(self) -> String {
+        match self.group() {
+            "" => self.name().to_string(),
+            group => format!("{}.{group}", self.name()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -183,5 +210,17 @@ mod tests {
         assert_eq!(Kind::CsiDriver.qualified_resource(), "csidrivers.storage.k8s.io");
         assert_eq!(Kind::RoleBinding.api_version(), "rbac.authorization.k8s.io/v1");
         assert!(Kind::RoleBinding.namespaced() && !Kind::ClusterRoleBinding.namespaced());
+        assert_eq!(Kind::lookup("sa"), Some(Kind::ServiceAccount));
+        assert_eq!(Kind::lookup("deploy"), Some(Kind::Deployment));
+        assert_eq!(Kind::from_path("", "deployments"), None);
+        assert_eq!(Kind::from_path(APPS_GROUP, "deployments"), Some(Kind::Deployment));
+        assert_eq!(Kind::from_path("", "serviceaccounts"), Some(Kind::ServiceAccount));
+        assert_eq!(Kind::Deployment.api_version(), "apps/v1");
+        assert_eq!(Kind::ServiceAccount.api_version(), "v1");
+        assert!(Kind::Deployment.namespaced() && Kind::ServiceAccount.namespaced());
+        assert!(Kind::Deployment.has_status_subresource() && !Kind::ServiceAccount.has_status_subresource());
+        assert_eq!(Kind::Deployment.qualified_resource(), "deployments.apps");
+        assert_eq!(Kind::Deployment.qualified_kind(), "Deployment.apps");
+        assert_eq!(Kind::Pod.qualified_kind(), "Pod");
     }
 }

@@ -56,7 +56,7 @@ pub fn group(name: &str) -> Value {
     group
 }
 
-/// `/api/v1` or `/apis/storage.k8s.io/v1`: `APIResourceList`.
+/// `/api/v1` or `/apis/<group>/v1`: `APIResourceList`.
 pub fn resource_list(group: &str) -> Value {
     let mut resources = Vec::new();
     for kind in Kind::ALL.into_iter().filter(|k| k.group() == group) {
@@ -119,6 +119,13 @@ mod tests {
         assert_eq!(storage["resources"][0]["namespaced"], false);
         let rbac = resource_list(crate::kind::RBAC_GROUP);
         assert_eq!(rbac["resources"].as_array().unwrap().len(), 4);
-        assert_eq!(group_list()["groups"].as_array().unwrap().len(), 2);
+        let apps = resource_list(crate::kind::APPS_GROUP);
+        assert_eq!(apps["groupVersion"], "apps/v1");
+        assert_eq!(apps["resources"][0]["name"], "deployments");
+        assert_eq!(apps["resources"][0]["shortNames"], json!(["deploy"]));
+        assert_eq!(apps["resources"][1]["name"], "deployments/status");
+        assert!(names.contains(&"serviceaccounts"));
+        assert_eq!(group_list()["groups"].as_array().unwrap().len(), 3);
+        assert_eq!(group("apps")["preferredVersion"]["groupVersion"], "apps/v1");
     }
 }

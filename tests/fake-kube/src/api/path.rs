@@ -30,7 +30,7 @@ pub enum Route {
     CoreVersions,
     /// `/apis`
     GroupList,
-    /// `/apis/storage.k8s.io`, `/apis/rbac.authorization.k8s.io`
+    /// `/apis/apps`, `/apis/storage.k8s.io`, `/apis/rbac.authorization.k8s.io`
     Group { group: &'static str },
     /// `/api/v1` (group `""`) or `/apis/<group>/v1`
     ResourceList { group: &'static str },
@@ -185,6 +185,14 @@ mod tests {
             object_route(Kind::RoleBinding, "ns", "rb", None)
         );
         assert_eq!(
+            Route::parse("/apis/apps/v1/namespaces/ns/deployments/web/status"),
+            object_route(Kind::Deployment, "ns", "web", Some(Subresource::Status))
+        );
+        assert_eq!(
+            Route::parse("/api/v1/namespaces/ns/serviceaccounts/default"),
+            object_route(Kind::ServiceAccount, "ns", "default", None)
+        );
+        assert_eq!(
             Route::parse("/apis/rbac.authorization.k8s.io"),
             Some(Route::Group {
                 group: crate::kind::RBAC_GROUP
@@ -198,10 +206,13 @@ mod tests {
             "/api/v1/pods/web",
             "/api/v1/namespaces/ns/storageclasses",
             "/api/v1/storageclasses",
-            "/apis/apps/v1/deployments",
+            "/apis/batch/v1/jobs",
+            "/apis/apps/v1/namespaces/ns/deployments/web/scale",
+            "/apis/apps/v1/namespaces/ns/replicasets",
+            "/api/v1/namespaces/ns/deployments",
             "/api/v1/namespaces/ns/configmaps/cm/status",
             "/api/v1/namespaces/ns/pods/web/attach",
-            "/apis/apps",
+            "/apis/batch",
             "/api//v1",
             "/",
         ] {

@@ -119,7 +119,8 @@ impl ApiError {
         }
     }
 
-    /// `Pod "web" is invalid: spec.containers: Required value`, with one cause per problem.
+    /// `Pod "web" is invalid: spec.containers: Required value` (`Deployment.apps "web" is
+    /// invalid: ...` in a named group), with one cause per problem.
     pub fn invalid(kind: Kind, name: &str, causes: Vec<Cause>) -> Self {
         let summary: Vec<String> = causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect();
         let summary = match summary.as_slice() {
@@ -134,7 +135,7 @@ impl ApiError {
             .collect();
         Self {
             reason: Reason::Invalid,
-            message: format!("{} \"{name}\" is invalid: {summary}", kind.name()),
+            message: format!("{} \"{name}\" is invalid: {summary}", kind.qualified_kind()),
             details: Some(details),
         }
     }

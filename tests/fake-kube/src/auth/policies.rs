@@ -1,17 +1,20 @@
 //! The EKS access policies, as "Review access policy permissions" in the EKS user guide lists
-//! their rules, restricted to the API groups this server serves (core, `storage.k8s.io`,
-//! `rbac.authorization.k8s.io`; the `apps`, `batch`, ... rows are left out because nothing here
-//! could use them). None of the namespaced policies grants cluster-scoped storage objects
-//! (PVs, StorageClasses, CSIDrivers): on EKS those need AmazonEKSClusterAdminPolicy or RBAC.
+//! their rules (the same as the Kubernetes `view`/`edit`/`admin` roles), restricted to the API
+//! groups this server serves (core, `apps`, `storage.k8s.io`, `rbac.authorization.k8s.io`; the
+//! `batch`, `autoscaling`, ... rows are left out because nothing here could use them). The `apps`
+//! rows keep their StatefulSets, DaemonSets and ReplicaSets so a role holds what it holds on EKS
+//! (which matters to the escalation check). None of the namespaced policies grants cluster-scoped
+//! storage objects (PVs, StorageClasses, CSIDrivers): on EKS those need
+//! AmazonEKSClusterAdminPolicy or RBAC.
 
 use crate::auth::access::Scope;
 use crate::auth::rules::{Attributes, Rule};
-use crate::kind::RBAC_GROUP;
+use crate::kind::{APPS_GROUP, RBAC_GROUP};
 
 const READ: &[&str] = &["get", "list", "watch"];
 const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
 
-/// The core-group rows of AmazonEKSViewPolicy.
+/// The core and `apps` rows of AmazonEKSViewPolicy.
 fn view() -> Vec<Rule> {
     vec![
         Rule::new(
@@ -46,10 +49,29 @@ fn view() -> Vec<Rule> {
             READ,
         ),
         Rule::new(&[""], &["namespaces"], READ),
+        Rule::new(
+            &[APPS_GROUP],
+            &[
+                "controllerrevisions",
+                "daemonsets",
+                "daemonsets/status",
+                "deployments",
+                "deployments/scale",
+                "deployments/status",
+                "replicasets",
+                "replicasets/scale",
+                "replicasets/status",
+                "statefulsets",
+                "statefulsets/scale",
+                "statefulsets/status",
+            ],
+            READ,
+        ),
     ]
 }
 
-/// AmazonEKSEditPolicy: view, plus secrets, exec and writes of the namespaced core objects.
+/// AmazonEKSEditPolicy: view, plus secrets, exec and writes of the namespaced core and `apps`
+/// objects.
 fn edit() -> Vec<Rule> {
     let mut rules = view();
     rules.extend([
@@ -83,6 +105,20 @@ fn edit() -> Vec<Rule> {
                 "serviceaccounts",
                 "services",
                 "services/proxy",
+            ],
+            WRITE,
+        ),
+        Rule::new(
+            &[APPS_GROUP],
+            &[
+                "daemonsets",
+                "deployments",
+                "deployments/rollback",
+                "deployments/scale",
+                "replicasets",
+                "replicasets/scale",
+                "statefulsets",
+                "statefulsets/scale",
             ],
             WRITE,
         ),
@@ -209,6 +245,39 @@ mod tests {
             &bind
         ));
         assert!(rules("AmazonEKSMadeUpPolicy").is_none());
+    }
+
+    #[test]
+    fn edit_and_admin_write_deployments_and_service_accounts_view_only_reads_them() {
+        let deployment = |verb: &'static str| Attributes {
+            group: APPS_GROUP,
+            ..request(verb, "deployments", "", "poc")
+        };
+        let service_account = |verb: &'static str| request(verb, "serviceaccounts", "", "poc");
+        for policy in [
+            "AmazonEKSEditPolicy",
+            "AmazonEKSAdminPolicy",
+            "AmazonEKSClusterAdminPolicy",
+        ] {
+            for verb in ["create", "patch", "delete", "get", "list"] {
+                assert!(allows(policy, &deployment(verb)), "{policy} {verb} deployments");
+                assert!(
+                    allows(policy, &service_account(verb)),
+                    "{policy} {verb} serviceaccounts"
+                );
+            }
+        }
+        assert!(allows("AmazonEKSViewPolicy", &deployment("get")));
+        assert!(allows("AmazonEKSViewPolicy", &service_account("list")));
+        assert!(!allows("AmazonEKSViewPolicy", &deployment("create")));
+        assert!(!allows("AmazonEKSViewPolicy", &service_account("create")));
+        let status = Attributes {
+            subresource: "status",
+            ..deployment("patch")
+        };
+        assert!(!allows("AmazonEKSEditPolicy", &status));
+        let core_deployment = request("create", "deployments", "", "poc");
+        assert!(!allows("AmazonEKSEditPolicy", &core_deployment));
     }
 
     #[test]

@@ -8,6 +8,22 @@ use crate::store::meta;
 /// Fills defaults of a new object (its client-provided status is already gone).
 pub fn apply_create_defaults(kind: Kind, object: &mut Value) {
     match kind {
+        // Stored with the `apps/v1` defaults but never run: no controller creates ReplicaSets or
+        // pods for a Deployment here, so its status stays empty.
+        Kind::Deployment => {
+            default(object, "/spec/replicas", json!(1));
+            default(object, "/spec/revisionHistoryLimit", json!(10));
+            default(object, "/spec/progressDeadlineSeconds", json!(600));
+            default(
+                object,
+                "/spec/strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            );
+            if let Some(template) = object.pointer_mut("/spec/template") {
+                pod_spec_defaults(template);
+            }
+            object["status"] = json!({});
+        }
         Kind::Namespace => {
             let name = meta::name(object).to_string();
             meta_label(object, "kubernetes.io/metadata.name", &name);
@@ -15,10 +31,7 @@ pub fn apply_create_defaults(kind: Kind, object: &mut Value) {
             object["status"] = json!({"phase": "Active"});
         }
         Kind::Pod => {
-            default(object, "/spec/restartPolicy", json!("Always"));
-            default(object, "/spec/schedulerName", json!("default-scheduler"));
-            default(object, "/spec/dnsPolicy", json!("ClusterFirst"));
-            default(object, "/spec/terminationGracePeriodSeconds", json!(30));
+            pod_spec_defaults(object);
             object["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
         Kind::PersistentVolume => {
@@ -45,8 +58,17 @@ pub fn apply_create_defaults(kind: Kind, object: &mut Value) {
         | Kind::ClusterRole
         | Kind::Role
         | Kind::ClusterRoleBinding
-        | Kind::RoleBinding => {}
+        | Kind::RoleBinding
+        | Kind::ServiceAccount => {}
     }
+}
+
+/// The defaults of a pod's `spec`, also applied to a pod template.
+fn pod_spec_defaults(pod: &mut Value) {
+    default(pod, "/spec/restartPolicy", json!("Always"));
+    default(pod, "/spec/schedulerName", json!("default-scheduler"));
+    default(pod, "/spec/dnsPolicy", json!("ClusterFirst"));
+    default(pod, "/spec/terminationGracePeriodSeconds", json!(30));
 }
 
 /// Sets the field at `pointer` (`/a/b`) unless it is already there.
@@ -84,6 +106,19 @@ mod tests {
         assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
         assert_eq!(pv["spec"]["volumeMode"], "Filesystem");
         assert_eq!(pv["status"]["phase"], "Available");
+    }
+
+    #[test]
+    fn deployments_get_one_replica_and_pod_defaults_in_their_template() {
+        let mut deployment = json!({"metadata": {"name": "d"}, "spec": {"template": {"spec": {"containers": []}}}});
+        apply_create_defaults(Kind::Deployment, &mut deployment);
+        assert_eq!(deployment["spec"]["replicas"], 1);
+        assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+        assert_eq!(deployment["spec"]["template"]["spec"]["restartPolicy"], "Always");
+        assert_eq!(deployment["status"], json!({}));
+        let mut scaled = json!({"metadata": {"name": "d"}, "spec": {"replicas": 0}});
+        apply_create_defaults(Kind::Deployment, &mut scaled);
+        assert_eq!(scaled["spec"]["replicas"], 0);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! merge patch and delete.
 
 pub mod defaults;
+pub mod deployment_validation;
 pub mod merge;
 pub mod meta;
 pub mod rbac_validation;
@@ -131,6 +132,9 @@ impl Store {
         let merged = validation::normalize(key.kind, merged)?;
         validation::validate(key.kind, &merged)?;
         rbac_validation::validate_update(key.kind, existing, &merged)?;
+        if key.kind == Kind::Deployment {
+            deployment_validation::validate_update(existing, &merged)?;
+        }
         Ok(self.put(key.clone(), merged))
     }
 
@@ -316,6 +320,30 @@ mod tests {
     }
 
     #[test]
+    fn deployment_writes_keep_the_status_and_the_selector() {
+        let mut store = store_with_namespace("ns");
+        let key = ObjectKey::new(Kind::Deployment, "ns", "d");
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        }});
+        let created = store.apply(&key, deployment, Timestamp::now()).unwrap();
+        assert_eq!(created["spec"]["replicas"], 1);
+        let patched = store
+            .merge_patch(&key, &json!({"spec": {"replicas": 2}, "status": {"replicas": 5}}))
+            .unwrap();
+        assert_eq!(patched["spec"]["replicas"], 2);
+        assert_eq!(patched["status"], json!({}));
+        let err = store
+            .merge_patch(
+                &key,
+                &json!({"spec": {"selector": {"matchLabels": {"app": "e"}}, "template": {"metadata": {"labels": {"app": "e"}}}}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.status_code(), 422);
+    }
+
+    #[test]
     fn patches_keep_the_system_owned_status() {
         let mut store = store_with_namespace("ns");
         let key = ObjectKey::new(Kind::Namespace, "", "ns");
@@ -335,9 +363,26 @@ mod tests {
         store
             .create(Kind::ConfigMap, "ns", config_map("cm", json!({})), Timestamp::now())
             .unwrap();
+        store
+            .create(
+                Kind::ServiceAccount,
+                "ns",
+                json!({"metadata": {"name": "sa"}}),
+                Timestamp::now(),
+            )
+            .unwrap();
+        let deployment = json!({"metadata": {"name": "d"}, "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        }});
+        store
+            .create(Kind::Deployment, "ns", deployment, Timestamp::now())
+            .unwrap();
         let removed = store.delete(&ObjectKey::new(Kind::Namespace, "", "ns")).unwrap();
-        assert_eq!(removed.len(), 2);
-        assert_eq!(store.list(Kind::ConfigMap, None).count(), 0);
+        assert_eq!(removed.len(), 4);
+        for kind in [Kind::ConfigMap, Kind::ServiceAccount, Kind::Deployment] {
+            assert_eq!(store.list(kind, None).count(), 0, "{kind:?}");
+        }
         let err = store.delete(&ObjectKey::new(Kind::Namespace, "", "ns")).unwrap_err();
         assert_eq!(err.status_code(), 404);
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::api::storage::v1 as storage;
@@ -12,7 +13,7 @@ use k8s_openapi::api::storage::v1 as storage;
 use crate::api::status::{ApiError, Cause};
 use crate::kind::Kind;
 use crate::quantity;
-use crate::store::{meta, rbac_validation, secrets};
+use crate::store::{deployment_validation, meta, rbac_validation, secrets};
 
 const LABEL_REGEX: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const ACCESS_MODES: [&str; 4] = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
@@ -33,6 +34,8 @@ pub fn normalize(kind: Kind, object: Value) -> Result<Value, ApiError> {
         Kind::Role => round_trip::<rbac::Role>(kind, object),
         Kind::ClusterRoleBinding => round_trip::<rbac::ClusterRoleBinding>(kind, object),
         Kind::RoleBinding => round_trip::<rbac::RoleBinding>(kind, object),
+        Kind::ServiceAccount => round_trip::<core::ServiceAccount>(kind, object),
+        Kind::Deployment => round_trip::<apps::Deployment>(kind, object),
     }
 }
 
@@ -48,7 +51,8 @@ pub fn validate(kind: Kind, object: &Value) -> Result<(), ApiError> {
     let mut causes = Vec::new();
     validate_name(kind, name, &mut causes);
     match kind {
-        Kind::Pod => validate_pod(object, &mut causes),
+        Kind::Pod => validate_pod_spec(&object["spec"], "spec", &mut causes),
+        Kind::Deployment => deployment_validation::validate(object, &mut causes),
         Kind::PersistentVolume => validate_persistent_volume(object, &mut causes),
         Kind::PersistentVolumeClaim => validate_claim(object, &mut causes),
         Kind::StorageClass => require(object, "/provisioner", "provisioner", &mut causes),
@@ -78,20 +82,18 @@ fn validate_name(kind: Kind, name: &str, causes: &mut Vec<Cause>) {
     }
 }
 
-fn validate_pod(pod: &Value, causes: &mut Vec<Cause>) {
-    let containers = pod["spec"]["containers"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+/// A pod's `spec`, or a template's `spec.template.spec` (`field` names it in the causes).
+pub fn validate_pod_spec(spec: &Value, field: &str, causes: &mut Vec<Cause>) {
+    let containers = spec["containers"].as_array().map(Vec::as_slice).unwrap_or_default();
     if containers.is_empty() {
-        causes.push(required("spec.containers"));
+        causes.push(required(&format!("{field}.containers")));
     }
-    let volumes: Vec<&str> = pod["spec"]["volumes"]
+    let volumes: Vec<&str> = spec["volumes"]
         .as_array()
         .map(|volumes| volumes.iter().filter_map(|v| v["name"].as_str()).collect())
         .unwrap_or_default();
     for (i, container) in containers.iter().enumerate() {
-        let field = format!("spec.containers[{i}]");
+        let field = format!("{field}.containers[{i}]");
         match container["name"].as_str() {
             None | Some("") => causes.push(required(&format!("{field}.name"))),
             Some(name) => {

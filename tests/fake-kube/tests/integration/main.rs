@@ -11,3 +11,4 @@ mod rbac;
 mod tokens;
 mod verbs;
 mod volumes;
+mod workloads;

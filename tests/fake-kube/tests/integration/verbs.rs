@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::Resource;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, ServiceAccount};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
@@ -269,6 +270,8 @@ async fn discovery_finds_the_served_kinds() {
         ConfigMap::KIND,
         CSIDriver::KIND,
         StorageClass::KIND,
+        ServiceAccount::KIND,
+        Deployment::KIND,
         "PersistentVolume",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} missing from {kinds:?}");
