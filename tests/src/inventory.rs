@@ -77,7 +77,6 @@ pub struct KmsAliasInfo {
     pub target_key_id: Option<String>,
 }
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FargateProfileInfo {
     pub name: String,

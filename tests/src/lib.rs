@@ -23,8 +23,8 @@ pub use check::{OrPanic, error_name};
 pub use events::{cleanup_event, kube_step, prepare_event, step};
 pub use foreign::{Foreign, seed_foreign_resources};
 pub use inventory::{
-    AlarmInfo, FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo,
-    RoleInfo, SecurityGroupInfo, inventory,
+    AlarmInfo, FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo, RoleInfo,
+    SecurityGroupInfo, inventory,
 };
 pub use lease_table::{LEASE_TABLE, create_lease_table};
 pub use local::{CLUSTER, INSIGHTS_BOUNDARY, NAMESPACE, POD_ROLE, insights_settings, settings};

@@ -238,7 +238,10 @@ mod tests {
             ("KMS_DELETION_WINDOW_DAYS", "3"),
             ("FARGATE_LOG_GROUP", "pods:logs"),
             ("CONTAINER_INSIGHTS_LOG_GROUP", "metrics:pods"),
-            ("CONTAINER_INSIGHTS_BOUNDARY_ARN", "arn:aws:iam::123456789012:role/NotAPolicy"),
+            (
+                "CONTAINER_INSIGHTS_BOUNDARY_ARN",
+                "arn:aws:iam::123456789012:role/NotAPolicy",
+            ),
             ("COLLECTOR_IMAGE", "collector image"),
             ("LEASE_TABLE_NAME", " "),
             ("LEASE_TABLE_NAME", "leases/prod"),

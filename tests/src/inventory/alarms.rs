@@ -77,4 +77,3 @@ pub(super) async fn alarms(clients: &AwsClients) -> Vec<AlarmInfo> {
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
-

@@ -72,7 +72,11 @@ pub(super) async fn roles(clients: &AwsClients) -> Vec<RoleInfo> {
                 .map(str::to_string),
             trust_policy: json(role.assume_role_policy_document().unwrap_or("{}")),
             inline_policies,
-            tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+            tags: role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

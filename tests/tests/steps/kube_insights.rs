@@ -91,22 +91,37 @@ async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
         panic!("one inline policy: {:?}", role.inline_policies)
     };
     let resources = permissions["Statement"][0]["Resource"].to_string();
-    assert!(resources.contains(&format!(":log-group:{}", world.settings.insights.log_group)), "{resources}");
+    assert!(
+        resources.contains(&format!(":log-group:{}", world.settings.insights.log_group)),
+        "{resources}"
+    );
 
     // The Kubernetes objects: the service account names the role; the Deployment runs the pinned
     // image as non-root with that service account; the binding grants only the reader role.
     let [account, config, deployment, binding] = collector_objects(&world, "team-ci").map(|o| o.expect("created"));
-    assert_eq!(account["metadata"]["annotations"][ROLE_ANNOTATION], json!(output.role_arn));
+    assert_eq!(
+        account["metadata"]["annotations"][ROLE_ANNOTATION],
+        json!(output.role_arn)
+    );
     let pod = &deployment["spec"]["template"]["spec"];
     assert_eq!(pod["serviceAccountName"], SERVICE_ACCOUNT);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    assert_eq!(pod["containers"][0]["image"], json!(world.settings.insights.collector_image));
-    assert_eq!(pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(
+        pod["containers"][0]["image"],
+        json!(world.settings.insights.collector_image)
+    );
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
     assert_eq!(deployment["spec"]["replicas"], 1);
     let collector: Value =
         serde_json::from_str(config["data"]["collector.yaml"].as_str().expect("the configuration")).unwrap();
     let keep = &collector["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0];
-    assert_eq!(keep, &json!({"source_labels": ["namespace"], "regex": "team-ci", "action": "keep"}));
+    assert_eq!(
+        keep,
+        &json!({"source_labels": ["namespace"], "regex": "team-ci", "action": "keep"})
+    );
     assert_eq!(binding["roleRef"]["name"], COLLECTOR_READER);
     assert_eq!(
         binding["subjects"],
@@ -117,7 +132,10 @@ async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
     let before = (world.inventory().await, contents(collector_objects(&world, "team-ci")));
     let again = world.storage_created(&run, &file_system_id).await;
     assert_eq!(again.container_insights.map(|o| o.role_arn), Some(output.role_arn));
-    assert_eq!((world.inventory().await, contents(collector_objects(&world, "team-ci"))), before);
+    assert_eq!(
+        (world.inventory().await, contents(collector_objects(&world, "team-ci"))),
+        before
+    );
 }
 
 #[tokio::test]
@@ -151,7 +169,11 @@ async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_
         .find(|(action, _)| *action == CleanupAction::InsightsRole)
         .expect("the insights-role action ran");
     assert_eq!(role_step.output.removed, Vec::<String>::new());
-    assert!(role_step.output.kept[0].contains(&role::role_name(&first.owner())), "{:?}", role_step.output.kept);
+    assert!(
+        role_step.output.kept[0].contains(&role::role_name(&first.owner())),
+        "{:?}",
+        role_step.output.kept
+    );
     assert_eq!(world.inventory().await.roles.len(), 1);
 
     world.clean_up_kubernetes("team-ci-clean").await;
@@ -161,7 +183,10 @@ async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_
         .iter()
         .find(|(action, _)| *action == CleanupAction::InsightsRole)
         .expect("the insights-role action ran");
-    assert_eq!(role_step.output.removed, vec![format!("IAM role {}", role::role_name(&first.owner()))]);
+    assert_eq!(
+        role_step.output.removed,
+        vec![format!("IAM role {}", role::role_name(&first.owner()))]
+    );
     assert_eq!(world.inventory().await.roles, vec![]);
 }
 
@@ -188,7 +213,10 @@ async fn without_an_oidc_provider_the_run_is_refused_before_anything_is_created(
     let before = world.inventory().await;
     let (name, err) = error_name(world.try_prepare(input("team-ci-oidc", true)).await);
     assert_eq!(name, "OidcProviderMissing");
-    assert!(err.to_string().contains("eksctl utils associate-iam-oidc-provider"), "{err}");
+    assert!(
+        err.to_string().contains("eksctl utils associate-iam-oidc-provider"),
+        "{err}"
+    );
     assert_eq!(world.inventory().await, before);
 
     // The plan says so, on the role it would have created.
@@ -227,7 +255,11 @@ async fn someone_elses_role_under_the_collectors_name_is_a_conflict_and_is_never
         .iter()
         .find(|(action, _)| *action == CleanupAction::InsightsRole)
         .expect("the insights-role action ran");
-    assert!(role_step.output.kept[0].contains("not created by the workflow"), "{:?}", role_step.output.kept);
+    assert!(
+        role_step.output.kept[0].contains("not created by the workflow"),
+        "{:?}",
+        role_step.output.kept
+    );
     assert_eq!(world.inventory().await, before);
 }
 

@@ -22,11 +22,9 @@ pub async fn role(iam: &aws_sdk_iam::Client, role_arn: &str) -> Result<Option<Ro
 
 /// The role of that name, or `None`.
 pub async fn role_named(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<Role>> {
-    let described = found(
-        iam.get_role().role_name(name).send().await,
-        "iam:GetRole",
-        |e| e.is_no_such_entity_exception(),
-    )?;
+    let described = found(iam.get_role().role_name(name).send().await, "iam:GetRole", |e| {
+        e.is_no_such_entity_exception()
+    })?;
     Ok(described.and_then(|out| out.role))
 }
 
@@ -132,7 +130,11 @@ pub async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<bool> 
     })?;
     for policy in policies {
         found(
-            iam.delete_role_policy().role_name(name).policy_name(&policy).send().await,
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await,
             "iam:DeleteRolePolicy",
             |e| e.is_no_such_entity_exception(),
         )?;

@@ -1,7 +1,8 @@
 //! The console (StartExecution) input.
 
 use super::{
-    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, MonitoringOptions, OnFailure, PosixUser, ProvisionRequest, Trigger, rules,
+    Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, MonitoringOptions, OnFailure, PosixUser,
+    ProvisionRequest, Trigger, rules,
 };
 use crate::error::{Result, WorkflowError};
 use crate::settings::Settings;

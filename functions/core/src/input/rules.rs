@@ -100,7 +100,8 @@ fn iam_arn(field: &str, arn: &str, resource_type: &str, example: &str) -> Result
 /// CloudWatch Logs' naming rule, checked when the deployment is read so that a bad name fails the
 /// first call, not each pod's log router or collector.
 pub fn log_group_name(field: &str, name: &str) -> Result<()> {
-    let valid = (1..=512).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
+    let valid =
+        (1..=512).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c));
     if valid {
         Ok(())
     } else {

@@ -1,11 +1,13 @@
 //! Least privilege in the cluster, end to end: the first run on a cluster bootstraps the
 //! workflow's RBAC with a cluster-admin grant it revokes before creating anything in AWS; its
 //! access entry keeps only the workflow's group; with its own token the workflow may not read a
-//! Secret, exec into a pod or write RBAC; a second namespace needs no grant; the last cleanup
-//! removes the RBAC and the entry.
+//! Secret, exec into a pod or bind any role but the Container Insights reader; a second namespace
+//! needs no grant, and its collector gets its binding to that reader; the last cleanup removes the
+//! RBAC and the entry.
 
 use crate::support::*;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
+use efs_fargate_core::steps::insights;
 use efs_fargate_core::steps::k8s::rbac;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
@@ -74,18 +76,54 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
     assert_eq!(
         refused(bindings.create(&PostParams::default(), &binding).await),
         403,
-        "no RBAC writes"
+        "no binding to any role but the collector's reader"
     );
 
-    // A second namespace finds the RBAC in place.
+    // A second namespace finds the RBAC in place, and its Container Insights collector is bound
+    // to the reader role the bootstrap installed, by the workflow's own rights.
     let second = stack
         .provision(
             "least-privilege-2",
-            json!({"clusterName": CLUSTER, "namespace": "team-b", "deployPocApp": false}),
+            json!({"clusterName": CLUSTER, "namespace": "team-b", "deployPocApp": false,
+                   "monitoring": {"containerInsights": true}}),
         )
         .await;
     succeeded(&second);
     assert_eq!(stack.entries(&second.execution_arn, "GrantBootstrapAccess").await, 0);
+    let kube = &stack.stack.kube;
+    let reader = kube
+        .object("ClusterRole", None, rbac::COLLECTOR_READER)
+        .expect("the reader role");
+    assert_eq!(reader["rules"][1]["resources"], json!(["nodes/proxy", "nodes/metrics"]));
+    let binding = kube
+        .object("ClusterRoleBinding", None, &insights::objects::binding_name("team-b"))
+        .expect("the collector's binding");
+    assert_eq!(binding["roleRef"]["name"], rbac::COLLECTOR_READER);
+    let deployment = kube
+        .object("Deployment", Some("team-b"), insights::COLLECTOR)
+        .expect("the collector");
+    let output = &second.output["storageClass"]["containerInsights"];
+    assert_eq!(output["metricNamespace"], "ContainerInsights");
+    let account = kube
+        .object("ServiceAccount", Some("team-b"), insights::SERVICE_ACCOUNT)
+        .expect("its service account");
+    assert_eq!(
+        account["metadata"]["annotations"][insights::objects::ROLE_ANNOTATION],
+        output["roleArn"]
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        insights::SERVICE_ACCOUNT
+    );
+    assert_eq!(
+        stack
+            .ours_left()
+            .await
+            .iter()
+            .filter(|r| r.starts_with("IAM role"))
+            .count(),
+        1
+    );
 
     // The RBAC stays while a namespace of ours is left, and goes with the last one.
     let rbac_objects = || {
@@ -94,14 +132,28 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
             stack
                 .stack
                 .kube
+                .object("ClusterRole", None, rbac::COLLECTOR_READER)
+                .is_some(),
+            stack
+                .stack
+                .kube
                 .object("ClusterRoleBinding", None, rbac::NAME)
                 .is_some(),
         ]
     };
     stack.cleanup("least-privilege-c1", DEFAULT_NAMESPACE).await;
-    assert_eq!(rbac_objects(), [true, true], "team-b still uses it");
+    assert_eq!(rbac_objects(), [true, true, true], "team-b still uses it");
     stack.cleanup("least-privilege-c2", "team-b").await;
-    assert_eq!(rbac_objects(), [false, false], "the role, and its binding with it");
+    assert!(kube.object("Deployment", Some("team-b"), insights::COLLECTOR).is_none());
+    assert!(
+        kube.object("ClusterRoleBinding", None, &insights::objects::binding_name("team-b"))
+            .is_none()
+    );
+    assert_eq!(
+        rbac_objects(),
+        [false, false, false],
+        "the roles, and the binding with them"
+    );
     assert_eq!(stack.ours_left().await, Vec::<String>::new());
     stack.shutdown().await;
 }

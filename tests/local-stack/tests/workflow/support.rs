@@ -83,6 +83,12 @@ impl Stack {
                 .kms_keys
                 .iter()
                 .map(|k| (&k.tags, format!("kms key {}", k.id))),
+        )
+        .chain(
+            inventory
+                .roles
+                .iter()
+                .map(|r| (&r.tags, format!("IAM role {}", r.name))),
         );
         resources
             .filter(|(tags, _)| tags.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE))

@@ -42,7 +42,8 @@ pub struct Target<'a> {
 
 pub fn config(target: &Target<'_>) -> Value {
     let service_account = "/var/run/secrets/kubernetes.io/serviceaccount";
-    let static_label = |label: &str, value: &str| json!({"target_label": label, "replacement": value, "action": "replace"});
+    let static_label =
+        |label: &str, value: &str| json!({"target_label": label, "replacement": value, "action": "replace"});
     let copy_label = |from: &str, to: &str| json!({"source_labels": [from], "target_label": to, "action": "replace"});
     let mut metric_relabels = vec![
         // Prometheus anchors regexes; namespace names are DNS labels, so the name is its own regex.
@@ -138,7 +139,11 @@ mod tests {
         let config = config(&target());
         let service = &config["service"];
         let mut used = vec![];
-        for (section, list) in [("receivers", "receivers"), ("processors", "processors"), ("exporters", "exporters")] {
+        for (section, list) in [
+            ("receivers", "receivers"),
+            ("processors", "processors"),
+            ("exporters", "exporters"),
+        ] {
             let pipeline = service["pipelines"]["metrics"][list].as_array().unwrap();
             let defined = config[section].as_object().unwrap();
             let names: Vec<&str> = pipeline.iter().map(|n| n.as_str().unwrap()).collect();
@@ -154,7 +159,12 @@ mod tests {
         // Rates only after deltas, scaling after both.
         assert_eq!(
             service["pipelines"]["metrics"]["processors"],
-            json!(["cumulativetodelta", "deltatorate", "metricstransform/millicores", "batch"])
+            json!([
+                "cumulativetodelta",
+                "deltatorate",
+                "metricstransform/millicores",
+                "batch"
+            ])
         );
     }
 
@@ -179,7 +189,10 @@ mod tests {
         // Every dimension the exporter declares is a label the relabelling sets.
         let text = serde_json::to_string(relabels).unwrap();
         for dimension in emf["metric_declarations"][0]["dimensions"][0].as_array().unwrap() {
-            assert!(text.contains(&format!("\"{}\"", dimension.as_str().unwrap())), "{dimension}");
+            assert!(
+                text.contains(&format!("\"{}\"", dimension.as_str().unwrap())),
+                "{dimension}"
+            );
         }
         // The only `$` is the escaped capture group: nothing the collector would expand.
         let whole = config.to_string();

@@ -69,8 +69,20 @@ pub async fn converge(
     let log_group = &settings.insights.log_group;
     let config = objects::collector_config(run, region, log_group);
     let namespace = &owner.namespace;
-    apply_ours(kube, &owner, &kube.namespaced(namespace), &objects::service_account(run, &role_arn)).await?;
-    apply_ours(kube, &owner, &kube.namespaced(namespace), &objects::config_map(run, &config)).await?;
+    apply_ours(
+        kube,
+        &owner,
+        &kube.namespaced(namespace),
+        &objects::service_account(run, &role_arn),
+    )
+    .await?;
+    apply_ours(
+        kube,
+        &owner,
+        &kube.namespaced(namespace),
+        &objects::config_map(run, &config),
+    )
+    .await?;
     apply_ours(
         kube,
         &owner,

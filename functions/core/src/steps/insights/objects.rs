@@ -5,9 +5,9 @@
 
 use super::collector::{self, CONFIG_DIR, CONFIG_FILE, HEALTH_PORT};
 use super::{COLLECTOR, SERVICE_ACCOUNT};
+use crate::run::Run;
 use crate::steps::k8s::manifests::{metadata, restricted};
 use crate::steps::k8s::rbac::COLLECTOR_READER;
-use crate::run::Run;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSecurityContext, PodSpec,

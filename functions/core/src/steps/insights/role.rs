@@ -50,11 +50,19 @@ impl ClusterIdentity {
     }
 
     pub fn provider_arn(&self) -> String {
-        format!("arn:{}:iam::{}:oidc-provider/{}", self.partition, self.account, self.issuer)
+        format!(
+            "arn:{}:iam::{}:oidc-provider/{}",
+            self.partition, self.account, self.issuer
+        )
     }
 
     pub fn role_arn(&self, owner: &Owner) -> String {
-        format!("arn:{}:iam::{}:role{PATH}{}", self.partition, self.account, role_name(owner))
+        format!(
+            "arn:{}:iam::{}:role{PATH}{}",
+            self.partition,
+            self.account,
+            role_name(owner)
+        )
     }
 
     fn log_group_arn(&self, log_group: &str) -> String {
@@ -246,7 +254,10 @@ mod tests {
             conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub"],
             format!("system:serviceaccount:team-a:{SERVICE_ACCOUNT}")
         );
-        assert_eq!(conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:aud"], "sts.amazonaws.com");
+        assert_eq!(
+            conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:aud"],
+            "sts.amazonaws.com"
+        );
     }
 
     #[test]
@@ -259,7 +270,11 @@ mod tests {
             resources[0],
             "arn:aws:logs:eu-west-1:123456789012:log-group:/efs-fargate-workflow/container-insights"
         );
-        assert!(resources.iter().all(|r| r.as_str().unwrap().contains(":log-group:/efs-fargate-workflow/")));
+        assert!(
+            resources
+                .iter()
+                .all(|r| r.as_str().unwrap().contains(":log-group:/efs-fargate-workflow/"))
+        );
         assert!(!policy.to_string().contains("CreateLogGroup"));
     }
 
@@ -267,11 +282,20 @@ mod tests {
     fn names_fit_iam() {
         let owner = Owner::new("c".repeat(100), "n".repeat(63));
         assert!(role_name(&owner).len() <= 64);
-        assert_eq!(role_name(&owner), role_name(&Owner::new("c".repeat(100), "n".repeat(63))));
-        assert_ne!(role_name(&owner), role_name(&Owner::new("c".repeat(100), "m".repeat(63))));
+        assert_eq!(
+            role_name(&owner),
+            role_name(&Owner::new("c".repeat(100), "n".repeat(63)))
+        );
+        assert_ne!(
+            role_name(&owner),
+            role_name(&Owner::new("c".repeat(100), "m".repeat(63)))
+        );
         assert_eq!(
             identity().role_arn(&owner),
-            format!("arn:aws:iam::123456789012:role/efs-fargate-workflow/{}", role_name(&owner))
+            format!(
+                "arn:aws:iam::123456789012:role/efs-fargate-workflow/{}",
+                role_name(&owner)
+            )
         );
     }
 }

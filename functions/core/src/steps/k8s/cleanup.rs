@@ -6,11 +6,11 @@
 //! In a rollback ([`Scope::Run`]) only objects labelled with that run's id are deleted.
 
 use super::logging;
-use crate::steps::insights;
 use super::storage::{CSI_DRIVER, STORAGE_CLASS};
 use super::{Kube, describe};
 use crate::error::Result;
 use crate::ownership::{Owner, Scope, kept};
+use crate::steps::insights;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kube::Resource;
@@ -106,7 +106,12 @@ pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Progres
 }
 
 /// Deletes every listed object (all carry our labels); returns how many still exist.
-pub(crate) async fn remove_listed<K>(kube: &Kube, api: &Api<K>, selector: &ListParams, progress: &mut Progress) -> Result<usize>
+pub(crate) async fn remove_listed<K>(
+    kube: &Kube,
+    api: &Api<K>,
+    selector: &ListParams,
+    progress: &mut Progress,
+) -> Result<usize>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {

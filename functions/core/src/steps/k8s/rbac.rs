@@ -77,7 +77,12 @@ fn rules() -> Vec<PolicyRule> {
             &["get", "list", "create", "delete"],
             &[],
         ),
-        rule(&["rbac.authorization.k8s.io"], &["clusterroles"], &["bind"], &[COLLECTOR_READER]),
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterroles"],
+            &["bind"],
+            &[COLLECTOR_READER],
+        ),
     ]
 }
 
@@ -244,13 +249,23 @@ mod tests {
                     assert!(!rule.verbs.iter().any(|v| v == "create"), "{rule:?}");
                 }
                 if rule.verbs.iter().any(|v| v == "bind") {
-                    assert_eq!(rule.resource_names.as_deref(), Some(&[COLLECTOR_READER.to_string()][..]));
+                    assert_eq!(
+                        rule.resource_names.as_deref(),
+                        Some(&[COLLECTOR_READER.to_string()][..])
+                    );
                 }
-                assert!(!resources.iter().any(|r| r == "roles" || r == "rolebindings"), "{rule:?}");
+                assert!(
+                    !resources.iter().any(|r| r == "roles" || r == "rolebindings"),
+                    "{rule:?}"
+                );
             }
         }
         for rule in reader_rules() {
-            assert!(rule.verbs.iter().all(|v| ["get", "list", "watch"].contains(&v.as_str())));
+            assert!(
+                rule.verbs
+                    .iter()
+                    .all(|v| ["get", "list", "watch"].contains(&v.as_str()))
+            );
         }
         assert_eq!(version(), version());
         assert_eq!(version().len(), 12);

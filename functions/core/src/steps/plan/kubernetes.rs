@@ -181,15 +181,18 @@ pub(super) fn from_input(request: &ProvisionRequest, settings: &Settings) -> Vec
     ];
     if request.monitoring.container_insights {
         items.push(
-            Planned::new(Kind::Collector, format!("{namespace}/{}", insights::COLLECTOR), Action::Ensure).settings(
-                json!({
-                    "image": settings.insights.collector_image,
-                    "serviceAccount": insights::SERVICE_ACCOUNT,
-                    "clusterRoleBinding": insights::objects::binding_name(namespace),
-                    "logGroup": settings.insights.log_group,
-                    "metricNamespace": insights::collector::METRIC_NAMESPACE,
-                }),
-            ),
+            Planned::new(
+                Kind::Collector,
+                format!("{namespace}/{}", insights::COLLECTOR),
+                Action::Ensure,
+            )
+            .settings(json!({
+                "image": settings.insights.collector_image,
+                "serviceAccount": insights::SERVICE_ACCOUNT,
+                "clusterRoleBinding": insights::objects::binding_name(namespace),
+                "logGroup": settings.insights.log_group,
+                "metricNamespace": insights::collector::METRIC_NAMESPACE,
+            })),
         );
     }
     if request.deploy_poc_app {
