@@ -48,6 +48,7 @@ pub const COVERED: &[&str] = &[
     "functions/cleanup-access-entry.json",
     "functions/cleanup-kubernetes.json",
     "functions/cleanup-alarms.json",
+    "functions/cleanup-insights-role.json",
     "functions/storage-class-create.json",
     "functions/poc-app-converge.json",
     "functions/validate-cross-read.json",
