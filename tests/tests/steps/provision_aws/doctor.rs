@@ -125,11 +125,22 @@ async fn a_healthy_cluster_passes_every_check() {
         (names::SECURITY_GROUP, Ok),
         (names::FARGATE_PROFILE, Ok),
         (names::ACCESS_ENTRY, Skipped),
+        (names::CONTAINER_INSIGHTS, Skipped),
     ]
     .into_iter()
     .map(|(name, status)| (name.to_string(), status, None))
     .collect();
     assert_eq!(summary(&report), expected);
+    // With Container Insights, the seeded cluster's OIDC provider passes its check.
+    let insights = doctor(
+        &world,
+        json!({"clusterName": CLUSTER, "monitoring": {"containerInsights": true}}),
+    )
+    .await;
+    assert!(insights.healthy, "{insights:#?}");
+    let check = insights.check(names::CONTAINER_INSIGHTS).unwrap();
+    assert_eq!(check.status, Ok, "{check:?}");
+    assert!(check.explanation.contains("creates collector role"), "{check:?}");
     let role = report.check(names::POD_EXECUTION_ROLE_POLICY).unwrap();
     assert!(role.explanation.contains("inline policy"), "{role:?}");
     // A run prepares on it.
@@ -234,7 +245,7 @@ async fn every_failing_check_is_reported_at_once_and_prepare_fails_with_the_firs
             (names::POD_EXECUTION_ROLE_TRUST, "PodExecutionRoleInvalid"),
         ]
     );
-    assert_eq!(report.checks.len(), 13, "every check ran: {report:#?}");
+    assert_eq!(report.checks.len(), 14, "every check ran: {report:#?}");
     let before = world.inventory().await;
     let (name, _) = error_name(world.try_prepare(json!({"clusterName": CLUSTER})).await);
     assert_eq!(name, "ClusterNotOptedIn");
