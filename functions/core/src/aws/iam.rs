@@ -12,12 +12,7 @@ pub fn role_name(role_arn: &str) -> &str {
 
 /// The role, or `None` when it does not exist.
 pub async fn role(iam: &aws_sdk_iam::Client, role_arn: &str) -> Result<Option<Role>> {
-    let described = found(
-        iam.get_role().role_name(role_name(role_arn)).send().await,
-        "iam:GetRole",
-        |e| e.is_no_such_entity_exception(),
-    )?;
-    Ok(described.and_then(|out| out.role))
+    role_named(iam, role_name(role_arn)).await
 }
 
 /// The role of that name, or `None`.
@@ -114,17 +109,7 @@ pub async fn put_inline_policy(iam: &aws_sdk_iam::Client, role: &str, policy: &s
 /// Deletes the role with its inline policies (IAM refuses to delete a role that has any); `false`
 /// when it was already gone.
 pub async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<bool> {
-    let policies: Vec<String> = all(
-        iam.list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect(),
-        "iam:ListRolePolicies",
-    )
-    .await
-    .or_else(|e| match e {
+    let policies = inline_policy_names(iam, name).await.or_else(|e| match e {
         WorkflowError::AwsApiError { ref code, .. } if code == "NoSuchEntity" => Ok(vec![]),
         other => Err(other),
     })?;
@@ -145,6 +130,19 @@ pub async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<bool> 
     Ok(deleted.is_some())
 }
 
+async fn inline_policy_names(iam: &aws_sdk_iam::Client, role: &str) -> Result<Vec<String>> {
+    all(
+        iam.list_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .items()
+            .send()
+            .collect(),
+        "iam:ListRolePolicies",
+    )
+    .await
+}
+
 /// The ARNs of the managed policies attached to the role.
 pub async fn attached_policy_arns(iam: &aws_sdk_iam::Client, role_arn: &str) -> Result<Vec<String>> {
     let attached = all(
@@ -163,18 +161,8 @@ pub async fn attached_policy_arns(iam: &aws_sdk_iam::Client, role_arn: &str) -> 
 /// The documents (JSON) of the role's inline policies.
 pub async fn inline_policy_documents(iam: &aws_sdk_iam::Client, role_arn: &str) -> Result<Vec<String>> {
     let name = role_name(role_arn);
-    let names: Vec<String> = all(
-        iam.list_role_policies()
-            .role_name(name)
-            .into_paginator()
-            .items()
-            .send()
-            .collect(),
-        "iam:ListRolePolicies",
-    )
-    .await?;
     let mut documents = Vec::new();
-    for policy in names {
+    for policy in inline_policy_names(iam, name).await? {
         let got = iam
             .get_role_policy()
             .role_name(name)
