@@ -1,6 +1,7 @@
 //! `make demo`: the whole workflow on the local stack. Starts moto, the gateway and the fake
-//! Kubernetes API server, seeds an EKS cluster, shows the plan (`efs-workflow plan`, a dry run that
-//! changes nothing), provisions with `efs-workflow start --watch`, shows
+//! Kubernetes API server, seeds an EKS cluster (with an IAM OIDC provider), shows the plan
+//! (`efs-workflow plan`, a dry run that changes nothing), provisions with `efs-workflow start
+//! --container-insights --watch`, shows the Container Insights collector it made,
 //! the validation report and what the two workloads wrote, cleans up with `efs-workflow cleanup
 //! --watch`, shows that nothing of ours is left, and stops everything it started.
 
@@ -54,19 +55,28 @@ async fn main() -> ExitCode {
 
 async fn demo(stack: &LocalStack) -> Result<(), String> {
     println!(
-        "\n==> efs-workflow plan --cluster {CLUSTER} --ttl PT8H   (a dry run: the doctor, then what the run would do)"
+        "\n==> efs-workflow plan --cluster {CLUSTER} --ttl PT8H --container-insights   (a dry run: the doctor, then what the run would do)"
     );
     let before = workflow_tests::inventory(&stack.moto_clients, CLUSTER).await;
     cli(
         stack,
-        &["plan", "--cluster", CLUSTER, "--ttl", "PT8H", "--name", "plan-demo"],
+        &[
+            "plan",
+            "--cluster",
+            CLUSTER,
+            "--ttl",
+            "PT8H",
+            "--container-insights",
+            "--name",
+            "plan-demo",
+        ],
     )?;
     if workflow_tests::inventory(&stack.moto_clients, CLUSTER).await != before {
         return Err("the plan changed something".into());
     }
     println!("    (nothing was changed)");
 
-    println!("\n==> efs-workflow start --cluster {CLUSTER} --ttl PT8H --watch");
+    println!("\n==> efs-workflow start --cluster {CLUSTER} --ttl PT8H --container-insights --watch");
     cli(
         stack,
         &[
@@ -75,6 +85,7 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
             CLUSTER,
             "--ttl",
             "PT8H",
+            "--container-insights",
             "--name",
             "provision-demo",
             "--watch",
@@ -95,6 +106,7 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     print_validation(&execution.output);
+    print_collector(stack, &execution.output);
     let file_system = execution.output["resources"]["fileSystemId"]
         .as_str()
         .unwrap_or_default()
@@ -140,6 +152,7 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
             left.security_groups.iter().filter(|g| ours(&g.tags)).count(),
         ),
         ("KMS keys", left.kms_keys.iter().filter(|k| ours(&k.tags)).count()),
+        ("IAM roles", left.roles.iter().filter(|r| ours(&r.tags)).count()),
     ];
     for (kind, count) in counts {
         println!("    {kind} of ours: {count}");
@@ -161,6 +174,29 @@ fn print_validation(output: &Value) {
         println!(
             "\n==> validation report\n{}",
             serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+    }
+}
+
+/// The Container Insights collector the run made: its IAM role and its Deployment (which the fake
+/// API server stores but does not run).
+fn print_collector(stack: &LocalStack, output: &Value) {
+    let Some(insights) = output.pointer("/storageClass/containerInsights") else {
+        return;
+    };
+    println!(
+        "\n==> Container Insights\n{}",
+        serde_json::to_string_pretty(insights).unwrap_or_default()
+    );
+    let (namespace, name) = insights["deployment"]
+        .as_str()
+        .and_then(|d| d.split_once('/'))
+        .unwrap_or_default();
+    if let Some(deployment) = stack.kube.object("Deployment", Some(namespace), name) {
+        let pod = &deployment["spec"]["template"]["spec"];
+        println!(
+            "    deployment {namespace}/{name}: image {}, service account {}, runAsNonRoot {}",
+            pod["containers"][0]["image"], pod["serviceAccountName"], pod["securityContext"]["runAsNonRoot"]
         );
     }
 }
