@@ -69,14 +69,19 @@ pub async fn handle(
             output.container_insights =
                 insights::converge(clients, settings, &kube, &cluster, &event.run, region.as_ref()).await?;
             let detail = format!(
-                "CSIDriver {} ({:?}), StorageClass {} ({:?}), logging ConfigMap {}/{} ({:?})",
+                "CSIDriver {} ({:?}), StorageClass {} ({:?}), logging ConfigMap {}/{} ({:?}){}",
                 output.csi_driver.name,
                 output.csi_driver.origin,
                 output.storage_class.name,
                 output.storage_class.origin,
                 logging::NAMESPACE,
                 output.logging.config_map.name,
-                output.logging.config_map.origin
+                output.logging.config_map.origin,
+                output
+                    .container_insights
+                    .as_ref()
+                    .map(|c| format!(", Container Insights collector {} as {}", c.deployment, c.role_arn))
+                    .unwrap_or_default()
             );
             Ok(Poll::ready(event.attempt, detail, output))
         }
