@@ -2,7 +2,10 @@
 //! would make and decides it as the steps will, changing nothing; on a cluster the workflow
 //! cannot read yet, the objects stay `ensure` with that reason.
 
+use efs_fargate_core::steps::insights;
 use efs_fargate_core::steps::k8s::manifests::APP;
+use efs_fargate_core::steps::k8s::namespace;
+use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::plan::kubernetes::{self, KubernetesPlanEvent, PlanAction};
@@ -169,4 +172,40 @@ async fn a_cluster_the_workflow_cannot_read_keeps_ensure_with_the_reason() {
         assert_eq!(item.action, Action::Ensure, "{item:?}");
         assert!(item.reason.as_deref().unwrap().starts_with("not read: "), "{item:?}");
     }
+}
+
+#[tokio::test]
+async fn a_plan_with_container_insights_lists_the_collector_and_its_role_as_a_run_then_makes_them() {
+    let world = World::with_kube().await;
+    let namespace = "team-ci-plan";
+    let run_input = json!({"clusterName": CLUSTER, "namespace": namespace, "deployPocApp": false,
+                           "monitoring": {"containerInsights": true}});
+    let mut dry = run_input.clone();
+    dry["dryRun"] = json!(true);
+    let before = world.inventory().await;
+    let planned = plan(&world, dry.clone()).await;
+    assert_eq!(world.inventory().await, before, "a plan creates no role");
+    let role = planned.of_kind(Kind::CollectorRole).next().expect("the role");
+    let collector = planned.of_kind(Kind::Collector).next().expect("the collector");
+    assert_eq!((role.action, collector.action), (Action::Create, Action::Create));
+
+    let run = world.prepared(run_input).await;
+    namespace::ensure_namespace(&world.kube().await, &run, RbacState::Current)
+        .await
+        .expect("namespace");
+    let (_, efs) = world.provision(&run).await;
+    world.storage_created(&run, &efs.file_system_id).await;
+    let [made] = &world.inventory().await.roles[..] else {
+        panic!("one role")
+    };
+    assert_eq!(made.name, role.name, "the plan named the role the run made");
+    assert_eq!(collector.name, format!("{namespace}/{}", insights::COLLECTOR));
+
+    let again = plan(&world, dry).await;
+    let role = again.of_kind(Kind::CollectorRole).next().unwrap();
+    assert_eq!(
+        (role.action, role.id.as_deref()),
+        (Action::Reuse, Some(made.arn.as_str()))
+    );
+    assert_eq!(again.of_kind(Kind::Collector).next().unwrap().action, Action::Reuse);
 }
