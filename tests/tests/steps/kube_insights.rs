@@ -6,7 +6,7 @@
 
 use efs_fargate_core::ownership::{Owner, RUN_ID_KEY};
 use efs_fargate_core::run::Run;
-use efs_fargate_core::steps::cleanup::CleanupAction;
+use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
 use efs_fargate_core::steps::insights::objects::{ROLE_ANNOTATION, binding_name};
 use efs_fargate_core::steps::insights::role::{self, PATH};
 use efs_fargate_core::steps::insights::{COLLECTOR, SERVICE_ACCOUNT};
@@ -16,7 +16,7 @@ use efs_fargate_core::steps::k8s::storage::StorageOutput;
 use efs_fargate_core::steps::plan::{Action, Kind};
 use efs_fargate_core::steps::prepare::PrepareOutput;
 use serde_json::{Value, json};
-use workflow_tests::{CLUSTER, INSIGHTS_BOUNDARY, OrPanic, World, error_name};
+use workflow_tests::{CLUSTER, INSIGHTS_BOUNDARY, OrPanic, World, cleanup_event, error_name};
 
 fn input(namespace: &str, insights: bool) -> Value {
     json!({"clusterName": CLUSTER, "namespace": namespace, "monitoring": {"containerInsights": insights}})
@@ -163,6 +163,28 @@ async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_
     let mut later = world.prepared(input("team-ci-clean", true)).await;
     later.run_id = "run-later".into();
     world.storage_created(&later, &file_system_id).await;
+    let collector = collector_objects(&world, "team-ci-clean");
+    for object in collector.iter().flatten() {
+        assert_eq!(
+            object["metadata"]["labels"][RUN_ID_KEY],
+            json!(first.run_id),
+            "{object}"
+        );
+    }
+    let mut kubernetes = cleanup_event(CleanupAction::Kubernetes, CLUSTER, "team-ci-clean");
+    kubernetes.run_id = Some("run-later".into());
+    let progress = cleanup(&world.clients, &world.settings, kubernetes)
+        .await
+        .expect("the rollback's kubernetes action");
+    assert!(
+        !progress.output.removed.iter().any(|r| r.contains(COLLECTOR)),
+        "{:?}",
+        progress.output.removed
+    );
+    assert_eq!(
+        contents(collector_objects(&world, "team-ci-clean")),
+        contents(collector)
+    );
     let rolled_back = world.roll_back("team-ci-clean", Some("run-later")).await;
     let (_, role_step) = rolled_back
         .iter()

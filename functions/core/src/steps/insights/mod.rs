@@ -15,7 +15,7 @@ pub mod role;
 
 use crate::clients::AwsClients;
 use crate::error::Result;
-use crate::ownership::{Owner, Scope};
+use crate::ownership::{EXPIRES_AT_KEY, Owner, RUN_ID_KEY, Scope};
 use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::k8s::cleanup::{Progress, remove_listed};
@@ -67,8 +67,15 @@ pub async fn converge(
     }
     let role_arn = role::ensure_role(&clients.iam, run, &settings.insights, cluster).await?;
     let log_group = &settings.insights.log_group;
-    let config = objects::collector_config(run, region, log_group);
     let namespace = &owner.namespace;
+    let existing = kube.get(&kube.namespaced::<Deployment>(namespace), COLLECTOR).await?;
+    if let Some(found) = &existing {
+        check_ours(&owner, found)?;
+    }
+    // Converged on every run, but labelled as its creator's: a rollback of a later run must not
+    // take an earlier run's collector with it.
+    let run = &labelled_as_creator(run, existing.as_ref());
+    let config = objects::collector_config(run, region, log_group);
     apply_ours(
         kube,
         &owner,
@@ -106,6 +113,19 @@ pub async fn converge(
         log_group: log_group.clone(),
         metric_namespace: collector::METRIC_NAMESPACE.into(),
     }))
+}
+
+/// The run whose id and expiry the collector's labels carry: the one that created the collector.
+fn labelled_as_creator(run: &Run, existing: Option<&Deployment>) -> Run {
+    let mut creator = run.clone();
+    if let Some(labels) = existing.and_then(|d| d.metadata.labels.as_ref()) {
+        if let Some(run_id) = labels.get(RUN_ID_KEY) {
+            // A label value stands for itself: labelling with it again gives the same label.
+            creator.run_id = run_id.clone();
+        }
+        creator.expires_at = labels.get(EXPIRES_AT_KEY).cloned();
+    }
+    creator
 }
 
 /// Applies an object the workflow owns; one of that name that it does not own is a conflict.
