@@ -48,6 +48,7 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use efs_fargate_core::steps::insights::collector::{METRIC_NAMESPACE, METRICS};
     use serde_json::Value;
 
     fn refs() -> BTreeMap<String, String> {
@@ -102,6 +103,19 @@ mod tests {
                     .iter()
                     .any(|m| m.contains("SEARCH('{AWS/EFS,FileSystemId") && m.contains(efs_metric)),
                 "{efs_metric}: {metrics:?}"
+            );
+        }
+        // The Container Insights widgets name metrics the collector sends.
+        for insights_metric in ["pod_cpu_usage_total", "pod_memory_working_set"] {
+            assert!(
+                METRICS.contains(&insights_metric),
+                "{insights_metric} is not sent: {METRICS:?}"
+            );
+            assert!(
+                metrics.iter().any(|m| m.contains(&format!(
+                    "SEARCH('{{{METRIC_NAMESPACE},ClusterName,Namespace,LaunchType}} MetricName=\\\"{insights_metric}\\\"'"
+                ))),
+                "{insights_metric}: {metrics:?}"
             );
         }
         let alarms = widgets.iter().find(|w| w["type"] == "alarm").expect("an alarm widget");
