@@ -144,6 +144,77 @@ async fn a_rerun_converges_the_alarms_without_duplicates() {
 }
 
 #[tokio::test]
+async fn the_efs_step_never_changes_or_deletes_an_alarm_it_did_not_create() {
+    let mut world = World::new().await;
+    let (run, fs) = provisioned(&world, json!({"clusterName": CLUSTER})).await;
+    let prefix = run.owner().alarm_prefix();
+    // Someone else's alarm under the exact name of our io-limit alarm, and one under our prefix.
+    let io_limit = format!("{prefix}{fs}-io-limit");
+    world
+        .clients
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names(&io_limit)
+        .send()
+        .await
+        .or_panic("cloudwatch delete_alarms");
+    foreign_alarm(&world, &io_limit, &fs).await;
+    // moto keeps a deleted alarm's tags for the next alarm of that name; CloudWatch does not.
+    let cloudwatch = &world.clients.cloudwatch;
+    let arn = cloudwatch
+        .describe_alarms()
+        .alarm_names(&io_limit)
+        .send()
+        .await
+        .or_panic("cloudwatch describe_alarms")
+        .metric_alarms()[0]
+        .alarm_arn()
+        .unwrap_or_default()
+        .to_string();
+    let keys: Vec<String> = cloudwatch
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .or_panic("cloudwatch list_tags_for_resource")
+        .tags()
+        .iter()
+        .filter_map(|t| t.key().map(str::to_string))
+        .collect();
+    cloudwatch
+        .untag_resource()
+        .resource_arn(&arn)
+        .set_tag_keys(Some(keys))
+        .send()
+        .await
+        .or_panic("cloudwatch untag_resource");
+    let lookalike = format!("{prefix}{fs}-custom");
+    foreign_alarm(&world, &lookalike, &fs).await;
+    let foreign = |inventory: &workflow_tests::Inventory| -> Vec<AlarmInfo> {
+        inventory
+            .alarms
+            .iter()
+            .filter(|a| a.name == io_limit || a.name == lookalike)
+            .cloned()
+            .collect()
+    };
+    let before = foreign(&world.inventory().await);
+    assert_eq!(before.len(), 2);
+
+    // A re-run whose options turn another alarm off: ours converge, theirs stay as they were.
+    world.settings.alarms.idle_minutes = 0;
+    let poll = efs::converge(&world.clients, &world.settings, &run, 0).await.unwrap();
+    assert!(poll.ready);
+    assert!(!poll.output.alarms.contains(&io_limit), "{:?}", poll.output.alarms);
+    let after = world.inventory().await;
+    assert_eq!(foreign(&after), before, "unchanged");
+    assert!(
+        alarm(&after, &fs, "no-clients").is_none(),
+        "ours that the options turned off went"
+    );
+}
+
+#[tokio::test]
 async fn cleanup_removes_our_alarms_only() {
     let world = World::new().await;
     let (run, fs) = provisioned(&world, json!({"clusterName": CLUSTER})).await;

@@ -182,8 +182,24 @@ pub async fn converge(
     let prefix = format!("{}{file_system_id}-", owner.alarm_prefix());
     let existing = aws::cloudwatch::alarms_with_prefix(cloudwatch, &prefix).await?;
     let tags = tags(run);
+    let mut foreign = Vec::new();
     for spec in &wanted {
         if existing.iter().any(|alarm| spec.matches(alarm)) {
+            continue;
+        }
+        // An alarm of that name that differs is replaced in place only when it is ours: someone
+        // else's alarm under our name is left as it is, and not reported as the file system's.
+        let same_name = existing
+            .iter()
+            .find(|alarm| alarm.alarm_name() == Some(spec.name.as_str()));
+        if let Some(alarm) = same_name
+            && !is_ours(cloudwatch, &owner, alarm).await?
+        {
+            tracing::warn!(
+                alarm = spec.name,
+                "an alarm the workflow did not create has its name; left unchanged"
+            );
+            foreign.push(spec.name.clone());
             continue;
         }
         let request = cloudwatch
@@ -211,17 +227,25 @@ pub async fn converge(
             continue;
         }
         // Only what carries this namespace's tags: the name alone could be anyone's.
-        let ours = match alarm.alarm_arn() {
-            Some(arn) => aws::cloudwatch::alarm_tags(cloudwatch, arn)
-                .await?
-                .is_some_and(|tags| owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
-            None => false,
-        };
-        if ours && aws::cloudwatch::delete_alarm(cloudwatch, name).await? {
+        if is_ours(cloudwatch, &owner, alarm).await? && aws::cloudwatch::delete_alarm(cloudwatch, name).await? {
             tracing::info!(alarm = name, "alarm no longer called for, deleted");
         }
     }
-    Ok(wanted.into_iter().map(|spec| spec.name).collect())
+    Ok(wanted
+        .into_iter()
+        .map(|spec| spec.name)
+        .filter(|name| !foreign.contains(name))
+        .collect())
+}
+
+/// Whether the alarm carries this namespace's ownership tags.
+async fn is_ours(cloudwatch: &aws_sdk_cloudwatch::Client, owner: &Owner, alarm: &MetricAlarm) -> Result<bool> {
+    Ok(match alarm.alarm_arn() {
+        Some(arn) => aws::cloudwatch::alarm_tags(cloudwatch, arn)
+            .await?
+            .is_some_and(|tags| owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+        None => false,
+    })
 }
 
 fn tags(run: &Run) -> Vec<Tag> {
