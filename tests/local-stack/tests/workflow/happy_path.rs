@@ -46,6 +46,19 @@ async fn provision_validates_the_storage_and_cleanup_leaves_nothing() {
         stack.stack.kube.object("Namespace", None, DEFAULT_NAMESPACE).is_none(),
         "the namespace is gone"
     );
+    // Idempotent: a second cleanup (a retried TTL cleanup, a person making sure) finds nothing and
+    // succeeds, although the workflow's access to the cluster went with the first.
+    let again = stack.cleanup("cleanup-e2e-again", DEFAULT_NAMESPACE).await;
+    assert!(
+        again.output["actions"]
+            .as_object()
+            .expect("the summary's actions")
+            .values()
+            .all(|action| action["removed"] == serde_json::json!([])),
+        "{}",
+        again.output
+    );
+    assert_eq!(stack.ours_left().await, Vec::<String>::new());
     // The data itself stays on the (deleted) file system's store only in the fake; cleanup is about AWS objects.
     stack.shutdown().await;
 }

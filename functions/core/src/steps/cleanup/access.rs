@@ -17,15 +17,8 @@ pub async fn remove(
 ) -> Result<CleanupProgress> {
     let mut ours = Vec::new();
     let mut kept_entries = Vec::new();
-    for principal in aws::eks::access_entry_principals(eks, &owner.cluster).await? {
-        let Some(entry) = aws::eks::access_entry(eks, &owner.cluster, &principal).await? else {
-            continue;
-        };
-        let tags = || aws::eks::tag_pairs(entry.tags());
-        if !owner.owns_on_cluster(tags()) {
-            continue;
-        }
-        match scope.keeps(tags()) {
+    for (principal, tags) in entries_of_ours(eks, owner).await? {
+        match scope.keeps(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             None => ours.push(principal),
             Some(why) => kept_entries.push(kept(format!("access entry {principal}"), why)),
         }
@@ -48,6 +41,26 @@ pub async fn remove(
         }
     }
     Ok(done(removed, kept_entries))
+}
+
+/// The access entries the workflow created on the cluster (for any namespace), with their tags.
+pub(super) async fn entries_of_ours(
+    eks: &aws_sdk_eks::Client,
+    owner: &Owner,
+) -> Result<Vec<(String, Vec<(String, String)>)>> {
+    let mut ours = Vec::new();
+    for principal in aws::eks::access_entry_principals(eks, &owner.cluster).await? {
+        let Some(entry) = aws::eks::access_entry(eks, &owner.cluster, &principal).await? else {
+            continue;
+        };
+        let tags: Vec<(String, String)> = aws::eks::tag_pairs(entry.tags())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if owner.owns_on_cluster(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            ours.push((principal, tags));
+        }
+    }
+    Ok(ours)
 }
 
 /// The namespaces of this cluster that still have a Fargate profile or file system of ours: other
