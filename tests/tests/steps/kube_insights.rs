@@ -144,6 +144,15 @@ async fn a_run_that_leaves_the_option_off_removes_the_collector_an_earlier_run_m
     let (_, file_system_id, _) = provisioned(&world, input("team-ci-off", true)).await;
     assert_eq!(world.inventory().await.roles.len(), 1);
 
+    // The plan says the run will remove it.
+    let mut dry = input("team-ci-off", false);
+    dry["dryRun"] = json!(true);
+    let PrepareOutput::Planned { plan, .. } = world.try_prepare(dry).await.expect("a plan") else {
+        panic!("a plan")
+    };
+    let planned = plan.of_kind(Kind::CollectorRole).next().expect("the role is planned");
+    assert_eq!(planned.action, Action::Remove, "{planned:?}");
+
     let plain = world.prepared(input("team-ci-off", false)).await;
     let storage = world.storage_created(&plain, &file_system_id).await;
     assert_eq!(storage.container_insights, None);

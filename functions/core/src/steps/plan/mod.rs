@@ -30,6 +30,8 @@ pub enum Action {
     Reuse,
     /// Exists without the workflow's tags and the input adopts it: used as it is, never deleted.
     Adopt,
+    /// The workflow's, and the input no longer asks for it: the run removes it.
+    Remove,
     /// The run would fail on it (the reason names the error and the fix).
     Refuse,
     /// A Kubernetes object not read (the workflow cannot read the cluster yet): created unless the
@@ -187,6 +189,8 @@ pub async fn plan(
     }
     if request.monitoring.container_insights {
         resources.push(collector_role(clients, &owner, doctor).await?);
+    } else if let Some(earlier) = earlier_collector_role(clients, &owner).await? {
+        resources.push(earlier);
     }
     resources.extend(kubernetes::from_input(request, settings));
     Ok(Plan {
@@ -218,6 +222,23 @@ async fn collector_role(clients: &AwsClients, owner: &Owner, doctor: &DoctorRepo
         },
         None => item,
     })
+}
+
+/// A collector role of ours from an earlier run: a run without the option removes it, with the
+/// collector.
+async fn earlier_collector_role(clients: &AwsClients, owner: &Owner) -> Result<Option<Planned>> {
+    let name = insights::role::role_name(owner);
+    let Some(role) = aws::iam::role_named(&clients.iam, &name).await? else {
+        return Ok(None);
+    };
+    if !owner.owns(aws::iam::role_tags(&role)) {
+        return Ok(None);
+    }
+    Ok(Some(
+        Planned::new(Kind::CollectorRole, &name, Action::Remove)
+            .id(role.arn())
+            .reason("the run leaves monitoring.containerInsights off: it removes the namespace's Container Insights collector and this role"),
+    ))
 }
 
 fn access_entry(doctor: &DoctorReport, principal: &str, decision: Option<&AccessDecision>) -> Planned {
