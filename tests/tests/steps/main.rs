@@ -10,6 +10,7 @@ mod kube_cleanup;
 mod kube_insights;
 mod kube_plan;
 mod kube_provision;
+mod kube_storage;
 mod kube_validate;
 mod lease;
 mod provision_aws;
