@@ -90,9 +90,8 @@ pub async fn converge(
         &objects::config_map(run, &config),
     )
     .await?;
-    apply_ours(
-        kube,
-        &owner,
+    // Read and checked as ours above.
+    kube.apply(
         &kube.namespaced(namespace),
         &objects::deployment(run, &settings.insights.collector_image, &config),
     )
