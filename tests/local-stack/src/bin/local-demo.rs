@@ -54,42 +54,23 @@ async fn main() -> ExitCode {
 }
 
 async fn demo(stack: &LocalStack) -> Result<(), String> {
+    // The plan and the run it plans take the same flags.
+    let run_flags = ["--cluster", CLUSTER, "--ttl", "PT8H", "--container-insights"];
     println!(
-        "\n==> efs-workflow plan --cluster {CLUSTER} --ttl PT8H --container-insights   (a dry run: the doctor, then what the run would do)"
+        "\n==> efs-workflow plan {}   (a dry run: the doctor, then what the run would do)",
+        run_flags.join(" ")
     );
     let before = workflow_tests::inventory(&stack.moto_clients, CLUSTER).await;
-    cli(
-        stack,
-        &[
-            "plan",
-            "--cluster",
-            CLUSTER,
-            "--ttl",
-            "PT8H",
-            "--container-insights",
-            "--name",
-            "plan-demo",
-        ],
-    )?;
+    cli(stack, &[&["plan"], &run_flags[..], &["--name", "plan-demo"]].concat())?;
     if workflow_tests::inventory(&stack.moto_clients, CLUSTER).await != before {
         return Err("the plan changed something".into());
     }
     println!("    (nothing was changed)");
 
-    println!("\n==> efs-workflow start --cluster {CLUSTER} --ttl PT8H --container-insights --watch");
+    println!("\n==> efs-workflow start {} --watch", run_flags.join(" "));
     cli(
         stack,
-        &[
-            "start",
-            "--cluster",
-            CLUSTER,
-            "--ttl",
-            "PT8H",
-            "--container-insights",
-            "--name",
-            "provision-demo",
-            "--watch",
-        ],
+        &[&["start"], &run_flags[..], &["--name", "provision-demo", "--watch"]].concat(),
     )?;
     let provision = stack
         .executions(&stack.provision_arn)
