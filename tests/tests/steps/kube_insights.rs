@@ -306,3 +306,31 @@ async fn a_deployment_without_the_boundary_refuses_the_option_before_anything_is
     // Without the option the same deployment runs as before.
     world.prepared(input("team-ci-boundary", false)).await;
 }
+
+#[tokio::test]
+async fn another_namespaces_collector_survives_this_namespaces_off_run_and_cleanup() {
+    let world = World::with_kube().await;
+    let (_, file_system_id, _) = provisioned(&world, input("team-ci-a", true)).await;
+    let (other, _, _) = provisioned(&world, input("team-ci-b", true)).await;
+    let others_role = role::role_name(&other.owner());
+    let others = || async {
+        let role = world
+            .inventory()
+            .await
+            .roles
+            .into_iter()
+            .find(|r| r.name == others_role);
+        (role, contents(collector_objects(&world, "team-ci-b")))
+    };
+    let before = others().await;
+    assert!(before.0.is_some(), "team-ci-b's role");
+
+    // team-ci-a leaves the option off, then is cleaned up: team-ci-b's collector is untouched.
+    let plain = world.prepared(input("team-ci-a", false)).await;
+    world.storage_created(&plain, &file_system_id).await;
+    assert_eq!(collector_objects(&world, "team-ci-a"), [None, None, None, None]);
+    world.clean_up_kubernetes("team-ci-a").await;
+    world.clean_up("team-ci-a").await;
+    assert_eq!(world.inventory().await.roles.len(), 1, "only team-ci-b's role is left");
+    assert_eq!(others().await, before);
+}
