@@ -12,11 +12,11 @@ pub mod events;
 pub mod foreign;
 pub mod http;
 pub mod inventory;
-pub mod lease_table;
 pub mod local;
 pub mod moto;
 pub mod network;
 pub mod server;
+pub mod tables;
 pub mod world;
 
 pub use check::{OrPanic, error_name};
@@ -26,8 +26,8 @@ pub use inventory::{
     AlarmInfo, FargateProfileInfo, FileSystemInfo, Inventory, KmsAliasInfo, KmsKeyInfo, MountTargetInfo, RoleInfo,
     SecurityGroupInfo, inventory,
 };
-pub use lease_table::{LEASE_TABLE, create_lease_table};
 pub use local::{CLUSTER, INSIGHTS_BOUNDARY, NAMESPACE, POD_ROLE, insights_settings, settings};
 pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
 pub use network::{SeededAccess, SeededCluster, Subnet, associate_oidc_provider, seed_network, seed_network_with};
+pub use tables::{LEASE_TABLE, LEDGER_TABLE, create_lease_table, create_ledger_table};
 pub use world::{CLEANUP_ORDER, World};

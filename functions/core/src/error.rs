@@ -213,6 +213,11 @@ pub enum WorkflowError {
         "IAM role {role_name} exists but {reason}; the workflow gives each namespace's Container Insights collector a role of that name and never changes a role it did not create: delete or rename that role, or leave `monitoring.containerInsights` off, and start the run again"
     )]
     CollectorRoleConflict { role_name: String, reason: String },
+
+    #[error(
+        "the ownership ledger's record of {record} disagrees with this run: {detail}; the workflow deletes only what its ledger records, so it stops rather than guess: read the item in the deployment's ledger table (LedgerTable) and the resource, and start the run again once they agree"
+    )]
+    LedgerConflict { record: String, detail: String },
 }
 
 impl WorkflowError {

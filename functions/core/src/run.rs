@@ -6,11 +6,21 @@ use crate::input::{ProvisionRequest, rules};
 use crate::ownership::Owner;
 use serde::{Deserialize, Serialize};
 
+/// The longest a provisioning run may live: the provisioning state machine's `TimeoutSeconds`
+/// (statemachine/gen reads it from here). A bootstrap grant older than this has outlived its run.
+pub const MAX_RUN_SECONDS: i64 = 4 * 60 * 60;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     /// The provisioning execution's name.
     pub run_id: String,
+    /// The namespace's generation this run holds (`crate::ledger`): one more than the run before
+    /// it, so a rollback started for an older generation knows it has been superseded.
+    pub generation: u64,
+    /// The deployment (stack) whose ledger records what this run creates: named in every tag and
+    /// label the run writes.
+    pub deployment: String,
     #[serde(flatten)]
     pub request: ProvisionRequest,
     /// RFC 3339 instant after which the TTL reaper cleans up (start of the run + `ttl`).
@@ -26,7 +36,20 @@ impl Run {
     }
 
     pub fn tags(&self, name: &str) -> Vec<(String, String)> {
-        self.owner().tags(name, &self.run_id, self.expires_at.as_deref())
+        self.owner().tags(name, &self.run_id, &self.deployment)
+    }
+
+    /// The labels of the Kubernetes objects this run creates.
+    pub fn labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.owner().labels(&self.run_id, &self.deployment)
+    }
+
+    /// Who creates, as the ledger records it.
+    pub fn creator(&self) -> crate::ledger::Creator {
+        crate::ledger::Creator {
+            run_id: self.run_id.clone(),
+            generation: self.generation,
+        }
     }
 
     /// Checks a run handed to a step (it may have been edited by hand for a console re-run) with
@@ -34,6 +57,13 @@ impl Run {
     pub fn validate(&self) -> Result<()> {
         let request = &self.request;
         rules::run_id("run.runId", &self.run_id)?;
+        rules::deployment_id("run.deployment", &self.deployment)?;
+        if self.generation == 0 {
+            return Err(WorkflowError::invalid(
+                "run.generation",
+                "must be the generation `prepare` began in the ledger (1 or more)",
+            ));
+        }
         rules::cluster_name("run.clusterName", &request.cluster_name)?;
         rules::namespace("run.namespace", &request.namespace)?;
         rules::role_arn("run.podExecutionRoleArn", &request.pod_execution_role_arn)?;

@@ -47,6 +47,10 @@ pub struct KubeApiOverride {
 /// always names its own.
 pub const DEFAULT_FARGATE_LOG_GROUP: &str = "/efs-fargate-workflow/fargate-pods";
 
+/// The deployment id when `DEPLOYMENT_ID` is unset (the local stack and the tests): the template
+/// always sets its stack's name.
+pub const DEFAULT_DEPLOYMENT: &str = "local";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// `POD_EXECUTION_ROLE_ARN`: used when the input has no `podExecutionRoleArn`.
@@ -74,6 +78,12 @@ pub struct Settings {
     pub kube_api_override: Option<KubeApiOverride>,
     /// `LEASE_TABLE_NAME`: the DynamoDB table of the leases (`crate::lease`).
     pub lease_table_name: Option<String>,
+    /// `LEDGER_TABLE_NAME`: the DynamoDB table of the ownership ledger (`crate::ledger`), which
+    /// decides every deletion; without it nothing is created or deleted.
+    pub ledger_table_name: Option<String>,
+    /// `DEPLOYMENT_ID`: the deployment (the stack's name) every ledger item, tag and label names,
+    /// so two deployments in one account never mistake each other's resources for their own.
+    pub deployment: String,
     /// `FARGATE_LOG_GROUP`: the template's log group of the Fargate pods (tagged, with its
     /// retention), written into the logging ConfigMap when the workflow creates it.
     pub fargate_log_group: String,
@@ -97,6 +107,8 @@ impl Default for Settings {
             cluster_access_role_arn: None,
             kube_api_override: None,
             lease_table_name: None,
+            ledger_table_name: None,
+            deployment: DEFAULT_DEPLOYMENT.to_string(),
             fargate_log_group: DEFAULT_FARGATE_LOG_GROUP.to_string(),
             alarms: AlarmSettings::default(),
             insights: InsightsSettings::default(),
@@ -164,17 +176,12 @@ impl Settings {
             settings.cluster_access_role_arn = Some(arn.to_string());
         }
         settings.kube_api_override = kube_api_override(get("KUBE_API_ENDPOINT"), get("KUBE_API_CA_FILE"))?;
-        // Unlike the optional variables above, a blank name is an error: the template always sets it.
-        if let Some(name) = vars.get("LEASE_TABLE_NAME").map(|v| v.trim()) {
-            let valid =
-                (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-            if !valid {
-                return Err(WorkflowError::invalid(
-                    "LEASE_TABLE_NAME",
-                    "must be a DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.`",
-                ));
-            }
-            settings.lease_table_name = Some(name.to_string());
+        // Unlike the optional variables above, a blank name is an error: the template always sets them.
+        settings.lease_table_name = table_name(vars, "LEASE_TABLE_NAME")?;
+        settings.ledger_table_name = table_name(vars, "LEDGER_TABLE_NAME")?;
+        if let Some(id) = vars.get("DEPLOYMENT_ID").map(|v| v.trim()) {
+            rules::deployment_id("DEPLOYMENT_ID", id)?;
+            settings.deployment = id.to_string();
         }
         Ok(settings)
     }
@@ -183,6 +190,21 @@ impl Settings {
     pub fn poll_seconds(&self, typical: u32) -> u32 {
         self.poll_seconds_override.unwrap_or(typical)
     }
+}
+
+/// A DynamoDB table name from `variable`, if it is set.
+fn table_name(vars: &HashMap<String, String>, variable: &str) -> Result<Option<String>> {
+    let Some(name) = vars.get(variable).map(|v| v.trim()) else {
+        return Ok(None);
+    };
+    let valid = (3..=255).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        return Err(WorkflowError::invalid(
+            variable,
+            "must be a DynamoDB table name: 3 to 255 letters, digits, `_`, `-` or `.`",
+        ));
+    }
+    Ok(Some(name.to_string()))
 }
 
 fn kube_api_override(endpoint: Option<&str>, ca_file: Option<&str>) -> Result<Option<KubeApiOverride>> {
@@ -245,6 +267,9 @@ mod tests {
             ("COLLECTOR_IMAGE", "collector image"),
             ("LEASE_TABLE_NAME", " "),
             ("LEASE_TABLE_NAME", "leases/prod"),
+            ("LEDGER_TABLE_NAME", "ledger prod"),
+            ("DEPLOYMENT_ID", "my stack"),
+            ("DEPLOYMENT_ID", ""),
         ] {
             let err = Settings::from_vars(&vars(&[(name, value)])).unwrap_err();
             assert!(
@@ -311,12 +336,20 @@ mod tests {
     }
 
     #[test]
-    fn lease_table_name_is_read() {
-        let settings = Settings::from_vars(&vars(&[("LEASE_TABLE_NAME", "efs-workflow-Leases-1A2B.v2")])).unwrap();
+    fn table_names_and_the_deployment_are_read() {
+        let settings = Settings::from_vars(&vars(&[
+            ("LEASE_TABLE_NAME", "efs-workflow-Leases-1A2B.v2"),
+            ("LEDGER_TABLE_NAME", "efs-workflow-Ledger-9Z"),
+            ("DEPLOYMENT_ID", "efs-workflow-prod"),
+        ]))
+        .unwrap();
         assert_eq!(
             settings.lease_table_name.as_deref(),
             Some("efs-workflow-Leases-1A2B.v2")
         );
+        assert_eq!(settings.ledger_table_name.as_deref(), Some("efs-workflow-Ledger-9Z"));
+        assert_eq!(settings.deployment, "efs-workflow-prod");
+        assert_eq!(Settings::default().deployment, DEFAULT_DEPLOYMENT);
     }
 
     #[test]

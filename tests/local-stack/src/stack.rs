@@ -35,7 +35,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workflow_tests::{ACCOUNT_ID, LEASE_TABLE, REGION, SeededCluster, create_lease_table, seed_network};
+use workflow_tests::{
+    ACCOUNT_ID, LEASE_TABLE, LEDGER_TABLE, REGION, SeededCluster, create_lease_table, create_ledger_table, seed_network,
+};
 
 pub use workflow_tests::CLUSTER;
 use workflow_tests::POD_ROLE;
@@ -155,6 +157,7 @@ impl LocalStack {
             cleanup_state_machine_arn: Some(cleanup_arn.clone()),
             // No override: the gateway's DescribeCluster gives each cluster's API server and CA.
             lease_table_name: Some(LEASE_TABLE.into()),
+            ledger_table_name: Some(LEDGER_TABLE.into()),
             insights: workflow_tests::insights_settings(),
             ..Settings::default()
         };
@@ -187,6 +190,7 @@ impl LocalStack {
             .await
             .map_err(|e| StackError::Moto(format!("operator access entry: {e}")))?;
         create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
+        create_ledger_table(&moto_clients.dynamodb, LEDGER_TABLE).await;
 
         let template = Template::load_repo()?;
         let mut state_machines = BTreeMap::new();

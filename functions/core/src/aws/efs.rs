@@ -31,17 +31,27 @@ pub async fn file_systems(efs: &aws_sdk_efs::Client) -> Result<Vec<FileSystemDes
     .await
 }
 
-/// Sends a prepared CreateFileSystem; `FileSystemAlreadyExists` (a retry after a lost response)
-/// counts as created.
-pub async fn create_file_system(request: CreateFileSystemFluentBuilder) -> Result<()> {
+/// Sends a prepared CreateFileSystem: the new file system's id, or `None` for
+/// `FileSystemAlreadyExists` (a retry after a lost response; its id may be missing, so the caller
+/// looks the file system up by its creation token).
+pub async fn create_file_system(request: CreateFileSystemFluentBuilder) -> Result<Option<String>> {
     match request.send().await {
         Ok(fs) => {
             tracing::info!(file_system = fs.file_system_id(), "EFS file system created");
-            Ok(())
+            Ok(Some(fs.file_system_id().to_string()))
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_already_exists()) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_file_system_already_exists()) => Ok(None),
         Err(e) => Err(WorkflowError::from_sdk("efs:CreateFileSystem", e)),
     }
+}
+
+/// The file system by its id, if it exists.
+pub async fn file_system(efs: &aws_sdk_efs::Client, file_system_id: &str) -> Result<Option<FileSystemDescription>> {
+    let described = efs.describe_file_systems().file_system_id(file_system_id).send().await;
+    Ok(
+        found(described, "efs:DescribeFileSystems", |e| e.is_file_system_not_found())?
+            .and_then(|out| out.file_systems().first().cloned()),
+    )
 }
 
 /// `DependencyNotReady` while mount targets remain; `false` when the file system is gone already.

@@ -53,7 +53,8 @@ impl ErrorName {
             | Self::ClusterEndpointUnreachable
             | Self::PodExecutionRoleInvalid
             | Self::OidcProviderMissing
-            | Self::CollectorRoleConflict => None,
+            | Self::CollectorRoleConflict
+            | Self::LedgerConflict => None,
         }
     }
 

@@ -39,6 +39,22 @@ pub fn run_id(field: &str, id: &str) -> Result<()> {
     }
 }
 
+/// The deployment's id: a CloudFormation stack name (1-128 letters, digits or '-', starting with a
+/// letter), which every tag value, label value and ledger key can carry.
+pub fn deployment_id(field: &str, id: &str) -> Result<()> {
+    let valid = (1..=128).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(WorkflowError::invalid(
+            field,
+            format!("must be a stack name (1-128 letters, digits or '-', starting with a letter), got {id:?}"),
+        ))
+    }
+}
+
 /// Kubernetes namespace names are DNS-1123 labels; the `kube-` prefix and `default` are reserved.
 pub fn namespace(field: &str, name: &str) -> Result<()> {
     let label = (1..=63).contains(&name.len())

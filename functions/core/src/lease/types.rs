@@ -20,6 +20,13 @@ impl LeaseKey {
         Self(format!("namespace#{cluster}#{namespace}"))
     }
 
+    /// What the namespaces of a cluster share (access entry, RBAC, storage objects) is removed
+    /// by the last namespace's cleanup, and joined by each provisioning run, under this lease:
+    /// `cluster#<cluster>`.
+    pub fn cluster(cluster: &str) -> Self {
+        Self(format!("cluster#{cluster}"))
+    }
+
     /// One Fargate profile create or delete at a time per cluster: `fargate#<cluster>`.
     pub fn fargate_profiles(cluster: &str) -> Self {
         Self(format!("fargate#{cluster}"))

@@ -1,12 +1,9 @@
 //! Names and ownership tags. Every AWS resource the workflow creates carries these tags (every
-//! Kubernetes object these labels), and cleanup only ever deletes resources whose tags say they
-//! belong to the same cluster and namespace.
+//! Kubernetes object these labels), for people and for discovery: what the workflow may delete is
+//! decided by its ledger (`crate::ledger`), never by tags, which anyone allowed to tag can write.
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-
-mod scope;
-pub use scope::{Scope, kept};
 
 /// The tags of one AWS resource.
 pub type Tags = BTreeMap<String, String>;
@@ -16,15 +13,13 @@ pub const MANAGED_BY_VALUE: &str = "efs-fargate-workflow";
 pub const CLUSTER_KEY: &str = "efs-fargate-workflow/cluster";
 pub const NAMESPACE_KEY: &str = "efs-fargate-workflow/namespace";
 pub const RUN_ID_KEY: &str = "efs-fargate-workflow/run-id";
-pub const EXPIRES_AT_KEY: &str = "efs-fargate-workflow/expires-at";
-/// What cleanup does with the file system (`delete` or `retain`): set at creation from the input's
-/// `fileSystem.retention`, the only record cleanup has of it. IAM lets the workflow re-tag only the
-/// expiry, so a person changes it by hand.
+/// The deployment (stack) that created the resource: two deployments in one account tell their
+/// resources apart at a glance (their ledgers never share a record).
+pub const DEPLOYMENT_KEY: &str = "efs-fargate-workflow/deployment";
+/// The file system's retention at creation (`delete` or `retain`), for people: the ledger's record
+/// is what cleanup reads.
 pub const RETENTION_KEY: &str = "efs-fargate-workflow/retention";
 pub const RETAIN_VALUE: &str = "retain";
-/// Set on a file system when the workflow configured its replication (value: the destination
-/// region): cleanup looks for a replication configuration only where one was made.
-pub const REPLICATION_KEY: &str = "efs-fargate-workflow/replicated-to";
 /// Every CloudWatch alarm the workflow creates is named so (template.yaml's alarm ARNs name it).
 pub const ALARM_NAME_PREFIX: &str = "efs-fargate-workflow-";
 /// The tag (value `true`) by which a cluster opts in to being provisioned. Fixed, because the
@@ -47,19 +42,16 @@ impl Owner {
         }
     }
 
-    /// The tags a new resource gets. `Name` helps people in the console; the rest is for the workflow.
-    pub fn tags(&self, name: &str, run_id: &str, expires_at: Option<&str>) -> Vec<(String, String)> {
-        let mut tags = vec![
+    /// The tags a new resource gets: for people in the console, and for discovery.
+    pub fn tags(&self, name: &str, run_id: &str, deployment: &str) -> Vec<(String, String)> {
+        vec![
             ("Name".to_string(), name.to_string()),
             (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
             (CLUSTER_KEY.to_string(), self.cluster.clone()),
             (NAMESPACE_KEY.to_string(), self.namespace.clone()),
             (RUN_ID_KEY.to_string(), run_id.to_string()),
-        ];
-        if let Some(expires_at) = expires_at {
-            tags.push((EXPIRES_AT_KEY.to_string(), expires_at.to_string()));
-        }
-        tags
+            (DEPLOYMENT_KEY.to_string(), deployment.to_string()),
+        ]
     }
 
     /// True only when the tags say this cluster's namespace owns the resource.
@@ -70,49 +62,24 @@ impl Owner {
             && tags.get(NAMESPACE_KEY) == Some(&self.namespace.as_str())
     }
 
-    /// True when the tags say the workflow created the resource on this cluster, for any namespace:
-    /// the test for what all namespaces of a cluster share (the EKS access entry).
-    pub fn owns_on_cluster<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
-        let tags: HashMap<&str, &str> = tags.into_iter().collect();
-        tags.get(MANAGED_BY_KEY) == Some(&MANAGED_BY_VALUE) && tags.get(CLUSTER_KEY) == Some(&self.cluster.as_str())
-    }
-
     /// The labels a new Kubernetes object gets: the tags' keys, with values made valid label values.
-    pub fn labels(&self, run_id: &str, expires_at: Option<&str>) -> BTreeMap<String, String> {
-        let mut labels = BTreeMap::from([
+    pub fn labels(&self, run_id: &str, deployment: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
             (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
             (CLUSTER_KEY.to_string(), label_value(&self.cluster)),
             (NAMESPACE_KEY.to_string(), label_value(&self.namespace)),
             (RUN_ID_KEY.to_string(), label_value(run_id)),
-        ]);
-        if let Some(expires_at) = expires_at {
-            labels.insert(EXPIRES_AT_KEY.to_string(), label_value(expires_at));
-        }
-        labels
+            (DEPLOYMENT_KEY.to_string(), label_value(deployment)),
+        ])
     }
 
-    /// Selects this namespace's objects (what [`Self::owns_labels`] accepts).
+    /// Selects the objects labelled as this namespace's.
     pub fn label_selector(&self) -> String {
         format!(
             "{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{CLUSTER_KEY}={},{NAMESPACE_KEY}={}",
             label_value(&self.cluster),
             label_value(&self.namespace)
         )
-    }
-
-    /// True only when the labels say this cluster's namespace owns the object.
-    pub fn owns_labels(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
-        self.created_on_cluster(labels)
-            && labels.and_then(|l| l.get(NAMESPACE_KEY)) == Some(&label_value(&self.namespace))
-    }
-
-    /// True when the workflow created the object on this cluster, for whichever namespace: how the
-    /// shared cluster-wide objects (StorageClass, CSIDriver) are recognised.
-    pub fn created_on_cluster(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
-        labels.is_some_and(|l| {
-            l.get(MANAGED_BY_KEY).map(String::as_str) == Some(MANAGED_BY_VALUE)
-                && l.get(CLUSTER_KEY) == Some(&label_value(&self.cluster))
-        })
     }
 
     /// Fargate profile name, as eksctl named it in the original pattern.
@@ -148,11 +115,6 @@ impl Owner {
         let digest = Sha256::digest(format!("{}/{}", self.cluster, self.namespace));
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }
-}
-
-/// True when the tags say cleanup must keep the resource's data ([`RETENTION_KEY`] `retain`).
-pub fn retained<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
-    tags.into_iter().any(|(k, v)| k == RETENTION_KEY && v == RETAIN_VALUE)
 }
 
 /// A valid Kubernetes label value (at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends) that
@@ -196,7 +158,7 @@ mod tests {
     #[test]
     fn ownership_needs_every_tag() {
         let owner = Owner::new("demo", "ns");
-        let tags = owner.tags("x", "run-1", Some("2030-01-01T00:00:00Z"));
+        let tags = owner.tags("x", "run-1", "stack");
         assert!(owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
         assert!(!Owner::new("demo", "other").owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
         assert!(!owner.owns([(MANAGED_BY_KEY, MANAGED_BY_VALUE), (CLUSTER_KEY, "demo")]));
@@ -214,15 +176,13 @@ mod tests {
     }
 
     #[test]
-    fn labels_mark_the_namespace_and_the_cluster() {
+    fn labels_mark_the_namespace_the_cluster_and_the_deployment() {
         let owner = Owner::new("c".repeat(100), "ns");
-        let labels = owner.labels("run-1", Some("2030-01-01T00:00:00Z"));
-        assert!(owner.owns_labels(Some(&labels)));
-        assert!(owner.label_selector().contains(&labels[CLUSTER_KEY]));
-        let neighbour = Owner::new("c".repeat(100), "other");
-        assert!(!neighbour.owns_labels(Some(&labels)));
-        assert!(neighbour.created_on_cluster(Some(&labels)));
-        assert!(!Owner::new("demo", "ns").created_on_cluster(Some(&labels)));
-        assert!(!owner.owns_labels(None));
+        let labels = owner.labels("run-1", "stack");
+        let selector = owner.label_selector();
+        assert!(selector.contains(&format!("{CLUSTER_KEY}={}", labels[CLUSTER_KEY])));
+        assert!(selector.contains(&format!("{NAMESPACE_KEY}={}", labels[NAMESPACE_KEY])));
+        assert_eq!(labels[DEPLOYMENT_KEY], "stack");
+        assert_eq!(labels[RUN_ID_KEY], "run-1");
     }
 }

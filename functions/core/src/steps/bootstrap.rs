@@ -6,9 +6,11 @@
 
 use crate::clients::AwsClients;
 use crate::error::Result;
+use crate::ledger::Ledger;
 use crate::poll::Poll;
+use crate::resources::bootstrap_grant;
 use crate::run::Run;
-use crate::steps::access;
+use crate::settings::Settings;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -19,6 +21,10 @@ pub struct BootstrapEvent {
     /// How many grants this run asked for before (the state machine caps them).
     #[serde(default)]
     pub attempt: u32,
+    /// The execution's ARN (`$$.Execution.Id`): recorded with the grant, so the reaper's sweep
+    /// revokes a grant whose run has ended without revoking it.
+    #[serde(default)]
+    pub execution_arn: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -35,12 +41,13 @@ pub struct BootstrapOutput {
     pub granted: bool,
 }
 
-pub async fn handle(clients: &AwsClients, event: BootstrapEvent) -> Result<Poll<BootstrapOutput>> {
+pub async fn handle(clients: &AwsClients, settings: &Settings, event: BootstrapEvent) -> Result<Poll<BootstrapOutput>> {
     event.run.validate()?;
     let run = &event.run;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
     match event.action {
         BootstrapAction::GrantBootstrap => {
-            access::grant_bootstrap(&clients.eks, run).await?;
+            bootstrap_grant::grant(&clients.eks, &ledger, run, event.execution_arn.as_deref()).await?;
             Ok(Poll::ready(
                 event.attempt,
                 format!(
@@ -51,7 +58,13 @@ pub async fn handle(clients: &AwsClients, event: BootstrapEvent) -> Result<Poll<
             ))
         }
         BootstrapAction::RevokeBootstrap => {
-            let revoked = access::revoke_bootstrap(&clients.eks, &run.owner(), &run.access.principal_arn).await?;
+            let revoked = bootstrap_grant::revoke(
+                &clients.eks,
+                &ledger,
+                &run.request.cluster_name,
+                &run.access.principal_arn,
+            )
+            .await?;
             let detail = if revoked {
                 format!("cluster-admin revoked from {}", run.access.principal_arn)
             } else {

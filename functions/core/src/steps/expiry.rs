@@ -1,13 +1,10 @@
-//! The TTL rule for re-runs. `expires-at` is stamped at creation from the creating run's `ttl`; a
-//! later successful run with a `ttl` stamps its own expiry on the namespace's file system, and the
-//! reaper goes by the latest expiry among a namespace's resources, so a re-run extends the
-//! namespace's life. A successful re-run without a `ttl` keeps the expiry an earlier run set, and
-//! says so in its output and log rather than inheriting it silently.
+//! The TTL rule for re-runs, as the ledger keeps it (`ledger::Header::expires_at`): the first run
+//! of a namespace with a `ttl` sets its expiry; a later successful run with a `ttl` re-stamps it
+//! (a re-run extends the namespace's life); a successful re-run without one keeps the expiry an
+//! earlier run set, and says so in its output and log rather than inheriting it silently. A
+//! failed run changes no expiry. Tags carry no expiry: a tag anyone may write decides nothing.
 
-use crate::aws;
-use crate::clients::AwsClients;
-use crate::error::Result;
-use crate::ownership::{EXPIRES_AT_KEY, Owner};
+use crate::ledger::Header;
 use crate::run::Run;
 use serde::{Deserialize, Serialize};
 
@@ -21,45 +18,24 @@ pub struct Expiry {
     pub restamped: bool,
 }
 
-/// Applies the rule to the namespace's file system (when it is ours).
-pub async fn apply(clients: &AwsClients, run: &Run) -> Result<Expiry> {
-    let owner = run.owner();
-    let stamped = stamped_expiry(clients, &owner).await?;
-    let Some(wanted) = &run.expires_at else {
-        if let Some(kept) = &stamped {
+impl Expiry {
+    /// The namespace's expiry once `run` succeeded: its own when it had a `ttl` (the ledger was
+    /// re-stamped), else the one `header` held before.
+    pub fn after(run: &Run, header: Option<&Header>, restamped: bool) -> Self {
+        if restamped {
+            tracing::info!(expires_at = ?run.expires_at, "expiry stamped by this run");
+            return Self {
+                expires_at: run.expires_at.clone(),
+                restamped: true,
+            };
+        }
+        let kept = header.and_then(|h| h.expires_at.clone());
+        if let Some(kept) = &kept {
             tracing::warn!(expires_at = %kept, "this run has no ttl: the namespace keeps the expiry an earlier run set");
         }
-        return Ok(Expiry {
-            expires_at: stamped,
+        Self {
+            expires_at: kept,
             restamped: false,
-        });
-    };
-    if stamped.as_deref() == Some(wanted.as_str()) {
-        return Ok(Expiry {
-            expires_at: stamped,
-            restamped: false,
-        });
+        }
     }
-    if let Some(fs) = aws::efs::file_system_by_token(&clients.efs, &owner.creation_token()).await?
-        && owner.owns(fs.tags().iter().map(|t| (t.key(), t.value())))
-    {
-        aws::efs::tag_file_system(&clients.efs, fs.file_system_id(), EXPIRES_AT_KEY, wanted).await?;
-    }
-    tracing::info!(expires_at = %wanted, "expiry stamped by this run");
-    Ok(Expiry {
-        expires_at: Some(wanted.clone()),
-        restamped: true,
-    })
-}
-
-/// The expiry on the namespace's file system (the resource the reaper reads first).
-async fn stamped_expiry(clients: &AwsClients, owner: &Owner) -> Result<Option<String>> {
-    Ok(aws::efs::file_system_by_token(&clients.efs, &owner.creation_token())
-        .await?
-        .and_then(|fs| {
-            fs.tags()
-                .iter()
-                .find(|t| t.key() == EXPIRES_AT_KEY)
-                .map(|t| t.value().to_string())
-        }))
 }

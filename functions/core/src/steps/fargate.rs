@@ -1,27 +1,24 @@
-//! epic01: the namespace, and the Fargate profile `fp-<namespace>` that runs its pods on the
-//! cluster's private subnets. `converge` finds or creates it and polls: a missing profile is created
-//! under the cluster's profile lease ([`profile_lease`]), so while another execution changes a
-//! profile of the cluster the run is simply "not ready yet" and polls on.
+//! epic01: the namespace, and the Fargate profile `fp-<namespace>` (`resources::fargate_profile`)
+//! that runs its pods on the cluster's private subnets. `converge` finds or creates it and polls: a
+//! missing profile is created under the cluster's profile lease ([`profile_lease`]), so while
+//! another execution changes a profile of the cluster the run is simply "not ready yet" and polls on.
 
-use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::input::{Adoptable, ProvisionRequest};
 use crate::lease::Acquire;
-use crate::ownership::Owner;
+use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
+use crate::resources::{Recorder, bootstrap_grant, fargate_profile};
 use crate::run::{AccessStatus, Run, StepEvent};
 use crate::settings::Settings;
-use crate::steps::access;
 use crate::steps::k8s::Kube;
 use crate::steps::k8s::namespace::{self, NamespaceOutput};
 use crate::steps::k8s::rbac::{self, RbacState};
 use crate::steps::network;
 use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
-use aws_sdk_eks::types::{FargateProfile, FargateProfileSelector, FargateProfileStatus};
+use aws_sdk_eks::types::{FargateProfile, FargateProfileStatus};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -98,15 +95,22 @@ pub async fn handle(
 /// the state machine retry.
 async fn cluster_access_and_namespace(clients: &AwsClients, settings: &Settings, run: &Run) -> Result<NamespaceOutput> {
     let kube = Kube::connect(clients, settings, &run.request.cluster_name).await?;
-    let rbac = rbac::ensure(&kube, run).await?;
-    let bootstrap_granted = access::bootstrap_granted(&clients.eks, run).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let (owner, creator) = (run.owner(), run.creator());
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
+    let rbac = rbac::ensure(&kube, recorder, run).await?;
+    let bootstrap_granted = bootstrap_grant::is_granted(&clients.eks, run).await?;
     if rbac != RbacState::BootstrapRequired {
-        let mut namespace = namespace::ensure_namespace(&kube, run, rbac).await?;
+        let mut namespace = namespace::ensure_namespace(&kube, recorder, run, rbac).await?;
         namespace.bootstrap_granted = bootstrap_granted;
         return Ok(namespace);
     }
     if run.access.status != AccessStatus::Created {
-        return Err(access::cannot_bootstrap(run));
+        return Err(bootstrap_grant::cannot_bootstrap(run));
     }
     if bootstrap_granted {
         return Err(WorkflowError::ClusterAuthFailed {
@@ -169,13 +173,24 @@ pub async fn profile(
 }
 
 /// Finds the profile (releasing the cluster's lease once it is no longer CREATING), or creates
-/// it if this execution gets the lease.
+/// it, recorded in the ledger, if this execution gets the lease. A profile the run may not use
+/// is a conflict, decided before anything is created.
 pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, holder: Option<&str>) -> Result<Converged> {
     let cluster = &run.request.cluster_name;
-    let name = run.owner().fargate_profile_name();
-    if let Some(existing) = aws::eks::fargate_profile(&clients.eks, &run.request.cluster_name, &name).await? {
-        check_adoptable(&existing, &run.owner(), &run.request)?;
-        check_spec(&existing, run)?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let (owner, creator) = (run.owner(), run.creator());
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
+    let view = ledger.namespace(cluster, &owner.namespace).await?;
+    let found = fargate_profile::find(&clients.eks, &view, &owner).await?;
+    let decision = fargate_profile::decide(&found, &run.request, Some(&run.network.private_subnets))?;
+    if let Some(existing) = found.profile {
+        if decision == (fargate_profile::Decision::Use { adopted: false }) {
+            fargate_profile::confirm(recorder, &existing).await?;
+        }
         if existing.status() != Some(&FargateProfileStatus::Creating) {
             profile_lease::release(clients, settings, cluster, holder).await?;
         }
@@ -183,71 +198,27 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, hold
     }
     match profile_lease::acquire(clients, settings, cluster, holder, "create-fargate-profile").await? {
         Acquire::Held(held) => Ok(Converged::Queued { holder: held.holder }),
-        // `ensure_profile` describes again: cheap, and it keeps one create path.
-        Acquire::Acquired { .. } => ensure_profile(clients, run).await.map(Converged::Created),
-    }
-}
-
-/// Finds or creates the profile. An existing profile with another spec is an error, never reused.
-pub async fn ensure_profile(clients: &AwsClients, run: &Run) -> Result<ProfileOutput> {
-    let eks = &clients.eks;
-    let name = run.owner().fargate_profile_name();
-    if let Some(existing) = aws::eks::fargate_profile(eks, &run.request.cluster_name, &name).await? {
-        check_adoptable(&existing, &run.owner(), &run.request)?;
-        check_spec(&existing, run)?;
-        return Ok(output(&existing, false));
-    }
-    // The profile places the namespace's pods in these subnets: never in whatever the input says.
-    network::verified(clients, run).await?;
-    let request = eks
-        .create_fargate_profile()
-        .cluster_name(&run.request.cluster_name)
-        .fargate_profile_name(&name)
-        .pod_execution_role_arn(&run.request.pod_execution_role_arn)
-        .set_subnets(Some(
-            run.network
-                .private_subnets
-                .iter()
-                .map(|s| s.subnet_id.clone())
-                .collect(),
-        ))
-        .selectors(
-            FargateProfileSelector::builder()
-                .namespace(&run.request.namespace)
-                .build(),
-        )
-        .set_tags(Some(run.tags(&name).into_iter().collect()))
-        .client_request_token(
-            format!("{}-{}", run.owner().short_hash(), run.run_id)
-                .chars()
-                .take(64)
-                .collect::<String>(),
-        );
-    match aws::eks::create_fargate_profile(request, &run.request.cluster_name).await {
-        Ok(created) => {
-            tracing::info!(profile = %name, "Fargate profile created");
-            Ok(created.map_or_else(
+        Acquire::Acquired { .. } => {
+            // The profile places the namespace's pods in these subnets: never in whatever the input says.
+            network::verified(clients, run).await?;
+            let created = fargate_profile::create(
+                &clients.eks,
+                recorder,
+                &run.request,
+                &run.network.private_subnets,
+                run.tags(&owner.fargate_profile_name()),
+            )
+            .await?;
+            Ok(Converged::Created(created.as_ref().map_or_else(
                 || ProfileOutput {
-                    profile_name: name.clone(),
+                    profile_name: owner.fargate_profile_name(),
                     profile_arn: String::new(),
                     status: "CREATING".into(),
                     created: true,
                 },
-                |profile| output(&profile, true),
-            ))
+                |profile| output(profile, true),
+            )))
         }
-        // Either our own earlier attempt created it, or another profile of the cluster is changing.
-        Err(busy @ WorkflowError::FargateProfileBusy { .. }) => {
-            match aws::eks::fargate_profile(eks, &run.request.cluster_name, &name).await? {
-                Some(existing) => {
-                    check_adoptable(&existing, &run.owner(), &run.request)?;
-                    check_spec(&existing, run)?;
-                    Ok(output(&existing, false))
-                }
-                None => Err(busy),
-            }
-        }
-        Err(other) => Err(other),
     }
 }
 
@@ -292,51 +263,5 @@ fn output(profile: &FargateProfile, created: bool) -> ProfileOutput {
         profile_arn: profile.fargate_profile_arn().unwrap_or_default().to_string(),
         status: profile.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
         created,
-    }
-}
-
-/// A profile under our name that the workflow did not create is used only when the input adopts it.
-pub fn check_adoptable(profile: &FargateProfile, owner: &Owner, request: &ProvisionRequest) -> Result<()> {
-    if owner.owns(aws::eks::tag_pairs(profile.tags())) || request.adopts(Adoptable::FargateProfile) {
-        return Ok(());
-    }
-    Err(WorkflowError::FargateProfileConflict {
-        name: profile.fargate_profile_name().unwrap_or_default().to_string(),
-        difference: "it was not created by the workflow (no ownership tags); add \"fargateProfile\" to the input's `adopt` list to use it as it is (cleanup will never delete it)".into(),
-    })
-}
-
-/// Profiles are immutable, so any difference means someone else's profile holds the name.
-fn check_spec(profile: &FargateProfile, run: &Run) -> Result<()> {
-    let mut differences = Vec::new();
-    if profile.pod_execution_role_arn() != Some(run.request.pod_execution_role_arn.as_str()) {
-        differences.push(format!(
-            "pod execution role {} instead of {}",
-            profile.pod_execution_role_arn().unwrap_or("(none)"),
-            run.request.pod_execution_role_arn
-        ));
-    }
-    let subnets: BTreeSet<&str> = profile.subnets().iter().map(String::as_str).collect();
-    let wanted: BTreeSet<&str> = run
-        .network
-        .private_subnets
-        .iter()
-        .map(|s| s.subnet_id.as_str())
-        .collect();
-    if subnets != wanted {
-        differences.push(format!("subnets {subnets:?} instead of {wanted:?}"));
-    }
-    let selects_namespace_only = matches!(profile.selectors(), [only]
-        if only.namespace() == Some(run.request.namespace.as_str()) && only.labels().is_none_or(|l| l.is_empty()));
-    if !selects_namespace_only {
-        differences.push(format!("selectors other than namespace {}", run.request.namespace));
-    }
-    if differences.is_empty() {
-        Ok(())
-    } else {
-        Err(WorkflowError::FargateProfileConflict {
-            name: profile.fargate_profile_name().unwrap_or_default().to_string(),
-            difference: differences.join("; "),
-        })
     }
 }

@@ -7,14 +7,17 @@ use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{Trigger, parse_execution_input, rules};
+use crate::lease::Acquire;
+use crate::ledger::{Creator, Ledger};
 use crate::ownership::Owner;
 use crate::poll::Poll;
+use crate::resources::{Recorder, access_entry};
 use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::bootstrap::{self, BootstrapEvent, BootstrapOutput};
 use crate::steps::doctor::{DoctorEvent, DoctorReport};
 use crate::steps::plan::{self, Plan};
-use crate::steps::{access, doctor, run_lease};
+use crate::steps::{cluster_lease, doctor, run_lease};
 use aws_sdk_eks::types::ClusterStatus;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
@@ -50,6 +53,9 @@ pub enum PrepareOutput {
     /// The cluster is still being created: poll again.
     #[serde(rename_all = "camelCase")]
     Waiting { cluster_status: String },
+    /// The cleanup of the cluster's last namespace (`holder`) is removing what the namespaces
+    /// share: poll again once it is done.
+    WaitingForCluster { holder: String },
     /// The input asks for nothing (the poll is ready); the execution ends successfully.
     Skipped { reason: String },
     /// A dry run (the poll is ready): the doctor's report and the plan; nothing was changed and
@@ -100,7 +106,7 @@ pub async fn handle(
         PrepareFunctionEvent::Doctor(event) => doctor::handle(clients, settings, event)
             .await
             .map(PrepareFunctionOutput::Doctor),
-        PrepareFunctionEvent::Bootstrap(event) => bootstrap::handle(clients, *event)
+        PrepareFunctionEvent::Bootstrap(event) => bootstrap::handle(clients, settings, *event)
             .await
             .map(PrepareFunctionOutput::Bootstrap),
     }
@@ -159,27 +165,57 @@ pub async fn prepare(clients: &AwsClients, settings: &Settings, event: PrepareEv
         };
         return Ok(Poll::ready(attempt, detail, output));
     }
-    let network = examination.into_network()?;
+    let cleared = examination.into_cleared()?;
     let owner = Owner::new(&request.cluster_name, &request.namespace);
     let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
     run_lease::acquire_or_fail(clients, settings, &owner, holder, "provision").await?;
-    let principal = access::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref()).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    // Joined under the cluster's lease: the cleanup of the cluster's last namespace decides to
+    // remove what the namespaces share under it, and must see this run.
+    if let Acquire::Held(held) =
+        cluster_lease::acquire(clients, settings, &owner.cluster, holder, "join-cluster").await?
+    {
+        return Ok(Poll::pending(
+            attempt,
+            settings.poll_seconds(cluster_lease::CLUSTER_POLL_SECONDS),
+            format!(
+                "waiting for {}: the cleanup of its last namespace is removing what its namespaces share",
+                held.holder
+            ),
+            PrepareOutput::WaitingForCluster { holder: held.holder },
+        ));
+    }
+    let generation = ledger
+        .begin_run(
+            &owner.cluster,
+            &owner.namespace,
+            &event.run_id,
+            event.execution_arn.as_deref(),
+            expires_at.as_deref(),
+        )
+        .await?;
+    cluster_lease::release(clients, settings, &owner.cluster, holder).await?;
+    let creator = Creator {
+        run_id: event.run_id.clone(),
+        generation,
+    };
+    let principal = access_entry::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref()).await?;
     let tags = owner.tags(
         &format!("efs-fargate-workflow {}", request.namespace),
         &event.run_id,
-        expires_at.as_deref(),
+        &settings.deployment,
     );
-    let access = access::ensure_access(
-        &clients.eks,
-        &cluster,
-        &owner,
-        principal,
-        tags,
-        &settings.access_entry_mode,
-    )
-    .await?;
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
+    let access = access_entry::apply(&clients.eks, recorder, principal, cleared.access, tags).await?;
+    let network = cleared.network;
     let run = Run {
         run_id: event.run_id,
+        generation,
+        deployment: settings.deployment.clone(),
         request,
         expires_at,
         network,

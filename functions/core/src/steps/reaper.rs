@@ -1,26 +1,30 @@
-//! The TTL reaper: finds runs whose `expires-at` tag has passed and starts the cleanup state machine
-//! for each, under an execution name derived from the run and the attempt, so a second sweep never
-//! starts a second cleanup for the same run, while a failed cleanup is started again (with backoff,
-//! a bounded number of times, then the alarm).
+//! The TTL reaper: finds namespaces whose expiry, as the ledger records it, has passed, and starts
+//! the cleanup state machine for each, under an execution name derived from the namespace, its
+//! expiry and the attempt, so a second sweep never starts a second cleanup for the same expiry,
+//! while a failed cleanup is started again (with backoff, a bounded number of times, then the
+//! alarm). Each cleanup carries the generation it expires, so a run that re-provisioned the
+//! namespace in the meantime (and set its own expiry) supersedes it. Tags are never read: a forged
+//! `expires-at` tag starts nothing. The sweep also revokes bootstrap grants left standing.
 
 use crate::error::{Result, WorkflowError};
-use crate::ownership::Tags;
-use crate::ownership::{CLUSTER_KEY, EXPIRES_AT_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner};
+use crate::ledger::{Header, Ledger};
+use crate::ownership::Owner;
+use crate::resources::bootstrap_grant;
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
 use crate::steps::rollback::execution_arn;
-use crate::steps::tagged::file_system_and_profile_tags;
 use aws_sdk_sfn::types::ExecutionStatus;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
-/// One run's identity as its tags tell it.
+/// One expired namespace, as the ledger tells it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpiredRun {
     pub cluster_name: String,
     pub namespace: String,
     pub expires_at: String,
+    /// The namespace's generation when it expired.
+    pub generation: u64,
     pub execution_name: String,
     /// Which cleanup attempt the execution name stands for (1 = the first).
     pub attempt: u32,
@@ -31,51 +35,38 @@ pub struct ExpiredRun {
 pub struct SweepReport {
     /// Cleanups this sweep started.
     pub started: Vec<ExpiredRun>,
-    /// Expired runs whose cleanup an earlier sweep already started.
+    /// Expired namespaces whose cleanup an earlier sweep already started.
     pub already_started: Vec<ExpiredRun>,
-    /// Expired runs whose last cleanup failed, waiting for the backoff before the next attempt.
+    /// Expired namespaces whose last cleanup failed, waiting for the backoff before the next attempt.
     pub waiting_to_retry: Vec<ExpiredRun>,
-    /// Expired runs whose every cleanup attempt failed: a person must look.
+    /// Expired namespaces whose every cleanup attempt failed: a person must look.
     pub gave_up: Vec<ExpiredRun>,
-    /// Runs with a TTL that has not passed yet.
-    pub not_expired: usize,
+    /// Bootstrap grants left standing by runs that ended (or outlived a run's lifetime), revoked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_grants: Vec<String>,
 }
 
-/// Expired runs among the tag sets of owned resources. A namespace's resources may carry different
-/// expiries (a re-run with a `ttl` re-stamps its file system): the latest one counts.
-pub fn expired_runs(tagged: &[Tags], now: Timestamp) -> (BTreeSet<ExpiredRun>, usize) {
-    let mut latest: BTreeMap<(&str, &str), (Timestamp, &str)> = BTreeMap::new();
-    for tags in tagged {
-        let get = |key: &str| tags.get(key).map(String::as_str);
-        let (Some(MANAGED_BY_VALUE), Some(cluster), Some(namespace), Some(expires_at)) = (
-            get(MANAGED_BY_KEY),
-            get(CLUSTER_KEY),
-            get(NAMESPACE_KEY),
-            get(EXPIRES_AT_KEY),
-        ) else {
+/// The expired namespaces among the ledger's headers.
+pub fn expired_runs(headers: &[Header], now: Timestamp) -> Result<Vec<ExpiredRun>> {
+    let mut expired = Vec::new();
+    for header in headers {
+        let (Some(deadline), Some(expires_at)) = (header.expiry()?, &header.expires_at) else {
             continue;
         };
-        let Ok(deadline) = expires_at.parse::<Timestamp>() else {
-            tracing::warn!(cluster, namespace, expires_at, "unreadable expires-at tag ignored");
+        if deadline > now {
             continue;
-        };
-        let entry = latest.entry((cluster, namespace)).or_insert((deadline, expires_at));
-        if deadline > entry.0 {
-            *entry = (deadline, expires_at);
         }
-    }
-    let (expired, not_expired): (Vec<_>, Vec<_>) = latest.into_iter().partition(|(_, (deadline, _))| *deadline <= now);
-    let expired = expired
-        .into_iter()
-        .map(|((cluster, namespace), (_, expires_at))| ExpiredRun {
-            cluster_name: cluster.to_string(),
-            namespace: namespace.to_string(),
-            expires_at: expires_at.to_string(),
-            execution_name: execution_name(cluster, namespace, expires_at, 1),
+        expired.push(ExpiredRun {
+            cluster_name: header.cluster.clone(),
+            namespace: header.namespace.clone(),
+            expires_at: expires_at.clone(),
+            generation: header.generation,
+            execution_name: execution_name(&header.cluster, &header.namespace, expires_at, 1),
             attempt: 1,
-        })
-        .collect();
-    (expired, not_expired.len())
+        });
+    }
+    expired.sort();
+    Ok(expired)
 }
 
 /// How many cleanups the reaper starts for one expired run before it gives up and raises the alarm.
@@ -169,7 +160,8 @@ pub async fn handle(
             "must be set to the cleanup state machine's ARN",
         )
     })?;
-    let report = sweep(&clients.efs, &clients.eks, &clients.sfn, arn, Timestamp::now()).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let report = sweep(&ledger, &clients.eks, &clients.sfn, arn, Timestamp::now()).await?;
     if report.gave_up.is_empty() {
         return Ok(report);
     }
@@ -185,19 +177,19 @@ pub async fn handle(
     })
 }
 
-/// Starts the next cleanup of every expired run that has none running or succeeded: the first,
-/// or after a failed one (and its backoff) the next numbered attempt, up to
-/// [`MAX_CLEANUP_ATTEMPTS`].
+/// Starts the next cleanup of every expired namespace that has none running or succeeded: the
+/// first, or after a failed one (and its backoff) the next numbered attempt, up to
+/// [`MAX_CLEANUP_ATTEMPTS`]; then revokes the bootstrap grants left standing.
 pub async fn sweep(
-    efs: &aws_sdk_efs::Client,
+    ledger: &Ledger,
     eks: &aws_sdk_eks::Client,
     sfn: &aws_sdk_sfn::Client,
     cleanup_state_machine_arn: &str,
     now: Timestamp,
 ) -> Result<SweepReport> {
-    let (expired, not_expired) = expired_runs(&file_system_and_profile_tags(efs, eks, None).await?, now);
+    let expired = expired_runs(&ledger.expired(now).await?, now)?;
     let mut report = SweepReport {
-        not_expired,
+        revoked_grants: bootstrap_grant::sweep(eks, sfn, ledger, now).await?,
         ..Default::default()
     };
     for mut run in expired {
@@ -225,6 +217,7 @@ pub async fn sweep(
             cluster_name: run.cluster_name.clone(),
             namespace: run.namespace.clone(),
             run_id: None,
+            generation: Some(run.generation),
             reason: format!("ttl expired at {} (attempt {attempt})", run.expires_at),
         };
         match start_cleanup(sfn, cleanup_state_machine_arn, &run.execution_name, &request).await? {
@@ -242,39 +235,33 @@ pub async fn sweep(
 mod tests {
     use super::*;
 
-    fn tags(cluster: &str, namespace: &str, expires_at: Option<&str>) -> Tags {
-        let owner = Owner::new(cluster, namespace);
-        owner.tags("x", "run", expires_at).into_iter().collect()
+    fn header(namespace: &str, generation: u64, expires_at: Option<&str>) -> Header {
+        Header {
+            cluster: "demo".into(),
+            namespace: namespace.into(),
+            generation,
+            run: "run".into(),
+            execution_arn: None,
+            in_flight: false,
+            expires_at: expires_at.map(str::to_string),
+        }
     }
 
     #[test]
-    fn the_latest_expiry_of_a_namespace_counts() {
+    fn only_passed_expiries_count_with_their_generation() {
         let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
-        let tagged = vec![
-            tags("demo", "a", Some("2026-11-25T11:00:00Z")),
-            tags("demo", "a", Some("2026-11-26T11:00:00Z")),
+        let headers = vec![
+            header("a", 3, Some("2026-11-25T11:00:00Z")),
+            header("b", 1, Some("2026-11-25T13:00:00Z")),
+            header("c", 1, None),
         ];
-        let (expired, not_expired) = expired_runs(&tagged, now);
-        assert!(expired.is_empty());
-        assert_eq!(not_expired, 1);
-    }
-
-    #[test]
-    fn only_passed_deadlines_of_owned_runs_count_once() {
-        let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
-        let tagged = vec![
-            tags("demo", "a", Some("2026-11-25T11:00:00Z")),
-            tags("demo", "a", Some("2026-11-25T11:00:00Z")),
-            tags("demo", "b", Some("2026-11-25T13:00:00Z")),
-            tags("demo", "c", None),
-            [("expires-at".to_string(), "2020-01-01T00:00:00Z".to_string())]
-                .into_iter()
-                .collect(),
-        ];
-        let (expired, not_expired) = expired_runs(&tagged, now);
+        let expired = expired_runs(&headers, now).unwrap();
         assert_eq!(expired.len(), 1);
-        assert_eq!(expired.first().unwrap().namespace, "a");
-        assert_eq!(not_expired, 1);
+        assert_eq!(expired[0].namespace, "a");
+        assert_eq!(expired[0].generation, 3);
+        assert_eq!(expired[0].attempt, 1);
+        let unreadable = [header("d", 1, Some("tomorrow"))];
+        assert!(expired_runs(&unreadable, now).is_err());
     }
 
     #[test]

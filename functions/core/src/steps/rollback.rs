@@ -1,21 +1,29 @@
-//! How a provisioning run ends. On success the namespace's lease is released. On failure the
-//! cleanup state machine is started for this run (`onFailure: rollback`, the default; the lease is
-//! handed to it) or everything is kept for inspection (`retain`; the lease is released). The
-//! cleanup carries the run id, so it removes only what this run created: a failed re-run of a
-//! provisioned namespace leaves the earlier run's resources and data exactly as they were.
-//! A run that times out or is stopped never reaches its `Catch`: EventBridge's "Step Functions
-//! Execution Status Change" event for it comes here instead (the template's rule), with the same
-//! effect.
+//! How a provisioning run ends. On success its part ends in the ledger (a `ttl` re-stamps the
+//! namespace's expiry) and the namespace's lease is released. On failure the cleanup state machine
+//! is started for this run (`onFailure: rollback`, the default) or everything is kept for
+//! inspection (`retain`; the lease is released). The cleanup carries the run id and the
+//! generation the run held, so it removes only what this run created, and nothing at all once a
+//! later run has held the namespace: a failed re-run of a provisioned namespace leaves the earlier
+//! run's resources and data exactly as they were, and a late rollback never undoes a successor.
+//! The cleanup is started before the lease is handed to it, so a lease is never handed to an
+//! execution that does not exist (which anyone could take over). A bootstrap grant the run left
+//! standing is revoked, as the ledger records it.
+//! A run that times out, is stopped, or fails with an error no `Catch` matches (`States.Runtime`)
+//! never reaches its `Catch`: EventBridge's "Step Functions Execution Status Change" event for it
+//! comes here instead (the template's rule), with the same effect; for a failure that did reach
+//! the `Catch`, that event repeats the rollback, which changes nothing the second time.
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{OnFailure, Trigger, parse_execution_input, rules};
+use crate::ledger::Ledger;
 use crate::ownership::Owner;
+use crate::resources::bootstrap_grant;
 use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};
-use crate::steps::expiry::{self, Expiry};
-use crate::steps::{access, run_lease};
+use crate::steps::expiry::Expiry;
+use crate::steps::run_lease;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -40,9 +48,6 @@ pub struct RollbackEvent {
     /// The run (on success: to apply the TTL rule, see `steps::expiry`).
     #[serde(default)]
     pub run: Option<Box<Run>>,
-    /// Whether this run had the bootstrap grant associated and may have failed before revoking it.
-    #[serde(default)]
-    pub bootstrap_granted: bool,
     /// On success: the execution output the state machine composed, handed back unchanged so the
     /// run ends on this task (no Pass state, one state transition less per run).
     #[serde(default)]
@@ -105,6 +110,9 @@ pub struct RollbackOutput {
     /// The cleanup execution's name, when one was started (or had been).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cleanup_execution_name: Option<String>,
+    /// Why nothing of this run is rolled back: a later run has held the namespace since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded: Option<String>,
     /// [`RollbackEvent::execution_output`], on success.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_output: Option<Value>,
@@ -135,11 +143,12 @@ pub async fn handle(
     }
 }
 
-/// The failed run a status change stands for: only executions that timed out or were stopped
-/// (a failure reached its `Catch` already), and only runs that provision something.
+/// The failed run a status change stands for: executions that timed out, were stopped or failed
+/// (a failure that reached its `Catch` was rolled back already; repeating it changes nothing), and
+/// only runs that provision something.
 fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<RollbackEvent>> {
     let detail = &change.detail;
-    if !matches!(detail.status.as_str(), "TIMED_OUT" | "ABORTED") {
+    if !matches!(detail.status.as_str(), "TIMED_OUT" | "ABORTED" | "FAILED") {
         return Ok(None);
     }
     let input: Value = serde_json::from_str(detail.input.as_deref().unwrap_or("{}"))
@@ -156,8 +165,6 @@ fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<
         execution_arn: Some(detail.execution_arn.clone()),
         outcome: RunOutcome::Failed,
         run: None,
-        // A stopped run cannot say; the next run's namespace step revokes a grant left behind.
-        bootstrap_granted: false,
         execution_output: None,
     }))
 }
@@ -176,31 +183,60 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
     rules::namespace("namespace", &event.namespace)?;
     let owner = Owner::new(&event.cluster_name, &event.namespace);
     let holder = event.execution_arn.as_deref().unwrap_or(&event.run_id);
-    if event.bootstrap_granted
-        && let Some(principal) = settings.cluster_access_role_arn.as_deref()
-    {
-        access::revoke_bootstrap(&clients.eks, &owner, principal).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    // A grant the run made and did not take back (stopped, timed out, failed in between).
+    bootstrap_grant::revoke_by_run(&clients.eks, &ledger, &owner.cluster, &event.run_id).await?;
+    let header = ledger.namespace(&owner.cluster, &owner.namespace).await?.header;
+    let generation = header.as_ref().filter(|h| h.run == event.run_id).map(|h| h.generation);
+    let restamp = match (&event.run, event.outcome) {
+        (Some(run), RunOutcome::Succeeded) => run.expires_at.as_deref(),
+        _ => None,
+    };
+    if generation.is_some() {
+        ledger
+            .end_run(&owner.cluster, &owner.namespace, &event.run_id, restamp)
+            .await?;
     }
+    let base = RollbackOutput {
+        outcome: event.outcome,
+        on_failure: event.on_failure,
+        expiry: None,
+        cleanup_execution_name: None,
+        superseded: None,
+        execution_output: None,
+    };
     if event.outcome == RunOutcome::Succeeded || event.on_failure == OnFailure::Retain {
-        let expiry = match (&event.run, event.outcome) {
-            (Some(run), RunOutcome::Succeeded) => Some(expiry::apply(clients, run).await?),
-            _ => None,
-        };
         run_lease::release(clients, settings, &owner, holder).await?;
         if event.outcome == RunOutcome::Failed {
             tracing::warn!(run = %event.run_id, "provisioning failed; resources retained for inspection");
+            return Ok(base);
         }
+        let expiry = event
+            .run
+            .as_ref()
+            .map(|run| Expiry::after(run, header.as_ref(), restamp.is_some()));
         return Ok(RollbackOutput {
-            outcome: event.outcome,
-            on_failure: event.on_failure,
             expiry,
-            cleanup_execution_name: None,
-            execution_output: match event.outcome {
-                RunOutcome::Succeeded => event.execution_output,
-                RunOutcome::Failed => None,
-            },
+            execution_output: event.execution_output,
+            ..base
         });
     }
+    // This run never began in the ledger (it created nothing), or a later run holds the namespace.
+    let Some(generation) = generation else {
+        let why = match &header {
+            Some(header) => format!(
+                "superseded by run {} (generation {}): nothing of run {} is rolled back",
+                header.run, header.generation, event.run_id
+            ),
+            None => format!("run {} recorded nothing: there is nothing to roll back", event.run_id),
+        };
+        tracing::info!(run = %event.run_id, why, "rollback: nothing to do");
+        run_lease::release(clients, settings, &owner, holder).await?;
+        return Ok(RollbackOutput {
+            superseded: Some(why),
+            ..base
+        });
+    };
     let arn = settings.cleanup_state_machine_arn.as_deref().ok_or_else(|| {
         WorkflowError::invalid(
             "CLEANUP_STATE_MACHINE_ARN",
@@ -208,22 +244,22 @@ pub async fn rollback(clients: &AwsClients, settings: &Settings, event: Rollback
         )
     })?;
     let name = execution_name(&owner, &event.run_id);
-    run_lease::hand_over(clients, settings, &owner, holder, &execution_arn(arn, &name)).await?;
     let error = event.error.get("Error").and_then(Value::as_str).unwrap_or("an error");
     let request = CleanupRequest {
         cluster_name: event.cluster_name.clone(),
         namespace: event.namespace.clone(),
         run_id: Some(event.run_id.clone()),
+        generation: Some(generation),
         reason: format!("rollback of {} after {error}", event.run_id),
     };
+    // Started first: its first step waits for the lease, so it deletes nothing before the hand-over
+    // (or before a later run, which it then finds has superseded it).
     let started = start_cleanup(&clients.sfn, arn, &name, &request).await?;
-    tracing::info!(run = %event.run_id, cleanup = %name, new = matches!(started, Started::New), "rollback started");
+    let handed_over = run_lease::hand_over(clients, settings, &owner, holder, &execution_arn(arn, &name)).await?;
+    tracing::info!(run = %event.run_id, cleanup = %name, new = matches!(started, Started::New), handed_over, "rollback started");
     Ok(RollbackOutput {
-        outcome: RunOutcome::Failed,
-        on_failure: OnFailure::Rollback,
-        expiry: None,
         cleanup_execution_name: Some(name),
-        execution_output: None,
+        ..base
     })
 }
 

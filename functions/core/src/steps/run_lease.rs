@@ -83,10 +83,12 @@ pub(crate) async fn release_key(clients: &AwsClients, settings: &Settings, key: 
     Ok(())
 }
 
-/// Passes the lease from the failed run to the cleanup that rolls it back.
-pub async fn hand_over(clients: &AwsClients, settings: &Settings, owner: &Owner, from: &str, to: &str) -> Result<()> {
+/// Passes the lease from the failed run to the cleanup that rolls it back; `false` when the run
+/// no longer held it (the cleanup then waits for it like any other, and a later run that took it
+/// has superseded the rollback: see `ledger`).
+pub async fn hand_over(clients: &AwsClients, settings: &Settings, owner: &Owner, from: &str, to: &str) -> Result<bool> {
     let Some(table) = settings.lease_table_name.as_deref() else {
-        return Ok(());
+        return Ok(true);
     };
     let claim = Claim {
         holder: to,
@@ -94,9 +96,10 @@ pub async fn hand_over(clients: &AwsClients, settings: &Settings, owner: &Owner,
         duration: RUN_LEASE,
     };
     match lease::hand_over(&clients.dynamodb, table, &key(owner), from, &claim, Timestamp::now()).await? {
-        HandOver::HandedOver { .. } => {}
-        // Gone, or taken over after the run ended: the cleanup acquires it as usual.
-        other => tracing::info!(outcome = ?other, "lease not handed over"),
+        HandOver::HandedOver { .. } => Ok(true),
+        other => {
+            tracing::info!(outcome = ?other, "lease not handed over");
+            Ok(false)
+        }
     }
-    Ok(())
 }

@@ -19,8 +19,9 @@ const BOOTSTRAP_GRANTS: u32 = 3;
 /// Polls of `prepare` while the cluster is still CREATING.
 const CLUSTER_POLL_CAP: u32 = 60;
 /// Longer than every poll cap and retry budget added up (see the `timeouts` test). A run that
-/// still times out is rolled back through EventBridge's status-change rule (template.yaml).
-pub const TIMEOUT_SECONDS: u32 = 4 * 60 * 60;
+/// still times out is rolled back through EventBridge's status-change rule (template.yaml). The
+/// reaper revokes a bootstrap grant older than this, so it is defined with the run.
+pub const TIMEOUT_SECONDS: u32 = efs_fargate_core::run::MAX_RUN_SECONDS as u32;
 
 pub fn provision() -> StateMachine {
     let policy = RetryPolicy::default();
@@ -212,7 +213,9 @@ fn add_bootstrap(states: &mut States, policy: &RetryPolicy) {
         rolls_back(
             LambdaTask::invoke(
                 Function::Prepare,
-                run_payload("grant-bootstrap").path("attempt", "$.bootstrap.attempt"),
+                run_payload("grant-bootstrap")
+                    .path("attempt", "$.bootstrap.attempt")
+                    .path("executionArn", "$$.Execution.Id"),
             )
             .comment("Associates AmazonEKSClusterAdminPolicy with the workflow's own access entry, for the next step only: it installs the workflow's RBAC (README: least privilege).")
             .result(poll_selector(), "$.bootstrap"),

@@ -1,18 +1,15 @@
 //! epic06: deletes what the workflow created for one cluster namespace, in dependency order, one
 //! action per resource kind (`kubernetes` first, then the AWS resources), and `finish` to report.
-//! Resources are found by their ownership tags, so cleanup needs no state from the provisioning
-//! run: rollback, the TTL reaper, the CLI and the console start it with a [`CleanupRequest`].
-//! Whatever lacks our tags, or (in a rollback) was created by another run, is reported as kept,
-//! never deleted. The state machine attempts every action even when an earlier one failed, and
-//! `finish` fails the execution at the end, listing what is left and why.
+//! What may be deleted is what the ownership ledger records for the namespace (`crate::ledger`),
+//! so cleanup needs no state from the provisioning run: rollback, the TTL reaper, the CLI and the
+//! console start it with a [`CleanupRequest`]. Whatever the ledger does not record (whatever its
+//! tags say), or (in a rollback) another run created, is reported as kept, never deleted; a
+//! rollback or TTL cleanup that a later run has superseded deletes nothing at all. The state
+//! machine attempts every action even when an earlier one failed, and `finish` fails the execution
+//! at the end, listing what is left and why.
 
 mod access;
-mod alarms;
-mod efs;
-mod eks;
 mod finish;
-mod insights_role;
-mod kms;
 mod kubernetes;
 pub mod request;
 
@@ -23,10 +20,17 @@ use crate::clients::AwsClients;
 use crate::error::Result;
 use crate::input::rules;
 use crate::lease::Acquire;
-use crate::ownership::{Owner, Scope};
+use crate::ledger::Ledger;
+use crate::ownership::Owner;
 use crate::poll::Poll;
-use crate::settings::{AccessEntryMode, Settings};
-use crate::steps::run_lease;
+use crate::resources::collector::role;
+use crate::resources::fargate_profile::{self, Plan};
+use crate::resources::{
+    CleanupScope, Removal, access_point, alarms, file_system, kms_key, mount_targets, replication, security_group,
+};
+use crate::settings::Settings;
+use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
+use crate::steps::{cluster_lease, run_lease};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -74,6 +78,9 @@ pub struct CleanupEvent {
     /// Set by a rollback: delete only what this run created.
     #[serde(default)]
     pub run_id: Option<String>,
+    /// Set by a rollback or a TTL cleanup: delete nothing once a later run has held the namespace.
+    #[serde(default)]
+    pub generation: Option<u64>,
     /// The cleanup execution's ARN: the holder of the cluster's Fargate profile lease.
     #[serde(default)]
     pub execution_arn: Option<String>,
@@ -99,7 +106,9 @@ pub struct FinishEvent {
     pub namespace: String,
     #[serde(default)]
     pub run_id: Option<String>,
-    /// The cleanup execution's ARN: the lease it releases.
+    #[serde(default)]
+    pub generation: Option<u64>,
+    /// The cleanup execution's ARN: the leases it releases.
     #[serde(default)]
     pub execution_arn: Option<String>,
     pub outcomes: BTreeMap<String, Value>,
@@ -174,7 +183,16 @@ pub async fn handle(
             .map(CleanupFunctionOutput::Progress),
         CleanupFunctionEvent::Finish(event) => {
             let owner = Owner::new(&event.cluster_name, &event.namespace);
+            let ledger = Ledger::of(&clients.dynamodb, settings)?;
+            // Nothing of the namespace left: its expiry goes, so the reaper never starts it again.
+            let view = ledger.namespace(&owner.cluster, &owner.namespace).await?;
+            if let Some(header) = view.header.as_ref().filter(|_| view.records.is_empty()) {
+                ledger
+                    .settle_namespace(&owner.cluster, &owner.namespace, header.generation)
+                    .await?;
+            }
             if let Some(holder) = &event.execution_arn {
+                cluster_lease::release(clients, settings, &owner.cluster, holder).await?;
                 run_lease::release(clients, settings, &owner, holder).await?;
             }
             finish(event).map(CleanupFunctionOutput::Summary)
@@ -209,46 +227,117 @@ pub async fn cleanup(clients: &AwsClients, settings: &Settings, event: CleanupEv
         rules::run_id("runId", run_id)?;
     }
     let owner = Owner::new(&event.cluster_name, &event.namespace);
-    let scope = Scope::of(event.run_id.as_deref());
-    let mut progress = match event.action {
-        CleanupAction::Alarms => alarms::alarms(&clients.cloudwatch, &owner, &scope).await?,
-        CleanupAction::InsightsRole => insights_role::remove(&clients.iam, &owner, &scope).await?,
-        CleanupAction::Kubernetes => kubernetes::remove(clients, settings, &owner, &scope).await?,
-        CleanupAction::FargateProfile => {
-            eks::fargate_profile(clients, settings, &owner, &scope, event.execution_arn.as_deref()).await?
-        }
-        CleanupAction::MountTargets => efs::mount_targets(&clients.efs, &owner, &scope).await?,
-        CleanupAction::FileSystem => efs::file_system(&clients.efs, &owner, &scope).await?,
-        CleanupAction::SecurityGroup => efs::security_groups(&clients.ec2, &clients.efs, &owner, &scope).await?,
-        CleanupAction::KmsKey => {
-            kms::keys(
-                &clients.kms,
-                &clients.efs,
-                &owner,
-                &scope,
-                settings.kms_deletion_window_days,
-            )
-            .await?
-        }
-        // Skipped access entries (local stack only) were never created.
-        CleanupAction::AccessEntry if settings.access_entry_mode == AccessEntryMode::Skip => done(vec![], vec![]),
-        CleanupAction::AccessEntry => access::remove(&clients.eks, &clients.efs, &owner, &scope).await?,
+    let scope = CleanupScope {
+        run: event.run_id.clone(),
+        generation: event.generation,
     };
-    progress.attempt = event.attempt + 1;
-    // An action that knows better (waiting for a lease) sets its own interval.
-    if !progress.ready && progress.next_poll_seconds == 0 {
-        progress.next_poll_seconds = settings.poll_seconds(DELETE_POLL_SECONDS);
-    }
-    let mut removed = event.removed;
-    for item in std::mem::take(&mut progress.output.removed) {
-        if !removed.contains(&item) {
-            removed.push(item);
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let view = ledger.namespace(&owner.cluster, &owner.namespace).await?;
+    let removal = match scope.superseded(view.header.as_ref()) {
+        Some(why) => Removal::done().kept(format!("everything of namespace {}", owner.namespace), why),
+        None => {
+            let holder = event.execution_arn.as_deref().unwrap_or("cleanup");
+            let cx = kubernetes::Context {
+                clients,
+                settings,
+                ledger: &ledger,
+                owner: &owner,
+                view: &view,
+                scope: &scope,
+                holder,
+            };
+            act(event.action, &cx).await?
+        }
+    };
+    let mut progress = Poll {
+        ready: removal.done,
+        next_poll_seconds: if removal.done {
+            0
+        } else {
+            settings.poll_seconds(DELETE_POLL_SECONDS)
+        },
+        attempt: event.attempt + 1,
+        detail: String::new(),
+        output: ActionSummary {
+            removed: event.removed,
+            kept: removal.kept,
+        },
+    };
+    for item in removal.removed {
+        if !progress.output.removed.contains(&item) {
+            progress.output.removed.push(item);
         }
     }
-    progress.output.removed = removed;
     progress.detail = detail(&progress);
     tracing::info!(action = ?event.action, run = ?event.run_id, ready = progress.ready, removed = ?progress.output.removed, kept = ?progress.output.kept, "cleanup step");
     Ok(progress)
+}
+
+/// One action of the cleanup, on what the ledger records.
+async fn act(action: CleanupAction, cx: &kubernetes::Context<'_>) -> Result<Removal> {
+    let (clients, ledger, owner, view, scope) = (cx.clients, cx.ledger, cx.owner, cx.view, cx.scope);
+    Ok(match action {
+        CleanupAction::Kubernetes => kubernetes::remove(cx).await?,
+        CleanupAction::Alarms => alarms::remove(&clients.cloudwatch, ledger, owner, view, scope).await?,
+        CleanupAction::InsightsRole => role::remove_role(&clients.iam, ledger, owner, view, scope).await?,
+        CleanupAction::FargateProfile => fargate(cx).await?,
+        CleanupAction::MountTargets => mount_targets::remove(&clients.efs, ledger, owner, view, scope).await?,
+        CleanupAction::FileSystem => {
+            // Its doors and its replication first: EFS refuses to delete a replicated file system.
+            let before = access_point::remove(&clients.efs, ledger, owner, view, scope)
+                .await?
+                .and(replication::remove(&clients.efs, ledger, owner, view, scope).await?);
+            if !before.done {
+                return Ok(before);
+            }
+            before.and(file_system::remove(&clients.efs, ledger, owner, view, scope).await?)
+        }
+        CleanupAction::SecurityGroup => security_group::remove(&clients.ec2, ledger, owner, view, scope).await?,
+        CleanupAction::KmsKey => {
+            // The file system's record, as the earlier actions left it.
+            let view = ledger.namespace(&owner.cluster, &owner.namespace).await?;
+            kms_key::remove(
+                &clients.kms,
+                &clients.efs,
+                ledger,
+                owner,
+                &view,
+                cx.settings.kms_deletion_window_days,
+            )
+            .await?
+        }
+        CleanupAction::AccessEntry => access::remove(cx).await?,
+    })
+}
+
+/// The namespace's profile, deleted under the cluster's profile lease (EKS changes one profile of a
+/// cluster at a time); polled until it is gone.
+async fn fargate(cx: &kubernetes::Context<'_>) -> Result<Removal> {
+    let (clients, settings, owner) = (cx.clients, cx.settings, cx.owner);
+    let holder = Some(cx.holder);
+    match fargate_profile::plan_removal(&clients.eks, cx.ledger, owner, cx.view, cx.scope).await? {
+        Plan::Done(removal) => {
+            profile_lease::release(clients, settings, &owner.cluster, holder).await?;
+            Ok(removal)
+        }
+        Plan::Wait => Ok(Removal::pending()),
+        Plan::Delete(name) => {
+            if let Acquire::Held(held) =
+                profile_lease::acquire(clients, settings, &owner.cluster, holder, "delete-fargate-profile").await?
+            {
+                tracing::info!(holder = %held.holder, "queued: another execution is changing a Fargate profile of the cluster");
+                return Ok(Removal::pending().kept(
+                    format!("Fargate profile {name}"),
+                    format!("queued behind {} ({QUEUED_POLL_SECONDS} s polls)", held.holder),
+                ));
+            }
+            // EKS deletes one profile of a cluster at a time: `FargateProfileBusy` otherwise (retried).
+            if crate::aws::eks::delete_fargate_profile(&clients.eks, &owner.cluster, &name).await? {
+                return Ok(Removal::pending().removed(name));
+            }
+            Ok(Removal::pending())
+        }
+    }
 }
 
 fn detail(progress: &CleanupProgress) -> String {
@@ -265,22 +354,4 @@ fn detail(progress: &CleanupProgress) -> String {
         list(&progress.output.removed),
         list(&progress.output.kept)
     )
-}
-
-fn progress(ready: bool, removed: Vec<String>, kept: Vec<String>) -> CleanupProgress {
-    Poll {
-        ready,
-        next_poll_seconds: 0,
-        attempt: 0,
-        detail: String::new(),
-        output: ActionSummary { removed, kept },
-    }
-}
-
-fn done(removed: Vec<String>, kept: Vec<String>) -> CleanupProgress {
-    progress(true, removed, kept)
-}
-
-fn pending(removed: Vec<String>) -> CleanupProgress {
-    progress(false, removed, vec![])
 }

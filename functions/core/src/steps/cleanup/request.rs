@@ -3,8 +3,10 @@
 use crate::error::{Result, WorkflowError};
 use serde::{Deserialize, Serialize};
 
-/// What a cleanup execution is asked to do. Without `runId` it removes everything the workflow
-/// created for the cluster+namespace; with it (a rollback) only what that run created.
+/// What a cleanup execution is asked to do. Without `runId` it removes everything the ledger
+/// records for the cluster+namespace; with it (a rollback) only what that run created. With
+/// `generation` (a rollback, a TTL cleanup) it removes nothing at all once a later run has held the
+/// namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CleanupRequest {
@@ -12,6 +14,8 @@ pub struct CleanupRequest {
     pub namespace: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
     /// Why the cleanup was started (shown in the execution input, for people).
     pub reason: String,
 }

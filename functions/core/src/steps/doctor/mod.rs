@@ -10,12 +10,15 @@ use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{ProvisionRequest, Trigger, parse_execution_input};
+use crate::ledger::{ClusterView, Ledger};
 use crate::ownership::{OPT_IN_TAG_KEY, Owner};
 use crate::poll::Poll;
+use crate::resources::access_entry::{self, AccessDecision};
+use crate::resources::{collector, fargate_profile, security_group};
 use crate::run::Network;
 use crate::settings::{AccessEntryMode, OptInScope, Settings};
-use crate::steps::access::{self, AccessDecision};
-use crate::steps::{insights, network, preflight};
+use crate::steps::efs::decide;
+use crate::steps::network;
 use aws_sdk_eks::types::{Cluster, ClusterStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -88,21 +91,33 @@ pub struct Examination {
     pub principal: Option<String>,
     /// What `prepare` will do about the principal's access entry (unless that check failed).
     pub access: Option<AccessDecision>,
+    /// What the ledger records for the cluster, as the checks read it.
+    pub ledger: ClusterView,
     errors: Vec<WorkflowError>,
 }
 
+/// What a run goes ahead with once every check passed.
+pub struct Cleared {
+    pub network: Network,
+    pub access: AccessDecision,
+}
+
 impl Examination {
-    /// The cluster's network when every check passed, else the first failed check's error.
-    pub fn into_network(self) -> Result<Network> {
+    /// What the checks found when every one passed, else the first failed check's error.
+    pub fn into_cleared(self) -> Result<Cleared> {
         for check in self.report.failed() {
             tracing::warn!(check = %check.name, error = ?check.error, "{}", check.explanation);
         }
         if let Some(first) = self.errors.into_iter().next() {
             return Err(first);
         }
-        self.network.ok_or_else(|| WorkflowError::NoPrivateSubnets {
+        let network = self.network.ok_or_else(|| WorkflowError::NoPrivateSubnets {
             cluster: self.report.cluster_name,
             vpc_id: "(not found)".into(),
+        })?;
+        Ok(Cleared {
+            network,
+            access: self.access.unwrap_or(AccessDecision::Skip),
         })
     }
 }
@@ -164,6 +179,9 @@ pub async fn examine(
 ) -> Result<Examination> {
     use names::*;
     let owner = Owner::new(&request.cluster_name, &request.namespace);
+    let ledger_client = Ledger::of(&clients.dynamodb, settings)?;
+    let ledger = ledger_client.cluster(&request.cluster_name).await?;
+    let view = ledger.namespace(&request.namespace);
     let mut checks = Checks {
         checks: Vec::new(),
         errors: Vec::new(),
@@ -204,7 +222,7 @@ pub async fn examine(
         }
     }
     let principal = if settings.access_entry_mode == AccessEntryMode::Manage {
-        Some(access::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref()).await?)
+        Some(access_entry::cluster_principal(&clients.sts, settings.cluster_access_role_arn.as_deref()).await?)
     } else {
         None
     };
@@ -243,23 +261,55 @@ pub async fn examine(
             checks.skip(POD_EXECUTION_ROLE_POLICY, "the role could not be read");
         }
     }
-    checks.check(FILE_SYSTEM, preflight::check_file_system_name(clients, &owner).await)?;
+    let file_system = decide::file_system_plan(clients, &ledger_client, &view, &owner, request)
+        .await
+        .map(|plan| describe_file_system(&plan, &owner));
+    checks.check(FILE_SYSTEM, file_system)?;
     match &network {
-        Some(network) => checks.check(
-            SECURITY_GROUP,
-            preflight::check_security_group_name(clients, &owner, network).await,
-        )?,
+        Some(network) => {
+            let group = decide::security_group_plan(&clients.ec2, &view, &owner, &network.vpc_id)
+                .await
+                .map(|decision| match decision {
+                    security_group::Decision::Create => {
+                        format!(
+                            "no security group {} in {}",
+                            owner.security_group_name(),
+                            network.vpc_id
+                        )
+                    }
+                    security_group::Decision::Reuse(id) => {
+                        format!(
+                            "security group {} ({id}) is the workflow's",
+                            owner.security_group_name()
+                        )
+                    }
+                });
+            checks.check(SECURITY_GROUP, group)?;
+        }
         None => checks.skip(SECURITY_GROUP, "needs the cluster's VPC"),
     }
-    checks.check(
-        FARGATE_PROFILE,
-        preflight::check_fargate_profile_name(clients, &owner, request).await,
-    )?;
+    let profile = match fargate_profile::find(&clients.eks, &view, &owner).await {
+        Ok(found) => {
+            let subnets = network.as_ref().map(|n| n.private_subnets.as_slice());
+            fargate_profile::decide(&found, request, subnets).map(|decision| {
+                let name = owner.fargate_profile_name();
+                match decision {
+                    fargate_profile::Decision::Create => format!("no Fargate profile {name}"),
+                    fargate_profile::Decision::Use { adopted: false } => {
+                        format!("Fargate profile {name} is the workflow's")
+                    }
+                    fargate_profile::Decision::Use { adopted: true } => format!("Fargate profile {name} is adopted"),
+                }
+            })
+        }
+        Err(e) => Err(e),
+    };
+    checks.check(FARGATE_PROFILE, profile)?;
     let access = match &principal {
         Some(principal) if mode_ok => {
-            let decided = access::decide_access(&clients.eks, cluster, &owner, principal, &settings.access_entry_mode)
-                .await
-                .map(|decision| {
+            let found = access_entry::find(&clients.eks, &ledger, &request.cluster_name, principal).await?;
+            let decided =
+                access_entry::decide(cluster, &found, principal, &settings.access_entry_mode).map(|decision| {
                     let explanation = format!("{principal}: {}", describe(&decision));
                     (decision, explanation)
                 });
@@ -277,7 +327,8 @@ pub async fn examine(
     if request.monitoring.container_insights {
         checks.check(
             CONTAINER_INSIGHTS,
-            insights::role::check_prerequisites(&clients.iam, cluster, &owner).await,
+            collector::role::check_prerequisites(&clients.iam, cluster, ledger_client.deployment(), &view, &owner)
+                .await,
         )?;
     } else {
         checks.skip(CONTAINER_INSIGHTS, "monitoring.containerInsights is off");
@@ -293,17 +344,34 @@ pub async fn examine(
         network,
         principal,
         access,
+        ledger,
         errors: checks.errors,
     })
+}
+
+/// What the run will do with the file system, as the doctor says it.
+fn describe_file_system(plan: &decide::FileSystemPlan, owner: &Owner) -> String {
+    match &plan.file_system {
+        crate::resources::file_system::Decision::Create => {
+            format!("no file system with creation token {}", owner.creation_token())
+        }
+        crate::resources::file_system::Decision::Reuse(fs) => format!(
+            "file system {} with creation token {} is the workflow's, with settings this run can use",
+            fs.file_system_id(),
+            owner.creation_token()
+        ),
+    }
 }
 
 fn describe(decision: &AccessDecision) -> &'static str {
     match decision {
         AccessDecision::Skip => "not managed",
         AccessDecision::Create => "no access entry yet; the run creates the workflow's own",
-        AccessDecision::Ours { add_group: false } => "the workflow's own access entry",
+        AccessDecision::Ours { add_group: false } => "the workflow's own access entry (its ledger records it)",
         AccessDecision::Ours { add_group: true } => "the workflow's own access entry, without its group yet",
-        AccessDecision::Existing => "an access entry the workflow did not create, with enough rights; used unchanged",
+        AccessDecision::Existing => {
+            "an access entry the workflow did not create (its ledger does not record it), with enough rights; used unchanged"
+        }
     }
 }
 
@@ -333,7 +401,7 @@ fn opted_in(cluster: &Cluster) -> Result<String> {
 }
 
 fn authentication_mode(cluster: &Cluster, principal: &str) -> Result<String> {
-    access::check_authentication_mode(cluster, principal)?;
+    access_entry::check_authentication_mode(cluster, principal)?;
     let mode = cluster
         .access_config()
         .and_then(|c| c.authentication_mode())

@@ -1,27 +1,23 @@
 //! epic02: encrypted EFS file system, its security group, one mount target per private AZ, the
 //! namespace's access point and the file system policy that makes it the only way in, and the
-//! file system's CloudWatch alarms.
+//! file system's CloudWatch alarms: each kind in its own module under `resources`, every decision
+//! made before anything is changed (`decide`), everything created recorded in the ledger.
 
-pub mod access_point;
-pub mod alarms;
-pub mod file_system;
-pub mod kms;
-pub mod mount_targets;
-pub mod options;
-pub mod policy;
-pub mod replication;
-pub mod security_group;
+pub mod decide;
 
 use crate::clients::AwsClients;
 use crate::error::Result;
+use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
+use crate::resources::access_point::{self, AccessPoint};
+use crate::resources::file_system::{self, options, policy};
+use crate::resources::kms_key::{self, KmsKey};
+use crate::resources::mount_targets::{self, MountTarget};
+use crate::resources::{Recorder, alarms, replication, security_group};
 use crate::run::{Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::network;
-use access_point::AccessPoint;
-use kms::KmsKey;
-use mount_targets::MountTarget;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,22 +74,66 @@ async fn converge_once(
 ) -> Result<(Poll<EfsOutput>, Option<Awaiting>)> {
     // The security group opens NFS to these subnets: never to whatever the input says.
     network::verified(clients, run).await?;
-    let key = kms::ensure_key(&clients.kms, run).await?;
-    let fs = file_system::ensure_file_system(&clients.efs, run, key.as_ref()).await?;
-    let security_group_id = security_group::ensure_security_group(&clients.ec2, run).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let (owner, creator) = (run.owner(), run.creator());
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
+    let view = ledger.namespace(&owner.cluster, &owner.namespace).await?;
+    // Every decision first: a conflict changes nothing.
+    let plan = decide::file_system_plan(clients, &ledger, &view, &owner, &run.request).await?;
+    let group = decide::security_group_plan(&clients.ec2, &view, &owner, &run.network.vpc_id).await?;
+    let key = match plan.key {
+        Some((decision, alias)) => {
+            Some(kms_key::apply(&clients.kms, recorder, run.tags(&alias), decision, &alias).await?)
+        }
+        None => None,
+    };
+    let name = format!(
+        "efs-fargate-workflow-{}-{}",
+        run.request.cluster_name, run.request.namespace
+    );
+    let fs = file_system::apply(
+        &clients.efs,
+        recorder,
+        &run.request,
+        &plan.found,
+        plan.file_system,
+        run.tags(&name),
+        key.as_ref().map(|k| k.key_arn.as_str()),
+    )
+    .await?;
+    let security_group_id = security_group::apply(
+        &clients.ec2,
+        recorder,
+        group,
+        &run.network.vpc_id,
+        &run.network.private_subnets,
+        run.tags(&owner.security_group_name()),
+    )
+    .await?;
     let subnets = &run.network.mount_target_subnets;
     let mut fs_available = file_system::is_available(&fs)?;
     if fs_available && options::converge(&clients.efs, &fs, &run.request.file_system).await? {
         fs_available = false;
     }
     let replica = if fs_available {
-        replication::converge(&clients.efs, &fs, run.request.file_system.replication.as_ref()).await?
+        replication::converge(
+            &clients.efs,
+            recorder,
+            &fs,
+            plan.replication.as_ref(),
+            run.request.file_system.replication.as_ref(),
+        )
+        .await?
     } else {
         None
     };
     let (mount_targets, awaiting) = if fs_available {
         let (mount_targets, created) =
-            mount_targets::ensure_mount_targets(&clients.efs, fs.file_system_id(), subnets, &security_group_id).await?;
+            mount_targets::ensure(&clients.efs, recorder, fs.file_system_id(), subnets, &security_group_id).await?;
         let awaiting = if created {
             Awaiting::started_now(pacing::MOUNT_TARGETS)
         } else {
@@ -111,14 +151,16 @@ async fn converge_once(
         )
     };
     let access_point = if fs_available {
-        let ap = access_point::ensure_access_point(&clients.efs, run, fs.file_system_id()).await?;
-        policy::converge(
+        let ap = access_point::apply(
             &clients.efs,
-            &run.owner(),
-            &fs,
-            std::slice::from_ref(&ap.access_point_arn),
+            recorder,
+            plan.access_point,
+            fs.file_system_id(),
+            run.request.posix_user,
+            run.tags(&name),
         )
         .await?;
+        policy::converge(&clients.efs, &fs, std::slice::from_ref(&ap.access_point_arn)).await?;
         Some(ap)
     } else {
         None
@@ -128,7 +170,16 @@ async fn converge_once(
         && access_point.as_ref().is_some_and(access_point::is_available);
     // Once, when everything is up: an alarm on a file system still being created watches nothing.
     let alarms = if ready {
-        alarms::converge(&clients.cloudwatch, run, fs.file_system_id(), &settings.alarms).await?
+        alarms::converge(
+            &clients.cloudwatch,
+            recorder,
+            &view,
+            fs.file_system_id(),
+            &run.request.file_system,
+            &settings.alarms,
+            run.tags(&name),
+        )
+        .await?
     } else {
         vec![]
     };

@@ -2,16 +2,18 @@
 //! router (Fluent Bit) that Fargate runs next to each pod. Fargate reads its configuration from one
 //! ConfigMap per cluster, `aws-logging` in the namespace `aws-observability` (which must carry the
 //! label `aws-observability: enabled`), when a pod starts. Both are shared by every namespace on
-//! the cluster, like the StorageClass: created only when missing, labelled as ours when we create
-//! them, never changed; the last namespace of ours to leave the cluster removes the ones we made.
+//! the cluster, like the StorageClass: created only when missing, recorded in the cluster's part of
+//! the ledger when we create them, never changed; the last namespace of ours to leave the cluster
+//! removes the ones we made.
 
-use super::cleanup::{Progress, remove_shared};
 use super::storage::{SharedObject, ensure_shared};
 use super::{Kube, describe};
 use crate::error::Result;
-use crate::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, Owner, Scope, label_value};
+use crate::ledger::{Ledger, Place};
+use crate::resources::kube_object::{self, is_recorded};
+use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{ListParams, ObjectMeta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,8 +66,14 @@ fn config(region: &str, log_group: &str, cluster: &str) -> BTreeMap<String, Stri
 }
 
 /// Makes sure Fargate on this cluster has a logging configuration: ours when there was none.
-pub async fn ensure(kube: &Kube, run: &Run, region: &str, log_group: &str) -> Result<LoggingOutput> {
-    let labels = run.owner().labels(&run.run_id, run.expires_at.as_deref());
+pub async fn ensure(
+    kube: &Kube,
+    recorder: Recorder<'_>,
+    run: &Run,
+    region: &str,
+    log_group: &str,
+) -> Result<LoggingOutput> {
+    let labels = run.labels();
     let mut namespace_labels = labels.clone();
     namespace_labels.insert(ENABLED_LABEL.0.into(), ENABLED_LABEL.1.into());
     let namespace = Namespace {
@@ -87,64 +95,54 @@ pub async fn ensure(kube: &Kube, run: &Run, region: &str, log_group: &str) -> Re
         ..ConfigMap::default()
     };
     Ok(LoggingOutput {
-        namespace: ensure_shared(kube, run, &kube.all(), &namespace).await?,
-        config_map: ensure_shared(kube, run, &kube.namespaced(NAMESPACE), &config_map).await?,
+        namespace: ensure_shared(kube, recorder, Kind::LoggingNamespace, &kube.all(), &namespace).await?,
+        config_map: ensure_shared(
+            kube,
+            recorder,
+            Kind::LoggingConfig,
+            &kube.namespaced(NAMESPACE),
+            &config_map,
+        )
+        .await?,
         log_group: log_group.to_string(),
     })
 }
 
-/// Removes the ConfigMap and the namespace if the workflow created them (in a rollback: in that
-/// run) and no other namespace of ours is left on the cluster. Called once this namespace's own
-/// objects are gone. The namespace also stays while it holds a ConfigMap that is not ours:
-/// deleting it would delete someone else's configuration.
-pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope, progress: &mut Progress) -> Result<()> {
-    let others = other_namespaces(kube, owner).await?;
-    let in_use = (!others.is_empty()).then(|| format!("still used by namespace {}", others.join(", ")));
+/// Removes the ConfigMap and the namespace when the ledger records them (the caller decided that
+/// no namespace of ours needs them any more). The namespace also stays while it holds a ConfigMap
+/// that is not ours: deleting it would delete someone else's configuration.
+pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Removal> {
+    let place = Place::Cluster(cluster);
     let config_maps = kube.namespaced::<ConfigMap>(NAMESPACE);
-    remove_shared(kube, owner, scope, &config_maps, CONFIG_MAP, in_use.clone(), progress).await?;
-    let foreign = kube
+    let mut removal = Removal::done();
+    let ours = ledger.get(place, Kind::LoggingConfig, CONFIG_MAP).await?;
+    if let Some(record) = &ours
+        && kube_object::delete(kube, ledger, place, record, &config_maps).await?
+    {
+        removal = Removal::pending().removed(format!("configmap/{NAMESPACE}/{CONFIG_MAP}"));
+    }
+    let Some(record) = ledger.get(place, Kind::LoggingNamespace, NAMESPACE).await? else {
+        return Ok(removal);
+    };
+    let foreign: Vec<String> = kube
         .list(&config_maps, &ListParams::default())
         .await?
         .into_iter()
         .filter(|c| c.metadata.name.as_deref() != Some(ROOT_CA_CONFIG_MAP))
-        .filter(|c| !owner.created_on_cluster(c.metadata.labels.as_ref()))
+        .filter(|c| !ours.as_ref().is_some_and(|record| is_recorded(record, c)))
         .map(|c| describe(&c))
-        .collect::<Vec<_>>();
-    let in_use = in_use.or_else(|| (!foreign.is_empty()).then(|| format!("still holds {}", foreign.join(", "))));
-    remove_shared(
-        kube,
-        owner,
-        scope,
-        &kube.all::<Namespace>(),
-        NAMESPACE,
-        in_use,
-        progress,
-    )
-    .await
-}
-
-/// The other namespaces of ours on the cluster, seen from Kubernetes: namespaces we created, and
-/// our volumes (which also name the namespaces the workflow adopted).
-async fn other_namespaces(kube: &Kube, owner: &Owner) -> Result<Vec<String>> {
-    let selector = ListParams::default().labels(&format!(
-        "{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{CLUSTER_KEY}={}",
-        label_value(&owner.cluster)
-    ));
-    let namespaces = kube.list(&kube.all::<Namespace>(), &selector).await?;
-    let volumes = kube.list(&kube.all::<PersistentVolume>(), &selector).await?;
-    let mut others: Vec<String> = namespaces
-        .iter()
-        .filter_map(|n| n.metadata.name.clone())
-        .chain(
-            volumes
-                .iter()
-                .filter_map(|v| v.metadata.labels.as_ref()?.get(NAMESPACE_KEY).cloned()),
-        )
-        .filter(|name| *name != NAMESPACE && *name != label_value(&owner.namespace))
         .collect();
-    others.sort();
-    others.dedup();
-    Ok(others)
+    if !foreign.is_empty() {
+        return Ok(removal.kept(
+            format!("namespace/{NAMESPACE}"),
+            format!("still holds {}", foreign.join(", ")),
+        ));
+    }
+    if kube_object::delete(kube, ledger, place, &record, &kube.all::<Namespace>()).await? {
+        removal.done = false;
+        removal = removal.removed(format!("namespace/{NAMESPACE}"));
+    }
+    Ok(removal)
 }
 
 #[cfg(test)]

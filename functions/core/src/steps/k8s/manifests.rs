@@ -51,7 +51,7 @@ pub fn metadata(run: &Run, name: &str, namespace: Option<&str>) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: namespace.map(str::to_string),
-        labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
+        labels: Some(run.labels()),
         ..ObjectMeta::default()
     }
 }

@@ -1,10 +1,10 @@
 //! The Kubernetes side of the workflow (epic01 namespace, epic03–epic06): small steps on one
-//! cluster's API, each idempotent. Objects the workflow owns carry [`Owner::labels`] and are
-//! written by server-side apply with [`FIELD_MANAGER`]; shared objects it may find already there
-//! (namespace, CSIDriver, StorageClass, Fargate's logging namespace and ConfigMap) are only
-//! created when missing, and never changed.
+//! cluster's API, each idempotent. Objects the workflow creates are recorded in the ledger by uid
+//! (`resources::kube_object`), carry [`crate::ownership::Owner::labels`] for people, and are written
+//! by server-side apply with [`FIELD_MANAGER`]; shared objects it may find already there (namespace,
+//! CSIDriver, StorageClass, Fargate's logging namespace and ConfigMap) are only created when
+//! missing, and never changed.
 
-pub mod cleanup;
 pub mod logging;
 pub mod manifests;
 pub mod namespace;
@@ -20,7 +20,6 @@ use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::rules;
 use crate::kube_client;
-use crate::ownership::Owner;
 use crate::run::Run;
 use crate::settings::Settings;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -76,18 +75,6 @@ impl EfsVolume<'_> {
     pub fn handle(&self) -> String {
         format!("{}::{}", self.file_system_id, self.access_point_id)
     }
-}
-
-/// Who made a shared object the workflow needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Origin {
-    /// This call created it.
-    Created,
-    /// The workflow created it earlier, for this namespace or another one on the cluster.
-    Workflow,
-    /// Someone else did: the workflow uses it as it is and never deletes it.
-    Existing,
 }
 
 /// One cluster's API, with the cluster's name for error messages.
@@ -186,22 +173,6 @@ impl Kube {
         }
     }
 
-    /// Deletes the named object if the workflow owns it (an object of that name it does not own
-    /// is a conflict); `true` while it still exists, as deletion takes a while.
-    pub async fn delete_ours<K>(&self, owner: &Owner, api: &Api<K>, name: &str) -> Result<bool>
-    where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-    {
-        let Some(found) = self.get(api, name).await? else {
-            return Ok(false);
-        };
-        check_ours(owner, &found)?;
-        if found.meta().deletion_timestamp.is_none() {
-            self.delete(api, name).await?;
-        }
-        Ok(true)
-    }
-
     pub fn error(&self, operation: String, err: kube::Error) -> WorkflowError {
         WorkflowError::from_kube(&self.cluster, &operation, err)
     }
@@ -216,16 +187,5 @@ pub fn describe<K: Resource<DynamicType = ()>>(object: &K) -> String {
             object.meta().name.as_deref().unwrap_or_default()
         ),
         None => format!("{kind}/{}", object.meta().name.as_deref().unwrap_or_default()),
-    }
-}
-
-/// Refuses to touch an object of the workflow's name that the workflow did not create.
-pub fn check_ours<K: Resource<DynamicType = ()>>(owner: &Owner, object: &K) -> Result<()> {
-    if owner.owns_labels(object.meta().labels.as_ref()) {
-        Ok(())
-    } else {
-        Err(WorkflowError::KubernetesObjectConflict {
-            object: describe(object),
-        })
     }
 }

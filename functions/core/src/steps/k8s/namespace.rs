@@ -1,11 +1,13 @@
-//! epic01 (Kubernetes part): the run's namespace, created when missing and labelled as ours. A
-//! namespace that existed without our labels is a conflict unless the input adopts it; an adopted
-//! one is used as it is and never deleted by cleanup.
+//! epic01 (Kubernetes part): the run's namespace, created when missing and recorded in the
+//! ledger by its uid. A namespace the ledger does not record is a conflict unless the input adopts
+//! it; an adopted one is used as it is, never recorded, never deleted by cleanup.
 
 use super::Kube;
 use super::rbac::RbacState;
 use crate::error::{Result, WorkflowError};
 use crate::input::Adoptable;
+use crate::resources::kube_object::{self, Origin};
+use crate::resources::{Kind, Recorder};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::ObjectMeta;
@@ -27,44 +29,46 @@ pub struct NamespaceOutput {
     pub bootstrap_granted: bool,
 }
 
-pub async fn ensure_namespace(kube: &Kube, run: &Run, rbac: RbacState) -> Result<NamespaceOutput> {
+pub async fn ensure_namespace(
+    kube: &Kube,
+    recorder: Recorder<'_>,
+    run: &Run,
+    rbac: RbacState,
+) -> Result<NamespaceOutput> {
     let api = kube.all::<Namespace>();
     let name = &run.request.namespace;
-    if let Some(existing) = kube.get(&api, name).await? {
-        if !run.owner().owns_labels(existing.metadata.labels.as_ref()) && !run.request.adopts(Adoptable::Namespace) {
-            return Err(WorkflowError::NamespaceConflict {
-                cluster: run.request.cluster_name.clone(),
-                namespace: name.clone(),
-            });
-        }
-        if existing.metadata.deletion_timestamp.is_some() {
-            return Err(WorkflowError::DependencyNotReady {
-                resource: format!("namespace {name}"),
-                message: "it is still being deleted (by an earlier cleanup?)".into(),
-            });
-        }
-        return Ok(NamespaceOutput {
-            name: name.clone(),
-            created: false,
-            rbac,
-            bootstrap_granted: false,
-        });
-    }
     let namespace = Namespace {
         metadata: ObjectMeta {
             name: Some(name.clone()),
-            labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
+            labels: Some(run.labels()),
             ..ObjectMeta::default()
         },
         ..Namespace::default()
     };
-    let created = kube.create_if_missing(&api, &namespace).await?;
-    if created {
+    let origin = kube_object::ensure(kube, recorder, recorder.namespace(), Kind::Namespace, &api, &namespace).await?;
+    if origin == Origin::Existing && !run.request.adopts(Adoptable::Namespace) {
+        return Err(WorkflowError::NamespaceConflict {
+            cluster: run.request.cluster_name.clone(),
+            namespace: name.clone(),
+        });
+    }
+    if origin != Origin::Created
+        && kube
+            .get(&api, name)
+            .await?
+            .is_some_and(|found| found.metadata.deletion_timestamp.is_some())
+    {
+        return Err(WorkflowError::DependencyNotReady {
+            resource: format!("namespace {name}"),
+            message: "it is still being deleted (by an earlier cleanup?)".into(),
+        });
+    }
+    if origin == Origin::Created {
         tracing::info!(namespace = %name, "namespace created");
     }
     Ok(NamespaceOutput {
         name: name.clone(),
-        created,
+        created: origin == Origin::Created,
         rbac,
         bootstrap_granted: false,
     })

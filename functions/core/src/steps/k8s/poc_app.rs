@@ -9,12 +9,15 @@
 
 use super::manifests::{self, APP, APP_PODS};
 use super::pod_status::{self, PodReport};
-use super::{EfsVolume, Kube, KubeStepEvent, check_ours, volumes};
+use super::{EfsVolume, Kube, KubeStepEvent, volumes};
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
+use crate::resources::kube_object::Objects;
+use crate::resources::{Kind, Recorder};
 use crate::run::Run;
 use crate::settings::Settings;
 use aws_sdk_eks::types::FargateProfileStatus;
@@ -45,9 +48,27 @@ pub async fn handle(
 ) -> Result<Poll<PocAppOutput>> {
     event.validate()?;
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let (owner, creator) = (event.run.owner(), event.run.creator());
+    let objects = Objects {
+        kube: &kube,
+        recorder: Recorder {
+            ledger: &ledger,
+            owner: &owner,
+            creator: &creator,
+        },
+    };
     match event.action {
         PocAppAction::Converge => {
-            converge(&kube, &clients.eks, settings, &event.run, event.volume(), event.attempt).await
+            converge(
+                objects,
+                &clients.eks,
+                settings,
+                &event.run,
+                event.volume(),
+                event.attempt,
+            )
+            .await
         }
     }
 }
@@ -60,18 +81,18 @@ pub fn persistent_volume_name(namespace: &str) -> String {
 /// Polls [`converge_once`] as [`pacing`] plans: the claim's binding in the function, the pods'
 /// start mostly in a Wait state.
 pub async fn converge(
-    kube: &Kube,
+    objects: Objects<'_>,
     eks: &aws_sdk_eks::Client,
     settings: &Settings,
     run: &Run,
     volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<PocAppOutput>> {
-    pacing::settle(settings, || converge_once(kube, eks, run, volume, attempt)).await
+    pacing::settle(settings, || converge_once(objects, eks, run, volume, attempt)).await
 }
 
 async fn converge_once(
-    kube: &Kube,
+    objects: Objects<'_>,
     eks: &aws_sdk_eks::Client,
     run: &Run,
     volume: EfsVolume<'_>,
@@ -83,7 +104,8 @@ async fn converge_once(
         claim_bound: false,
         pods: vec![],
     };
-    if let Some(waiting) = volumes::ensure_bound(kube, run, APP, volume).await? {
+    let kube = objects.kube;
+    if let Some(waiting) = volumes::ensure_bound(objects, run, APP, volume).await? {
         let binding = Awaiting::started_now(pacing::CLAIM_BINDING);
         return Ok((Poll::pending(attempt, 0, waiting, status), Some(binding)));
     }
@@ -95,21 +117,18 @@ async fn converge_once(
     // the API server's clock, the fake cluster's simulated one in the bench's replay.)
     let mut starting = Awaiting::due(pacing::FARGATE_POD);
     for (name, n) in APP_PODS.iter().zip(1..) {
-        let pod = match kube.get(&pods, name).await? {
-            Some(pod) => {
-                check_ours(&run.owner(), &pod)?;
-                pod
-            }
+        let pod = match objects.get(Kind::Pod, &pods, name).await? {
+            Some(pod) => pod,
             None => {
                 starting = Awaiting::started_now(pacing::FARGATE_POD);
                 let pod = manifests::pod(run, name, APP.claim, manifests::app_command(n), "Always");
-                kube.apply(&pods, &pod).await?
+                objects.apply(Kind::Pod, &pods, &pod).await?
             }
         };
         let mut report = PodReport::of(name, Some(&pod));
         if passed_over_by_fargate(&pod) && profile_active(eks, run).await? {
             starting = Awaiting::started_now(pacing::FARGATE_POD);
-            kube.delete(&pods, name).await?;
+            objects.delete(Kind::Pod, &pods, name).await?;
             report.reason = Some(format!(
                 "created before Fargate profile {} was ACTIVE, so no scheduler takes it: recreating it",
                 run.owner().fargate_profile_name()

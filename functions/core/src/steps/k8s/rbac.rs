@@ -9,7 +9,9 @@
 
 use super::Kube;
 use crate::error::{Result, WorkflowError};
-use crate::ownership::{Owner, Scope, kept};
+use crate::ledger::{Ledger, Place};
+use crate::resources::kube_object::{self, is_recorded};
+use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use kube::api::ObjectMeta;
@@ -117,19 +119,20 @@ fn version() -> String {
 fn metadata(run: &Run) -> ObjectMeta {
     ObjectMeta {
         name: Some(NAME.into()),
-        labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
+        labels: Some(run.labels()),
         annotations: Some(BTreeMap::from([(VERSION_ANNOTATION.to_string(), version())])),
         ..ObjectMeta::default()
     }
 }
 
-/// Makes sure our RBAC is installed at this version; [`RbacState::BootstrapRequired`] when it is
-/// not and the workflow may not write it.
-pub async fn ensure(kube: &Kube, run: &Run) -> Result<RbacState> {
+/// Makes sure our RBAC is installed at this version, recorded in the cluster's part of the
+/// ledger; [`RbacState::BootstrapRequired`] when it is not and the workflow may not write it.
+pub async fn ensure(kube: &Kube, recorder: Recorder<'_>, run: &Run) -> Result<RbacState> {
     let roles = kube.all::<ClusterRole>();
     match kube.get(&roles, NAME).await {
         Ok(Some(role)) => {
-            if !run.owner().created_on_cluster(role.metadata.labels.as_ref()) {
+            let record = recorder.ledger.get(recorder.cluster(), Kind::Rbac, NAME).await?;
+            if !record.is_some_and(|r| is_recorded(&r, &role)) {
                 return Err(WorkflowError::KubernetesObjectConflict {
                     object: format!("clusterrole/{NAME}"),
                 });
@@ -148,20 +151,28 @@ pub async fn ensure(kube: &Kube, run: &Run) -> Result<RbacState> {
         Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => {}
         Err(other) => return Err(other),
     }
-    match install(kube, run).await {
+    match install(kube, recorder, run).await {
         Ok(()) => Ok(RbacState::Installed),
         Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => Ok(RbacState::BootstrapRequired),
         Err(other) => Err(other),
     }
 }
 
-async fn install(kube: &Kube, run: &Run) -> Result<()> {
+async fn install(kube: &Kube, recorder: Recorder<'_>, run: &Run) -> Result<()> {
     let role = ClusterRole {
         metadata: metadata(run),
         rules: Some(rules()),
         aggregation_rule: None,
     };
-    let role = kube.apply(&kube.all::<ClusterRole>(), &role).await?;
+    let role = kube_object::apply(
+        kube,
+        recorder,
+        recorder.cluster(),
+        Kind::Rbac,
+        &kube.all::<ClusterRole>(),
+        &role,
+    )
+    .await?;
     // Owned by the role: deleting the role (which the group may) removes these too.
     let owned = |name: &str| {
         let mut metadata = metadata(run);
@@ -200,28 +211,25 @@ async fn install(kube: &Kube, run: &Run) -> Result<()> {
     Ok(())
 }
 
-/// Deletes our ClusterRole (its binding is owned by it and goes with it) unless this cleanup must
-/// keep it; `Ok(None)` when there is none, or it is out of sight (no rights: not installed).
-/// Deleting it ends the workflow's rights on the cluster, so it is the last call of a cleanup.
-pub async fn remove(kube: &Kube, owner: &Owner, scope: &Scope) -> Result<Option<std::result::Result<String, String>>> {
-    let roles = kube.all::<ClusterRole>();
-    let role = match kube.get(&roles, NAME).await {
-        Ok(Some(role)) => role,
-        Ok(None) | Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => return Ok(None),
-        Err(other) => return Err(other),
+/// Deletes our recorded ClusterRole (its binding and the reader role are owned by it and go with
+/// it). Deleting it ends the workflow's rights on the cluster, so it is the last Kubernetes call of
+/// the cluster's last cleanup.
+pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Removal> {
+    let place = Place::Cluster(cluster);
+    let Some(record) = ledger.get(place, Kind::Rbac, NAME).await? else {
+        return Ok(Removal::done());
     };
     let what = format!("clusterrole/{NAME} and its binding");
-    let labels = role.metadata.labels.as_ref();
-    let why_kept = if owner.created_on_cluster(labels) {
-        scope.keeps_labels(labels)
-    } else {
-        Some("not created by the workflow".to_string())
-    };
-    if let Some(why) = why_kept {
-        return Ok(Some(Err(kept(what, why))));
+    match kube_object::delete(kube, ledger, place, &record, &kube.all::<ClusterRole>()).await {
+        Ok(true) => Ok(Removal::pending().removed(what)),
+        Ok(false) => Ok(Removal::done()),
+        // Out of sight (no rights left: the role is gone already).
+        Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => {
+            ledger.forget(place, Kind::Rbac, NAME).await?;
+            Ok(Removal::done())
+        }
+        Err(other) => Err(other),
     }
-    kube.delete(&roles, NAME).await?;
-    Ok(Some(Ok(what)))
 }
 
 #[cfg(test)]

@@ -2,18 +2,22 @@
 //! `attachRequired: false` (without it Kubernetes waits for an attacher that Fargate does not run)
 //! and StorageClass `efs-sc`, the class the PVs and PVCs bind through. Both are shared by every
 //! namespace on the cluster, and EKS may ship the CSIDriver itself: each is created only when
-//! missing, labelled as ours when we create it, and never changed. Fargate's logging configuration
-//! (`logging.rs`) is the same kind of object, so this step makes it too.
+//! missing, recorded in the cluster's part of the ledger when we create it, and never changed.
+//! Fargate's logging configuration (`logging.rs`) is the same kind of object, so this step makes
+//! it too.
 
 use super::logging::{self, LoggingOutput};
-use super::{Kube, KubeStepEvent, Origin};
+use super::{Kube, KubeStepEvent};
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::ledger::Ledger;
 use crate::poll::Poll;
+use crate::resources::collector::{self, InsightsOutput};
+use crate::resources::kube_object::{self, Origin};
+use crate::resources::{Kind, Recorder};
 use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::insights::{self, InsightsOutput};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{Api, ObjectMeta};
 use kube::{Resource, ResourceExt};
@@ -59,15 +63,37 @@ pub async fn handle(
     event.validate()?;
     let cluster = aws::eks::cluster(&clients.eks, &event.run.request.cluster_name).await?;
     let kube = Kube::connect_to(clients, settings, &cluster).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let (owner, creator) = (event.run.owner(), event.run.creator());
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
     match event.action {
         StorageAction::Create => {
             let region = clients.config.region().ok_or_else(|| {
                 WorkflowError::invalid("AWS_REGION", "must be set: the pods' logs go to its CloudWatch")
             })?;
-            let mut output = ensure_storage(&kube, &event.run, region.as_ref(), &settings.fargate_log_group).await?;
+            let mut output = ensure_storage(
+                &kube,
+                recorder,
+                &event.run,
+                region.as_ref(),
+                &settings.fargate_log_group,
+            )
+            .await?;
             // Day-2 metrics too: this step runs once the namespace's Fargate profile is ACTIVE.
-            output.container_insights =
-                insights::converge(clients, settings, &kube, &cluster, &event.run, region.as_ref()).await?;
+            output.container_insights = collector::converge(
+                clients,
+                settings,
+                &kube,
+                recorder,
+                &cluster,
+                &event.run,
+                region.as_ref(),
+            )
+            .await?;
             let detail = format!(
                 "CSIDriver {} ({:?}), StorageClass {} ({:?}), logging ConfigMap {}/{} ({:?}){}",
                 output.csi_driver.name,
@@ -88,10 +114,16 @@ pub async fn handle(
     }
 }
 
-pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_group: &str) -> Result<StorageOutput> {
+pub async fn ensure_storage(
+    kube: &Kube,
+    recorder: Recorder<'_>,
+    run: &Run,
+    region: &str,
+    log_group: &str,
+) -> Result<StorageOutput> {
     let metadata = |name: &str| ObjectMeta {
         name: Some(name.into()),
-        labels: Some(run.owner().labels(&run.run_id, run.expires_at.as_deref())),
+        labels: Some(run.labels()),
         ..ObjectMeta::default()
     };
     let driver = CSIDriver {
@@ -109,25 +141,27 @@ pub async fn ensure_storage(kube: &Kube, run: &Run, region: &str, log_group: &st
         ..StorageClass::default()
     };
     Ok(StorageOutput {
-        csi_driver: ensure_shared(kube, run, &kube.all(), &driver).await?,
-        storage_class: ensure_shared(kube, run, &kube.all(), &class).await?,
-        logging: logging::ensure(kube, run, region, log_group).await?,
+        csi_driver: ensure_shared(kube, recorder, Kind::CsiDriver, &kube.all(), &driver).await?,
+        storage_class: ensure_shared(kube, recorder, Kind::StorageClass, &kube.all(), &class).await?,
+        logging: logging::ensure(kube, recorder, run, region, log_group).await?,
         container_insights: None,
     })
 }
 
-pub(super) async fn ensure_shared<K>(kube: &Kube, run: &Run, api: &Api<K>, object: &K) -> Result<SharedObject>
+/// Creates a shared object when missing, recorded in the cluster's part of the ledger; one found
+/// is never changed.
+pub(super) async fn ensure_shared<K>(
+    kube: &Kube,
+    recorder: Recorder<'_>,
+    kind: Kind,
+    api: &Api<K>,
+    object: &K,
+) -> Result<SharedObject>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
 {
     let name = object.name_any();
-    let origin = match kube.get(api, &name).await? {
-        Some(found) if run.owner().created_on_cluster(found.meta().labels.as_ref()) => Origin::Workflow,
-        Some(_) => Origin::Existing,
-        None if kube.create_if_missing(api, object).await? => Origin::Created,
-        // Created by someone else between our read and our write.
-        None => Origin::Existing,
-    };
+    let origin = kube_object::ensure(kube, recorder, recorder.cluster(), kind, api, object).await?;
     tracing::info!(kind = K::kind(&()).as_ref(), %name, ?origin, "shared object ensured");
     Ok(SharedObject { name, origin })
 }

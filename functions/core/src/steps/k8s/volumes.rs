@@ -1,24 +1,35 @@
-//! A static PV and its claim, converged: created when missing, checked when found, and reported
-//! Bound or why not. Shared by the PoC app and the validation.
+//! A static PV and its claim, converged: created (and recorded) when missing, checked when found,
+//! and reported Bound or why not. Shared by the PoC app and the validation.
 
 use super::manifests::{self, VolumeNames};
-use super::{EfsVolume, Kube, check_ours, pod_status};
+use super::{EfsVolume, pod_status};
 use crate::error::{Result, WorkflowError};
+use crate::resources::Kind;
+use crate::resources::kube_object::Objects;
 use crate::run::Run;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 
 /// `None` once the claim is Bound, else what is still pending.
-pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, efs: EfsVolume<'_>) -> Result<Option<String>> {
-    let owner = run.owner();
+pub async fn ensure_bound(
+    objects: Objects<'_>,
+    run: &Run,
+    names: VolumeNames,
+    efs: EfsVolume<'_>,
+) -> Result<Option<String>> {
+    let kube = objects.kube;
     let volumes = kube.all::<PersistentVolume>();
     let volume_name = names.volume_name(&run.request.namespace);
-    match kube.get(&volumes, &volume_name).await? {
+    match objects.get(Kind::PersistentVolume, &volumes, &volume_name).await? {
         None => {
-            kube.apply(&volumes, &manifests::persistent_volume(run, names, efs))
+            objects
+                .apply(
+                    Kind::PersistentVolume,
+                    &volumes,
+                    &manifests::persistent_volume(run, names, efs),
+                )
                 .await?;
         }
         Some(volume) => {
-            check_ours(&owner, &volume)?;
             check_volume(&volume, run, names, efs)?;
             if volume.metadata.deletion_timestamp.is_some() {
                 return Ok(Some(format!("volume {volume_name} is still being deleted")));
@@ -26,7 +37,7 @@ pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, efs: EfsVo
             // Its claim was deleted (an interrupted validation): the stale claimRef uid would keep
             // a new claim from binding. Retain keeps the data; the next call recreates it.
             if volume.status.and_then(|s| s.phase).as_deref() == Some("Released") {
-                kube.delete(&volumes, &volume_name).await?;
+                objects.delete(Kind::PersistentVolume, &volumes, &volume_name).await?;
                 return Ok(Some(format!(
                     "volume {volume_name} was released by an earlier claim; recreating it"
                 )));
@@ -35,10 +46,13 @@ pub async fn ensure_bound(kube: &Kube, run: &Run, names: VolumeNames, efs: EfsVo
     }
     let namespace = &run.request.namespace;
     let claims = kube.namespaced::<PersistentVolumeClaim>(namespace);
-    let claim = match kube.get(&claims, names.claim).await? {
-        None => kube.apply(&claims, &manifests::claim(run, names)).await?,
+    let claim = match objects.get(Kind::PersistentVolumeClaim, &claims, names.claim).await? {
+        None => {
+            objects
+                .apply(Kind::PersistentVolumeClaim, &claims, &manifests::claim(run, names))
+                .await?
+        }
         Some(claim) => {
-            check_ours(&owner, &claim)?;
             let wanted = claim.spec.as_ref().and_then(|s| s.volume_name.as_deref());
             if wanted.is_some_and(|w| w != volume_name) {
                 return Err(WorkflowError::PersistentVolumeConflict {

@@ -4,14 +4,17 @@
 //! the steps will decide. It only reads (`get`). A cluster the workflow cannot read yet (no access
 //! entry or RBAC of ours: the run creates them) keeps `ensure`, with that reason.
 
-use super::{Action, Kind, Plan, Planned};
+use super::{Action, Plan, Planned};
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::input::{ProvisionRequest, rules};
+use crate::ledger::{Ledger, Place, Record};
 use crate::ownership::Owner;
 use crate::poll::Poll;
+use crate::resources::Kind;
+use crate::resources::collector;
+use crate::resources::kube_object::is_recorded;
 use crate::settings::Settings;
-use crate::steps::insights;
 use crate::steps::k8s::{Kube, logging, manifests, storage};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
@@ -21,7 +24,6 @@ use kube::api::Api;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::BTreeMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,7 +45,8 @@ pub async fn handle(clients: &AwsClients, settings: &Settings, event: Kubernetes
     rules::cluster_name("plan.clusterName", &plan.cluster_name)?;
     rules::namespace("plan.namespace", &plan.namespace)?;
     let kube = Kube::connect(clients, settings, &plan.cluster_name).await?;
-    let plan = read(&kube, plan).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let plan = read(&kube, &ledger, plan).await?;
     let undecided = plan.resources.iter().filter(|r| r.action == Action::Ensure).count();
     let detail = match undecided {
         0 => "every Kubernetes object read".to_string(),
@@ -52,14 +55,14 @@ pub async fn handle(clients: &AwsClients, settings: &Settings, event: Kubernetes
     Ok(Poll::ready(0, detail, plan))
 }
 
-/// Decides every `ensure` item of `plan` from what the cluster holds.
-pub async fn read(kube: &Kube, mut plan: Plan) -> Result<Plan> {
+/// Decides every `ensure` item of `plan` from what the cluster holds and the ledger records.
+pub async fn read(kube: &Kube, ledger: &Ledger, mut plan: Plan) -> Result<Plan> {
     let owner = Owner::new(&plan.cluster_name, &plan.namespace);
     for index in 0..plan.resources.len() {
         if plan.resources[index].action != Action::Ensure {
             continue;
         }
-        let found = match labels_of(kube, &plan.resources[index]).await {
+        let found = match look_up(kube, ledger, &owner, &plan.resources[index]).await {
             Ok(found) => found,
             Err(WorkflowError::ClusterAuthFailed { code, .. }) => {
                 not_readable(&mut plan, code);
@@ -68,7 +71,7 @@ pub async fn read(kube: &Kube, mut plan: Plan) -> Result<Plan> {
             Err(other) => return Err(other),
         };
         let item = plan.resources[index].clone();
-        plan.resources[index] = decide(item, found.as_ref(), &owner, plan.adopts_namespace);
+        plan.resources[index] = decide(item, found, &owner, plan.adopts_namespace);
     }
     Ok(plan)
 }
@@ -82,49 +85,77 @@ fn not_readable(plan: &mut Plan, code: u16) {
     }
 }
 
-/// The object's labels if it exists (empty when it has none).
-async fn labels_of(kube: &Kube, item: &Planned) -> Result<Option<BTreeMap<String, String>>> {
+/// What the cluster holds under the item's name: `None` when nothing; else whether the ledger
+/// records it as the workflow's.
+async fn look_up(kube: &Kube, ledger: &Ledger, owner: &Owner, item: &Planned) -> Result<Option<bool>> {
     let (namespace, name) = match item.name.split_once('/') {
         Some((namespace, name)) => (Some(namespace), name),
         None => (None, item.name.as_str()),
     };
+    let place = if item.kind.is_shared_kubernetes() {
+        Place::Cluster(&owner.cluster)
+    } else {
+        Place::Namespace {
+            cluster: &owner.cluster,
+            namespace: &owner.namespace,
+        }
+    };
+    let record = ledger.get(place, item.kind, name).await?;
     let namespaced = || namespace.unwrap_or(logging::NAMESPACE);
+    let record = record.as_ref();
     match item.kind {
-        Kind::Namespace => found(kube, kube.all::<Namespace>(), name).await,
-        Kind::CsiDriver => found(kube, kube.all::<CSIDriver>(), name).await,
-        Kind::StorageClass => found(kube, kube.all::<StorageClass>(), name).await,
-        Kind::PersistentVolume => found(kube, kube.all::<PersistentVolume>(), name).await,
-        Kind::LoggingConfig => found(kube, kube.namespaced::<ConfigMap>(namespaced()), name).await,
-        Kind::PersistentVolumeClaim => found(kube, kube.namespaced::<PersistentVolumeClaim>(namespaced()), name).await,
-        Kind::Pod => found(kube, kube.namespaced::<Pod>(namespaced()), name).await,
-        Kind::Collector => found(kube, kube.namespaced::<Deployment>(namespaced()), name).await,
+        Kind::Namespace => found(kube, kube.all::<Namespace>(), name, record).await,
+        Kind::CsiDriver => found(kube, kube.all::<CSIDriver>(), name, record).await,
+        Kind::StorageClass => found(kube, kube.all::<StorageClass>(), name, record).await,
+        Kind::PersistentVolume => found(kube, kube.all::<PersistentVolume>(), name, record).await,
+        Kind::LoggingConfig => found(kube, kube.namespaced::<ConfigMap>(namespaced()), name, record).await,
+        Kind::PersistentVolumeClaim => {
+            found(
+                kube,
+                kube.namespaced::<PersistentVolumeClaim>(namespaced()),
+                name,
+                record,
+            )
+            .await
+        }
+        Kind::Pod => found(kube, kube.namespaced::<Pod>(namespaced()), name, record).await,
+        Kind::Collector => found(kube, kube.namespaced::<Deployment>(namespaced()), name, record).await,
         _ => Ok(None),
     }
 }
 
-async fn found<K>(kube: &Kube, api: Api<K>, name: &str) -> Result<Option<BTreeMap<String, String>>>
+async fn found<K>(kube: &Kube, api: Api<K>, name: &str, record: Option<&Record>) -> Result<Option<bool>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
     Ok(kube
         .get(&api, name)
         .await?
-        .map(|object| object.meta().labels.clone().unwrap_or_default()))
+        .map(|object| record.is_some_and(|r| is_recorded(r, &object))))
 }
 
-/// What the steps will do with `item`, found with `labels` (or not found).
-fn decide(item: Planned, labels: Option<&BTreeMap<String, String>>, owner: &Owner, adopts_namespace: bool) -> Planned {
-    let Some(labels) = labels else {
+/// What the steps will do with `item`: not found (`None`), found and recorded (`Some(true)`), or
+/// found and not recorded.
+fn decide(item: Planned, found: Option<bool>, owner: &Owner, adopts_namespace: bool) -> Planned {
+    let Some(recorded) = found else {
         return Planned {
             action: Action::Create,
             ..item
         };
     };
     let (action, reason) = match item.kind {
-        Kind::Namespace if owner.owns_labels(Some(labels)) => (Action::Reuse, "the workflow's".to_string()),
+        Kind::CsiDriver | Kind::StorageClass | Kind::LoggingConfig if recorded => (
+            Action::Reuse,
+            "the workflow's, shared by its namespaces on the cluster".to_string(),
+        ),
+        Kind::CsiDriver | Kind::StorageClass | Kind::LoggingConfig => (
+            Action::Reuse,
+            "not the workflow's: used as it is, never changed or deleted".to_string(),
+        ),
+        _ if recorded => (Action::Reuse, "the workflow's (its ledger records it)".to_string()),
         Kind::Namespace if adopts_namespace => (
             Action::Adopt,
-            "exists without the workflow's labels: used as it is (adopt), never deleted".to_string(),
+            "not recorded as the workflow's: used as it is (adopt), never deleted".to_string(),
         ),
         Kind::Namespace => (
             Action::Refuse,
@@ -133,15 +164,6 @@ fn decide(item: Planned, labels: Option<&BTreeMap<String, String>>, owner: &Owne
                 namespace: owner.namespace.clone(),
             }),
         ),
-        Kind::CsiDriver | Kind::StorageClass | Kind::LoggingConfig if owner.created_on_cluster(Some(labels)) => (
-            Action::Reuse,
-            "the workflow's, shared by its namespaces on the cluster".to_string(),
-        ),
-        Kind::CsiDriver | Kind::StorageClass | Kind::LoggingConfig => (
-            Action::Reuse,
-            "not the workflow's: used as it is, never changed or deleted".to_string(),
-        ),
-        _ if owner.owns_labels(Some(labels)) => (Action::Reuse, "the workflow's".to_string()),
         _ => (
             Action::Refuse,
             conflict(WorkflowError::KubernetesObjectConflict {
@@ -183,15 +205,15 @@ pub(super) fn from_input(request: &ProvisionRequest, settings: &Settings) -> Vec
         items.push(
             Planned::new(
                 Kind::Collector,
-                format!("{namespace}/{}", insights::COLLECTOR),
+                format!("{namespace}/{}", collector::COLLECTOR),
                 Action::Ensure,
             )
             .settings(json!({
                 "image": settings.insights.collector_image,
-                "serviceAccount": insights::SERVICE_ACCOUNT,
-                "clusterRoleBinding": insights::objects::binding_name(namespace),
+                "serviceAccount": collector::SERVICE_ACCOUNT,
+                "clusterRoleBinding": collector::objects::binding_name(namespace),
                 "logGroup": settings.insights.log_group,
-                "metricNamespace": insights::collector::METRIC_NAMESPACE,
+                "metricNamespace": collector::config::METRIC_NAMESPACE,
             })),
         );
     }

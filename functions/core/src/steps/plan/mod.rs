@@ -10,13 +10,15 @@ use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::Result;
 use crate::input::{Adoptable, ProvisionRequest};
+use crate::ledger::{Ledger, NamespaceView};
 use crate::ownership::Owner;
+pub use crate::resources::Kind;
+use crate::resources::access_entry::AccessDecision;
+use crate::resources::collector::role;
+use crate::resources::{fargate_profile, file_system, kms_key, security_group};
 use crate::run::Network;
 use crate::settings::Settings;
-use crate::steps::access::AccessDecision;
 use crate::steps::doctor::{CheckStatus, DoctorReport, Examination, names};
-use crate::steps::efs::{kms, security_group};
-use crate::steps::insights;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -37,28 +39,6 @@ pub enum Action {
     /// A Kubernetes object not read (the workflow cannot read the cluster yet): created unless the
     /// workflow's exists; a foreign one is refused (or, for the namespace, adopted with `adopt`).
     Ensure,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Kind {
-    AccessEntry,
-    Namespace,
-    FargateProfile,
-    KmsKey,
-    FileSystem,
-    SecurityGroup,
-    MountTarget,
-    CsiDriver,
-    StorageClass,
-    LoggingConfig,
-    /// The Container Insights collector's IAM role.
-    CollectorRole,
-    /// Its Deployment, with its service account, configuration and ClusterRoleBinding.
-    Collector,
-    PersistentVolume,
-    PersistentVolumeClaim,
-    Pod,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +122,8 @@ pub async fn plan(
 ) -> Result<Plan> {
     let owner = Owner::new(&request.cluster_name, &request.namespace);
     let doctor = &examination.report;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let view = examination.ledger.namespace(&request.namespace);
     let mut resources = Vec::new();
     if let Some(principal) = &examination.principal {
         resources.push(access_entry(doctor, principal, examination.access.as_ref()));
@@ -152,26 +134,29 @@ pub async fn plan(
         "created unless the workflow's exists; one the workflow did not create is NamespaceConflict"
     };
     // The run's id is the execution's name, which a plan cannot know.
-    let mut labels = owner.labels("", None);
+    let mut labels = owner.labels("", &settings.deployment);
     labels.remove(crate::ownership::RUN_ID_KEY);
     resources.push(
         Planned::new(Kind::Namespace, &request.namespace, Action::Ensure)
             .settings(json!({"labels": labels}))
             .reason(namespace_reason),
     );
-    resources.push(fargate_profile(clients, &owner, request, examination.network.as_ref(), doctor).await?);
-    if let Some(key) = kms_key(clients, request).await? {
+    resources.push(fargate_profile(clients, &view, &owner, request, examination.network.as_ref(), doctor).await?);
+    if let Some(key) = kms_key(clients, &ledger, request).await? {
         resources.push(key);
     }
-    let file_system = aws::efs::file_system_by_token(&clients.efs, &owner.creation_token()).await?;
-    resources.push(file_system_item(&owner, request, file_system.as_ref(), doctor));
+    let file_system = file_system::find(&clients.efs, &view, &owner).await?;
+    resources.push(file_system_item(
+        &owner,
+        request,
+        file_system.file_system.as_ref(),
+        doctor,
+    ));
     if let Some(network) = &examination.network {
-        resources.push(security_group_item(clients, &owner, network, doctor).await?);
-        let existing = match &file_system {
-            Some(fs) if owner.owns(fs.tags().iter().map(|t| (t.key(), t.value()))) => {
-                aws::efs::mount_targets(&clients.efs, fs.file_system_id()).await?
-            }
-            _ => Vec::new(),
+        resources.push(security_group_item(clients, &view, &owner, network, doctor).await?);
+        let existing = match file_system.ours() {
+            Some(fs) => aws::efs::mount_targets(&clients.efs, fs.file_system_id()).await?,
+            None => Vec::new(),
         };
         for subnet in &network.mount_target_subnets {
             let item = Planned::new(Kind::MountTarget, &subnet.subnet_id, Action::Create).settings(json!({
@@ -187,9 +172,11 @@ pub async fn plan(
             });
         }
     }
+    let region = clients.config.region().map(|r| r.to_string()).unwrap_or_default();
+    let role_name = role::role_name(ledger.deployment(), &region, &owner);
     if request.monitoring.container_insights {
-        resources.push(collector_role(clients, &owner, doctor).await?);
-    } else if let Some(earlier) = earlier_collector_role(clients, &owner).await? {
+        resources.push(collector_role(clients, &role_name, &owner, doctor).await?);
+    } else if let Some(earlier) = earlier_collector_role(&view, &role_name) {
         resources.push(earlier);
     }
     resources.extend(kubernetes::from_input(request, settings));
@@ -203,11 +190,10 @@ pub async fn plan(
 }
 
 /// The collector's role: refused when the doctor found no OIDC provider or a look-alike.
-async fn collector_role(clients: &AwsClients, owner: &Owner, doctor: &DoctorReport) -> Result<Planned> {
-    let name = insights::role::role_name(owner);
-    let item = Planned::new(Kind::CollectorRole, &name, Action::Create).settings(json!({
-        "path": insights::role::PATH,
-        "trust": format!("system:serviceaccount:{}:{}", owner.namespace, insights::SERVICE_ACCOUNT),
+async fn collector_role(clients: &AwsClients, name: &str, owner: &Owner, doctor: &DoctorReport) -> Result<Planned> {
+    let item = Planned::new(Kind::CollectorRole, name, Action::Create).settings(json!({
+        "path": role::PATH,
+        "trust": format!("system:serviceaccount:{}:{}", owner.namespace, crate::resources::collector::SERVICE_ACCOUNT),
     }));
     if let Some(reason) = refused(doctor, names::CONTAINER_INSIGHTS) {
         return Ok(Planned {
@@ -215,7 +201,7 @@ async fn collector_role(clients: &AwsClients, owner: &Owner, doctor: &DoctorRepo
             ..item.reason(reason)
         });
     }
-    Ok(match aws::iam::role_named(&clients.iam, &name).await? {
+    Ok(match aws::iam::role_named(&clients.iam, name).await? {
         Some(role) => Planned {
             action: Action::Reuse,
             ..item.id(role.arn())
@@ -224,21 +210,16 @@ async fn collector_role(clients: &AwsClients, owner: &Owner, doctor: &DoctorRepo
     })
 }
 
-/// A collector role of ours from an earlier run: a run without the option removes it, with the
-/// collector.
-async fn earlier_collector_role(clients: &AwsClients, owner: &Owner) -> Result<Option<Planned>> {
-    let name = insights::role::role_name(owner);
-    let Some(role) = aws::iam::role_named(&clients.iam, &name).await? else {
-        return Ok(None);
-    };
-    if !owner.owns(aws::iam::role_tags(&role)) {
-        return Ok(None);
+/// A collector role the ledger records from an earlier run: a run without the option removes it,
+/// with the collector.
+fn earlier_collector_role(view: &NamespaceView, name: &str) -> Option<Planned> {
+    let record = view.find(Kind::CollectorRole, name)?;
+    let mut item = Planned::new(Kind::CollectorRole, name, Action::Remove)
+        .reason("the run leaves monitoring.containerInsights off: it removes the namespace's Container Insights collector and this role");
+    if let Some(arn) = &record.resource_id {
+        item = item.id(arn);
     }
-    Ok(Some(
-        Planned::new(Kind::CollectorRole, &name, Action::Remove)
-            .id(role.arn())
-            .reason("the run leaves monitoring.containerInsights off: it removes the namespace's Container Insights collector and this role"),
-    ))
+    Some(item)
 }
 
 fn access_entry(doctor: &DoctorReport, principal: &str, decision: Option<&AccessDecision>) -> Planned {
@@ -269,6 +250,7 @@ fn access_entry(doctor: &DoctorReport, principal: &str, decision: Option<&Access
 
 async fn fargate_profile(
     clients: &AwsClients,
+    view: &NamespaceView,
     owner: &Owner,
     request: &ProvisionRequest,
     network: Option<&Network>,
@@ -283,7 +265,8 @@ async fn fargate_profile(
         "subnets": subnets,
         "selectors": [{"namespace": request.namespace}],
     }));
-    let Some(profile) = aws::eks::fargate_profile(&clients.eks, &owner.cluster, &name).await? else {
+    let found = fargate_profile::find(&clients.eks, view, owner).await?;
+    let Some(profile) = &found.profile else {
         return Ok(item);
     };
     let item = item.id(profile.fargate_profile_arn().unwrap_or_default());
@@ -292,7 +275,7 @@ async fn fargate_profile(
             action: Action::Refuse,
             ..item.reason(reason)
         }
-    } else if owner.owns(aws::eks::tag_pairs(profile.tags())) {
+    } else if found.is_ours() {
         Planned {
             action: Action::Reuse,
             ..item
@@ -300,30 +283,35 @@ async fn fargate_profile(
     } else {
         Planned {
             action: Action::Adopt,
-            ..item.reason("exists without the workflow's tags; `adopt` lists fargateProfile")
+            ..item.reason("not recorded as created by this deployment; `adopt` lists fargateProfile")
         }
     })
 }
 
 /// The customer key behind the input's alias; `None` for the AWS-managed key or no encryption.
-async fn kms_key(clients: &AwsClients, request: &ProvisionRequest) -> Result<Option<Planned>> {
+async fn kms_key(clients: &AwsClients, ledger: &Ledger, request: &ProvisionRequest) -> Result<Option<Planned>> {
     let encryption = &request.encryption;
     let (true, Some(alias)) = (encryption.at_rest, encryption.kms_key_alias.as_deref()) else {
         return Ok(None);
     };
     let item = Planned::new(Kind::KmsKey, alias, Action::Create)
         .settings(json!({"alias": alias, "keySpec": "SYMMETRIC_DEFAULT", "rotation": true}));
-    let Some(existing) = aws::kms::key(&clients.kms, alias).await? else {
+    let found = kms_key::find(&clients.kms, ledger, alias).await?;
+    let Some(existing) = &found.key else {
         return Ok(Some(item));
     };
     let item = Planned {
         settings: Value::Null,
         ..item.id(existing.arn().unwrap_or(existing.key_id()))
     };
-    Ok(Some(match kms::usable_arn(alias, &existing) {
-        Ok(_) => Planned {
+    Ok(Some(match kms_key::decide(&found) {
+        Ok(kms_key::Decision::Use(key)) if key.created_by_workflow => Planned {
             action: Action::Reuse,
             ..item
+        },
+        Ok(_) => Planned {
+            action: Action::Reuse,
+            ..item.reason("a key the workflow did not create (its ledger does not record it): used, never deleted")
         },
         Err(e) => Planned {
             action: Action::Refuse,
@@ -366,6 +354,7 @@ fn file_system_item(
 
 async fn security_group_item(
     clients: &AwsClients,
+    view: &NamespaceView,
     owner: &Owner,
     network: &Network,
     doctor: &DoctorReport,
@@ -375,7 +364,8 @@ async fn security_group_item(
         "vpcId": network.vpc_id,
         "ingress": {"protocol": "tcp", "port": 2049, "cidrs": cidrs},
     }));
-    let Some(group) = security_group::find_named(&clients.ec2, owner, &network.vpc_id).await? else {
+    let found = security_group::find(&clients.ec2, view, owner, &network.vpc_id).await?;
+    let Some(group) = &found.group else {
         return Ok(item);
     };
     let item = item.id(group.group_id().unwrap_or_default());

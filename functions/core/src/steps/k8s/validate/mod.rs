@@ -15,14 +15,17 @@ pub mod report;
 
 use super::manifests::{self, APP, APP_PODS, VALIDATION, VALIDATION_POD};
 use super::pod_status::{self, PodReport};
-use super::{EfsVolume, Kube, KubeStepEvent, check_ours, volumes};
+use super::{EfsVolume, Kube, KubeStepEvent, volumes};
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
+use crate::resources::access_point;
+use crate::resources::kube_object::Objects;
+use crate::resources::{Kind, Recorder};
 use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::efs::access_point;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::api::LogParams;
@@ -67,11 +70,21 @@ pub async fn handle(
 ) -> Result<Poll<ValidateOutput>> {
     event.validate()?;
     let kube = Kube::connect(clients, settings, &event.run.request.cluster_name).await?;
+    let ledger = Ledger::of(&clients.dynamodb, settings)?;
+    let (owner, creator) = (event.run.owner(), event.run.creator());
+    let objects = Objects {
+        kube: &kube,
+        recorder: Recorder {
+            ledger: &ledger,
+            owner: &owner,
+            creator: &creator,
+        },
+    };
     let (run, volume, attempt) = (&event.run, event.volume(), event.attempt);
     match event.action {
-        ValidateAction::CrossRead => cross_read(&kube, settings, run, attempt).await,
-        ValidateAction::Persistence => persistence(&kube, settings, run, volume, attempt).await,
-        ValidateAction::Report => report(&kube, settings, run, volume, attempt).await,
+        ValidateAction::CrossRead => cross_read(objects, settings, run, attempt).await,
+        ValidateAction::Persistence => persistence(objects, settings, run, volume, attempt).await,
+        ValidateAction::Report => report(objects, settings, run, volume, attempt).await,
     }
 }
 
@@ -85,23 +98,29 @@ fn done(attempt: u32, detail: String) -> Poll<ValidateOutput> {
 
 /// Polls [`cross_read_once`] in the function: the apps print the other's line seconds after they
 /// start.
-pub async fn cross_read(kube: &Kube, settings: &Settings, run: &Run, attempt: u32) -> Result<Poll<ValidateOutput>> {
-    pacing::settle(settings, || cross_read_once(kube, settings, run, attempt)).await
+pub async fn cross_read(
+    objects: Objects<'_>,
+    settings: &Settings,
+    run: &Run,
+    attempt: u32,
+) -> Result<Poll<ValidateOutput>> {
+    pacing::settle(settings, || cross_read_once(objects, settings, run, attempt)).await
 }
 
 async fn cross_read_once(
-    kube: &Kube,
+    objects: Objects<'_>,
     settings: &Settings,
     run: &Run,
     attempt: u32,
 ) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
+    let kube = objects.kube;
     let pods = kube.namespaced::<Pod>(&run.request.namespace);
     let mut found = Vec::new();
     let mut logs = Vec::new();
     let mut running_since = Vec::new();
     // poc-app1 prints lines of out2.txt (written by poc-app2), and the other way round.
     for (name, (_, other_mark)) in APP_PODS.iter().zip(APP_FILES.iter().rev()) {
-        let pod = kube.get(&pods, name).await?;
+        let pod = objects.get(Kind::Pod, &pods, name).await?;
         let report = PodReport::of(name, pod.as_ref());
         if report.has_stopped() {
             return Err(WorkflowError::ValidationFailed {
@@ -110,7 +129,6 @@ async fn cross_read_once(
             });
         }
         if let Some(pod) = &pod {
-            check_ours(&run.owner(), pod)?;
             running_since.extend(started_at(pod));
         }
         if !report.is_running() {
@@ -146,7 +164,7 @@ async fn cross_read_once(
             ..Timings::default()
         };
         record::save(
-            kube,
+            objects,
             run,
             &Record {
                 cross_read: cross_read.clone(),
@@ -155,7 +173,7 @@ async fn cross_read_once(
         )
         .await?;
         // The app runs, so a validation pod can only be an earlier run's: it must not answer for this one.
-        kube.delete_ours(&run.owner(), &pods, VALIDATION_POD).await?;
+        objects.delete(Kind::Pod, &pods, VALIDATION_POD).await?;
         let mut output = done(attempt, "each PoC app read the other's file".into());
         output.output.cross_read = Some(cross_read);
         return Ok((output, None));
@@ -176,23 +194,24 @@ async fn cross_read_once(
 
 /// Polls [`persistence_once`] in the function: deletions and a claim's binding take seconds.
 pub async fn persistence(
-    kube: &Kube,
+    objects: Objects<'_>,
     settings: &Settings,
     run: &Run,
     volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
-    pacing::settle(settings, || persistence_once(kube, run, volume, attempt)).await
+    pacing::settle(settings, || persistence_once(objects, run, volume, attempt)).await
 }
 
 async fn persistence_once(
-    kube: &Kube,
+    objects: Objects<'_>,
     run: &Run,
     volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
+    let kube = objects.kube;
     let namespace = &run.request.namespace;
-    let Some(mut record) = record::load(kube, run).await? else {
+    let Some(mut record) = record::load(objects, run).await? else {
         return Err(WorkflowError::ValidationFailed {
             check: "the cross-read must pass before the app is deleted".into(),
             evidence: format!(
@@ -201,22 +220,21 @@ async fn persistence_once(
             ),
         });
     };
-    let owner = run.owner();
     let mut remaining = Vec::new();
     let pods = kube.namespaced::<Pod>(namespace);
     for name in APP_PODS {
-        if kube.delete_ours(&owner, &pods, name).await? {
+        if objects.delete(Kind::Pod, &pods, name).await? {
             remaining.push(format!("pod {name}"));
         }
     }
     let claims = kube.namespaced::<PersistentVolumeClaim>(namespace);
-    if kube.delete_ours(&owner, &claims, APP.claim).await? {
+    if objects.delete(Kind::PersistentVolumeClaim, &claims, APP.claim).await? {
         remaining.push(format!("claim {}", APP.claim));
     }
     // Retain: deleting the PV leaves the files on EFS.
     let app_volume = APP.volume_name(&run.request.namespace);
-    if kube
-        .delete_ours(&owner, &kube.all::<PersistentVolume>(), &app_volume)
+    if objects
+        .delete(Kind::PersistentVolume, &kube.all::<PersistentVolume>(), &app_volume)
         .await?
     {
         remaining.push(format!("volume {app_volume}"));
@@ -228,18 +246,18 @@ async fn persistence_once(
     }
     if record.timings.apps_deleted_at.is_none() {
         record.timings.apps_deleted_at = Some(Timestamp::now().to_string());
-        record::save(kube, run, &record).await?;
+        record::save(objects, run, &record).await?;
     }
-    if let Some(pending) = volumes::ensure_bound(kube, run, VALIDATION, volume).await? {
+    if let Some(pending) = volumes::ensure_bound(objects, run, VALIDATION, volume).await? {
         let binding = Awaiting::started_now(pacing::CLAIM_BINDING);
         return Ok((waiting(0, attempt, pending), Some(binding)));
     }
-    match kube.get(&pods, VALIDATION_POD).await? {
+    match objects.get(Kind::Pod, &pods, VALIDATION_POD).await? {
         Some(pod) if pod.metadata.deletion_timestamp.is_some() => {
             let detail = format!("pod {VALIDATION_POD} of an earlier validation is still being deleted");
             return Ok((waiting(0, attempt, detail), deleting));
         }
-        Some(pod) => check_ours(&owner, &pod)?,
+        Some(_) => {}
         None => {
             let pod = manifests::pod(
                 run,
@@ -248,7 +266,7 @@ async fn persistence_once(
                 manifests::validation_command(),
                 "Never",
             );
-            kube.apply(&pods, &pod).await?;
+            objects.apply(Kind::Pod, &pods, &pod).await?;
         }
     }
     let detail = format!("the app is deleted; pod {VALIDATION_POD} lists {}", volume.handle());
@@ -258,26 +276,27 @@ async fn persistence_once(
 /// [`persistence`] first, then polls [`report_once`]: the validation pod's start mostly in a Wait
 /// state ([`pacing`]), its end in the function, where each poll only reads the pod.
 pub async fn report(
-    kube: &Kube,
+    objects: Objects<'_>,
     settings: &Settings,
     run: &Run,
     volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<Poll<ValidateOutput>> {
-    let started = persistence(kube, settings, run, volume, attempt).await?;
+    let started = persistence(objects, settings, run, volume, attempt).await?;
     if !started.ready {
         return Ok(started);
     }
-    pacing::settle(settings, || report_once(kube, settings, run, volume, attempt)).await
+    pacing::settle(settings, || report_once(objects, settings, run, volume, attempt)).await
 }
 
 async fn report_once(
-    kube: &Kube,
+    objects: Objects<'_>,
     settings: &Settings,
     run: &Run,
     volume: EfsVolume<'_>,
     attempt: u32,
 ) -> Result<(Poll<ValidateOutput>, Option<Awaiting>)> {
+    let kube = objects.kube;
     let namespace = &run.request.namespace;
     let pods = kube.namespaced::<Pod>(namespace);
     // `persistence` made sure it exists and is ours.
@@ -294,7 +313,9 @@ async fn report_once(
         // Created right after the app was deleted, which the record dates with the handler's clock
         // (the pod's creationTimestamp is the API server's: the fake cluster's simulated one in the
         // bench's replay).
-        let deleted_at = record::load(kube, run).await?.and_then(|r| r.timings.apps_deleted_at);
+        let deleted_at = record::load(objects, run)
+            .await?
+            .and_then(|r| r.timings.apps_deleted_at);
         let starting = match deleted_at.and_then(|at| at.parse::<Timestamp>().ok()) {
             Some(at) => Awaiting {
                 expected: pacing::FARGATE_POD,
@@ -308,7 +329,7 @@ async fn report_once(
         .logs(VALIDATION_POD, &LogParams::default())
         .await
         .map_err(|e| kube.error(format!("read the log of pod {VALIDATION_POD}"), e))?;
-    let record = record::load(kube, run).await?;
+    let record = record::load(objects, run).await?;
     let (cross_read, mut timings) = record.map(|r| (Some(r.cross_read), r.timings)).unwrap_or_default();
     let terminated = pod
         .status

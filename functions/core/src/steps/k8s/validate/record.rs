@@ -3,8 +3,9 @@
 //! alone, so the evidence cannot live only in one invocation's output.
 
 use super::super::manifests::metadata;
-use super::super::{Kube, check_ours};
 use crate::error::{Result, WorkflowError};
+use crate::resources::Kind;
+use crate::resources::kube_object::Objects;
 use crate::run::Run;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde::{Deserialize, Serialize};
@@ -49,12 +50,11 @@ pub struct Record {
     pub timings: Timings,
 }
 
-pub async fn load(kube: &Kube, run: &Run) -> Result<Option<Record>> {
-    let api = kube.namespaced::<ConfigMap>(&run.request.namespace);
-    let Some(found) = kube.get(&api, RECORD).await? else {
+pub async fn load(objects: Objects<'_>, run: &Run) -> Result<Option<Record>> {
+    let api = objects.kube.namespaced::<ConfigMap>(&run.request.namespace);
+    let Some(found) = objects.get(Kind::ConfigMap, &api, RECORD).await? else {
         return Ok(None);
     };
-    check_ours(&run.owner(), &found)?;
     let text = found
         .data
         .as_ref()
@@ -72,7 +72,7 @@ pub async fn load(kube: &Kube, run: &Run) -> Result<Option<Record>> {
         })
 }
 
-pub async fn save(kube: &Kube, run: &Run, record: &Record) -> Result<()> {
+pub async fn save(objects: Objects<'_>, run: &Run, record: &Record) -> Result<()> {
     let namespace = &run.request.namespace;
     let config_map = ConfigMap {
         metadata: metadata(run, RECORD, Some(namespace)),
@@ -82,6 +82,8 @@ pub async fn save(kube: &Kube, run: &Run, record: &Record) -> Result<()> {
         )])),
         ..ConfigMap::default()
     };
-    kube.apply(&kube.namespaced(namespace), &config_map).await?;
+    objects
+        .apply(Kind::ConfigMap, &objects.kube.namespaced(namespace), &config_map)
+        .await?;
     Ok(())
 }

@@ -2,25 +2,36 @@
 //! collector service account through the cluster's OIDC provider (IAM roles for service accounts:
 //! Fargate pods get no other AWS identity), allowed only to write the deployment's Container
 //! Insights log group, and created under the template's permissions boundary, without which IAM
-//! does not let the workflow create it at all.
+//! does not let the workflow create it at all. Recorded in the namespace's part of the ledger; a
+//! role of its name the ledger does not record is someone else's (`CollectorRoleConflict`). IAM
+//! names are global, so the name's hash covers the deployment and its region too.
+
+use std::collections::BTreeMap;
 
 use super::SERVICE_ACCOUNT;
 use crate::aws::{self, iam::NewRole};
 use crate::error::{Result, WorkflowError};
-use crate::ownership::{Owner, Scope, kept};
+use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ownership::Owner;
+use crate::resources::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal, records};
 use crate::run::Run;
 use crate::settings::InsightsSettings;
 use aws_sdk_eks::types::Cluster;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// The path of every role the workflow creates: the template's IAM statements are scoped to it.
 pub const PATH: &str = "/efs-fargate-workflow/";
 /// The one inline policy of a collector role.
 const POLICY_NAME: &str = "container-insights";
 
-/// `efs-fargate-workflow-insights-<hash of cluster and namespace>`: 42 characters, within IAM's 64.
-pub fn role_name(owner: &Owner) -> String {
-    format!("efs-fargate-workflow-insights-{}", owner.short_hash())
+/// `efs-fargate-workflow-insights-<hash>`: 42 characters, within IAM's 64. The hash covers the
+/// deployment, its region, the cluster and the namespace: IAM is global, so two deployments (or
+/// one in two regions) never share a role.
+pub fn role_name(deployment: &str, region: &str, owner: &Owner) -> String {
+    let digest = Sha256::digest(format!("{deployment}/{region}/{}/{}", owner.cluster, owner.namespace));
+    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("efs-fargate-workflow-insights-{hash}")
 }
 
 /// What the collector's role needs from the cluster, read from DescribeCluster.
@@ -56,12 +67,12 @@ impl ClusterIdentity {
         )
     }
 
-    pub fn role_arn(&self, owner: &Owner) -> String {
+    pub fn role_arn(&self, deployment: &str, owner: &Owner) -> String {
         format!(
             "arn:{}:iam::{}:role{PATH}{}",
             self.partition,
             self.account,
-            role_name(owner)
+            role_name(deployment, &self.region, owner)
         )
     }
 
@@ -104,18 +115,24 @@ pub fn permissions(identity: &ClusterIdentity, log_group: &str) -> Value {
     })
 }
 
-/// The doctor's check: the cluster has an OIDC provider, and no role of ours' name that is not ours
-/// is in the way. Says what the run will do.
-pub async fn check_prerequisites(iam: &aws_sdk_iam::Client, cluster: &Cluster, owner: &Owner) -> Result<String> {
+/// The doctor's check: the cluster has an OIDC provider, and no role of the collector's name that
+/// the ledger does not record is in the way. Says what the run will do.
+pub async fn check_prerequisites(
+    iam: &aws_sdk_iam::Client,
+    cluster: &Cluster,
+    deployment: &str,
+    view: &NamespaceView,
+    owner: &Owner,
+) -> Result<String> {
     let identity = identity_of(cluster, &owner.cluster)?;
     require_oidc_provider(iam, &identity, &owner.cluster).await?;
-    let name = role_name(owner);
+    let name = role_name(deployment, &identity.region, owner);
     match aws::iam::role_named(iam, &name).await? {
         None => Ok(format!(
             "OIDC provider {} found; the run creates collector role {name}",
             identity.provider_arn()
         )),
-        Some(role) => check_ours(&role, owner).map(|()| format!("OIDC provider found; collector role {name} is ours")),
+        Some(role) => check_ours(&role, view).map(|()| format!("OIDC provider found; collector role {name} is ours")),
     }
 }
 
@@ -137,10 +154,13 @@ async fn require_oidc_provider(iam: &aws_sdk_iam::Client, identity: &ClusterIden
     }
 }
 
-/// A role of the collector's name is usable only if it is ours, at our path.
-fn check_ours(role: &aws_sdk_iam::types::Role, owner: &Owner) -> Result<()> {
-    let reason = if !owner.owns(aws::iam::role_tags(role)) {
-        "it does not carry the workflow's tags for this cluster namespace".to_string()
+/// A role of the collector's name is usable only if the ledger records it, at our path.
+fn check_ours(role: &aws_sdk_iam::types::Role, view: &NamespaceView) -> Result<()> {
+    let recorded = view
+        .find(Kind::CollectorRole, role.role_name())
+        .is_some_and(|r| records(r, role.arn(), None));
+    let reason = if !recorded {
+        format!("it is {NOT_RECORDED}")
     } else if role.path() != PATH {
         format!("its path is {} instead of {PATH}", role.path())
     } else {
@@ -152,24 +172,28 @@ fn check_ours(role: &aws_sdk_iam::types::Role, owner: &Owner) -> Result<()> {
     })
 }
 
-/// Finds or creates the namespace's collector role and converges its trust and permissions (a
-/// cluster recreated under the same name has a new issuer). Returns its ARN.
+/// Finds or creates the namespace's collector role (recorded) and converges its trust and
+/// permissions (a cluster recreated under the same name has a new issuer). Returns its ARN.
 pub async fn ensure_role(
     iam: &aws_sdk_iam::Client,
+    recorder: Recorder<'_>,
+    view: &NamespaceView,
     run: &Run,
     settings: &InsightsSettings,
     described: &Cluster,
 ) -> Result<String> {
-    let owner = run.owner();
+    let owner = recorder.owner;
     let cluster = &run.request.cluster_name;
     let identity = &identity_of(described, cluster)?;
     require_oidc_provider(iam, identity, cluster).await?;
-    let name = role_name(&owner);
+    let name = role_name(recorder.ledger.deployment(), &identity.region, owner);
+    let place = recorder.namespace();
     let trust = trust_policy(identity, &run.request.namespace);
     let role = match aws::iam::role_named(iam, &name).await? {
         Some(role) => role,
         None => {
-            let tags = owner.tags(&name, &run.run_id, run.expires_at.as_deref());
+            recorder.intend(place, Kind::CollectorRole, &name).await?;
+            let tags = run.tags(&name);
             let new = NewRole {
                 name: &name,
                 path: PATH,
@@ -190,7 +214,12 @@ pub async fn ensure_role(
             }
         }
     };
-    check_ours(&role, &owner)?;
+    if recorder.ledger.get(place, Kind::CollectorRole, &name).await?.is_none() {
+        check_ours(&role, view)?;
+    }
+    recorder
+        .settle(place, Kind::CollectorRole, &name, role.arn(), BTreeMap::new())
+        .await?;
     let current_trust = role
         .assume_role_policy_document()
         .map(aws::iam::decoded)
@@ -208,23 +237,33 @@ pub async fn ensure_role(
     Ok(role.arn().to_string())
 }
 
-/// Deletes the namespace's collector role when it is ours (in a rollback: that run's). `None` when
-/// there is none; else what was removed or why it was kept.
+/// Deletes the namespace's recorded collector role (in a rollback: its run's).
 pub async fn remove_role(
     iam: &aws_sdk_iam::Client,
+    ledger: &Ledger,
     owner: &Owner,
-    scope: &Scope,
-) -> Result<Option<std::result::Result<String, String>>> {
-    let name = role_name(owner);
-    let Some(role) = aws::iam::role_named(iam, &name).await? else {
-        return Ok(None);
+    view: &NamespaceView,
+    scope: &CleanupScope,
+) -> Result<Removal> {
+    let place = Place::Namespace {
+        cluster: &owner.cluster,
+        namespace: &owner.namespace,
     };
-    let what = format!("IAM role {name}");
-    if let Some(why) = scope.why_kept(owner, aws::iam::role_tags(&role)) {
-        return Ok(Some(Err(kept(what, why))));
+    let mut removal = Removal::done();
+    for record in view.of_kind(Kind::CollectorRole) {
+        let what = format!("IAM role {}", record.key);
+        if let Some(why) = scope.keeps(record) {
+            removal = removal.kept(what, why);
+            continue;
+        }
+        let role = aws::iam::role_named(iam, &record.key).await?;
+        if let Some(role) = role.filter(|role| records(record, role.arn(), None)) {
+            aws::iam::delete_role(iam, role.role_name()).await?;
+            removal = removal.removed(what);
+        }
+        ledger.forget(place, Kind::CollectorRole, &record.key).await?;
     }
-    aws::iam::delete_role(iam, &name).await?;
-    Ok(Some(Ok(what)))
+    Ok(removal)
 }
 
 #[cfg(test)]
@@ -279,23 +318,23 @@ mod tests {
     }
 
     #[test]
-    fn names_fit_iam() {
+    fn names_fit_iam_and_keep_deployments_and_regions_apart() {
         let owner = Owner::new("c".repeat(100), "n".repeat(63));
-        assert!(role_name(&owner).len() <= 64);
+        let name = role_name("stack", "eu-west-1", &owner);
+        assert!(name.len() <= 64);
         assert_eq!(
-            role_name(&owner),
-            role_name(&Owner::new("c".repeat(100), "n".repeat(63)))
+            name,
+            role_name("stack", "eu-west-1", &Owner::new("c".repeat(100), "n".repeat(63)))
         );
         assert_ne!(
-            role_name(&owner),
-            role_name(&Owner::new("c".repeat(100), "m".repeat(63)))
+            name,
+            role_name("stack", "eu-west-1", &Owner::new("c".repeat(100), "m".repeat(63)))
         );
+        assert_ne!(name, role_name("other-stack", "eu-west-1", &owner));
+        assert_ne!(name, role_name("stack", "us-east-1", &owner));
         assert_eq!(
-            identity().role_arn(&owner),
-            format!(
-                "arn:aws:iam::123456789012:role/efs-fargate-workflow/{}",
-                role_name(&owner)
-            )
+            identity().role_arn("stack", &owner),
+            format!("arn:aws:iam::123456789012:role/efs-fargate-workflow/{name}")
         );
     }
 }

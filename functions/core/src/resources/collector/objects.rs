@@ -3,7 +3,7 @@
 //! read the nodes' cAdvisor through the API server: the read-only ClusterRole it binds is installed
 //! with the workflow's own RBAC (`k8s::rbac`), which may bind that role and no other.
 
-use super::collector::{self, CONFIG_DIR, CONFIG_FILE, HEALTH_PORT};
+use super::config::{self, CONFIG_DIR, CONFIG_FILE, HEALTH_PORT};
 use super::{COLLECTOR, SERVICE_ACCOUNT};
 use crate::run::Run;
 use crate::steps::k8s::manifests::{metadata, restricted};
@@ -174,7 +174,7 @@ pub fn cluster_role_binding(run: &Run) -> ClusterRoleBinding {
 
 /// The collector's whole configuration, for the ConfigMap and the Deployment's hash.
 pub fn collector_config(run: &Run, region: &str, log_group: &str) -> serde_json::Value {
-    collector::config(&collector::Target {
+    config::config(&config::Target {
         cluster: &run.request.cluster_name,
         namespace: &run.request.namespace,
         region,

@@ -1,18 +1,14 @@
-//! The file system's CloudWatch alarms (the pattern's day-2 monitoring): which ones its options
-//! call for, created with the run's ownership tags and converged on every run. An alarm's name is
-//! `<namespace's alarm prefix><file-system id>-<kind>`, so a re-run finds its own alarms and never
-//! another namespace's or another file system's; cleanup removes them (`steps::cleanup::alarms`).
+//! Which CloudWatch alarms a file system's options call for, and what each one is. An alarm's name
+//! is `<namespace's alarm prefix><file-system id>-<kind>`, so a re-run finds its own alarms and never
+//! another namespace's or another file system's.
 
-use crate::aws;
-use crate::error::Result;
 use crate::input::FileSystemOptions;
 use crate::input::file_system::{PerformanceMode, ThroughputMode};
 use crate::ownership::Owner;
-use crate::run::Run;
 use crate::settings::AlarmSettings;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic};
 
-const NAMESPACE: &str = "AWS/EFS";
+pub(super) const NAMESPACE: &str = "AWS/EFS";
 const GIB: f64 = (1u64 << 30) as f64;
 
 /// One alarm the file system should have.
@@ -133,7 +129,7 @@ pub fn wanted(
 }
 
 impl AlarmSpec {
-    fn dimensions(&self) -> Vec<Dimension> {
+    pub(super) fn dimensions(&self) -> Vec<Dimension> {
         let mut dimensions = vec![
             Dimension::builder()
                 .name("FileSystemId")
@@ -166,96 +162,6 @@ impl AlarmSpec {
             && alarm.alarm_actions() == self.actions.as_slice()
             && alarm.ok_actions() == self.actions.as_slice()
     }
-}
-
-/// Creates or corrects the file system's alarms, and deletes the ones its options no longer call
-/// for (a file system moved from bursting to elastic throughput loses its burst-credit alarm).
-/// Returns the names of the alarms the file system has.
-pub async fn converge(
-    cloudwatch: &aws_sdk_cloudwatch::Client,
-    run: &Run,
-    file_system_id: &str,
-    settings: &AlarmSettings,
-) -> Result<Vec<String>> {
-    let owner = run.owner();
-    let wanted = wanted(&owner, file_system_id, &run.request.file_system, settings);
-    let prefix = format!("{}{file_system_id}-", owner.alarm_prefix());
-    let existing = aws::cloudwatch::alarms_with_prefix(cloudwatch, &prefix).await?;
-    let tags = tags(run);
-    let mut foreign = Vec::new();
-    for spec in &wanted {
-        if existing.iter().any(|alarm| spec.matches(alarm)) {
-            continue;
-        }
-        // An alarm of that name that differs is replaced in place only when it is ours: someone
-        // else's alarm under our name is left as it is, and not reported as the file system's.
-        let same_name = existing
-            .iter()
-            .find(|alarm| alarm.alarm_name() == Some(spec.name.as_str()));
-        if let Some(alarm) = same_name
-            && !is_ours(cloudwatch, &owner, alarm).await?
-        {
-            tracing::warn!(
-                alarm = spec.name,
-                "an alarm the workflow did not create has its name; left unchanged"
-            );
-            foreign.push(spec.name.clone());
-            continue;
-        }
-        let request = cloudwatch
-            .put_metric_alarm()
-            .alarm_name(&spec.name)
-            .alarm_description(&spec.description)
-            .namespace(NAMESPACE)
-            .metric_name(spec.metric_name)
-            .set_dimensions(Some(spec.dimensions()))
-            .statistic(spec.statistic.clone())
-            .period(spec.period_seconds)
-            .evaluation_periods(spec.evaluation_periods)
-            .threshold(spec.threshold)
-            .comparison_operator(spec.comparison.clone())
-            .treat_missing_data(spec.treat_missing_data)
-            .set_alarm_actions(Some(spec.actions.clone()))
-            .set_ok_actions(Some(spec.actions.clone()))
-            .set_tags(Some(tags.clone()));
-        aws::cloudwatch::put_metric_alarm(request).await?;
-        tracing::info!(alarm = spec.name, "alarm created or updated");
-    }
-    for alarm in &existing {
-        let name = alarm.alarm_name().unwrap_or_default();
-        if wanted.iter().any(|spec| spec.name == name) {
-            continue;
-        }
-        // Only what carries this namespace's tags: the name alone could be anyone's.
-        if is_ours(cloudwatch, &owner, alarm).await? && aws::cloudwatch::delete_alarm(cloudwatch, name).await? {
-            tracing::info!(alarm = name, "alarm no longer called for, deleted");
-        }
-    }
-    Ok(wanted
-        .into_iter()
-        .map(|spec| spec.name)
-        .filter(|name| !foreign.contains(name))
-        .collect())
-}
-
-/// Whether the alarm carries this namespace's ownership tags.
-async fn is_ours(cloudwatch: &aws_sdk_cloudwatch::Client, owner: &Owner, alarm: &MetricAlarm) -> Result<bool> {
-    Ok(match alarm.alarm_arn() {
-        Some(arn) => aws::cloudwatch::alarm_tags(cloudwatch, arn)
-            .await?
-            .is_some_and(|tags| owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
-        None => false,
-    })
-}
-
-fn tags(run: &Run) -> Vec<Tag> {
-    run.tags(&format!(
-        "efs-fargate-workflow-{}-{}",
-        run.request.cluster_name, run.request.namespace
-    ))
-    .into_iter()
-    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-    .collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
 //! The file system policy: NFS clients use TLS, come through a mount target, and reach the file
 //! system only through the namespace's access point, never as root (no statement grants
 //! `ClientRootAccess`, so EFS squashes root to nobody). The workflow writes it only on a file
-//! system it owns, and only when it differs, so a re-run changes nothing.
+//! system its ledger records, and only when it differs, so a re-run changes nothing.
 
 use crate::aws;
-use crate::error::{Result, WorkflowError};
-use crate::ownership::Owner;
+use crate::error::Result;
 use aws_sdk_efs::types::FileSystemDescription;
 use serde_json::{Value, json};
 
@@ -65,22 +64,14 @@ pub fn document(file_system_arn: &str, access_point_arns: &[String]) -> Value {
     })
 }
 
-/// Puts [`document`] on `fs` unless it is there already; `true` when it wrote it.
+/// Puts [`document`] on `fs` (one the ledger records as the workflow's) unless it is there
+/// already; `true` when it wrote it.
 pub async fn converge(
     efs: &aws_sdk_efs::Client,
-    owner: &Owner,
     fs: &FileSystemDescription,
     access_point_arns: &[String],
 ) -> Result<bool> {
     let id = fs.file_system_id();
-    if !owner.owns(fs.tags().iter().map(|t| (t.key(), t.value()))) {
-        return Err(WorkflowError::FileSystemConflict {
-            file_system_id: id.to_string(),
-            creation_token: fs.creation_token().to_string(),
-            difference: "it lacks the workflow's ownership tags, so the workflow will not write its file system policy"
-                .into(),
-        });
-    }
     let wanted = document(fs.file_system_arn().unwrap_or_default(), access_point_arns);
     let actual = aws::efs::file_system_policy(efs, id).await?;
     // EFS may reformat the text: compare the JSON.

@@ -1,0 +1,69 @@
+//! How a run records what it makes: intent before the create call, confirmation with the id after.
+
+use std::collections::BTreeMap;
+
+use super::Kind;
+use crate::error::Result;
+use crate::ledger::{Creator, Ledger, Place, Record};
+use crate::ownership::Owner;
+
+/// The ledger, the namespace and the run that creates.
+#[derive(Clone, Copy)]
+pub struct Recorder<'a> {
+    pub ledger: &'a Ledger,
+    pub owner: &'a Owner,
+    pub creator: &'a Creator,
+}
+
+impl<'a> Recorder<'a> {
+    /// The namespace's part of the ledger.
+    pub fn namespace(&self) -> Place<'a> {
+        Place::Namespace {
+            cluster: &self.owner.cluster,
+            namespace: &self.owner.namespace,
+        }
+    }
+
+    /// The cluster's shared part.
+    pub fn cluster(&self) -> Place<'a> {
+        Place::Cluster(&self.owner.cluster)
+    }
+
+    /// Records the intent to create `kind` `key` in `place`; the record that stands (an earlier
+    /// attempt's, or another run's).
+    pub async fn intend(&self, place: Place<'_>, kind: Kind, key: &str) -> Result<Record> {
+        self.ledger.intend(place, kind, key, self.creator).await
+    }
+
+    /// Confirms that `kind` `key` is `id`: a new intent of this run, or one an interrupted attempt
+    /// left (confirmed as its own run's). A confirmed record stays as it is.
+    pub async fn settle(
+        &self,
+        place: Place<'_>,
+        kind: Kind,
+        key: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) -> Result<()> {
+        let by = match self.ledger.get(place, kind, key).await? {
+            Some(record) if record.is_created() => return Ok(()),
+            Some(record) => Creator {
+                run_id: record.run,
+                generation: record.generation,
+            },
+            None => self.creator.clone(),
+        };
+        if by.run_id != self.creator.run_id {
+            tracing::info!(
+                kind = kind.as_str(),
+                key,
+                run = by.run_id,
+                "confirming an interrupted run's intent"
+            );
+        }
+        self.ledger
+            .confirm(place, kind, key, &by, id, &attributes)
+            .await
+            .map(|_| ())
+    }
+}
