@@ -136,7 +136,7 @@ pub fn cleanup() -> StateMachine {
     }
     add_finish(&mut states, &policy);
     StateMachine {
-        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> alarms -> Container Insights role -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what carries the workflow's ownership tags (with runId, a rollback: only what that run created) and is called again until done; a failed action does not stop the next one.".into(),
+        comment: "efs-fargate-workflow cleanup (epic06) for one cluster namespace: lease -> Kubernetes objects -> alarms -> Container Insights role -> Fargate profile -> mount targets -> file system -> security group -> KMS key -> access entry -> finish. Each action deletes only what the ownership ledger records (with runId, a rollback: only what that run created; with generation, nothing once a later run holds the namespace) and is called again until done; a failed action does not stop the next one.".into(),
         start_at: "Init".into(),
         timeout_seconds: TIMEOUT_SECONDS,
         states,
@@ -162,6 +162,7 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
             .path("clusterName", "$.clusterName")
             .path("namespace", "$.namespace")
             .path("runId", "$.runId")
+            .path("generation", "$.generation")
             .path("executionArn", "$$.Execution.Id")
             .path("removed", &format!("{result_path}.output.removed")),
     )
@@ -196,13 +197,18 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
     );
 }
 
-/// With `runId` (a rollback) only what that run created is deleted; without it (the CLI, the
-/// reaper, the console) everything of ours for the namespace.
+/// With `runId` and `generation` (a rollback) only what that run created is deleted, and nothing
+/// once a later run holds the namespace; with `generation` alone (the TTL reaper) everything the
+/// ledger records, unless a later run holds the namespace; with neither (the CLI, the console)
+/// everything the ledger records for the namespace.
 fn add_init(states: &mut States) {
     states.add(
         "Init",
         Choice {
-            choices: vec![Condition::is_present("$.runId").then("InitRollback")],
+            choices: vec![
+                Condition::is_present("$.runId").then("InitRollback"),
+                Condition::is_present("$.generation").then("InitExpired"),
+            ],
             default: "InitNamespace".into(),
         },
     );
@@ -223,7 +229,18 @@ fn add_init(states: &mut States) {
             comment: Some(
                 "A rollback: only what run `runId` created (the reason stays in the execution input).".into(),
             ),
-            parameters: base().path("runId", "$.runId"),
+            parameters: base().path("runId", "$.runId").path("generation", "$.generation"),
+            result_path: None,
+            next: "AcquireLease".into(),
+        },
+    );
+    states.add(
+        "InitExpired",
+        Pass {
+            comment: Some(
+                "A TTL cleanup: everything the ledger records for the namespace, unless a later run holds it.".into(),
+            ),
+            parameters: base().set("runId", Json::Null).path("generation", "$.generation"),
             result_path: None,
             next: "AcquireLease".into(),
         },
@@ -231,8 +248,8 @@ fn add_init(states: &mut States) {
     states.add(
         "InitNamespace",
         Pass {
-            comment: Some("Everything of ours for the namespace (the reason stays in the execution input).".into()),
-            parameters: base().set("runId", Json::Null),
+            comment: Some("Everything the ledger records for the namespace (the reason stays in the execution input).".into()),
+            parameters: base().set("runId", Json::Null).set("generation", Json::Null),
             result_path: None,
             next: "AcquireLease".into(),
         },
@@ -285,6 +302,7 @@ fn add_finish(states: &mut States, policy: &RetryPolicy) {
                 .path("clusterName", "$.clusterName")
                 .path("namespace", "$.namespace")
                 .path("runId", "$.runId")
+                .path("generation", "$.generation")
                 .path("executionArn", "$$.Execution.Id")
                 .set("outcomes", outcomes),
         )

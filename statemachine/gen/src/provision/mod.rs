@@ -282,11 +282,9 @@ fn add_end(states: &mut States, policy: &RetryPolicy) {
         "Rollback",
         LambdaTask::invoke(
             Function::Rollback,
-            run_end("failed")
-                .path("error", "$.error")
-                .path("bootstrapGranted", "$.bootstrap.output.granted"),
+            run_end("failed").path("error", "$.error"),
         )
-        .comment("onFailure=rollback: starts the cleanup state machine for this run only (execution rollback-<runId>-<hash>) and hands it the namespace's lease; retain: keeps everything for inspection and releases the lease. Either way the execution then fails with the original error.")
+        .comment("onFailure=rollback: revokes a bootstrap grant the ledger records for this run, starts the cleanup state machine for this run and generation only (execution rollback-<runId>-<hash>) and hands it the namespace's lease; retain: keeps everything for inspection and releases the lease. Either way the execution then fails with the original error.")
         .result(output(), "$.rollback")
         .catch_all("$.rollbackError", "ProvisionFailed")
         .build(policy, "ProvisionFailed"),

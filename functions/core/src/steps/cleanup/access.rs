@@ -1,5 +1,5 @@
-//! The `access-entry` cleanup action: the workflow's access entry on the cluster goes (with any
-//! bootstrap grant still recorded) only when the ledger shows no other namespace of this deployment
+//! The `access-entry` cleanup action: the workflow's access entry on the cluster goes (and with it
+//! any bootstrap grant still associated) only when the ledger shows no other namespace of this deployment
 //! provisioned or being provisioned there and no Kubernetes object of ours left on the cluster: while
 //! one is recorded, a later cleanup needs the entry to reach and remove it. Decided and done under
 //! the cluster's lease.
@@ -8,7 +8,7 @@ use super::kubernetes::Context;
 use crate::error::Result;
 use crate::lease::Acquire;
 use crate::ledger::ClusterView;
-use crate::resources::{Kind, Removal, access_entry, bootstrap_grant, shared};
+use crate::resources::{Kind, Removal, access_entry, shared};
 use crate::steps::cluster_lease;
 
 pub async fn remove(cx: &Context<'_>) -> Result<Removal> {
@@ -34,13 +34,14 @@ pub async fn remove(cx: &Context<'_>) -> Result<Removal> {
         return Ok(kept);
     }
     let mut removal = Removal::done();
-    for grant in view.shared.iter().filter(|r| r.kind == Kind::BootstrapGrant) {
-        bootstrap_grant::revoke(&cx.clients.eks, cx.ledger, cluster, &grant.key).await?;
-    }
     for entry in view.shared.iter().filter(|r| r.kind == Kind::AccessEntry) {
         if access_entry::remove(&cx.clients.eks, cx.ledger, cluster, entry).await? {
             removal = removal.removed(entry.key.clone());
         }
+    }
+    // A grant goes with the entry it was associated with.
+    for grant in view.shared.iter().filter(|r| r.kind == Kind::BootstrapGrant) {
+        cx.ledger.forget(grant.place(), Kind::BootstrapGrant, &grant.key).await?;
     }
     Ok(removal)
 }
