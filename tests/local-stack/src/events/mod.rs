@@ -8,7 +8,7 @@ mod cloudtrail;
 mod pattern;
 mod schedule;
 
-pub use bus::{Delivery, EventBus, Rule};
+pub use bus::{EventBus, Rule};
 pub use cloudtrail::{ApiCall, Outcome, event as cloudtrail_event};
 pub use pattern::{Pattern, PatternError};
 pub use schedule::Schedule;
