@@ -80,6 +80,9 @@ impl Gateway {
             latency: Latency::new(config.latency),
             stats: Counters::default(),
         });
+        if let Some(bus) = &shared.events {
+            bus.connect(&Functions(shared.clone()));
+        }
         let listener = tokio::net::TcpListener::from_std(self.listener).map_err(GatewayError::Listener)?;
         let router = Router::new()
             .route("/2015-03-31/functions/{name}/invocations", post(invoke::invoke))

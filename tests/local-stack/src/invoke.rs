@@ -1,9 +1,9 @@
 //! The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`), answered by running
 //! the workflow's handler in-process, with Lambda's success and error shapes; and the same
-//! in-process invocation for the stack's scheduled rules ([`Functions`]).
+//! in-process invocation for the stack's EventBridge rules and schedules ([`Functions`]).
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -99,14 +99,31 @@ async fn scale_wait(scale: TimeScale, output: &mut Value) {
     tokio::time::sleep(real - Duration::from_secs(whole)).await;
 }
 
-/// The gateway's functions, invoked without going through HTTP: how EventBridge's scheduled rules
-/// reach them (asynchronous invocations, which have no caller waiting on a connection).
+/// The gateway's functions, invoked without going through HTTP: how EventBridge's rules reach
+/// them (asynchronous invocations, which have no caller waiting on a connection).
 #[derive(Clone)]
 pub struct Functions(pub(crate) Arc<Shared>);
 
 impl Functions {
     pub async fn invoke(&self, function: Function, payload: Value) -> Result<Value, Diagnostic> {
         run(&self.0, function, payload).await
+    }
+
+    /// A handle that does not keep the gateway alive, for what the gateway itself holds.
+    pub(crate) fn downgrade(&self) -> WeakFunctions {
+        WeakFunctions(Arc::downgrade(&self.0))
+    }
+}
+
+/// [`Functions`] of a gateway that may be gone.
+#[derive(Clone, Debug)]
+pub(crate) struct WeakFunctions(Weak<Shared>);
+
+impl WeakFunctions {
+    /// `None` once the gateway is gone.
+    pub(crate) async fn invoke(&self, function: Function, payload: Value) -> Option<Result<Value, Diagnostic>> {
+        let shared = self.0.upgrade()?;
+        Some(run(&shared, function, payload).await)
     }
 }
 

@@ -2,8 +2,10 @@
 //! gateway running the real handlers, the fake Kubernetes API server, a seeded EKS cluster, both
 //! state machines created from the ASL files `template.yaml` names, with the same substitutions,
 //! the lease table, and the template's triggers: its EventBridge rules (a cluster created through
-//! the gateway starts the provisioning machine when the rule's pattern matches) and its schedules
-//! (the TTL reaper), read from `template.yaml` itself. Used by `make demo` and the end-to-end tests.
+//! the gateway starts the provisioning machine when the rule's pattern matches; a provisioning run
+//! that times out or is stopped invokes the rollback function, from the status-change events the
+//! stack emits for its state machines' executions) and its schedules (the TTL reaper), read from
+//! `template.yaml` itself. Used by `make demo` and the end-to-end tests.
 //!
 //! The cluster is `API_AND_CONFIG_MAP` without a creator entry ([`workflow_tests::SeededAccess`]),
 //! and its CreateCluster goes through the gateway, which keeps the access entries moto lacks. It is
@@ -17,7 +19,7 @@ mod triggers;
 pub use definitions::{function_arn, state_machine_arn, substitute};
 pub use triggers::Scheduled;
 
-use crate::events::PatternError;
+use crate::events::{PatternError, StatusWatch};
 use crate::template::{Template, TemplateError};
 use crate::{
     AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApis, LatencyConfig,
@@ -50,6 +52,8 @@ const STATE_MACHINES: [(&str, &str); 2] = [
     ("ProvisionStateMachine", PROVISION_MACHINE),
     ("CleanupStateMachine", CLEANUP_MACHINE),
 ];
+/// How often the stack asks moto which executions have ended, to emit their status changes.
+const STATUS_POLL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -120,6 +124,8 @@ pub struct LocalStack {
     pub rules: Vec<String>,
     /// The template's schedules, running (none when [`StackOptions::schedules`] is off).
     pub schedules: Vec<Scheduled>,
+    /// Puts the state machines' execution status changes on [`Self::events`].
+    status_changes: StatusWatch,
     /// Every cluster's API server, as the gateway's cluster answers give it.
     kube_apis: KubeApis,
     options: StackOptions,
@@ -199,6 +205,12 @@ impl LocalStack {
             state_machines.insert(logical_id.to_string(), arn);
         }
         let rules = triggers::put_rules(&template, &events, &state_machines)?;
+        let status_changes = StatusWatch::start(
+            moto_clients.sfn.clone(),
+            state_machines.values().cloned().collect(),
+            &events,
+            STATUS_POLL,
+        );
         let schedules = if options.schedules {
             triggers::start_schedules(&template, &gateway.functions(), &events, options.time_scale)?
         } else {
@@ -214,6 +226,7 @@ impl LocalStack {
             events,
             rules,
             schedules,
+            status_changes,
             kube_apis,
             options,
             gateway,
@@ -317,8 +330,9 @@ impl LocalStack {
     }
 
     pub async fn shutdown(self) {
-        // No sweep may start while the gateway is going away.
+        // No sweep or status change may start anything while the gateway is going away.
         drop(self.schedules);
+        drop(self.status_changes);
         self.gateway.shutdown().await;
         self.kube.shutdown().await;
         drop(self.moto);

@@ -1,14 +1,18 @@
 //! What the local stack takes from `template.yaml` itself, so that it runs what SAM deploys and
-//! cannot drift from it: each state machine's definition file, the EventBridge rules that start
-//! state machines (pattern, state, targets), the functions (which one each serves) and their
-//! schedules.
+//! cannot drift from it: each state machine's definition file, the EventBridge rules (pattern,
+//! state, targets: state machines and functions; see [`Template::rules`]), the functions (which one each
+//! serves) and their schedules.
 //!
 //! The template is CloudFormation YAML: short-form intrinsics (`!Ref`, `!GetAtt`, `!Sub`) are YAML
 //! tags, which the parser keeps as tagged values. Only the parts the stack reads are converted, and
 //! in them only `!Ref` is resolved (a parameter to its default, a resource to what the stack made of
-//! it); any other intrinsic there is refused with its path, rather than guessed at.
+//! it), and `!GetAtt <Function>.Arn` where a rule targets a function; any other intrinsic there is
+//! refused with its path, rather than guessed at.
 
 mod dashboard;
+mod rules;
+
+pub use rules::{RuleDefinition, Target};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,18 +37,6 @@ fn shape(at: impl Into<String>, message: impl Into<String>) -> TemplateError {
         at: at.into(),
         message: message.into(),
     }
-}
-
-/// An `AWS::Events::Rule` with an event pattern, its `!Ref`s resolved.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RuleDefinition {
-    /// The rule's logical id.
-    pub name: String,
-    pub pattern: Json,
-    /// `State: ENABLED` (CloudFormation's default when absent).
-    pub enabled: bool,
-    /// Each target's `Arn`.
-    pub targets: Vec<String>,
 }
 
 /// A function's `Schedule` event.
@@ -104,66 +96,18 @@ impl Template {
             .ok_or_else(|| shape(at, "is not a file path"))
     }
 
-    /// Every `AWS::Events::Rule` with an `EventPattern`; `refs` gives what a `!Ref` to a resource
-    /// stands for (parameters resolve to their defaults).
-    pub fn rules(&self, refs: &BTreeMap<String, String>) -> Result<Vec<RuleDefinition>, TemplateError> {
-        let mut rules = Vec::new();
-        for (name, resource) in self.resources()? {
-            let properties = &resource["Properties"];
-            if resource["Type"].as_str() != Some("AWS::Events::Rule") || properties.get("EventPattern").is_none() {
-                continue;
-            }
-            let at = format!("Resources.{name}.Properties");
-            let pattern = self.to_json(&properties["EventPattern"], &format!("{at}.EventPattern"), refs)?;
-            let enabled = match properties.get("State").map(Yaml::as_str) {
-                None | Some(Some("ENABLED")) => true,
-                Some(Some("DISABLED")) => false,
-                Some(_) => return Err(shape(format!("{at}.State"), "is neither ENABLED nor DISABLED")),
-            };
-            let targets = properties["Targets"]
-                .as_sequence()
-                .ok_or_else(|| shape(format!("{at}.Targets"), "is not a list"))?
-                .iter()
-                .enumerate()
-                .map(|(i, target)| {
-                    let at = format!("{at}.Targets[{i}].Arn");
-                    match self.to_json(&target["Arn"], &at, refs)? {
-                        Json::String(arn) => Ok(arn),
-                        _ => Err(shape(at, "is not a string")),
-                    }
-                })
-                .collect::<Result<_, _>>()?;
-            rules.push(RuleDefinition {
-                name: name.to_string(),
-                pattern,
-                enabled,
-                targets,
-            });
-        }
-        Ok(rules)
-    }
-
     /// Every `AWS::Serverless::Function`, with the binary it runs and the function it serves.
     pub fn functions(&self) -> Result<Vec<FunctionDefinition>, TemplateError> {
         self.resources()?
             .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
             .map(|(logical_id, resource)| {
-                let text = |value: &Yaml, at: &str| {
-                    value
-                        .as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| shape(format!("Resources.{logical_id}.{at}"), "is missing or not a string"))
-                };
+                let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .ok_or_else(|| missing_text(logical_id, "Metadata.BuildProperties.Binary"))?;
                 Ok(FunctionDefinition {
                     logical_id: logical_id.to_string(),
-                    binary: text(
-                        &resource["Metadata"]["BuildProperties"]["Binary"],
-                        "Metadata.BuildProperties.Binary",
-                    )?,
-                    function: text(
-                        &resource["Properties"]["Environment"]["Variables"][FUNCTION_ENV],
-                        &format!("Properties.Environment.Variables.{FUNCTION_ENV}"),
-                    )?,
+                    binary: binary.to_string(),
+                    function: served(logical_id, resource)?.to_string(),
                 })
             })
             .collect()
@@ -172,47 +116,49 @@ impl Template {
     /// Every `Schedule` event of an `AWS::Serverless::Function`.
     pub fn schedules(&self) -> Result<Vec<ScheduleDefinition>, TemplateError> {
         let mut schedules = Vec::new();
-        for (function, resource) in self.resources()? {
-            if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-                continue;
-            }
-            let Some(events) = resource["Properties"]["Events"].as_mapping() else {
-                continue;
+        for event in self.function_events(&["Schedule"])? {
+            let at = format!("{}.Properties.Schedule", event.at());
+            let Json::String(expression) =
+                self.to_json(&event.definition["Properties"]["Schedule"], &at, &BTreeMap::new())?
+            else {
+                return Err(shape(at, "is not a string"));
             };
-            for (event, definition) in events {
-                if definition["Type"].as_str() != Some("Schedule") {
-                    continue;
-                }
-                let event = event.as_str().unwrap_or_default();
-                let at = format!("Resources.{function}.Properties.Events.{event}.Properties.Schedule");
-                let Json::String(expression) =
-                    self.to_json(&definition["Properties"]["Schedule"], &at, &BTreeMap::new())?
-                else {
-                    return Err(shape(at, "is not a string"));
-                };
-                let rate = rate(&expression).ok_or_else(|| {
-                    shape(
-                        &at,
-                        format!("`{expression}` is not a rate expression (the local stack runs no cron schedules)"),
-                    )
-                })?;
-                let served = resource["Properties"]["Environment"]["Variables"][FUNCTION_ENV]
-                    .as_str()
-                    .ok_or_else(|| {
-                        shape(
-                            format!("Resources.{function}.Properties.Environment.Variables.{FUNCTION_ENV}"),
-                            "is missing",
-                        )
-                    })?;
-                schedules.push(ScheduleDefinition {
-                    name: format!("{function}{event}"),
-                    function: served.to_string(),
-                    expression,
-                    rate,
-                });
-            }
+            let rate = rate(&expression).ok_or_else(|| {
+                shape(
+                    &at,
+                    format!("`{expression}` is not a rate expression (the local stack runs no cron schedules)"),
+                )
+            })?;
+            schedules.push(ScheduleDefinition {
+                name: event.rule_name(),
+                function: served(event.function, event.resource)?.to_string(),
+                expression,
+                rate,
+            });
         }
         Ok(schedules)
+    }
+
+    /// The events of the `AWS::Serverless::Function`s whose `Type` is one of `kinds`.
+    fn function_events<'a>(
+        &'a self,
+        kinds: &'a [&str],
+    ) -> Result<impl Iterator<Item = FunctionEvent<'a>>, TemplateError> {
+        Ok(self
+            .resources()?
+            .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .flat_map(|(function, resource)| {
+                let events = resource["Properties"]["Events"].as_mapping().into_iter().flatten();
+                events.filter_map(move |(name, definition)| {
+                    Some(FunctionEvent {
+                        function,
+                        resource,
+                        name: name.as_str()?,
+                        definition,
+                    })
+                })
+            })
+            .filter(move |event| kinds.contains(&event.definition["Type"].as_str().unwrap_or_default())))
     }
 
     fn resources(&self) -> Result<impl Iterator<Item = (&str, &Yaml)>, TemplateError> {
@@ -284,6 +230,37 @@ impl Template {
             _ => refs.get(name).cloned(),
         }
     }
+}
+
+/// One event of an `AWS::Serverless::Function` (`Properties.Events.<name>`).
+struct FunctionEvent<'a> {
+    /// The function's logical id.
+    function: &'a str,
+    resource: &'a Yaml,
+    name: &'a str,
+    definition: &'a Yaml,
+}
+
+impl FunctionEvent<'_> {
+    fn at(&self) -> String {
+        format!("Resources.{}.Properties.Events.{}", self.function, self.name)
+    }
+
+    /// The logical id SAM gives the rule it makes for the event.
+    fn rule_name(&self) -> String {
+        format!("{}{}", self.function, self.name)
+    }
+}
+
+/// The function an `AWS::Serverless::Function` serves: its `EFS_WORKFLOW_FUNCTION`.
+fn served<'a>(logical_id: &str, resource: &'a Yaml) -> Result<&'a str, TemplateError> {
+    resource["Properties"]["Environment"]["Variables"][FUNCTION_ENV]
+        .as_str()
+        .ok_or_else(|| missing_text(logical_id, &format!("Properties.Environment.Variables.{FUNCTION_ENV}")))
+}
+
+fn missing_text(logical_id: &str, at: &str) -> TemplateError {
+    shape(format!("Resources.{logical_id}.{at}"), "is missing or not a string")
 }
 
 /// The period of an EventBridge rate expression: `rate(1 minute)`, `rate(15 minutes)`,

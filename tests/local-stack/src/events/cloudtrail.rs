@@ -30,7 +30,7 @@ pub struct ApiCall {
 
 /// The event for `call`, made on the bus of `account` in `region`; `headers` are the caller's.
 pub fn event(call: ApiCall, headers: &HeaderMap, account: &str, region: &str) -> Value {
-    let time = event_time();
+    let time = event_time(jiff::Timestamp::now());
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     let access_key_id = header(AUTHORIZATION)
         .and_then(|a| a.split("Credential=").nth(1))

@@ -36,7 +36,7 @@ impl Schedule {
                     "detail-type": "Scheduled Event",
                     "source": "aws.events",
                     "account": account,
-                    "time": event_time(),
+                    "time": event_time(jiff::Timestamp::now()),
                     "region": region,
                     "resources": [rule_arn],
                     "detail": {},

@@ -24,7 +24,8 @@ pub struct Scheduled {
 }
 
 /// Puts every enabled rule of the template on `bus`; `state_machines` maps the state machines'
-/// logical ids to their ARNs, which is what the rules' `!Ref` targets resolve to.
+/// logical ids to their ARNs, which is what the rules' `!Ref` targets resolve to (function targets
+/// are invoked through the gateway the bus serves with).
 pub(super) fn put_rules(
     template: &Template,
     bus: &EventBus,

@@ -22,11 +22,16 @@ fn rate_expressions_read_as_periods() {
 }
 
 #[test]
-fn the_repository_template_gives_the_cluster_created_rule_and_the_reaper_schedule() {
+fn the_repository_template_gives_its_two_rules_and_the_reaper_schedule() {
     let template = Template::load_repo().unwrap();
     let refs = BTreeMap::from([("ProvisionStateMachine".to_string(), "arn:provision".to_string())]);
     let rules = template.rules(&refs).unwrap();
-    let rule = rules.iter().find(|r| r.name == "ClusterCreatedRule").expect("the rule");
+    let names: Vec<_> = rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ClusterCreatedRule", "RollbackFunctionProvisioningEndedUncaught"]
+    );
+    let rule = &rules[0];
     assert_eq!(
         rule.pattern,
         json!({
@@ -36,7 +41,19 @@ fn the_repository_template_gives_the_cluster_created_rule_and_the_reaper_schedul
         })
     );
     assert!(rule.enabled);
-    assert_eq!(rule.targets, ["arn:provision"]);
+    assert_eq!(rule.targets, [Target::StateMachine("arn:provision".into())]);
+    // A function's EventBridgeRule event: SAM's rule, targeting the function itself.
+    let rollback = &rules[1];
+    assert_eq!(
+        rollback.pattern,
+        json!({
+            "source": ["aws.states"],
+            "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {"status": ["TIMED_OUT", "ABORTED"], "stateMachineArn": ["arn:provision"]},
+        })
+    );
+    assert!(rollback.enabled);
+    assert_eq!(rollback.targets, [Target::Function(Function::Rollback)]);
     assert_eq!(
         template.definition_uri("ProvisionStateMachine").unwrap(),
         "statemachine/provision.asl.json"
@@ -135,7 +152,10 @@ Resources:
     let rules = template.rules(&refs).unwrap();
     let good = rules.iter().find(|r| r.name == "Good").expect("the rule");
     assert_eq!(good.pattern, json!({"detail": {"arn": ["arn:m"]}}));
-    assert_eq!((good.enabled, good.targets.clone()), (false, vec!["arn:m".to_string()]));
+    assert_eq!(
+        (good.enabled, good.targets.clone()),
+        (false, vec![Target::StateMachine("arn:m".into())])
+    );
     assert!(
         template.rules(&BTreeMap::new()).is_err(),
         "an unknown resource is not guessed"
@@ -159,4 +179,93 @@ Resources:
     );
     assert_eq!(template.definition_uri("Machine").unwrap(), "statemachine/x.asl.json");
     assert!(template.definition_uri("Fn").is_err());
+}
+
+/// Both forms of a rule, each with a function target: a standalone rule's `!GetAtt <Function>.Arn`
+/// (string or list form) and a function's `CloudWatchEvent`; what cannot be delivered as written
+/// is refused with its path.
+#[test]
+fn rules_target_functions_by_getatt_and_by_their_own_events() {
+    let text = r#"
+Resources:
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties: {DefinitionUri: statemachine/x.asl.json}
+  Rollback:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment: {Variables: {EFS_WORKFLOW_FUNCTION: rollback}}
+      Events:
+        Ended:
+          Type: CloudWatchEvent
+          Properties: {Enabled: false, Pattern: {source: [aws.states], detail: {stateMachineArn: [!Ref Machine]}}}
+        Tick: {Type: Schedule, Properties: {Schedule: rate(1 day)}}
+  Both:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [aws.eks]}
+      Targets:
+        - {Id: a, Arn: !GetAtt Rollback.Arn}
+        - {Id: b, Arn: !GetAtt [Rollback, Arn]}
+        - {Id: c, Arn: !Ref Machine}
+"#;
+    let refs = BTreeMap::from([("Machine".to_string(), "arn:m".to_string())]);
+    let rules = Template::parse(text).unwrap().rules(&refs).unwrap();
+    assert_eq!(
+        rules,
+        [
+            RuleDefinition {
+                name: "Both".into(),
+                pattern: json!({"source": ["aws.eks"]}),
+                enabled: true,
+                targets: vec![
+                    Target::Function(Function::Rollback),
+                    Target::Function(Function::Rollback),
+                    Target::StateMachine("arn:m".into()),
+                ],
+            },
+            RuleDefinition {
+                name: "RollbackEnded".into(),
+                pattern: json!({"source": ["aws.states"], "detail": {"stateMachineArn": ["arn:m"]}}),
+                enabled: false,
+                targets: vec![Target::Function(Function::Rollback)],
+            },
+        ]
+    );
+
+    for (from, to, at) in [
+        ("!GetAtt Rollback.Arn}", "!GetAtt Machine.Arn}", "Resources.Machine"),
+        (
+            "!GetAtt Rollback.Arn}",
+            "!GetAtt Rollback.Name}",
+            "Resources.Both.Properties.Targets[0].Arn",
+        ),
+        (
+            "{Id: c, Arn: !Ref Machine}",
+            "{Id: c, Arn: !Ref Machine, InputPath: $.detail}",
+            "Resources.Both.Properties.Targets[2].InputPath",
+        ),
+        (
+            "EFS_WORKFLOW_FUNCTION: rollback",
+            "EFS_WORKFLOW_FUNCTION: nope",
+            "Resources.Rollback.Properties.Environment.Variables",
+        ),
+        (
+            "{Enabled: false, Pattern:",
+            "{Enabled: false, Input: '{}', Pattern:",
+            "Resources.Rollback.Properties.Events.Ended.Properties.Input",
+        ),
+        (
+            "{Enabled: false, Pattern:",
+            "{State: OFF, Pattern:",
+            "Resources.Rollback.Properties.Events.Ended.Properties.State",
+        ),
+    ] {
+        let error = Template::parse(&text.replace(from, to))
+            .unwrap()
+            .rules(&refs)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(at), "{to}: {error}");
+    }
 }

@@ -10,5 +10,6 @@ mod least_privilege;
 mod paced;
 mod resilience;
 mod serialised;
+mod stopped_run;
 mod support;
 mod triggers;

@@ -74,7 +74,10 @@ async fn rule_started(stack: &Stack, execution: &ExecutionListItem, cluster: &st
 #[tokio::test]
 async fn an_opted_in_cluster_created_through_the_gateway_is_provisioned_by_the_rule() {
     let stack = stack(no_schedules()).await;
-    assert_eq!(stack.stack.rules, ["ClusterCreatedRule"]);
+    assert_eq!(
+        stack.stack.rules,
+        ["ClusterCreatedRule", "RollbackFunctionProvisioningEndedUncaught"]
+    );
     // The seeded cluster (opted in) was created before the rule was put: it started nothing.
     assert!(
         stack
