@@ -30,6 +30,7 @@ pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> R
         cluster_name: args.cluster.clone(),
         namespace: args.namespace.clone(),
         run_id: None,
+        generation: None,
         reason: "requested from the command line".into(),
     };
     let input = serde_json::to_value(&request).expect("a cleanup request serializes");

@@ -54,6 +54,7 @@ pub fn cleanup_event(action: CleanupAction, cluster: &str, namespace: &str) -> C
         cluster_name: cluster.into(),
         namespace: namespace.into(),
         run_id: None,
+        generation: None,
         execution_arn: None,
         attempt: 0,
         removed: vec![],

@@ -1,7 +1,11 @@
 //! The Kubernetes client against a scripted API server (`tower-test`): what the workflow sends,
 //! and how it reads what comes back.
 
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
+use efs_fargate_core::ledger::{Ledger, Record, RecordState};
+use efs_fargate_core::resources::{Kind, Recorder};
+use efs_fargate_core::settings::Settings;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
@@ -22,6 +26,8 @@ fn run() -> Run {
     };
     Run {
         run_id: "run-1".into(),
+        generation: 1,
+        deployment: "local".into(),
         request: ProvisionRequest {
             cluster_name: "demo".into(),
             namespace: NAMESPACE.into(),
@@ -50,6 +56,55 @@ fn run() -> Run {
             status: AccessStatus::Skipped,
         },
     }
+}
+
+/// A ledger that records nothing yet and accepts every write.
+fn ledger() -> Ledger {
+    let confirmed = Record {
+        kind: Kind::Namespace,
+        key: NAMESPACE.into(),
+        cluster: Some("demo".into()),
+        namespace: Some(NAMESPACE.into()),
+        resource_id: Some("uid-1".into()),
+        run: "run-1".into(),
+        generation: 1,
+        state: RecordState::Created,
+        recorded_at: "2026-01-01T00:00:00Z".into(),
+        attributes: Default::default(),
+        users: Default::default(),
+    };
+    let dynamodb = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::MatchAny,
+        &[
+            mock!(aws_sdk_dynamodb::Client::get_item)
+                .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build()),
+            mock!(aws_sdk_dynamodb::Client::put_item)
+                .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build()),
+            mock!(aws_sdk_dynamodb::Client::update_item).then_output(move || {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder()
+                    .set_attributes(Some(confirmed.to_item()))
+                    .build()
+            }),
+        ]
+    );
+    let settings = Settings {
+        ledger_table_name: Some("ledger".into()),
+        ..Settings::default()
+    };
+    Ledger::of(&dynamodb, &settings).unwrap()
+}
+
+/// [`namespace::ensure_namespace`] of [`run`], recorded in [`ledger`].
+async fn ensure_namespace(kube: &Kube) -> efs_fargate_core::Result<namespace::NamespaceOutput> {
+    let (run, ledger) = (run(), ledger());
+    let (owner, creator) = (run.owner(), run.creator());
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
+    namespace::ensure_namespace(kube, recorder, &run, RbacState::Current).await
 }
 
 type ApiHandle = Handle<Request<Body>, Response<Body>>;
@@ -88,7 +143,7 @@ async fn a_401_is_cluster_auth_failed_naming_access_entries() {
         assert_eq!(request.uri().path(), format!("/api/v1/namespaces/{NAMESPACE}"));
         reply.send_response(respond(401, failure(401, "Unauthorized", "Unauthorized")));
     });
-    let err = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+    let err = ensure_namespace(&kube)
         .await
         .unwrap_err();
     server.await.unwrap();
@@ -110,12 +165,12 @@ async fn a_503_is_retryable_and_a_422_keeps_the_api_reason() {
             reply.send_response(respond(code, failure(code, reason, "spec.csi: field is immutable")));
         }
     });
-    let unavailable = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+    let unavailable = ensure_namespace(&kube)
         .await
         .unwrap_err();
     assert_eq!(unavailable.error_type(), "KubernetesUnavailable");
     assert!(unavailable.is_retryable());
-    let invalid = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+    let invalid = ensure_namespace(&kube)
         .await
         .unwrap_err();
     server.await.unwrap();
@@ -143,9 +198,15 @@ async fn a_missing_namespace_is_created_with_our_labels() {
         let body = body_json(request).await;
         assert_eq!(body["metadata"]["labels"][MANAGED_BY_KEY], MANAGED_BY_VALUE);
         assert_eq!(body["metadata"]["labels"][NAMESPACE_KEY], NAMESPACE);
-        reply.send_response(respond(201, body));
+        let mut created = body.clone();
+        created["metadata"]["uid"] = json!("uid-1");
+        reply.send_response(respond(201, created.clone()));
+        // Read back for its uid, which the ledger records.
+        let (request, reply) = api.next_request().await.unwrap();
+        assert_eq!(request.method(), "GET");
+        reply.send_response(respond(200, created));
     });
-    let output = namespace::ensure_namespace(&kube, &run(), RbacState::Current)
+    let output = ensure_namespace(&kube)
         .await
         .unwrap();
     server.await.unwrap();

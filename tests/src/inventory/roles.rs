@@ -2,7 +2,7 @@
 //! Container Insights collectors').
 
 use efs_fargate_core::clients::AwsClients;
-use efs_fargate_core::steps::insights::role::PATH;
+use efs_fargate_core::resources::collector::role::PATH;
 
 use super::Tags;
 use crate::check::OrPanic;

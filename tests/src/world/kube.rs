@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use efs_fargate_core::Result;
+use efs_fargate_core::aws;
+use efs_fargate_core::ledger::Ledger;
 use efs_fargate_core::poll::Poll;
+use efs_fargate_core::resources::{Recorder, access_point};
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
-use efs_fargate_core::steps::efs::access_point;
 use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppOutput};
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{self, StorageAction, StorageOutput};
@@ -41,10 +43,31 @@ impl World {
     /// The namespace's access point on `file_system_id`, as the `efs` step finds or creates it
     /// (moto does not check the file system, so the tests' made-up ids get one too).
     pub async fn access_point_id(&self, run: &Run, file_system_id: &str) -> String {
-        access_point::ensure_access_point(&self.clients.efs, run, file_system_id)
+        let ledger = self.ledger();
+        let (owner, creator) = (run.owner(), run.creator());
+        let recorder = Recorder {
+            ledger: &ledger,
+            owner: &owner,
+            creator: &creator,
+        };
+        let view = ledger
+            .namespace(&owner.cluster, &owner.namespace)
+            .await
+            .expect("ledger");
+        let points = aws::efs::access_points(&self.clients.efs, file_system_id)
+            .await
+            .expect("access points");
+        let user = run.request.posix_user;
+        let decision = access_point::decide(&view, &owner, &points, file_system_id, user).expect("access point");
+        access_point::apply(&self.clients.efs, recorder, decision, file_system_id, user, run.tags("ap"))
             .await
             .expect("access point")
             .access_point_id
+    }
+
+    /// The world's ownership ledger.
+    pub fn ledger(&self) -> Ledger {
+        Ledger::of(&self.clients.dynamodb, &self.settings).expect("the world has a ledger table")
     }
 
     /// One call of the PoC app step.
@@ -94,7 +117,14 @@ impl World {
     /// [`World::app_running`] for any execution input (e.g. one that adopts an existing namespace).
     pub async fn app_running_for(&self, input: Value) -> (Run, String) {
         let run = self.prepared(input).await;
-        namespace::ensure_namespace(&self.kube().await, &run, RbacState::Current)
+        let ledger = self.ledger();
+        let (owner, creator) = (run.owner(), run.creator());
+        let recorder = Recorder {
+            ledger: &ledger,
+            owner: &owner,
+            creator: &creator,
+        };
+        namespace::ensure_namespace(&self.kube().await, recorder, &run, RbacState::Current)
             .await
             .expect("namespace");
         let (_, storage) = self.provision(&run).await;

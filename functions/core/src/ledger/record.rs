@@ -75,6 +75,38 @@ impl Record {
         }
     }
 
+    /// The item as the ledger stores it (its deployment aside).
+    pub fn to_item(&self) -> Item {
+        let place = self.place();
+        let mut item = Item::from([
+            ("pk".into(), s(place.pk())),
+            ("sk".into(), s(place.sk(self.kind, &self.key))),
+            ("itemType".into(), s("resource")),
+            ("kind".into(), s(self.kind.as_str())),
+            ("key".into(), s(&self.key)),
+            ("run".into(), s(&self.run)),
+            ("generation".into(), n(self.generation)),
+            (
+                "state".into(),
+                s(match self.state {
+                    RecordState::Intent => "intent",
+                    RecordState::Created => "created",
+                }),
+            ),
+            ("recordedAt".into(), s(&self.recorded_at)),
+            ("attributes".into(), attribute_map(&self.attributes)),
+        ]);
+        for (name, value) in [("cluster", &self.cluster), ("namespace", &self.namespace), ("resourceId", &self.resource_id)] {
+            if let Some(value) = value {
+                item.insert(name.into(), s(value));
+            }
+        }
+        if !self.users.is_empty() {
+            item.insert("users".into(), AttributeValue::Ss(self.users.iter().cloned().collect()));
+        }
+        item
+    }
+
     pub(super) fn from_item(item: &Item) -> Result<Self> {
         let kind = req_s(item, "kind")?;
         let kind = Kind::from_name(&kind).ok_or_else(|| malformed(item, &format!("names an unknown kind `{kind}`")))?;
@@ -140,25 +172,21 @@ impl Ledger {
     /// create call. When a record exists already (an earlier attempt's intent, or the resource an
     /// earlier run created), nothing is written and that record is returned.
     pub async fn intend(&self, place: Place<'_>, kind: Kind, key: &str, creator: &Creator) -> Result<Record> {
-        let now = Timestamp::now().to_string();
-        let mut item = Self::key_of(place, kind, key);
-        item.extend([
-            ("itemType".into(), s("resource")),
-            ("kind".into(), s(kind.as_str())),
-            ("key".into(), s(key)),
-            ("deployment".into(), s(&self.deployment)),
-            ("run".into(), s(&creator.run_id)),
-            ("generation".into(), n(creator.generation)),
-            ("state".into(), s("intent")),
-            ("recordedAt".into(), s(&now)),
-            ("attributes".into(), AttributeValue::M(Default::default())),
-        ]);
-        if let Some(cluster) = place.cluster() {
-            item.insert("cluster".into(), s(cluster));
-        }
-        if let Some(namespace) = place.namespace() {
-            item.insert("namespace".into(), s(namespace));
-        }
+        let intent = Record {
+            kind,
+            key: key.to_string(),
+            cluster: place.cluster().map(str::to_string),
+            namespace: place.namespace().map(str::to_string),
+            resource_id: None,
+            run: creator.run_id.clone(),
+            generation: creator.generation,
+            state: RecordState::Intent,
+            recorded_at: Timestamp::now().to_string(),
+            attributes: BTreeMap::new(),
+            users: BTreeSet::new(),
+        };
+        let mut item = intent.to_item();
+        item.insert("deployment".into(), s(&self.deployment));
         let put = self
             .dynamodb
             .put_item()
@@ -169,7 +197,7 @@ impl Ledger {
             .send()
             .await;
         match put {
-            Ok(_) => Record::from_item(&item),
+            Ok(_) => Ok(intent),
             Err(err) => {
                 let existing = condition_failed("dynamodb:PutItem", err, |e| match e {
                     PutItemError::ConditionalCheckFailedException(f) => Some(f.item()),

@@ -1,6 +1,9 @@
-//! EKS access entries: reused when they grant enough, refused when not, removed by the last namespace.
+//! EKS access entries: an entry the ledger does not record is used only when it grants enough,
+//! and the recorded entry goes with the cluster's last namespace.
 
 use crate::fixtures::*;
+use efs_fargate_core::ledger::ClusterView;
+use efs_fargate_core::resources::access_entry::{self, AccessDecision};
 
 /// The access entry of [`PRINCIPAL`], tagged with `tags`.
 fn entry(tags: &[(String, String)]) -> DescribeAccessEntryOutput {
@@ -8,11 +11,14 @@ fn entry(tags: &[(String, String)]) -> DescribeAccessEntryOutput {
         .access_entry(
             AccessEntry::builder()
                 .principal_arn(PRINCIPAL)
+                .access_entry_arn(ENTRY_ARN)
                 .set_tags(Some(tags.iter().cloned().collect()))
                 .build(),
         )
         .build()
 }
+
+const ENTRY_ARN: &str = "arn:aws:eks:us-east-1:123456789012:access-entry/demo/role/123456789012/efs-workflow/1";
 
 fn existing_entry(tags: Vec<(String, String)>) -> Rule {
     mock!(aws_sdk_eks::Client::describe_access_entry).then_output(move || entry(&tags))
@@ -31,70 +37,38 @@ fn associated_policies(policy: &'static str) -> Rule {
     })
 }
 
-/// No Fargate profile on the cluster: no namespace still uses the access entry that way.
-fn no_fargate_profiles() -> Rule {
-    mock!(aws_sdk_eks::Client::list_fargate_profiles)
-        .then_output(|| aws_sdk_eks::operation::list_fargate_profiles::ListFargateProfilesOutput::builder().build())
-}
-
-/// `ensure_access` for a principal whose entry exists without our tags, with `policy` associated.
-async fn ensure_with_existing_entry(policy: &'static str) -> Result<AccessGrant, efs_fargate_core::WorkflowError> {
+/// The decision for a principal whose entry exists with our tags copied onto it but no record in
+/// the ledger, with `policy` associated.
+async fn decide_with_unrecorded_entry(policy: &'static str) -> Result<AccessDecision, efs_fargate_core::WorkflowError> {
     let cluster = cluster(ClusterStatus::Active, AuthenticationMode::Api);
+    let copied_tags = owner().tags("x", "run-1", "local");
     let mocks = Mocks {
-        eks: vec![existing_entry(vec![]), associated_policies(policy)],
+        eks: vec![existing_entry(copied_tags), associated_policies(policy)],
         ..Default::default()
     };
-    access::ensure_access(
-        &mocks.clients().eks,
-        &cluster,
-        &owner(),
-        PRINCIPAL.into(),
-        vec![],
-        &AccessEntryMode::Manage,
-    )
-    .await
+    let found = access_entry::find(&mocks.clients().eks, &ClusterView::default(), CLUSTER, PRINCIPAL).await?;
+    access_entry::decide(&cluster, &found, PRINCIPAL, &AccessEntryMode::Manage)
 }
 
 #[tokio::test]
-async fn an_existing_entry_with_rights_is_reused_and_one_without_is_refused() {
+async fn an_unrecorded_entry_with_rights_is_used_unchanged_and_one_without_is_refused() {
     assert_eq!(
-        ensure_with_existing_entry(ADMIN_POLICY).await.unwrap().status,
-        AccessStatus::Existing
+        decide_with_unrecorded_entry(ADMIN_POLICY).await.unwrap(),
+        AccessDecision::Existing
     );
     let view_only = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
-    let err = ensure_with_existing_entry(view_only).await.unwrap_err();
+    let err = decide_with_unrecorded_entry(view_only).await.unwrap_err();
     assert_eq!(err.error_type(), "ClusterAccessNotGranted");
 }
 
 #[tokio::test]
-async fn cleanup_removes_only_access_entries_tagged_as_ours() {
-    let ours = owner().tags("x", "run-1", None);
-    let list = mock!(aws_sdk_eks::Client::list_access_entries).then_output(|| {
-        aws_sdk_eks::operation::list_access_entries::ListAccessEntriesOutput::builder()
-            .access_entries(PRINCIPAL)
-            .access_entries("arn:aws:iam::123456789012:role/admin")
-            .build()
-    });
-    let describe_ours = mock!(aws_sdk_eks::Client::describe_access_entry)
-        .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
-        .then_output(move || entry(&ours));
-    let describe_foreign = mock!(aws_sdk_eks::Client::describe_access_entry).then_output(|| {
-        DescribeAccessEntryOutput::builder()
-            .access_entry(AccessEntry::builder().build())
-            .build()
-    });
+async fn cleanup_removes_the_recorded_entry_once_no_namespace_needs_it() {
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .match_requests(|r| r.principal_arn() == Some(PRINCIPAL))
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![
-            list,
-            describe_ours,
-            describe_foreign,
-            delete.clone(),
-            no_fargate_profiles(),
-        ],
-        efs: vec![no_file_systems()],
+        eks: vec![existing_entry(vec![]), delete.clone()],
+        dynamodb: ledger_rules(vec![record(None, Kind::AccessEntry, PRINCIPAL, ENTRY_ARN)]),
         ..Default::default()
     };
     let event = cleanup_event(CleanupAction::AccessEntry, NAMESPACE);
@@ -104,42 +78,15 @@ async fn cleanup_removes_only_access_entries_tagged_as_ours() {
 }
 
 #[tokio::test]
-async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() {
-    let ours = Owner::new(CLUSTER, "team-a").tags("x", "run-1", None);
-    let list = mock!(aws_sdk_eks::Client::list_access_entries).then_output(|| {
-        aws_sdk_eks::operation::list_access_entries::ListAccessEntriesOutput::builder()
-            .access_entries(PRINCIPAL)
-            .build()
-    });
-    let describe = existing_entry(ours);
-    let other_namespace = Owner::new(CLUSTER, "team-b").tags("fs", "run-2", None);
-    let file_systems = mock!(aws_sdk_efs::Client::describe_file_systems).then_output(move || {
-        let tags: Vec<aws_sdk_efs::types::Tag> = other_namespace
-            .iter()
-            .map(|(k, v)| aws_sdk_efs::types::Tag::builder().key(k).value(v).build().unwrap())
-            .collect();
-        aws_sdk_efs::operation::describe_file_systems::DescribeFileSystemsOutput::builder()
-            .file_systems(
-                aws_sdk_efs::types::FileSystemDescription::builder()
-                    .file_system_id("fs-12345678")
-                    .owner_id("123456789012")
-                    .creation_token("t")
-                    .creation_time(aws_smithy_types::DateTime::from_secs(0))
-                    .life_cycle_state(aws_sdk_efs::types::LifeCycleState::Available)
-                    .number_of_mount_targets(0)
-                    .performance_mode(aws_sdk_efs::types::PerformanceMode::GeneralPurpose)
-                    .size_in_bytes(aws_sdk_efs::types::FileSystemSize::builder().value(0).build())
-                    .set_tags(Some(tags))
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+async fn the_shared_access_entry_stays_while_another_namespace_has_objects_recorded() {
     let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
         .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
     let mocks = Mocks {
-        eks: vec![list, describe, no_fargate_profiles(), delete.clone()],
-        efs: vec![file_systems],
+        eks: vec![existing_entry(vec![]), delete.clone()],
+        dynamodb: ledger_rules(vec![
+            record(None, Kind::AccessEntry, PRINCIPAL, ENTRY_ARN),
+            record(Some("team-b"), Kind::Namespace, "team-b", "uid-b"),
+        ]),
         ..Default::default()
     };
     let event = cleanup_event(CleanupAction::AccessEntry, "team-a");
@@ -147,7 +94,29 @@ async fn the_shared_access_entry_stays_while_another_namespace_is_provisioned() 
     assert!(progress.ready && progress.output.removed.is_empty(), "{progress:?}");
     assert_eq!(
         progress.output.kept,
-        [format!("{PRINCIPAL} (still used by namespaces team-b)")]
+        [format!(
+            "the workflow's access to cluster {CLUSTER} (still used by namespaces team-b)"
+        )]
     );
+    assert_eq!(delete.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_entry_someone_made_after_ours_was_gone_is_never_deleted() {
+    let delete = mock!(aws_sdk_eks::Client::delete_access_entry)
+        .then_output(|| aws_sdk_eks::operation::delete_access_entry::DeleteAccessEntryOutput::builder().build());
+    let mocks = Mocks {
+        eks: vec![existing_entry(vec![]), delete.clone()],
+        dynamodb: ledger_rules(vec![record(
+            None,
+            Kind::AccessEntry,
+            PRINCIPAL,
+            "arn:aws:eks:us-east-1:123456789012:access-entry/demo/role/123456789012/efs-workflow/0",
+        )]),
+        ..Default::default()
+    };
+    let event = cleanup_event(CleanupAction::AccessEntry, NAMESPACE);
+    let progress = cleanup(&mocks.clients(), &settings(), event).await.unwrap();
+    assert!(progress.ready && progress.output.removed.is_empty(), "{progress:?}");
     assert_eq!(delete.num_calls(), 0);
 }

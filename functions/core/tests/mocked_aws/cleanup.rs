@@ -23,9 +23,14 @@ async fn a_security_group_still_in_use_is_a_retryable_dependency_error() {
         )
     });
     let mocks = Mocks {
-        eks: vec![],
         ec2: vec![describe, delete],
         efs: vec![no_file_systems()],
+        dynamodb: ledger_rules(vec![record(
+            Some(NAMESPACE),
+            Kind::SecurityGroup,
+            &owner().security_group_name(),
+            "sg-1",
+        )]),
         ..Default::default()
     };
     let event = cleanup_event(CleanupAction::SecurityGroup, NAMESPACE);

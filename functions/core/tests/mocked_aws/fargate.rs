@@ -2,15 +2,28 @@
 
 use crate::fixtures::*;
 
+const PROFILE_ARN: &str = "arn:aws:eks:us-east-1:123456789012:fargateprofile/demo/fp/1";
+
+/// The ledger's record of the profile: the workflow created it.
+fn recorded() -> Vec<Rule> {
+    ledger_rules(vec![record(
+        Some(NAMESPACE),
+        Kind::FargateProfile,
+        &format!("fp-{NAMESPACE}"),
+        PROFILE_ARN,
+    )])
+}
+
 fn profile(status: FargateProfileStatus) -> FargateProfile {
     FargateProfile::builder()
         .fargate_profile_name(format!("fp-{NAMESPACE}"))
+        .fargate_profile_arn(PROFILE_ARN)
         .status(status)
         .pod_execution_role_arn(ROLE)
         .subnets("subnet-a")
         .subnets("subnet-b")
         .selectors(FargateProfileSelector::builder().namespace(NAMESPACE).build())
-        .set_tags(Some(owner().tags("x", "run-1", None).into_iter().collect()))
+        .set_tags(Some(owner().tags("x", "run-1", "local").into_iter().collect()))
         .health(
             FargateProfileHealth::builder()
                 .issues(
@@ -50,6 +63,7 @@ async fn fargate_status_goes_from_creating_to_active() {
         .build();
     let clients = Mocks {
         eks: vec![describe],
+        dynamodb: recorded(),
         ..Default::default()
     }
     .clients();
@@ -77,6 +91,7 @@ async fn a_failed_profile_reports_its_health_issues() {
         .then_output(|| described(FargateProfileStatus::CreateFailed));
     let clients = Mocks {
         eks: vec![describe],
+        dynamodb: recorded(),
         ..Default::default()
     }
     .clients();
@@ -106,10 +121,11 @@ async fn another_profile_in_flight_makes_creation_retryable_busy() {
             describe_cluster(ClusterStatus::Active, AuthenticationMode::Api),
         ],
         ec2: network_rules(),
+        dynamodb: ledger_rules(vec![]),
         ..Default::default()
     }
     .clients();
-    let err = fargate::ensure_profile(&clients, &run_on_mocked_network())
+    let err = fargate::converge(&clients, &settings(), &run_on_mocked_network(), None)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "FargateProfileBusy");
@@ -127,11 +143,12 @@ async fn a_run_whose_network_is_not_the_clusters_creates_no_profile() {
             describe_cluster(ClusterStatus::Active, AuthenticationMode::Api),
         ],
         ec2: network_rules(),
+        dynamodb: ledger_rules(vec![]),
         ..Default::default()
     }
     .clients();
     // run() names subnet-b as private too; EC2 knows only subnet-a (and a public one).
-    let err = fargate::ensure_profile(&clients, &run()).await.unwrap_err();
+    let err = fargate::converge(&clients, &settings(), &run(), None).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidInput");
     assert!(err.to_string().contains("run.network"), "{err}");
 }
@@ -145,6 +162,7 @@ async fn profile_cleanup_waits_while_deleting_and_ends_when_gone() {
         .build();
     let mocks = Mocks {
         eks: vec![describe],
+        dynamodb: recorded(),
         ..Default::default()
     };
     let clients = mocks.clients();

@@ -15,9 +15,11 @@ pub use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
 pub use efs_fargate_core::ownership::Owner;
 pub use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
 pub use efs_fargate_core::settings::{AccessEntryMode, Settings};
+pub use efs_fargate_core::ledger::{Record, RecordState};
+pub use efs_fargate_core::resources::Kind;
 pub use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, cleanup};
+pub use efs_fargate_core::steps::fargate;
 pub use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
-pub use efs_fargate_core::steps::{access, fargate};
 pub use serde_json::json;
 pub const CLUSTER: &str = "demo";
 pub const NAMESPACE: &str = "poc-efs-eks-fargate";
@@ -29,8 +31,80 @@ pub const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKS
 pub fn settings() -> Settings {
     Settings {
         pod_execution_role_arn: Some(ROLE.into()),
+        ledger_table_name: Some(LEDGER.into()),
         ..Settings::default()
     }
+}
+
+/// The mocked ledger's table.
+pub const LEDGER: &str = "ledger";
+
+/// What the ledger records for the namespace (or, with `namespace` `None`, the cluster shares):
+/// `kind` `key` created as `id` by run-1.
+pub fn record(namespace: Option<&str>, kind: Kind, key: &str, id: &str) -> Record {
+    Record {
+        kind,
+        key: key.into(),
+        cluster: Some(CLUSTER.into()),
+        namespace: namespace.map(str::to_string),
+        resource_id: Some(id.into()),
+        run: "run-1".into(),
+        generation: 1,
+        state: RecordState::Created,
+        recorded_at: "2026-01-01T00:00:00Z".into(),
+        attributes: Default::default(),
+        users: Default::default(),
+    }
+}
+
+/// A DynamoDB that holds `records` for the ledger: every read sees them (a Query all of them, a
+/// GetItem the one under its key), and every write succeeds. A namespace's header says run-1 began
+/// generation 1.
+pub fn ledger_rules(records: Vec<Record>) -> Vec<Rule> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let items: Vec<_> = records.iter().map(Record::to_item).collect();
+    let header = || {
+        std::collections::HashMap::from([
+            ("itemType".to_string(), AttributeValue::S("header".into())),
+            ("cluster".to_string(), AttributeValue::S(CLUSTER.into())),
+            ("namespace".to_string(), AttributeValue::S(NAMESPACE.into())),
+            ("generation".to_string(), AttributeValue::N("1".into())),
+            ("run".to_string(), AttributeValue::S("run-1".into())),
+        ])
+    };
+    let query_items = items.clone();
+    let get_items = items.clone();
+    let update_items = items;
+    vec![
+        mock!(aws_sdk_dynamodb::Client::query).then_output(move || {
+            aws_sdk_dynamodb::operation::query::QueryOutput::builder()
+                .set_items(Some(query_items.clone()))
+                .build()
+        }),
+        mock!(aws_sdk_dynamodb::Client::get_item).then_compute_output(move |input| {
+            let sk = input.key().and_then(|k| k.get("sk")).cloned();
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .set_item(get_items.iter().find(|item| item.get("sk") == sk.as_ref()).cloned())
+                .build()
+        }),
+        mock!(aws_sdk_dynamodb::Client::put_item)
+            .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build()),
+        mock!(aws_sdk_dynamodb::Client::update_item).then_compute_output(move |input| {
+            let sk = input.key().and_then(|k| k.get("sk")).and_then(|v| v.as_s().ok()).cloned();
+            let item = match sk {
+                Some(sk) if sk.ends_with('@') => header(),
+                _ => update_items
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| record(Some(NAMESPACE), Kind::FileSystem, "token", "fs-1").to_item()),
+            };
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput::builder()
+                .set_attributes(Some(item))
+                .build()
+        }),
+        mock!(aws_sdk_dynamodb::Client::delete_item)
+            .then_output(|| aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput::builder().build()),
+    ]
 }
 
 /// [`settings`] on a clock a thousand times faster: in-function waits of milliseconds.
@@ -60,6 +134,8 @@ pub fn run() -> Run {
     ];
     Run {
         run_id: "run-1".into(),
+        generation: 1,
+        deployment: "local".into(),
         request: ProvisionRequest {
             cluster_name: CLUSTER.into(),
             namespace: NAMESPACE.into(),
@@ -284,6 +360,7 @@ pub fn cleanup_event(action: CleanupAction, namespace: &str) -> CleanupEvent {
         cluster_name: CLUSTER.into(),
         namespace: namespace.into(),
         run_id: None,
+        generation: None,
         execution_arn: None,
         attempt: 0,
         removed: vec![],

@@ -36,7 +36,19 @@ async fn prepare_rejects_failed_and_deleting_clusters() {
 #[tokio::test]
 async fn prepare_creates_a_tagged_access_entry_with_only_the_workflows_group_and_no_policy() {
     let describe_entry = mock!(aws_sdk_eks::Client::describe_access_entry)
-        .then_error(|| DescribeAccessEntryError::ResourceNotFoundException(not_found()));
+        .sequence()
+        .error(|| DescribeAccessEntryError::ResourceNotFoundException(not_found()))
+        .output(|| {
+            DescribeAccessEntryOutput::builder()
+                .access_entry(
+                    AccessEntry::builder()
+                        .principal_arn(PRINCIPAL)
+                        .access_entry_arn("arn:aws:eks:us-east-1:123456789012:access-entry/demo/role/x/1")
+                        .build(),
+                )
+                .build()
+        })
+        .build();
     let create_entry = mock!(aws_sdk_eks::Client::create_access_entry)
         .match_requests(|r| {
             r.principal_arn() == Some(PRINCIPAL)
@@ -65,6 +77,7 @@ async fn prepare_creates_a_tagged_access_entry_with_only_the_workflows_group_and
         efs: vec![no_file_systems()],
         sts: vec![caller_identity()],
         iam: pod_role_rules(),
+        dynamodb: ledger_rules(vec![]),
         ..Default::default()
     };
     let PrepareOutput::Ready { run } = prepare(&mocks.clients(), &settings(), prepare_event())
@@ -85,6 +98,7 @@ async fn prepare_creates_a_tagged_access_entry_with_only_the_workflows_group_and
         run.network.private_subnets,
         vec![subnet("subnet-a", "us-east-1a", "10.0.10.0/24")]
     );
+    assert_eq!(run.generation, 1);
     assert_eq!(create_entry.num_calls(), 1);
     assert_eq!(
         associate.num_calls(),
@@ -104,6 +118,7 @@ async fn config_map_only_clusters_are_refused_with_instructions() {
         efs: vec![no_file_systems()],
         sts: vec![caller_identity()],
         iam: pod_role_rules(),
+        dynamodb: ledger_rules(vec![]),
         ..Default::default()
     };
     let err = prepare(&mocks.clients(), &settings(), prepare_event())

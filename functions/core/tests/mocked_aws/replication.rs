@@ -19,7 +19,8 @@ use aws_sdk_efs::types::{
     ReplicationConfigurationDescription, ReplicationOverwriteProtection, ReplicationStatus, Tag,
 };
 use efs_fargate_core::input::replication::Replication;
-use efs_fargate_core::steps::efs::replication;
+use efs_fargate_core::ledger::{Creator, Ledger};
+use efs_fargate_core::resources::{Recorder, replication};
 
 const FS: &str = "fs-0source";
 const REPLICA: &str = "fs-0replica";
@@ -39,7 +40,7 @@ fn file_system(protection: ReplicationOverwriteProtection) -> FileSystemDescript
                 .replication_overwrite_protection(protection)
                 .build(),
         );
-    for (key, value) in owner().tags("fs", "run-1", None) {
+    for (key, value) in owner().tags("fs", "run-1", "local") {
         fs = fs.tags(Tag::builder().key(key).value(value).build().unwrap());
     }
     fs.build().unwrap()
@@ -80,6 +81,28 @@ fn wanted(region: &str) -> Replication {
     Replication { region: region.into() }
 }
 
+/// Converges the replication of `fs` as the `efs` step does: what EFS says now, then the decision,
+/// then the change, recorded in the (mocked) ledger.
+async fn converge(
+    clients: &AwsClients,
+    fs: &FileSystemDescription,
+    wanted: Option<&Replication>,
+) -> Result<Option<replication::Replica>, efs_fargate_core::WorkflowError> {
+    let ledger = Ledger::of(&clients.dynamodb, &settings())?;
+    let (owner, creator) = (owner(), Creator { run_id: "run-1".into(), generation: 1 });
+    let recorder = Recorder {
+        ledger: &ledger,
+        owner: &owner,
+        creator: &creator,
+    };
+    let existing = match wanted {
+        Some(_) => replication::find(&clients.efs, fs).await?,
+        None => None,
+    };
+    replication::decide(fs, existing.as_ref(), wanted)?;
+    replication::converge(&clients.efs, recorder, fs, existing.as_ref(), wanted).await
+}
+
 #[tokio::test]
 async fn a_replica_is_created_once_and_a_rerun_converges() {
     let describe = mock!(aws_sdk_efs::Client::describe_replication_configurations)
@@ -108,34 +131,24 @@ async fn a_replica_is_created_once_and_a_rerun_converges() {
                 .build()
                 .unwrap()
         });
-    let tag = mock!(aws_sdk_efs::Client::tag_resource)
-        .match_requests(|r| {
-            r.resource_id() == Some(FS)
-                && r.tags()
-                    .iter()
-                    .any(|t| t.key() == "efs-fargate-workflow/replicated-to" && t.value() == "us-west-2")
-        })
-        .then_output(|| aws_sdk_efs::operation::tag_resource::TagResourceOutput::builder().build());
+    let ledger = ledger_rules(vec![]);
+    let intents = ledger[2].clone();
     let mocks = Mocks {
-        efs: vec![describe, tag.clone(), create.clone()],
+        efs: vec![describe, create.clone()],
+        dynamodb: ledger,
         ..Default::default()
     };
     let clients = mocks.clients();
     let fs = file_system(ReplicationOverwriteProtection::Enabled);
-    let replica = replication::converge(&clients.efs, &fs, Some(&wanted("us-west-2")))
-        .await
-        .unwrap()
-        .unwrap();
+    let replica = converge(&clients, &fs, Some(&wanted("us-west-2"))).await.unwrap().unwrap();
     assert_eq!(
         (replica.region.as_str(), replica.file_system_id.as_str()),
         ("us-west-2", REPLICA)
     );
-    let again = replication::converge(&clients.efs, &fs, Some(&wanted("us-west-2")))
-        .await
-        .unwrap();
+    let again = converge(&clients, &fs, Some(&wanted("us-west-2"))).await.unwrap();
     assert_eq!(again, Some(replica));
     assert_eq!(create.num_calls(), 1, "created once, never twice");
-    assert_eq!(tag.num_calls(), 1, "the file system says it is replicated, for cleanup");
+    assert_eq!(intents.num_calls(), 1, "recorded in the ledger before it was made, once");
 }
 
 #[tokio::test]
@@ -144,16 +157,15 @@ async fn another_region_is_a_conflict_and_no_replication_asked_is_no_call() {
         .then_output(|| configuration("eu-west-1", ReplicationStatus::Enabled));
     let mocks = Mocks {
         efs: vec![describe.clone()],
+        dynamodb: ledger_rules(vec![]),
         ..Default::default()
     };
     let clients = mocks.clients();
     let fs = file_system(ReplicationOverwriteProtection::Enabled);
-    let err = replication::converge(&clients.efs, &fs, Some(&wanted("us-west-2")))
-        .await
-        .unwrap_err();
+    let err = converge(&clients, &fs, Some(&wanted("us-west-2"))).await.unwrap_err();
     assert_eq!(err.error_type(), "FileSystemConflict");
     assert!(err.to_string().contains("eu-west-1"), "{err}");
-    assert_eq!(replication::converge(&clients.efs, &fs, None).await.unwrap(), None);
+    assert_eq!(converge(&clients, &fs, None).await.unwrap(), None);
     assert_eq!(describe.num_calls(), 1, "nothing looked up without replication");
 }
 
@@ -167,23 +179,17 @@ async fn overwrite_protection_is_turned_back_on() {
         .then_output(|| UpdateFileSystemProtectionOutput::builder().build());
     let mocks = Mocks {
         efs: vec![protect.clone()],
+        dynamodb: ledger_rules(vec![]),
         ..Default::default()
     };
     let fs = file_system(ReplicationOverwriteProtection::Disabled);
-    replication::converge(&mocks.clients().efs, &fs, None).await.unwrap();
+    converge(&mocks.clients(), &fs, None).await.unwrap();
     assert_eq!(protect.num_calls(), 1);
 }
 
 #[tokio::test]
-async fn cleanup_deletes_the_replication_first_and_never_the_replica() {
-    let mut fs = file_system(ReplicationOverwriteProtection::Replicating);
-    fs.tags.push(
-        Tag::builder()
-            .key("efs-fargate-workflow/replicated-to")
-            .value("us-west-2")
-            .build()
-            .unwrap(),
-    );
+async fn cleanup_deletes_the_recorded_replication_first_and_never_the_replica() {
+    let fs = file_system(ReplicationOverwriteProtection::Replicating);
     let describe_fs = mock!(aws_sdk_efs::Client::describe_file_systems)
         .then_output(move || DescribeFileSystemsOutput::builder().file_systems(fs.clone()).build());
     let describe = mock!(aws_sdk_efs::Client::describe_replication_configurations)
@@ -210,6 +216,10 @@ async fn cleanup_deletes_the_replication_first_and_never_the_replica() {
             delete_replication.clone(),
             delete_fs.clone(),
         ],
+        dynamodb: ledger_rules(vec![
+            record(Some(NAMESPACE), Kind::FileSystem, &owner().creation_token(), FS),
+            record(Some(NAMESPACE), Kind::Replication, "us-west-2", FS),
+        ]),
         ..Default::default()
     };
     let clients = mocks.clients();

@@ -99,9 +99,10 @@ fn cleanup_events() {
     }
     let rollback: CleanupEvent = function_event(
         "functions/cleanup-rollback-file-system.json",
-        &["action", "clusterName", "namespace", "runId", "attempt"],
+        &["action", "clusterName", "namespace", "runId", "generation", "attempt"],
     );
     assert_eq!(rollback.run_id.as_deref(), Some("provision-demo-1"));
+    assert_eq!(rollback.generation, Some(1), "a rollback deletes nothing once a later run holds the namespace");
 }
 
 #[test]

@@ -113,6 +113,7 @@ mod tests {
             cluster_name: "demo".into(),
             namespace: "ns".into(),
             run_id: None,
+            generation: None,
             execution_arn: None,
             outcomes: serde_json::from_value(outcomes).unwrap(),
         }
