@@ -23,13 +23,15 @@ pub fn insights_settings() -> InsightsSettings {
     }
 }
 
-/// The local stack's settings: moto has no EKS access entries, and polls may be short.
+/// The local stack's settings: moto has no EKS access entries, polls may be short, and the
+/// ledger is the table every [`crate::World`] creates.
 pub fn settings() -> Settings {
     Settings {
         pod_execution_role_arn: Some(POD_ROLE.into()),
         insights: insights_settings(),
         access_entry_mode: AccessEntryMode::Skip,
         poll_seconds_override: Some(1),
+        ledger_table_name: Some(crate::LEDGER_TABLE.into()),
         ..Settings::default()
     }
 }

@@ -4,10 +4,10 @@
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
 use efs_fargate_core::ledger::{Ledger, Record, RecordState};
-use efs_fargate_core::resources::{Kind, Recorder};
-use efs_fargate_core::settings::Settings;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
+use efs_fargate_core::resources::{Kind, Recorder};
 use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
+use efs_fargate_core::settings::Settings;
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::{EfsVolume, Kube, namespace};
@@ -143,9 +143,7 @@ async fn a_401_is_cluster_auth_failed_naming_access_entries() {
         assert_eq!(request.uri().path(), format!("/api/v1/namespaces/{NAMESPACE}"));
         reply.send_response(respond(401, failure(401, "Unauthorized", "Unauthorized")));
     });
-    let err = ensure_namespace(&kube)
-        .await
-        .unwrap_err();
+    let err = ensure_namespace(&kube).await.unwrap_err();
     server.await.unwrap();
     assert_eq!(err.error_type(), "ClusterAuthFailed");
     assert!(!err.is_retryable());
@@ -165,14 +163,10 @@ async fn a_503_is_retryable_and_a_422_keeps_the_api_reason() {
             reply.send_response(respond(code, failure(code, reason, "spec.csi: field is immutable")));
         }
     });
-    let unavailable = ensure_namespace(&kube)
-        .await
-        .unwrap_err();
+    let unavailable = ensure_namespace(&kube).await.unwrap_err();
     assert_eq!(unavailable.error_type(), "KubernetesUnavailable");
     assert!(unavailable.is_retryable());
-    let invalid = ensure_namespace(&kube)
-        .await
-        .unwrap_err();
+    let invalid = ensure_namespace(&kube).await.unwrap_err();
     server.await.unwrap();
     assert_eq!(invalid.error_type(), "KubernetesApiError");
     assert!(!invalid.is_retryable());
@@ -206,9 +200,7 @@ async fn a_missing_namespace_is_created_with_our_labels() {
         assert_eq!(request.method(), "GET");
         reply.send_response(respond(200, created));
     });
-    let output = ensure_namespace(&kube)
-        .await
-        .unwrap();
+    let output = ensure_namespace(&kube).await.unwrap();
     server.await.unwrap();
     assert!(output.created);
     assert_eq!(output.name, NAMESPACE);

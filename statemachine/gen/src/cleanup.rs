@@ -248,7 +248,9 @@ fn add_init(states: &mut States) {
     states.add(
         "InitNamespace",
         Pass {
-            comment: Some("Everything the ledger records for the namespace (the reason stays in the execution input).".into()),
+            comment: Some(
+                "Everything the ledger records for the namespace (the reason stays in the execution input).".into(),
+            ),
             parameters: base().set("runId", Json::Null).set("generation", Json::Null),
             result_path: None,
             next: "AcquireLease".into(),

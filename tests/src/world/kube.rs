@@ -11,11 +11,12 @@ use efs_fargate_core::poll::Poll;
 use efs_fargate_core::resources::{Recorder, access_point};
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
+use efs_fargate_core::steps::k8s::namespace::{self, NamespaceOutput};
 use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppOutput};
 use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{self, StorageAction, StorageOutput};
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction, ValidateOutput};
-use efs_fargate_core::steps::k8s::{Kube, KubeStepEvent, namespace};
+use efs_fargate_core::steps::k8s::{Kube, KubeStepEvent};
 use serde_json::{Value, json};
 
 use super::World;
@@ -59,15 +60,39 @@ impl World {
             .expect("access points");
         let user = run.request.posix_user;
         let decision = access_point::decide(&view, &owner, &points, file_system_id, user).expect("access point");
-        access_point::apply(&self.clients.efs, recorder, decision, file_system_id, user, run.tags("ap"))
-            .await
-            .expect("access point")
-            .access_point_id
+        access_point::apply(
+            &self.clients.efs,
+            recorder,
+            decision,
+            file_system_id,
+            user,
+            run.tags("ap"),
+        )
+        .await
+        .expect("access point")
+        .access_point_id
     }
 
     /// The world's ownership ledger.
     pub fn ledger(&self) -> Ledger {
         Ledger::of(&self.clients.dynamodb, &self.settings).expect("the world has a ledger table")
+    }
+
+    /// epic01's namespace for `run`, through `kube`, recorded in the world's ledger.
+    pub async fn ensure_namespace_with(&self, kube: &Kube, run: &Run) -> Result<NamespaceOutput> {
+        let ledger = self.ledger();
+        let (owner, creator) = (run.owner(), run.creator());
+        let recorder = Recorder {
+            ledger: &ledger,
+            owner: &owner,
+            creator: &creator,
+        };
+        namespace::ensure_namespace(kube, recorder, run, RbacState::Current).await
+    }
+
+    /// [`World::ensure_namespace_with`] through the world's own client.
+    pub async fn ensure_namespace(&self, run: &Run) -> Result<NamespaceOutput> {
+        self.ensure_namespace_with(&self.kube().await, run).await
     }
 
     /// One call of the PoC app step.
@@ -117,16 +142,7 @@ impl World {
     /// [`World::app_running`] for any execution input (e.g. one that adopts an existing namespace).
     pub async fn app_running_for(&self, input: Value) -> (Run, String) {
         let run = self.prepared(input).await;
-        let ledger = self.ledger();
-        let (owner, creator) = (run.owner(), run.creator());
-        let recorder = Recorder {
-            ledger: &ledger,
-            owner: &owner,
-            creator: &creator,
-        };
-        namespace::ensure_namespace(&self.kube().await, recorder, &run, RbacState::Current)
-            .await
-            .expect("namespace");
+        self.ensure_namespace(&run).await.expect("namespace");
         let (_, storage) = self.provision(&run).await;
         self.storage_created(&run, &storage.file_system_id).await;
         self.poc_app_running(&run, &storage.file_system_id).await;

@@ -54,10 +54,7 @@ impl World {
         create_ledger_table(&clients.dynamodb, LEDGER_TABLE).await;
         Self {
             clients,
-            settings: Settings {
-                ledger_table_name: Some(LEDGER_TABLE.into()),
-                ..settings()
-            },
+            settings: settings(),
             network: None,
             fake: None,
             moto,
@@ -172,6 +169,21 @@ impl World {
     pub async fn run(&self, namespace: &str) -> Run {
         self.prepared(json!({"clusterName": CLUSTER, "namespace": namespace}))
             .await
+    }
+
+    /// epic01's Fargate profile for `run`, created (or found) as the step does, ignoring the
+    /// cluster's profile lease.
+    pub async fn ensure_profile(&self, run: &Run) -> Result<ProfileOutput> {
+        match fargate::converge(&self.clients, &self.settings, run, None).await? {
+            fargate::Converged::Created(created) => Ok(created),
+            fargate::Converged::Found(found) => Ok(ProfileOutput {
+                profile_name: found.fargate_profile_name().unwrap_or_default().to_string(),
+                profile_arn: found.fargate_profile_arn().unwrap_or_default().to_string(),
+                status: found.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                created: false,
+            }),
+            fargate::Converged::Queued { holder } => panic!("queued behind {holder}"),
+        }
     }
 
     /// epic01 + epic02 with their status loops, as the state machine runs them.

@@ -174,10 +174,10 @@ async fn a_key_left_without_alias_by_a_lost_alias_race_is_retired_and_a_foreign_
             .key_id
     };
     // What `ensure_key` leaves when a concurrent run takes the alias first: tagged, no alias.
-    let ours = create_key(owner.tags("alias/efs-poc", "run-1", None)).await;
+    let ours = create_key(owner.tags("alias/efs-poc", "run-1", "local")).await;
     let foreign = create_key(vec![("Name".into(), "someone else's".into())]).await;
     let other_namespace = efs_fargate_core::ownership::Owner::new(CLUSTER, "team-b");
-    let team_b = create_key(other_namespace.tags("alias/efs-poc", "run-2", None)).await;
+    let team_b = create_key(other_namespace.tags("alias/efs-poc", "run-2", "local")).await;
 
     let progress = cleanup(
         &world.clients,

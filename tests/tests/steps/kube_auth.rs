@@ -8,8 +8,7 @@ use efs_fargate_core::eks_token;
 use efs_fargate_core::kube_client;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction};
-use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::{Kube, namespace};
+use efs_fargate_core::steps::k8s::Kube;
 use fake_kube_apiserver::FakeKube;
 use serde_json::json;
 use std::time::{Duration, SystemTime};
@@ -32,8 +31,8 @@ fn kube_with(fake: &FakeKube, ca_pem: &str, token: eks_token::EksToken) -> Kube 
     }
 }
 
-async fn assert_refused(kube: &Kube, run: &Run, why: &str) {
-    let (name, err) = error_name(namespace::ensure_namespace(kube, run, RbacState::Current).await);
+async fn assert_refused(world: &World, kube: &Kube, run: &Run, why: &str) {
+    let (name, err) = error_name(world.ensure_namespace_with(kube, run).await);
     assert_eq!(name, "ClusterAuthFailed", "{why}: {err}");
     assert!(err.to_string().contains("access entry"), "{why}: {err}");
 }
@@ -48,16 +47,20 @@ async fn rejected_expired_and_wrong_cluster_tokens_are_cluster_auth_failed() {
     let client = |token| kube_with(fake, fake.ca_pem(), token);
 
     let wrong_secret = token("not-the-secret", CLUSTER, now);
-    assert_refused(&client(wrong_secret), &run, "a signature from other credentials").await;
+    assert_refused(
+        &world,
+        &client(wrong_secret),
+        &run,
+        "a signature from other credentials",
+    )
+    .await;
     let expired = token(SECRET_ACCESS_KEY, CLUSTER, now - Duration::from_secs(20 * 60));
-    assert_refused(&client(expired), &run, "a token older than 15 minutes").await;
+    assert_refused(&world, &client(expired), &run, "a token older than 15 minutes").await;
     let other_cluster = token(SECRET_ACCESS_KEY, "other", now);
-    assert_refused(&client(other_cluster), &run, "a token for another cluster").await;
+    assert_refused(&world, &client(other_cluster), &run, "a token for another cluster").await;
 
     let valid = token(SECRET_ACCESS_KEY, CLUSTER, now);
-    let created = namespace::ensure_namespace(&client(valid), &run, RbacState::Current)
-        .await
-        .unwrap();
+    let created = world.ensure_namespace_with(&client(valid), &run).await.unwrap();
     assert!(created.created, "the same call with a valid token works");
 }
 
@@ -105,7 +108,7 @@ async fn tls_is_verified_against_the_clusters_ca() {
     let impostor_ca = world.start_fake_kube(|config| config).await;
     let valid = token(SECRET_ACCESS_KEY, CLUSTER, SystemTime::now());
     let kube = kube_with(fake, impostor_ca.ca_pem(), valid);
-    let (name, err) = error_name(namespace::ensure_namespace(&kube, &run, RbacState::Current).await);
+    let (name, err) = error_name(world.ensure_namespace_with(&kube, &run).await);
     assert_eq!(
         name, "KubernetesUnavailable",
         "a certificate from another CA is refused: {err}"

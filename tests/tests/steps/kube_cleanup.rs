@@ -6,10 +6,9 @@
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
 use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
-use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
-use efs_fargate_core::steps::k8s::{Kube, describe, namespace};
+use efs_fargate_core::steps::k8s::{Kube, describe};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use k8s_openapi::serde::de::DeserializeOwned;
@@ -187,7 +186,7 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
 
     // Without the adopt switch the namespace someone else made is a conflict, before anything.
     let run = world.run(NAMESPACE).await;
-    let (name, _) = error_name(namespace::ensure_namespace(&kube, &run, RbacState::Current).await);
+    let (name, _) = error_name(world.ensure_namespace_with(&kube, &run).await);
     assert_eq!(name, "NamespaceConflict");
     let (run, fs) = world
         .app_running_for(json!({"clusterName": CLUSTER, "namespace": NAMESPACE, "adopt": ["namespace"]}))

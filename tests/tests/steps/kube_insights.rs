@@ -5,18 +5,18 @@
 //! else's role under the collector's name.
 
 use efs_fargate_core::ownership::{Owner, RUN_ID_KEY};
+use efs_fargate_core::resources::collector::objects::{ROLE_ANNOTATION, binding_name};
+use efs_fargate_core::resources::collector::role::{self, PATH};
+use efs_fargate_core::resources::collector::{COLLECTOR, SERVICE_ACCOUNT};
 use efs_fargate_core::run::Run;
+use efs_fargate_core::settings::DEFAULT_DEPLOYMENT;
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
-use efs_fargate_core::steps::insights::objects::{ROLE_ANNOTATION, binding_name};
-use efs_fargate_core::steps::insights::role::{self, PATH};
-use efs_fargate_core::steps::insights::{COLLECTOR, SERVICE_ACCOUNT};
-use efs_fargate_core::steps::k8s::namespace;
-use efs_fargate_core::steps::k8s::rbac::{COLLECTOR_READER, RbacState};
+use efs_fargate_core::steps::k8s::rbac::COLLECTOR_READER;
 use efs_fargate_core::steps::k8s::storage::StorageOutput;
 use efs_fargate_core::steps::plan::{Action, Kind};
 use efs_fargate_core::steps::prepare::PrepareOutput;
 use serde_json::{Value, json};
-use workflow_tests::{CLUSTER, INSIGHTS_BOUNDARY, OrPanic, World, cleanup_event, error_name};
+use workflow_tests::{CLUSTER, INSIGHTS_BOUNDARY, OrPanic, REGION, World, cleanup_event, error_name};
 
 fn input(namespace: &str, insights: bool) -> Value {
     json!({"clusterName": CLUSTER, "namespace": namespace, "monitoring": {"containerInsights": insights}})
@@ -26,9 +26,7 @@ fn input(namespace: &str, insights: bool) -> Value {
 /// system's id.
 async fn provisioned(world: &World, input: Value) -> (Run, String, StorageOutput) {
     let run = world.prepared(input).await;
-    namespace::ensure_namespace(&world.kube().await, &run, RbacState::Current)
-        .await
-        .expect("namespace");
+    world.ensure_namespace(&run).await.expect("namespace");
     let (_, efs) = world.provision(&run).await;
     let storage = world.storage_created(&run, &efs.file_system_id).await;
     (run, efs.file_system_id, storage)
@@ -72,7 +70,7 @@ async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
     let [role] = &inventory.roles[..] else {
         panic!("one role: {:?}", inventory.roles)
     };
-    assert_eq!(role.name, role::role_name(&owner));
+    assert_eq!(role.name, role::role_name(DEFAULT_DEPLOYMENT, REGION, &owner));
     assert_eq!(role.arn, output.role_arn);
     assert!(role.arn.contains(&format!(":role{PATH}")), "{}", role.arn);
     assert_eq!(role.permissions_boundary.as_deref(), Some(INSIGHTS_BOUNDARY));
@@ -201,7 +199,7 @@ async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_
         .expect("the insights-role action ran");
     assert_eq!(role_step.output.removed, Vec::<String>::new());
     assert!(
-        role_step.output.kept[0].contains(&role::role_name(&first.owner())),
+        role_step.output.kept[0].contains(&role::role_name(DEFAULT_DEPLOYMENT, REGION, &first.owner())),
         "{:?}",
         role_step.output.kept
     );
@@ -216,7 +214,10 @@ async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_
         .expect("the insights-role action ran");
     assert_eq!(
         role_step.output.removed,
-        vec![format!("IAM role {}", role::role_name(&first.owner()))]
+        vec![format!(
+            "IAM role {}",
+            role::role_name(DEFAULT_DEPLOYMENT, REGION, &first.owner())
+        )]
     );
     assert_eq!(world.inventory().await.roles, vec![]);
 }
@@ -265,7 +266,7 @@ async fn without_an_oidc_provider_the_run_is_refused_before_anything_is_created(
 #[tokio::test]
 async fn someone_elses_role_under_the_collectors_name_is_a_conflict_and_is_never_touched() {
     let world = World::with_kube().await;
-    let name = role::role_name(&Owner::new(CLUSTER, "team-ci-foreign"));
+    let name = role::role_name(DEFAULT_DEPLOYMENT, REGION, &Owner::new(CLUSTER, "team-ci-foreign"));
     world
         .clients
         .iam
@@ -312,7 +313,7 @@ async fn another_namespaces_collector_survives_this_namespaces_off_run_and_clean
     let world = World::with_kube().await;
     let (_, file_system_id, _) = provisioned(&world, input("team-ci-a", true)).await;
     let (other, _, _) = provisioned(&world, input("team-ci-b", true)).await;
-    let others_role = role::role_name(&other.owner());
+    let others_role = role::role_name(DEFAULT_DEPLOYMENT, REGION, &other.owner());
     let others = || async {
         let role = world
             .inventory()

@@ -2,10 +2,8 @@
 //! would make and decides it as the steps will, changing nothing; on a cluster the workflow
 //! cannot read yet, the objects stay `ensure` with that reason.
 
-use efs_fargate_core::steps::insights;
+use efs_fargate_core::resources::collector as insights;
 use efs_fargate_core::steps::k8s::manifests::APP;
-use efs_fargate_core::steps::k8s::namespace;
-use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::plan::kubernetes::{self, KubernetesPlanEvent, PlanAction};
@@ -190,9 +188,7 @@ async fn a_plan_with_container_insights_lists_the_collector_and_its_role_as_a_ru
     assert_eq!((role.action, collector.action), (Action::Create, Action::Create));
 
     let run = world.prepared(run_input).await;
-    namespace::ensure_namespace(&world.kube().await, &run, RbacState::Current)
-        .await
-        .expect("namespace");
+    world.ensure_namespace(&run).await.expect("namespace");
     let (_, efs) = world.provision(&run).await;
     world.storage_created(&run, &efs.file_system_id).await;
     let [made] = &world.inventory().await.roles[..] else {

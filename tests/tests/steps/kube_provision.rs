@@ -8,7 +8,7 @@ use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
 use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
 use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::{EfsVolume, Kube, namespace};
+use efs_fargate_core::steps::k8s::{EfsVolume, Kube};
 use k8s_openapi::api::core::v1::PersistentVolume;
 use kube::api::PostParams;
 use serde_json::{Value, json};
@@ -26,9 +26,7 @@ pub(super) async fn namespace_created() -> (World, Run, Kube) {
     let world = World::with_kube().await;
     let run = world.prepared(json!({"clusterName": CLUSTER})).await;
     let kube = world.kube().await;
-    namespace::ensure_namespace(&kube, &run, RbacState::Current)
-        .await
-        .unwrap();
+    world.ensure_namespace_with(&kube, &run).await.unwrap();
     (world, run, kube)
 }
 
@@ -190,14 +188,14 @@ async fn pods_stay_pending_while_no_active_fargate_profile_selects_the_namespace
     assert!(status.next_poll_seconds > 0);
 
     // The profile arrives (moto makes it ACTIVE at once): the same pods start.
-    fargate::ensure_profile(&world.clients, &run).await.unwrap();
+    world.ensure_profile(&run).await.unwrap();
     world.poc_app_running(&run, FS).await;
 }
 
 #[tokio::test]
 async fn no_pod_is_created_while_the_claim_is_unbound() {
     let (world, run, kube) = namespace_created().await;
-    fargate::ensure_profile(&world.clients, &run).await.unwrap();
+    world.ensure_profile(&run).await.unwrap();
     world.storage_created(&run, FS).await;
     // Our volume, but one no claim of class efs-sc can bind to.
     let access_point = world.access_point_id(&run, FS).await;

@@ -2,9 +2,6 @@
 //! report, each run twice, and the failures that must be `ValidationFailed` with evidence.
 
 use efs_fargate_core::run::Run;
-use efs_fargate_core::steps::fargate;
-use efs_fargate_core::steps::k8s::namespace;
-use efs_fargate_core::steps::k8s::rbac::RbacState;
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
 use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::Api;
@@ -340,10 +337,8 @@ async fn a_pod_of_another_namespace_without_the_access_point_cannot_read_this_na
     assert!(files.contains_key(&format!("/{NAMESPACE}/out1.txt")), "{files:?}");
 
     let other = world.run("team-b").await;
-    namespace::ensure_namespace(&world.kube().await, &other, RbacState::Current)
-        .await
-        .unwrap();
-    fargate::ensure_profile(&world.clients, &other).await.unwrap();
+    world.ensure_namespace(&other).await.unwrap();
+    world.ensure_profile(&other).await.unwrap();
     let root = json!({});
     let user_2000 = json!({"runAsUser": 2000, "runAsGroup": 2000});
     // The workflow's file system policy refuses a mount without the namespace's access point.

@@ -96,7 +96,11 @@ impl Record {
             ("recordedAt".into(), s(&self.recorded_at)),
             ("attributes".into(), attribute_map(&self.attributes)),
         ]);
-        for (name, value) in [("cluster", &self.cluster), ("namespace", &self.namespace), ("resourceId", &self.resource_id)] {
+        for (name, value) in [
+            ("cluster", &self.cluster),
+            ("namespace", &self.namespace),
+            ("resourceId", &self.resource_id),
+        ] {
             if let Some(value) = value {
                 item.insert(name.into(), s(value));
             }

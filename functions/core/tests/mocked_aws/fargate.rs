@@ -148,7 +148,9 @@ async fn a_run_whose_network_is_not_the_clusters_creates_no_profile() {
     }
     .clients();
     // run() names subnet-b as private too; EC2 knows only subnet-a (and a public one).
-    let err = fargate::converge(&clients, &settings(), &run(), None).await.unwrap_err();
+    let err = fargate::converge(&clients, &settings(), &run(), None)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "InvalidInput");
     assert!(err.to_string().contains("run.network"), "{err}");
 }

@@ -12,11 +12,11 @@ pub use aws_sdk_eks::types::{
 pub use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 pub use efs_fargate_core::clients::AwsClients;
 pub use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
+pub use efs_fargate_core::ledger::{Record, RecordState};
 pub use efs_fargate_core::ownership::Owner;
+pub use efs_fargate_core::resources::Kind;
 pub use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
 pub use efs_fargate_core::settings::{AccessEntryMode, Settings};
-pub use efs_fargate_core::ledger::{Record, RecordState};
-pub use efs_fargate_core::resources::Kind;
 pub use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupEvent, cleanup};
 pub use efs_fargate_core::steps::fargate;
 pub use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput, prepare};
@@ -90,7 +90,11 @@ pub fn ledger_rules(records: Vec<Record>) -> Vec<Rule> {
         mock!(aws_sdk_dynamodb::Client::put_item)
             .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build()),
         mock!(aws_sdk_dynamodb::Client::update_item).then_compute_output(move |input| {
-            let sk = input.key().and_then(|k| k.get("sk")).and_then(|v| v.as_s().ok()).cloned();
+            let sk = input
+                .key()
+                .and_then(|k| k.get("sk"))
+                .and_then(|v| v.as_s().ok())
+                .cloned();
             let item = match sk {
                 Some(sk) if sk.ends_with('@') => header(),
                 _ => update_items

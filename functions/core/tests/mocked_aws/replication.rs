@@ -89,7 +89,13 @@ async fn converge(
     wanted: Option<&Replication>,
 ) -> Result<Option<replication::Replica>, efs_fargate_core::WorkflowError> {
     let ledger = Ledger::of(&clients.dynamodb, &settings())?;
-    let (owner, creator) = (owner(), Creator { run_id: "run-1".into(), generation: 1 });
+    let (owner, creator) = (
+        owner(),
+        Creator {
+            run_id: "run-1".into(),
+            generation: 1,
+        },
+    );
     let recorder = Recorder {
         ledger: &ledger,
         owner: &owner,
@@ -140,7 +146,10 @@ async fn a_replica_is_created_once_and_a_rerun_converges() {
     };
     let clients = mocks.clients();
     let fs = file_system(ReplicationOverwriteProtection::Enabled);
-    let replica = converge(&clients, &fs, Some(&wanted("us-west-2"))).await.unwrap().unwrap();
+    let replica = converge(&clients, &fs, Some(&wanted("us-west-2")))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (replica.region.as_str(), replica.file_system_id.as_str()),
         ("us-west-2", REPLICA)
@@ -148,7 +157,11 @@ async fn a_replica_is_created_once_and_a_rerun_converges() {
     let again = converge(&clients, &fs, Some(&wanted("us-west-2"))).await.unwrap();
     assert_eq!(again, Some(replica));
     assert_eq!(create.num_calls(), 1, "created once, never twice");
-    assert_eq!(intents.num_calls(), 1, "recorded in the ledger before it was made, once");
+    assert_eq!(
+        intents.num_calls(),
+        1,
+        "recorded in the ledger before it was made, once"
+    );
 }
 
 #[tokio::test]

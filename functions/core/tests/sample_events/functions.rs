@@ -102,7 +102,11 @@ fn cleanup_events() {
         &["action", "clusterName", "namespace", "runId", "generation", "attempt"],
     );
     assert_eq!(rollback.run_id.as_deref(), Some("provision-demo-1"));
-    assert_eq!(rollback.generation, Some(1), "a rollback deletes nothing once a later run holds the namespace");
+    assert_eq!(
+        rollback.generation,
+        Some(1),
+        "a rollback deletes nothing once a later run holds the namespace"
+    );
 }
 
 #[test]

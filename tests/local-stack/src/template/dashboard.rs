@@ -48,7 +48,7 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use efs_fargate_core::steps::insights::collector::{METRIC_NAMESPACE, METRICS};
+    use efs_fargate_core::resources::collector::config::{METRIC_NAMESPACE, METRICS};
     use serde_json::Value;
 
     fn refs() -> BTreeMap<String, String> {

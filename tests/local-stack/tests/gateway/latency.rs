@@ -74,9 +74,13 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
 
     // Created: the Fargate profile is CREATING and the file system creating, so no mount target yet.
     let created = Instant::now();
-    let profile = fargate::ensure_profile(&clients, &run)
+    let profile = match fargate::converge(&clients, &settings, &run, None)
         .await
-        .expect("create the profile");
+        .expect("create the profile")
+    {
+        fargate::Converged::Created(profile) => profile,
+        other => panic!("not created: {other:?}"),
+    };
     assert_eq!(profile.status, "CREATING");
     let poll = efs::converge(&clients, &settings, &run, 0)
         .await

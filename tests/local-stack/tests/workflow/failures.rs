@@ -4,6 +4,7 @@
 use crate::support::*;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
+use efs_fargate_core::ledger::Ledger;
 use efs_fargate_core::steps::reaper::sweep;
 use jiff::{Timestamp, ToSpan};
 use local_stack::stack::{CLUSTER, StackOptions};
@@ -84,15 +85,8 @@ async fn an_expired_run_is_cleaned_up_by_the_reaper_through_the_cleanup_state_ma
     succeeded(&execution);
     let clients = &stack.stack.moto_clients;
     let later = Timestamp::now() + 2.hours();
-    let sweep_later = || {
-        sweep(
-            &clients.efs,
-            &clients.eks,
-            &clients.sfn,
-            &stack.stack.cleanup_arn,
-            later,
-        )
-    };
+    let ledger = Ledger::of(&clients.dynamodb, &workflow_tests::settings()).unwrap();
+    let sweep_later = || sweep(&ledger, &clients.eks, &clients.sfn, &stack.stack.cleanup_arn, later);
     let report = sweep_later().await.unwrap();
     assert_eq!(report.started.len(), 1, "{report:?}");
     let again = sweep_later().await.unwrap();

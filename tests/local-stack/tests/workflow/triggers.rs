@@ -7,7 +7,7 @@ use aws_sdk_eks::types::{AuthenticationMode, CreateAccessConfigRequest, VpcConfi
 use aws_sdk_sfn::types::ExecutionListItem;
 use efs_fargate_core::functions::Function;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
-use efs_fargate_core::ownership::{EXPIRES_AT_KEY, OPT_IN_TAG_KEY, Owner};
+use efs_fargate_core::ownership::OPT_IN_TAG_KEY;
 use efs_fargate_core::steps::reaper::execution_name;
 use local_stack::stack::{CLUSTER, StackOptions};
 use serde_json::{Value, json};
@@ -191,52 +191,16 @@ async fn an_expired_run_is_cleaned_up_by_the_reaper_on_its_schedule() {
     );
 
     // The TTL is on the wall clock, which no time scale moves: the run's expiry is moved instead,
-    // on both resources the reaper reads. moto tags no Fargate profile after its creation, so the
-    // profile is created again as it was, but for its expiry.
+    // in the ledger, the one place the reaper reads it (re-stamped as a run's end does).
     let expired = "2020-01-01T00:00:00Z";
-    let clients = &stack.stack.moto_clients;
-    let file_system = execution.output["resources"]["fileSystemId"]
-        .as_str()
-        .expect("a file system");
-    clients
-        .efs
-        .tag_resource()
-        .resource_id(file_system)
-        .tags(
-            aws_sdk_efs::types::Tag::builder()
-                .key(EXPIRES_AT_KEY)
-                .value(expired)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("re-tag the file system");
-    let name = Owner::new(CLUSTER, DEFAULT_NAMESPACE).fargate_profile_name();
-    let profile = clients
-        .eks
-        .delete_fargate_profile()
-        .cluster_name(CLUSTER)
-        .fargate_profile_name(&name)
-        .send()
-        .await
-        .expect("delete the profile")
-        .fargate_profile
-        .expect("the profile");
-    let mut tags = profile.tags.clone().unwrap_or_default();
-    tags.insert(EXPIRES_AT_KEY.to_string(), expired.to_string());
-    clients
-        .eks
-        .create_fargate_profile()
-        .cluster_name(CLUSTER)
-        .fargate_profile_name(&name)
-        .set_pod_execution_role_arn(profile.pod_execution_role_arn)
-        .set_subnets(profile.subnets)
-        .set_selectors(profile.selectors)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .expect("create the profile again");
+    let ledger =
+        efs_fargate_core::ledger::Ledger::of(&stack.stack.moto_clients.dynamodb, &workflow_tests::settings()).unwrap();
+    assert!(
+        ledger
+            .end_run(CLUSTER, DEFAULT_NAMESPACE, "provision-ttl-scheduled", Some(expired))
+            .await
+            .unwrap()
+    );
 
     let cleanups = stack
         .executions_when(&stack.stack.cleanup_arn, 1, Duration::from_secs(15))

@@ -5,7 +5,8 @@
 
 use aws_sdk_efs::types::AccessPointDescription;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
-use efs_fargate_core::steps::efs::{self, policy};
+use efs_fargate_core::resources::file_system::policy;
+use efs_fargate_core::steps::efs;
 use serde_json::{Value, json};
 use workflow_tests::{CLUSTER, NAMESPACE, OrPanic, World, error_name};
 

@@ -1,7 +1,8 @@
 //! epic02's storage: the encrypted file system, its KMS key, the NFS security group and the mount
 //! targets, and that namespaces do not share them.
 
-use efs_fargate_core::ownership::{EXPIRES_AT_KEY, Owner};
+use efs_fargate_core::ownership::{DEPLOYMENT_KEY, Owner};
+use efs_fargate_core::resources::Kind;
 use efs_fargate_core::steps::efs;
 use serde_json::json;
 use workflow_tests::{CLUSTER, NAMESPACE, OrPanic, World, error_name};
@@ -32,7 +33,15 @@ async fn efs_with_the_aws_managed_key_is_encrypted_reachable_from_private_subnet
     let fs = after_first
         .file_system(&first.file_system_id)
         .expect("file system exists");
-    assert_eq!(fs.tags.get(EXPIRES_AT_KEY), run.expires_at.as_ref());
+    // Expiry is the ledger's; the tags name the deployment, for people.
+    assert!(!fs.tags.keys().any(|k| k.ends_with("expires-at")), "{:?}", fs.tags);
+    assert_eq!(fs.tags.get(DEPLOYMENT_KEY), Some(&run.deployment));
+    let recorded = world.ledger().namespace(CLUSTER, NAMESPACE).await.unwrap();
+    let record = recorded.find(Kind::FileSystem, &run.owner().creation_token()).unwrap();
+    assert_eq!(record.resource_id.as_deref(), Some(first.file_system_id.as_str()));
+    assert_eq!(record.run, run.run_id);
+    assert_eq!(recorded.of_kind(Kind::MountTarget).count(), 3);
+    assert_eq!(recorded.header.unwrap().expires_at, run.expires_at);
     let mut zones: Vec<_> = fs.mount_targets.iter().map(|mt| mt.az.clone()).collect();
     zones.sort();
     assert_eq!(zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);

@@ -15,10 +15,10 @@ async fn fargate_profile_is_created_once_on_the_private_subnets() {
     let eks = &world.clients.eks;
     let run = world.prepared(json!({"clusterName": CLUSTER})).await;
 
-    let first = fargate::ensure_profile(&world.clients, &run).await.unwrap();
+    let first = world.ensure_profile(&run).await.unwrap();
     assert!(first.created);
     assert_eq!(first.profile_name, format!("fp-{NAMESPACE}"));
-    let second = fargate::ensure_profile(&world.clients, &run).await.unwrap();
+    let second = world.ensure_profile(&run).await.unwrap();
     assert!(!second.created);
     assert_eq!(second.profile_arn, first.profile_arn);
 
@@ -54,13 +54,13 @@ async fn an_existing_profile_with_another_spec_is_a_conflict_not_reused() {
     world
         .foreign_profile("arn:aws:iam::123456789012:role/someone-else", private_subnet_ids(&run))
         .await;
-    let (name, err) = error_name(fargate::ensure_profile(&world.clients, &run).await);
+    let (name, err) = error_name(world.ensure_profile(&run).await);
     assert_eq!(name, "FargateProfileConflict");
     assert!(err.to_string().contains("`adopt`"), "{err}");
     // Adopting it does not make a profile with another spec usable.
     let mut adopting = run.clone();
     adopting.request.adopt = vec![Adoptable::FargateProfile];
-    let (name, err) = error_name(fargate::ensure_profile(&world.clients, &adopting).await);
+    let (name, err) = error_name(world.ensure_profile(&adopting).await);
     assert_eq!(name, "FargateProfileConflict");
     assert!(err.to_string().contains("someone-else"), "{err}");
 }

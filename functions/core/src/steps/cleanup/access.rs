@@ -41,7 +41,9 @@ pub async fn remove(cx: &Context<'_>) -> Result<Removal> {
     }
     // A grant goes with the entry it was associated with.
     for grant in view.shared.iter().filter(|r| r.kind == Kind::BootstrapGrant) {
-        cx.ledger.forget(grant.place(), Kind::BootstrapGrant, &grant.key).await?;
+        cx.ledger
+            .forget(grant.place(), Kind::BootstrapGrant, &grant.key)
+            .await?;
     }
     Ok(removal)
 }
