@@ -8,7 +8,7 @@ use efs_fargate_core::Result;
 use efs_fargate_core::aws;
 use efs_fargate_core::ledger::Ledger;
 use efs_fargate_core::poll::Poll;
-use efs_fargate_core::resources::{Recorder, access_point};
+use efs_fargate_core::resources::{Kind, Recorder, access_point, kube_object};
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
 use efs_fargate_core::steps::k8s::namespace::{self, NamespaceOutput};
@@ -90,6 +90,25 @@ impl World {
         namespace::ensure_namespace(kube, recorder, run, RbacState::Current).await
     }
 
+    /// Applies `object` as `run`'s own, recorded in the ledger as the steps record what they make:
+    /// for tests that need an object of ours in a state the steps would not leave it in.
+    pub async fn apply_recorded<K>(&self, run: &Run, kind: Kind, api: &kube::Api<K>, object: &K) -> K
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+    {
+        let ledger = self.ledger();
+        let (owner, creator) = (run.owner(), run.creator());
+        let recorder = Recorder {
+            ledger: &ledger,
+            owner: &owner,
+            creator: &creator,
+        };
+        let kube = self.kube().await;
+        kube_object::apply(&kube, recorder, recorder.namespace(), kind, api, object)
+            .await
+            .expect("apply a recorded object")
+    }
+
     /// [`World::ensure_namespace_with`] through the world's own client.
     pub async fn ensure_namespace(&self, run: &Run) -> Result<NamespaceOutput> {
         self.ensure_namespace_with(&self.kube().await, run).await
@@ -146,7 +165,18 @@ impl World {
         let (_, storage) = self.provision(&run).await;
         self.storage_created(&run, &storage.file_system_id).await;
         self.poc_app_running(&run, &storage.file_system_id).await;
+        self.end_run(&run).await;
         (run, storage.file_system_id)
+    }
+
+    /// Ends `run`'s part in the ledger, as the state machine's last task does (it is no longer in
+    /// flight, so a cleanup of the cluster's last other namespace does not wait for it).
+    pub async fn end_run(&self, run: &Run) {
+        let owner = run.owner();
+        self.ledger()
+            .end_run(&owner.cluster, &owner.namespace, &run.run_id, None)
+            .await
+            .expect("end the run in the ledger");
     }
 
     /// The `kubernetes` cleanup action for `namespace` on [`CLUSTER`], called until done.

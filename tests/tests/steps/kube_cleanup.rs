@@ -4,6 +4,7 @@
 //! left as it was.
 
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
+use efs_fargate_core::resources::NOT_RECORDED;
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
 use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
@@ -76,18 +77,19 @@ async fn two_namespaces_share_a_cluster_without_collisions_and_the_last_one_out_
     let kube = world.kube().await;
     let log = world.clean_up_kubernetes("team-a").await;
     let last = log.last().unwrap();
-    assert!(
-        last.output.kept.contains(&format!(
-            "storageclass/{STORAGE_CLASS} (still used by a persistent volume)"
-        )),
-        "team-b's PV uses it: {last:?}"
+    assert_eq!(
+        last.output.kept,
+        [format!(
+            "what the namespaces of cluster {CLUSTER} share (still used by namespaces team-b)"
+        )],
+        "the ledger records team-b's objects: {last:?}"
     );
-    assert!(
-        last.output
-            .kept
-            .contains(&format!("csidriver/{CSI_DRIVER} (still used by a persistent volume)")),
-        "{last:?}"
-    );
+    for shared in [
+        fake.object("StorageClass", None, STORAGE_CLASS),
+        fake.object("CSIDriver", None, CSI_DRIVER),
+    ] {
+        assert!(shared.is_some(), "team-b still needs the storage objects");
+    }
     let left = ours(&kube).await;
     assert!(left.iter().all(|o| !o.contains("team-a")), "{left:?}");
     for object in [
@@ -218,7 +220,7 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
         format!("namespace/{OBSERVABILITY}"),
         format!("configmap/{OBSERVABILITY}/{CONFIG_MAP}"),
     ] {
-        let object = format!("{object} (not created by the workflow)");
+        let object = format!("{object} ({NOT_RECORDED})");
         assert!(kept.contains(&object), "{object} in {kept:?}");
     }
     assert_eq!(ours(&kube).await, Vec::<String>::new());

@@ -288,7 +288,7 @@ async fn someone_elses_role_under_the_collectors_name_is_a_conflict_and_is_never
         .find(|(action, _)| *action == CleanupAction::InsightsRole)
         .expect("the insights-role action ran");
     assert!(
-        role_step.output.kept[0].contains("not created by the workflow"),
+        role_step.output.kept[0].contains("not recorded as created by this deployment"),
         "{:?}",
         role_step.output.kept
     );

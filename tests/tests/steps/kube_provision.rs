@@ -3,6 +3,7 @@
 //! running a step again changes nothing.
 
 use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
+use efs_fargate_core::resources::Kind;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
 use efs_fargate_core::steps::k8s::manifests::{self, APP};
@@ -205,7 +206,9 @@ async fn no_pod_is_created_while_the_claim_is_unbound() {
     };
     let mut volume = manifests::persistent_volume(&run, APP, ours);
     volume.spec.as_mut().unwrap().storage_class_name = Some("another-class".into());
-    kube.apply(&kube.all(), &volume).await.unwrap();
+    world
+        .apply_recorded(&run, Kind::PersistentVolume, &kube.all(), &volume)
+        .await;
 
     for attempt in 0..5 {
         let status = world
@@ -248,7 +251,9 @@ async fn a_volume_of_ours_bound_elsewhere_or_on_another_file_system_is_a_conflic
     };
     let mut volume = manifests::persistent_volume(&run, APP, ours);
     volume.spec.as_mut().unwrap().claim_ref.as_mut().unwrap().name = Some("someone-elses-claim".into());
-    kube.apply(&kube.all(), &volume).await.unwrap();
+    world
+        .apply_recorded(&run, Kind::PersistentVolume, &kube.all(), &volume)
+        .await;
     let (name, err) = create(FS).await;
     assert_eq!(name, "PersistentVolumeConflict");
     assert!(err.to_string().contains("someone-elses-claim"), "{err}");

@@ -1,6 +1,7 @@
 //! epic05 against moto and the fake API server: the cross-read, the persistence check and the
 //! report, each run twice, and the failures that must be `ValidationFailed` with evidence.
 
+use efs_fargate_core::resources::Kind;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction};
 use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
@@ -169,7 +170,7 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
         .as_mut()
         .unwrap()
         .insert("variant".into(), "silent".into());
-    kube.apply(&pods, &silent).await.unwrap();
+    world.apply_recorded(&run, Kind::Pod, &pods, &silent).await;
     world.poc_app_running(&run, &fs).await;
 
     let last = validate::CROSS_READ_ATTEMPTS - 1;

@@ -220,6 +220,51 @@ impl Ledger {
         }
     }
 
+    /// Replaces `stale`, the record of a resource that no longer exists (deleted by hand, or with
+    /// its cluster), with `creator`'s intent to create it again; unless the record changed since.
+    /// The record that stands afterwards.
+    pub async fn renew(&self, stale: &Record, creator: &Creator) -> Result<Record> {
+        let place = stale.place();
+        let intent = Record {
+            resource_id: None,
+            run: creator.run_id.clone(),
+            generation: creator.generation,
+            state: RecordState::Intent,
+            recorded_at: Timestamp::now().to_string(),
+            attributes: BTreeMap::new(),
+            users: stale.users.clone(),
+            ..stale.clone()
+        };
+        let mut item = intent.to_item();
+        item.insert("deployment".into(), s(&self.deployment));
+        let put = self
+            .dynamodb
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#run = :run AND recordedAt = :recorded")
+            .expression_attribute_names("#run", "run")
+            .expression_attribute_values(":run", s(&stale.run))
+            .expression_attribute_values(":recorded", s(&stale.recorded_at))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(intent),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.get(place, stale.kind, &stale.key)
+                    .await?
+                    .ok_or_else(|| WorkflowError::LedgerConflict {
+                        record: format!("{} {}", stale.kind.as_str(), stale.key),
+                        detail: "it disappeared while a run renewed it".into(),
+                    })
+            }
+            Err(e) => Err(WorkflowError::from_sdk("dynamodb:PutItem", e)),
+        }
+    }
+
     /// Confirms `creator`'s intent: the resource exists as `resource_id`. Confirming again with the
     /// same id is no change; a record another run created is never taken over.
     pub async fn confirm(

@@ -113,11 +113,15 @@ where
             _ => Origin::Existing,
         });
     }
-    recorder.intend(place, kind, &name).await?;
+    let intent = recorder.intend(place, kind, &name).await?;
     if !kube.create_if_missing(api, object).await? {
-        // Created by someone else between our read and our write: theirs.
-        recorder.ledger.forget(place, kind, &name).await?;
-        return Ok(Origin::Existing);
+        // Created between our read and our write: by the run whose intent stands (another
+        // namespace's run on a shared object: it records it), else by someone else.
+        if intent.run == recorder.creator.run_id {
+            recorder.ledger.forget(place, kind, &name).await?;
+            return Ok(Origin::Existing);
+        }
+        return Ok(Origin::Workflow);
     }
     let uid = kube
         .get(api, &name)
@@ -129,8 +133,15 @@ where
 }
 
 /// Deletes the recorded object `record` names when it is still that object; forgets the record
-/// once the object is gone. `Ok(true)` while it still exists (deletion takes a while).
-pub async fn delete<K>(kube: &Kube, ledger: &Ledger, place: Place<'_>, record: &Record, api: &Api<K>) -> Result<bool>
+/// once the object is gone. While it still exists (deletion takes a while), says which it is
+/// (`kind/namespace/name`).
+pub async fn delete<K>(
+    kube: &Kube,
+    ledger: &Ledger,
+    place: Place<'_>,
+    record: &Record,
+    api: &Api<K>,
+) -> Result<Option<String>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
@@ -139,12 +150,12 @@ where
             if found.meta().deletion_timestamp.is_none() {
                 kube.delete(api, &record.key).await?;
             }
-            Ok(true)
+            Ok(Some(describe(&found)))
         }
         // Gone, or someone else's object under the name now: ours no longer exists.
         _ => {
             ledger.forget(place, record.kind, &record.key).await?;
-            Ok(false)
+            Ok(None)
         }
     }
 }
@@ -202,7 +213,9 @@ impl Objects<'_> {
                     record: format!("{} {name}", kind.as_str()),
                     detail: "its record disappeared while the object was being deleted".into(),
                 })?;
-        delete(self.kube, self.recorder.ledger, place, &record, api).await
+        Ok(delete(self.kube, self.recorder.ledger, place, &record, api)
+            .await?
+            .is_some())
     }
 }
 
@@ -225,12 +238,11 @@ where
     };
     let mut removal = Removal::done();
     for record in view.of_kind(kind) {
-        let what = format!("{} {}", kind.as_str(), record.key);
         if let Some(why) = scope.keeps(record) {
-            removal = removal.kept(what, why);
-        } else if delete(kube, ledger, place, record, api).await? {
+            removal = removal.kept(format!("{} {}", kind.as_str(), record.key), why);
+        } else if let Some(deleting) = delete(kube, ledger, place, record, api).await? {
             removal.done = false;
-            removal = removal.removed(what);
+            removal = removal.removed(deleting);
         }
     }
     Ok(removal)

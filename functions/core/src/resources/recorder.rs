@@ -29,10 +29,20 @@ impl<'a> Recorder<'a> {
         Place::Cluster(&self.owner.cluster)
     }
 
-    /// Records the intent to create `kind` `key` in `place`; the record that stands (an earlier
-    /// attempt's, or another run's).
+    /// Records the intent to create `kind` `key` in `place`, which the caller found missing; the
+    /// record that stands (an earlier attempt's, or another run's intent). A confirmed record of the
+    /// missing resource is stale (it was deleted by hand, or with its cluster) and is renewed.
     pub async fn intend(&self, place: Place<'_>, kind: Kind, key: &str) -> Result<Record> {
-        self.ledger.intend(place, kind, key, self.creator).await
+        let record = self.ledger.intend(place, kind, key, self.creator).await?;
+        if record.is_created() {
+            tracing::info!(
+                kind = kind.as_str(),
+                key,
+                "the recorded resource is gone: recorded anew"
+            );
+            return self.ledger.renew(&record, self.creator).await;
+        }
+        Ok(record)
     }
 
     /// Confirms that `kind` `key` is `id`: a new intent of this run, or one an interrupted attempt

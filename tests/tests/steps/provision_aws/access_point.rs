@@ -7,12 +7,16 @@ use aws_sdk_efs::types::AccessPointDescription;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::resources::file_system::policy;
 use efs_fargate_core::steps::efs;
+use efs_fargate_core::steps::prepare::PrepareOutput;
 use serde_json::{Value, json};
 use workflow_tests::{CLUSTER, NAMESPACE, OrPanic, World, error_name};
 
+/// `prepare` (which decides on the file system before anything is created), then the `efs` step.
 async fn converge(world: &World, input: Value) -> efs_fargate_core::Result<efs::EfsOutput> {
-    let run = world.prepared(input).await;
-    efs::converge(&world.clients, &workflow_tests::settings(), &run, 0)
+    let PrepareOutput::Ready { run } = world.try_prepare(input).await? else {
+        panic!("prepare did not finish")
+    };
+    efs::converge(&world.clients, &world.settings, &run, 0)
         .await
         .map(|poll| poll.output)
 }

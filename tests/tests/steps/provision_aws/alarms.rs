@@ -241,7 +241,7 @@ async fn cleanup_removes_our_alarms_only() {
             .output
             .kept
             .iter()
-            .any(|k| k.contains(&lookalike) && k.contains("not created by the workflow")),
+            .any(|k| k.contains(&lookalike) && k.contains("not recorded as created by this deployment")),
         "{progress:?}"
     );
     let after = world.inventory().await;

@@ -147,10 +147,14 @@ async fn encryption_at_rest_can_be_disabled_but_not_changed_afterwards() {
         .unwrap();
     assert!(!created.encrypted);
 
-    let encrypted = world.prepared(json!({"clusterName": CLUSTER})).await;
+    // Refused before anything is created, and by the step itself when handed such a run.
     let before = world.inventory().await;
+    let (name, err) = error_name(world.try_prepare(json!({"clusterName": CLUSTER})).await);
+    assert_eq!(name, "FileSystemConflict", "{err}");
+    let mut encrypted = plain.clone();
+    encrypted.request.encryption.at_rest = true;
     let (name, err) = error_name(
-        efs::converge(&world.clients, &workflow_tests::settings(), &encrypted, 0)
+        efs::converge(&world.clients, &world.settings, &encrypted, 0)
             .await
             .map(|poll| poll.output),
     );

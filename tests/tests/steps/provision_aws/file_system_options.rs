@@ -9,6 +9,7 @@ use aws_sdk_efs::types::{
 };
 use efs_fargate_core::ownership::RETENTION_KEY;
 use efs_fargate_core::steps::efs;
+use efs_fargate_core::steps::prepare::PrepareOutput;
 use serde_json::{Value, json};
 use workflow_tests::{CLUSTER, OrPanic, World, error_name};
 
@@ -60,9 +61,12 @@ async fn backup_status(world: &World, id: &str) -> Option<Status> {
     out.ok().and_then(|o| o.backup_policy().map(|p| p.status().clone()))
 }
 
+/// `prepare` (which decides on the file system before anything is created), then the `efs` step.
 async fn converge(world: &World, input: Value) -> efs_fargate_core::Result<efs::EfsOutput> {
-    let run = world.prepared(input).await;
-    efs::converge(&world.clients, &workflow_tests::settings(), &run, 0)
+    let PrepareOutput::Ready { run } = world.try_prepare(input).await? else {
+        panic!("prepare did not finish")
+    };
+    efs::converge(&world.clients, &world.settings, &run, 0)
         .await
         .map(|poll| poll.output)
 }
@@ -155,4 +159,58 @@ async fn performance_mode_and_retention_cannot_change_on_an_existing_file_system
         assert!(err.to_string().contains(named), "{err}");
     }
     assert_eq!(world.inventory().await, before);
+}
+
+/// A re-run that would fail on a conflict changes nothing first: not the lifecycle it could change
+/// in place, not the policy, not the alarms. `prepare` refuses it before anything is created, and
+/// the step itself, handed such a run anyway (an edited run re-run from the console), decides
+/// everything before it changes anything.
+#[tokio::test]
+async fn a_rerun_that_would_conflict_changes_no_setting_before_it_fails() {
+    let world = World::new().await;
+    let first = world.prepared(json!({"clusterName": CLUSTER})).await;
+    let (_, storage) = world.provision(&first).await;
+    let id = &storage.file_system_id;
+    let policy = || async {
+        world
+            .clients
+            .efs
+            .describe_file_system_policy()
+            .file_system_id(id)
+            .send()
+            .await
+            .or_panic("efs describe policy")
+            .policy
+    };
+    let before = (world.inventory().await, lifecycle(&world, id).await, policy().await);
+    assert!(!before.0.alarms.is_empty(), "the first run made its alarms");
+
+    let conflicting = json!({
+        "clusterName": CLUSTER,
+        "fileSystem": {"lifecycle": {"transitionToIA": "AFTER_7_DAYS"}},
+        "posixUser": {"uid": 1000, "gid": 2000},
+    });
+    let (name, err) = error_name(world.try_prepare(conflicting).await);
+    assert_eq!(name, "AccessPointConflict", "{err}");
+
+    let mut edited = first.clone();
+    edited.request.posix_user.gid = 2000;
+    edited.request.file_system.lifecycle.transition_to_ia = "AFTER_7_DAYS".into();
+    let (name, err) = error_name(efs::converge(&world.clients, &world.settings, &edited, 0).await);
+    assert_eq!(name, "AccessPointConflict", "{err}");
+    let mut other_mode = first.clone();
+    other_mode.request.file_system.performance_mode = efs_fargate_core::input::file_system::PerformanceMode::MaxIo;
+    other_mode.request.file_system.lifecycle.transition_to_ia = "AFTER_7_DAYS".into();
+    let (name, err) = error_name(efs::converge(&world.clients, &world.settings, &other_mode, 0).await);
+    assert_eq!(name, "FileSystemConflict", "{err}");
+
+    let after = (world.inventory().await, lifecycle(&world, id).await, policy().await);
+    assert_eq!(after, before, "not one setting changed");
+    assert_eq!(
+        after.1,
+        (
+            Some(TransitionToIaRules::After30Days),
+            Some(TransitionToPrimaryStorageClassRules::After1Access)
+        )
+    );
 }

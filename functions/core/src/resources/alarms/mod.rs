@@ -1,7 +1,9 @@
 //! The file system's CloudWatch alarms (the pattern's day-2 monitoring), each recorded in the
 //! namespace's part of the ledger and converged on every run: created when missing, corrected when
-//! they differ, deleted when the options no longer call for them. An alarm under one of our names
-//! that the ledger does not record is someone else's: left unchanged, and not reported as ours.
+//! they differ, deleted when the options no longer call for them. An alarm is known by its name
+//! alone, so one of ours must also still carry our tags: an alarm under one of our names that the
+//! ledger does not record, or that someone replaced (it lacks our tags), is someone else's: left
+//! unchanged, and not reported as ours.
 
 pub mod spec;
 
@@ -41,7 +43,12 @@ pub async fn converge(
     let mut ours = Vec::new();
     for spec in &wanted {
         let found = existing.iter().find(|a| a.alarm_name() == Some(spec.name.as_str()));
-        let recorded = view.find(Kind::Alarm, &spec.name).is_some();
+        let recorded = match found {
+            Some(alarm) => {
+                view.find(Kind::Alarm, &spec.name).is_some() && tagged_as_ours(cloudwatch, owner, alarm).await?
+            }
+            None => false,
+        };
         match found {
             Some(alarm) if !recorded => {
                 tracing::warn!(alarm = spec.name, arn = ?alarm.alarm_arn(), "an alarm the workflow did not create has its name; left unchanged");
@@ -67,6 +74,21 @@ pub async fn converge(
         }
     }
     Ok(ours)
+}
+
+/// Whether the alarm still carries this namespace's tags (one someone replaced under our name does
+/// not).
+async fn tagged_as_ours(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    owner: &Owner,
+    alarm: &aws_sdk_cloudwatch::types::MetricAlarm,
+) -> Result<bool> {
+    Ok(match alarm.alarm_arn() {
+        Some(arn) => aws::cloudwatch::alarm_tags(cloudwatch, arn)
+            .await?
+            .is_some_and(|tags| owner.owns(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
+        None => false,
+    })
 }
 
 async fn put(cloudwatch: &aws_sdk_cloudwatch::Client, spec: &AlarmSpec, tags: &[Tag]) -> Result<()> {
@@ -106,19 +128,33 @@ pub async fn remove(
         namespace: &owner.namespace,
     };
     let mut removal = Removal::done();
-    for alarm in aws::cloudwatch::alarms_with_prefix(cloudwatch, &owner.alarm_prefix()).await? {
+    let existing = aws::cloudwatch::alarms_with_prefix(cloudwatch, &owner.alarm_prefix()).await?;
+    for alarm in &existing {
         let name = alarm.alarm_name().unwrap_or_default();
         if view.find(Kind::Alarm, name).is_none() {
             removal = removal.kept(format!("alarm {name}"), NOT_RECORDED);
         }
     }
     for record in view.of_kind(Kind::Alarm) {
+        let what = format!("alarm {}", record.key);
         if let Some(why) = scope.keeps(record) {
-            removal = removal.kept(format!("alarm {}", record.key), why);
+            removal = removal.kept(what, why);
             continue;
         }
-        if aws::cloudwatch::delete_alarm(cloudwatch, &record.key).await? {
-            removal = removal.removed(record.key.clone());
+        let found = existing.iter().find(|a| a.alarm_name() == Some(record.key.as_str()));
+        match found {
+            Some(alarm) if !tagged_as_ours(cloudwatch, owner, alarm).await? => {
+                removal = removal.kept(
+                    what,
+                    "replaced under the workflow's name by someone else (it lacks our tags): left as it is",
+                );
+            }
+            Some(_) => {
+                if aws::cloudwatch::delete_alarm(cloudwatch, &record.key).await? {
+                    removal = removal.removed(record.key.clone());
+                }
+            }
+            None => {}
         }
         ledger.forget(place, Kind::Alarm, &record.key).await?;
     }

@@ -60,7 +60,8 @@ pub async fn converge(
         if view.of_kind(Kind::Collector).next().is_some() || view.of_kind(Kind::CollectorRole).next().is_some() {
             let everything = CleanupScope::default();
             remove_collector(kube, recorder.ledger, owner, &view, &everything).await?;
-            role::remove_role(&clients.iam, recorder.ledger, owner, &view, &everything).await?;
+            let name = role::role_name(recorder.ledger.deployment(), region, owner);
+            role::remove_role(&clients.iam, recorder.ledger, owner, &view, &everything, &name).await?;
             tracing::info!(namespace = %owner.namespace, "Container Insights collector removed: the run leaves it off");
         }
         return Ok(None);

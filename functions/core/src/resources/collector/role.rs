@@ -237,19 +237,26 @@ pub async fn ensure_role(
     Ok(role.arn().to_string())
 }
 
-/// Deletes the namespace's recorded collector role (in a rollback: its run's).
+/// Deletes the namespace's recorded collector role (in a rollback: its run's); a role under the
+/// collector's name (`name`) that the ledger does not record is reported and never touched.
 pub async fn remove_role(
     iam: &aws_sdk_iam::Client,
     ledger: &Ledger,
     owner: &Owner,
     view: &NamespaceView,
     scope: &CleanupScope,
+    name: &str,
 ) -> Result<Removal> {
     let place = Place::Namespace {
         cluster: &owner.cluster,
         namespace: &owner.namespace,
     };
     let mut removal = Removal::done();
+    if view.find(Kind::CollectorRole, name).is_none()
+        && let Some(role) = aws::iam::role_named(iam, name).await?
+    {
+        removal = removal.kept(format!("IAM role {}", role.role_name()), NOT_RECORDED);
+    }
     for record in view.of_kind(Kind::CollectorRole) {
         let what = format!("IAM role {}", record.key);
         if let Some(why) = scope.keeps(record) {

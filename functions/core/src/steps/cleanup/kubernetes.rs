@@ -119,18 +119,40 @@ async fn own_objects(kube: &Kube, cx: &Context<'_>) -> Result<Removal> {
     if !removal.done {
         return Ok(removal);
     }
-    Ok(removal.and(
-        remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::Namespace,
-            &kube.all::<Namespace>(),
-        )
-        .await?,
-    ))
+    let namespaces = kube.all::<Namespace>();
+    let removal = removal.and(remove_kind(kube, ledger, owner, view, scope, Kind::Namespace, &namespaces).await?);
+    let place = Place::Namespace {
+        cluster: &owner.cluster,
+        namespace,
+    };
+    Ok(removal.and(unrecorded(kube, ledger, place, Kind::Namespace, &namespaces, namespace).await?))
+}
+
+/// The object of `name` when it exists but the ledger does not record it (adopted, or not created
+/// by the workflow): reported as kept, never touched.
+async fn unrecorded<K>(
+    kube: &Kube,
+    ledger: &Ledger,
+    place: Place<'_>,
+    kind: Kind,
+    api: &kube::Api<K>,
+    name: &str,
+) -> Result<Removal>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let Some(found) = kube.get(api, name).await? else {
+        return Ok(Removal::done());
+    };
+    let recorded = ledger
+        .get(place, kind, name)
+        .await?
+        .is_some_and(|record| kube_object::is_recorded(&record, &found));
+    Ok(if recorded {
+        Removal::done()
+    } else {
+        Removal::done().kept(describe(&found), NOT_RECORDED)
+    })
 }
 
 /// Persistent volumes labelled as the namespace's that the ledger does not record: reported, left.
@@ -154,26 +176,72 @@ async fn unrecorded_volumes(kube: &Kube, owner: &Owner, view: &NamespaceView) ->
 /// so no provisioning run joins the cluster while its access is being taken away.
 async fn shared_objects(kube: &Kube, cx: &Context<'_>) -> Result<Removal> {
     let cluster = &cx.owner.cluster;
+    let place = Place::Cluster(cluster);
+    // What stays because it is not ours, reported every time.
+    let mut removal = unrecorded(
+        kube,
+        cx.ledger,
+        place,
+        Kind::StorageClass,
+        &kube.all::<StorageClass>(),
+        STORAGE_CLASS,
+    )
+    .await?;
+    removal = removal.and(
+        unrecorded(
+            kube,
+            cx.ledger,
+            place,
+            Kind::CsiDriver,
+            &kube.all::<CSIDriver>(),
+            CSI_DRIVER,
+        )
+        .await?,
+    );
+    let observability = kube.all::<Namespace>();
+    removal = removal.and(
+        unrecorded(
+            kube,
+            cx.ledger,
+            place,
+            Kind::LoggingNamespace,
+            &observability,
+            logging::NAMESPACE,
+        )
+        .await?,
+    );
+    let logging_config = kube.namespaced::<ConfigMap>(logging::NAMESPACE);
+    removal = removal.and(
+        unrecorded(
+            kube,
+            cx.ledger,
+            place,
+            Kind::LoggingConfig,
+            &logging_config,
+            logging::CONFIG_MAP,
+        )
+        .await?,
+    );
     let view = cx.ledger.cluster(cluster).await?;
     if !view.shared.iter().any(|r| r.kind.is_shared_kubernetes()) {
-        return Ok(Removal::done());
+        return Ok(removal);
     }
     if let Some(kept) = still_used(cx, &view).await? {
-        return Ok(kept);
+        return Ok(removal.and(kept));
     }
     if let Acquire::Held(held) =
         cluster_lease::acquire(cx.clients, cx.settings, cluster, cx.holder, "remove-shared").await?
     {
-        return Ok(Removal::pending().kept(
+        return Ok(removal.and(Removal::pending().kept(
             format!("what the namespaces of cluster {cluster} share"),
             format!("waiting for {}, which holds the cluster's lease", held.holder),
-        ));
+        )));
     }
     // Again under the lease: a run may have joined since the first look.
     let view = cx.ledger.cluster(cluster).await?;
     if let Some(kept) = still_used(cx, &view).await? {
         cluster_lease::release(cx.clients, cx.settings, cluster, cx.holder).await?;
-        return Ok(kept);
+        return Ok(removal.and(kept));
     }
     let volumes = kube
         .list(&kube.all::<PersistentVolume>(), &ListParams::default())
@@ -193,15 +261,17 @@ async fn shared_objects(kube: &Kube, cx: &Context<'_>) -> Result<Removal> {
         })
         .map(describe)
         .collect::<Vec<_>>();
-    let mut removal = remove_shared(
-        kube,
-        cx.ledger,
-        cluster,
-        Kind::StorageClass,
-        &kube.all::<StorageClass>(),
-        class_users,
-    )
-    .await?;
+    removal = removal.and(
+        remove_shared(
+            kube,
+            cx.ledger,
+            cluster,
+            Kind::StorageClass,
+            &kube.all::<StorageClass>(),
+            class_users,
+        )
+        .await?,
+    );
     removal = removal.and(
         remove_shared(
             kube,
@@ -262,10 +332,9 @@ where
             ),
         ));
     }
-    Ok(if kube_object::delete(kube, ledger, place, &record, api).await? {
-        Removal::pending().removed(format!("{} {name}", kind.as_str()))
-    } else {
-        Removal::done()
+    Ok(match kube_object::delete(kube, ledger, place, &record, api).await? {
+        Some(deleting) => Removal::pending().removed(deleting),
+        None => Removal::done(),
     })
 }
 

@@ -279,7 +279,11 @@ async fn act(action: CleanupAction, cx: &kubernetes::Context<'_>) -> Result<Remo
     Ok(match action {
         CleanupAction::Kubernetes => kubernetes::remove(cx).await?,
         CleanupAction::Alarms => alarms::remove(&clients.cloudwatch, ledger, owner, view, scope).await?,
-        CleanupAction::InsightsRole => role::remove_role(&clients.iam, ledger, owner, view, scope).await?,
+        CleanupAction::InsightsRole => {
+            let region = clients.config.region().map(|r| r.to_string()).unwrap_or_default();
+            let name = role::role_name(ledger.deployment(), &region, owner);
+            role::remove_role(&clients.iam, ledger, owner, view, scope, &name).await?
+        }
         CleanupAction::FargateProfile => fargate(cx).await?,
         CleanupAction::MountTargets => mount_targets::remove(&clients.efs, ledger, owner, view, scope).await?,
         CleanupAction::FileSystem => {

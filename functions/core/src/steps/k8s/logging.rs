@@ -117,9 +117,9 @@ pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Remov
     let mut removal = Removal::done();
     let ours = ledger.get(place, Kind::LoggingConfig, CONFIG_MAP).await?;
     if let Some(record) = &ours
-        && kube_object::delete(kube, ledger, place, record, &config_maps).await?
+        && let Some(deleting) = kube_object::delete(kube, ledger, place, record, &config_maps).await?
     {
-        removal = Removal::pending().removed(format!("configmap/{NAMESPACE}/{CONFIG_MAP}"));
+        removal = Removal::pending().removed(deleting);
     }
     let Some(record) = ledger.get(place, Kind::LoggingNamespace, NAMESPACE).await? else {
         return Ok(removal);
@@ -138,9 +138,9 @@ pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Remov
             format!("still holds {}", foreign.join(", ")),
         ));
     }
-    if kube_object::delete(kube, ledger, place, &record, &kube.all::<Namespace>()).await? {
+    if let Some(deleting) = kube_object::delete(kube, ledger, place, &record, &kube.all::<Namespace>()).await? {
         removal.done = false;
-        removal = removal.removed(format!("namespace/{NAMESPACE}"));
+        removal = removal.removed(deleting);
     }
     Ok(removal)
 }

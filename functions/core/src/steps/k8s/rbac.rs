@@ -221,8 +221,8 @@ pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Remov
     };
     let what = format!("clusterrole/{NAME} and its binding");
     match kube_object::delete(kube, ledger, place, &record, &kube.all::<ClusterRole>()).await {
-        Ok(true) => Ok(Removal::pending().removed(what)),
-        Ok(false) => Ok(Removal::done()),
+        Ok(Some(_)) => Ok(Removal::pending().removed(what)),
+        Ok(None) => Ok(Removal::done()),
         // Out of sight (no rights left: the role is gone already).
         Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => {
             ledger.forget(place, Kind::Rbac, NAME).await?;
