@@ -45,6 +45,8 @@ pub async fn moto() -> MotoGuard {
     };
     guard.expect_ok("POST", "/moto-api/reset", "");
     guard.expect_ok("POST", "/moto-api/config", DEFAULT_CONFIG);
+    // Every deployment has its ledger; the local settings name this one.
+    crate::create_ledger_table(&guard.clients().dynamodb, crate::LEDGER_TABLE).await;
     guard
 }
 

@@ -47,6 +47,9 @@ pub fn client(cluster: &str, endpoint: &str, ca_pem: &[u8], token: EksToken) -> 
     config.root_cert = Some(certificates);
     config.auth_info.token = Some(token.into_secret());
     config.read_timeout = Some(READ_TIMEOUT);
+    // kube retries 429/503/504 up to 15 times with backoff of up to 1000 s, far past a Lambda's
+    // timeout: the state machines retry `KubernetesUnavailable` themselves, visibly and bounded.
+    config.default_retry = false;
     kube::Client::try_from(config).map_err(|e| WorkflowError::from_kube(cluster, "building the client", e))
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -29,6 +30,7 @@ pub struct FakeKube {
     endpoint: String,
     ca_pem: String,
     cluster: Arc<Cluster>,
+    available: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     server: Option<JoinHandle<()>>,
 }
@@ -79,10 +81,12 @@ impl FakeKube {
                 config.authorized_access_keys.map(|keys| keys.into_iter().collect()),
             ),
         };
+        let available = Arc::new(AtomicBool::new(true));
         let api = Arc::new(Api {
             cluster: Arc::clone(&cluster),
             auth,
             server_address: address.to_string(),
+            available: Arc::clone(&available),
         });
         let (shutdown, stopped) = watch::channel(false);
         let server = tokio::spawn(http_server::serve(listener, acceptor, api, stopped));
@@ -99,6 +103,7 @@ impl FakeKube {
             endpoint,
             ca_pem: identity.ca_pem,
             cluster,
+            available,
             shutdown,
             server: Some(server),
         })
@@ -127,6 +132,12 @@ impl FakeKube {
         self.cluster
             .get(&ObjectKey::new(kind, namespace.unwrap_or_default(), name))
             .ok()
+    }
+
+    /// An outage (`false`): every request is answered 503 ServiceUnavailable until it is over
+    /// (`true`); what the server stores is kept, and pods go on running.
+    pub fn set_available(&self, available: bool) {
+        self.available.store(available, Ordering::SeqCst);
     }
 
     /// Stops listening and waits for the listener to finish; pods stop too.

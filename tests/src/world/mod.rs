@@ -26,8 +26,8 @@ use serde_json::{Value, json};
 use crate::check::OrPanic;
 use crate::events::{cleanup_event, prepare_event};
 use crate::{
-    CLUSTER, Foreign, Inventory, LEASE_TABLE, LEDGER_TABLE, MotoGuard, SeededCluster, create_lease_table,
-    create_ledger_table, inventory, moto, seed_foreign_resources, seed_network, settings,
+    CLUSTER, Foreign, Inventory, LEASE_TABLE, MotoGuard, SeededCluster, create_lease_table, inventory, moto,
+    seed_foreign_resources, seed_network, settings,
 };
 
 /// The AWS cleanup actions, in the cleanup state machine's order (everything after `kubernetes`).
@@ -47,11 +47,10 @@ pub struct World {
 }
 
 impl World {
-    /// moto alone, with the ownership ledger: no network, no cluster.
+    /// moto alone (with the ownership ledger, as every deployment has): no network, no cluster.
     pub async fn empty() -> Self {
         let moto = moto().await;
         let clients = moto.clients();
-        create_ledger_table(&clients.dynamodb, LEDGER_TABLE).await;
         Self {
             clients,
             settings: settings(),

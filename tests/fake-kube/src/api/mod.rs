@@ -6,6 +6,7 @@ pub mod path;
 pub mod status;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -25,6 +26,8 @@ pub struct Api {
     pub auth: Auth,
     /// `127.0.0.1:PORT`, for `/api`'s `serverAddressByClientCIDRs`.
     pub server_address: String,
+    /// False during an outage: every request is answered 503, and nothing is stored or changed.
+    pub available: Arc<AtomicBool>,
 }
 
 impl Api {
@@ -44,6 +47,12 @@ impl Api {
     }
 
     async fn respond(&self, request: Request<Incoming>) -> Result<Reply, ApiError> {
+        if !self.available.load(Ordering::SeqCst) {
+            return Err(ApiError::new(
+                Reason::ServiceUnavailable,
+                "the API server is unavailable (an outage the test made)",
+            ));
+        }
         let (parts, body) = request.into_parts();
         let route = Route::parse(parts.uri.path())
             .ok_or_else(|| ApiError::new(Reason::NotFound, "the server could not find the requested resource"))?;

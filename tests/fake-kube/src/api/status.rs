@@ -15,6 +15,8 @@ pub enum Reason {
     AlreadyExists,
     UnsupportedMediaType,
     Invalid,
+    /// The whole API server is unavailable ([`crate::FakeKube::set_available`]).
+    ServiceUnavailable,
 }
 
 impl Reason {
@@ -28,6 +30,7 @@ impl Reason {
             Reason::AlreadyExists => 409,
             Reason::UnsupportedMediaType => 415,
             Reason::Invalid => 422,
+            Reason::ServiceUnavailable => 503,
         }
     }
 
@@ -41,6 +44,7 @@ impl Reason {
             Reason::AlreadyExists => "AlreadyExists",
             Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::Invalid => "Invalid",
+            Reason::ServiceUnavailable => "ServiceUnavailable",
         }
     }
 }

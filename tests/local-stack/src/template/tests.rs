@@ -49,7 +49,7 @@ fn the_repository_template_gives_its_two_rules_and_the_reaper_schedule() {
         json!({
             "source": ["aws.states"],
             "detail-type": ["Step Functions Execution Status Change"],
-            "detail": {"status": ["TIMED_OUT", "ABORTED"], "stateMachineArn": ["arn:provision"]},
+            "detail": {"status": ["TIMED_OUT", "ABORTED", "FAILED"], "stateMachineArn": ["arn:provision"]},
         })
     );
     assert!(rollback.enabled);

@@ -50,6 +50,22 @@ async fn clean(clients: &AwsClients, run: &Run, action: CleanupAction) -> Cleanu
     cleanup(clients, &settings(), event).await.expect("cleanup step")
 }
 
+/// Waits (a few windows at most) until the gateway describes the file system as available.
+async fn until_available(clients: &AwsClients, file_system_id: &str) {
+    let deadline = Instant::now() + 5 * WINDOW;
+    loop {
+        let described = aws::efs::file_system(&clients.efs, file_system_id)
+            .await
+            .expect("describe the file system")
+            .expect("the file system exists");
+        if *described.life_cycle_state() == LifeCycleState::Available {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the file system never became available");
+        tokio::time::sleep(MARGIN).await;
+    }
+}
+
 async fn profile_status(clients: &AwsClients, run: &Run, name: &str) -> Option<FargateProfileStatus> {
     aws::eks::fargate_profile(&clients.eks, &run.request.cluster_name, name)
         .await
@@ -95,7 +111,10 @@ async fn status_loops_wait_while_resources_are_creating_and_deleting() {
     assert!(created.elapsed() < WINDOW, "too slow to observe the window");
 
     // After the window: the profile is ACTIVE, and the mount targets get created, creating in turn.
+    // The window counts from each resource's own creation, so the test waits for the file system
+    // rather than for a time it cannot know.
     sleep_until(created + WINDOW + MARGIN).await;
+    until_available(&clients, &storage.file_system_id).await;
     let poll = fargate::profile(&clients, &settings, &run, None, 1).await.unwrap();
     assert!(poll.ready, "{poll:?}");
     let mount_targets_created = Instant::now();

@@ -164,6 +164,7 @@ async fn moto_step_functions_engine_invokes_the_handlers_through_the_gateway() {
     let gateway = gateway
         .serve(local_stack::GatewayConfig::new(moto.endpoint(), context))
         .expect("serve");
+    workflow_tests::create_ledger_table(&clients.dynamodb, workflow_tests::LEDGER_TABLE).await;
 
     let payload = json!({ "action": "fargate-profile", "clusterName": "demo", "namespace": "ns" });
     let definition = json!({

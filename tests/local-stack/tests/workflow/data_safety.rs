@@ -1,6 +1,7 @@
-//! Issue 7's scenarios end to end: a failed re-run, a shared KMS alias, look-alikes under our names,
-//! two runs of one namespace at once, and a cleanup while the Kubernetes API is down. Each checks
-//! that nothing another run (or someone else) created is deleted.
+//! Data safety end to end: a failed re-run, a shared KMS alias, look-alikes under our names, two
+//! runs of one namespace at once, and a cleanup while the Kubernetes API is down and after it is
+//! back. Each checks that nothing another run (or someone else) created is deleted, and that what
+//! the ledger records is removed in the end.
 
 use crate::support::*;
 use aws_sdk_sfn::types::ExecutionStatus;
@@ -29,7 +30,8 @@ async fn a_failed_rerun_leaves_the_first_run_and_its_files_as_they_were() {
     let files = stack.stack.kube.store_files(&fs);
     assert!(files.keys().any(|f| f.ends_with("out1.txt")), "{files:?}");
 
-    // A conflicting setting, plus a new KMS alias: the re-run creates a key, then fails.
+    // A conflicting setting (a new KMS alias for an existing file system): the re-run is refused
+    // by `prepare`, before it creates anything, so there is nothing to roll back.
     let rerun = stack
         .provision(
             "provision-rerun",
@@ -38,20 +40,16 @@ async fn a_failed_rerun_leaves_the_first_run_and_its_files_as_they_were() {
         .await;
     assert_eq!(rerun.status, ExecutionStatus::Failed, "{rerun:?}");
     assert_eq!(rerun.error.as_deref(), Some("FileSystemConflict"), "{rerun:?}");
-    let cleanup = rollback_cleanup(&stack).await;
-    succeeded(&cleanup);
-    assert_eq!(cleanup.output["runId"], "provision-rerun");
-    let kept = cleanup.output["actions"]["fileSystem"]["kept"].to_string();
-    assert!(kept.contains("created by run provision-first"), "{kept}");
+    assert_eq!(
+        stack.entries(&rerun.execution_arn, "CreateNamespace").await,
+        0,
+        "refused in prepare"
+    );
+    let cleanups = stack.stack.executions(&stack.stack.cleanup_arn).await.unwrap();
+    assert!(cleanups.is_empty(), "nothing to roll back: {cleanups:?}");
 
     let after = inventory(&stack.stack.moto_clients, CLUSTER).await;
-    assert_eq!(after.file_systems, before.file_systems, "file system and mount targets");
-    assert_eq!(after.fargate_profiles, before.fargate_profiles);
-    assert_eq!(after.security_groups, before.security_groups);
-    assert_eq!(
-        after.kms_keys, before.kms_keys,
-        "the re-run's own key is scheduled for deletion"
-    );
+    assert_eq!(after, before, "not even the re-run's key was created");
     assert!(stack.stack.kube.object("Namespace", None, DEFAULT_NAMESPACE).is_some());
     for kind in ["ClusterRole", "ClusterRoleBinding"] {
         assert!(
@@ -60,7 +58,7 @@ async fn a_failed_rerun_leaves_the_first_run_and_its_files_as_they_were() {
                 .kube
                 .object(kind, None, efs_fargate_core::steps::k8s::rbac::NAME)
                 .is_some(),
-            "the first run's {kind} outlives the rollback"
+            "the first run's {kind} outlives the failed re-run"
         );
     }
     let now = stack.stack.kube.store_files(&fs);
@@ -93,7 +91,7 @@ async fn a_shared_kms_key_stays_until_the_last_namespace_using_it_is_cleaned_up(
     let first = stack.cleanup("cleanup-team-a", "team-a").await;
     assert_eq!(key_state().await.as_deref(), Some("Enabled"), "team-b still uses it");
     let kept = first.output["actions"]["kmsKey"]["kept"].to_string();
-    assert!(kept.contains("still encrypts file system"), "{kept}");
+    assert!(kept.contains("still used by demo/team-b"), "{kept}");
     stack.cleanup("cleanup-team-b", "team-b").await;
     assert_eq!(key_state().await, None, "alias removed with the key");
     assert_eq!(stack.ours_left().await, Vec::<String>::new());
@@ -154,7 +152,7 @@ async fn look_alikes_under_our_names_are_conflicts_and_adopting_a_namespace_is_e
     assert!(
         cleanup.output["actions"]["kubernetes"]["kept"]
             .to_string()
-            .contains("namespace/team-data (not created by the workflow)"),
+            .contains("namespace/team-data (not recorded as created by this deployment"),
         "{cleanup:?}"
     );
     assert!(
@@ -198,9 +196,12 @@ async fn of_two_runs_of_one_namespace_started_together_exactly_one_proceeds() {
     stack.shutdown().await;
 }
 
+/// With the Kubernetes API down, cleanup removes every AWS resource it can, but keeps the
+/// workflow's access entry while the ledger still records Kubernetes objects of ours on the cluster:
+/// once the API is back, a later cleanup reaches and removes them, and the access entry last.
 #[tokio::test]
-async fn with_the_kubernetes_api_down_cleanup_removes_every_aws_resource_and_reports_the_rest() {
-    let mut stack = stack(StackOptions::default()).await;
+async fn with_the_kubernetes_api_down_cleanup_keeps_its_access_and_a_later_cleanup_finishes() {
+    let stack = stack(StackOptions::default()).await;
     succeeded(
         &stack
             .provision(
@@ -209,7 +210,7 @@ async fn with_the_kubernetes_api_down_cleanup_removes_every_aws_resource_and_rep
             )
             .await,
     );
-    stack.stack.stop_kubernetes().await;
+    stack.stack.kube.set_available(false);
     let input = json!({"clusterName": CLUSTER, "namespace": DEFAULT_NAMESPACE});
     let cleanup = stack
         .stack
@@ -228,8 +229,23 @@ async fn with_the_kubernetes_api_down_cleanup_removes_every_aws_resource_and_rep
     );
     assert_eq!(
         stack.ours_left().await,
+        [format!("access entry {}", local_stack::stack::CLUSTER_ACCESS_ROLE)],
+        "every other AWS resource of ours is gone; the access entry stays for the objects"
+    );
+    assert!(stack.stack.kube.object("Namespace", None, DEFAULT_NAMESPACE).is_some());
+
+    stack.stack.kube.set_available(true);
+    let again = stack
+        .stack
+        .run(&stack.stack.cleanup_arn, "cleanup-k8s-back", &input, TIMEOUT)
+        .await
+        .unwrap();
+    succeeded(&again);
+    assert!(stack.stack.kube.object("Namespace", None, DEFAULT_NAMESPACE).is_none());
+    assert_eq!(
+        stack.ours_left().await,
         Vec::<String>::new(),
-        "every AWS resource of ours is gone"
+        "then nothing of ours is left"
     );
     stack.shutdown().await;
 }

@@ -212,24 +212,25 @@ async fn install(kube: &Kube, recorder: Recorder<'_>, run: &Run) -> Result<()> {
 }
 
 /// Deletes our recorded ClusterRole (its binding and the reader role are owned by it and go with
-/// it). Deleting it ends the workflow's rights on the cluster, so it is the last Kubernetes call of
-/// the cluster's last cleanup.
+/// it), and forgets it at once: deleting it ends the workflow's rights on the cluster, so nothing
+/// could look again. It is the last Kubernetes call of the cluster's last cleanup.
 pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Removal> {
     let place = Place::Cluster(cluster);
     let Some(record) = ledger.get(place, Kind::Rbac, NAME).await? else {
         return Ok(Removal::done());
     };
-    let what = format!("clusterrole/{NAME} and its binding");
-    match kube_object::delete(kube, ledger, place, &record, &kube.all::<ClusterRole>()).await {
-        Ok(Some(_)) => Ok(Removal::pending().removed(what)),
-        Ok(None) => Ok(Removal::done()),
-        // Out of sight (no rights left: the role is gone already).
-        Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => {
-            ledger.forget(place, Kind::Rbac, NAME).await?;
-            Ok(Removal::done())
-        }
-        Err(other) => Err(other),
-    }
+    let removed = match kube_object::delete(kube, ledger, place, &record, &kube.all::<ClusterRole>()).await {
+        Ok(deleting) => deleting.is_some(),
+        // Out of sight: the role is gone already, and the workflow's rights with it.
+        Err(WorkflowError::ClusterAuthFailed { code: 403, .. }) => false,
+        Err(other) => return Err(other),
+    };
+    ledger.forget(place, Kind::Rbac, NAME).await?;
+    Ok(if removed {
+        Removal::done().removed(format!("clusterrole/{NAME} and its binding"))
+    } else {
+        Removal::done()
+    })
 }
 
 #[cfg(test)]
