@@ -45,7 +45,7 @@ FUNCTIONS = {
 # Exact payload keys per function and action (the handlers deny unknown fields).
 EVENT_KEYS = {
     ("prepare", ""): {"runId", "startedAt", "input", "executionArn", "attempt"},
-    ("prepare", "grant-bootstrap"): {"action", "run", "attempt"},
+    ("prepare", "grant-bootstrap"): {"action", "run", "attempt", "executionArn"},
     ("prepare", "revoke-bootstrap"): {"action", "run"},
     ("fargate-profile", "namespace"): {"action", "run"},
     ("fargate-profile", "*"): {"action", "run", "attempt", "executionArn"},
@@ -54,13 +54,13 @@ EVENT_KEYS = {
     ("storage-class", "*"): {"action", "run", "fileSystemId", "accessPointId"},
     ("poc-app", "*"): {"action", "run", "fileSystemId", "accessPointId", "attempt"},
     ("validate", "*"): {"action", "run", "fileSystemId", "accessPointId", "attempt"},
-    ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error",
-                             "bootstrapGranted"},
+    ("rollback", "failed"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "error"},
     ("rollback", "succeeded"): {"runId", "clusterName", "namespace", "onFailure", "executionArn", "outcome", "run",
                                 "executionOutput"},
     ("cleanup", "lease"): {"action", "clusterName", "namespace", "executionArn", "attempt"},
-    ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "executionArn", "outcomes"},
-    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "executionArn", "attempt", "removed"},
+    ("cleanup", "finish"): {"action", "clusterName", "namespace", "runId", "generation", "executionArn", "outcomes"},
+    ("cleanup", "*"): {"action", "clusterName", "namespace", "runId", "generation", "executionArn", "attempt",
+                       "removed"},
 }
 
 
@@ -97,7 +97,9 @@ SCENARIOS: dict[str, dict] = {
     "cl-dependency": {"errors": {"cleanup:security-group": ("DependencyNotReady", 1)}},
     "cl-cap": {"doneAfter": {"mount-targets": 999}},
     "cl-fails": {"errors": {"cleanup:kms-key": ("AccessDenied", 99)}},
-    "cl-rollback": {"runId": "provision-run-7"},
+    "cl-rollback": {"runId": "provision-run-7", "generation": 7},
+    "cl-expired": {"generation": 3},
+    "cl-run": {"runId": "provision-run-8"},
     "cl-lease": {"doneAfter": {"lease": 3}},
 }
 lock = threading.Lock()
@@ -202,6 +204,8 @@ def fake(fn: str, event: dict) -> tuple[str, dict]:
             return label, poll(event, sc.get("doneAfter", {}).get(action, 1), {"removed": [], "kept": []})
         if event["runId"] != sc.get("runId"):
             raise LambdaError(label, "InvalidInput", f"runId {event['runId']}")
+        if event["generation"] != sc.get("generation"):
+            raise LambdaError(label, "InvalidInput", f"generation {event['generation']}")
         # Each call passes back what the earlier ones removed; the first call removes something.
         removed = event["removed"] + ([f"{action}-1"] if event["attempt"] == 0 else [])
         return label, poll(event, sc.get("doneAfter", {}).get(action, 1), {"removed": removed, "kept": []})
@@ -309,8 +313,9 @@ def run_scenarios(moto_port: int) -> int:
     for label in SCENARIOS:
         if label.startswith("cl-"):
             arn, payload = machines["cleanup"], {"clusterName": "demo", "namespace": label, "reason": "smoke"}
-            if "runId" in SCENARIOS[label]:
-                payload["runId"] = SCENARIOS[label]["runId"]
+            for key in ("runId", "generation"):
+                if key in SCENARIOS[label]:
+                    payload[key] = SCENARIOS[label][key]
         else:
             arn, payload = machines["provision"], {"clusterName": "demo"}
         executions[label] = sfn.start_execution(stateMachineArn=arn, name=f"{label}.{int(started)}",
@@ -423,6 +428,8 @@ def check(label: str, result: dict, seq: list[str]) -> None:
         assert seq.index("cleanup:kms-key!AccessDenied") < seq.index("cleanup:access-entry"), seq
     elif label == "cl-rollback":
         assert status == "SUCCEEDED" and output["runId"] == "provision-run-7", output
+    elif label in ("cl-expired", "cl-run"):
+        assert status == "SUCCEEDED" and seq[-1] == "cleanup:finish", (status, seq)
     elif label == "cl-lease":
         assert status == "SUCCEEDED" and seq.count("cleanup:lease") == 3, seq
         assert seq.index("cleanup:lease") == 0 and seq[-1] == "cleanup:finish", seq

@@ -199,15 +199,18 @@ fn add_step(states: &mut States, policy: &RetryPolicy, step: &Step, next: String
 
 /// With `runId` and `generation` (a rollback) only what that run created is deleted, and nothing
 /// once a later run holds the namespace; with `generation` alone (the TTL reaper) everything the
-/// ledger records, unless a later run holds the namespace; with neither (the CLI, the console)
-/// everything the ledger records for the namespace.
+/// ledger records, unless a later run holds the namespace; with `runId` alone (a person undoing one
+/// run) only what that run created; with neither (the CLI, the console) everything the ledger
+/// records for the namespace. Absent fields become null, so no later path reads a missing one.
 fn add_init(states: &mut States) {
     states.add(
         "Init",
         Choice {
             choices: vec![
-                Condition::is_present("$.runId").then("InitRollback"),
+                Condition::all([Condition::is_present("$.runId"), Condition::is_present("$.generation")])
+                    .then("InitRollback"),
                 Condition::is_present("$.generation").then("InitExpired"),
+                Condition::is_present("$.runId").then("InitRun"),
             ],
             default: "InitNamespace".into(),
         },
@@ -230,6 +233,15 @@ fn add_init(states: &mut States) {
                 "A rollback: only what run `runId` created (the reason stays in the execution input).".into(),
             ),
             parameters: base().path("runId", "$.runId").path("generation", "$.generation"),
+            result_path: None,
+            next: "AcquireLease".into(),
+        },
+    );
+    states.add(
+        "InitRun",
+        Pass {
+            comment: Some("Only what run `runId` created, whichever run holds the namespace now.".into()),
+            parameters: base().path("runId", "$.runId").set("generation", Json::Null),
             result_path: None,
             next: "AcquireLease".into(),
         },

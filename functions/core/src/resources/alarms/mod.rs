@@ -149,12 +149,10 @@ pub async fn remove(
                     "replaced under the workflow's name by someone else (it lacks our tags): left as it is",
                 );
             }
-            Some(_) => {
-                if aws::cloudwatch::delete_alarm(cloudwatch, &record.key).await? {
-                    removal = removal.removed(record.key.clone());
-                }
+            Some(_) if aws::cloudwatch::delete_alarm(cloudwatch, &record.key).await? => {
+                removal = removal.removed(record.key.clone());
             }
-            None => {}
+            _ => {}
         }
         ledger.forget(place, Kind::Alarm, &record.key).await?;
     }
