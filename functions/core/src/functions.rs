@@ -5,7 +5,7 @@
 use crate::handler::{Context, invoke};
 use crate::steps::k8s::{poc_app, validate};
 use crate::steps::{cleanup, efs, fargate, prepare, reaper, rollback, storage_class};
-use lambda_runtime::Diagnostic;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -29,6 +29,21 @@ pub enum FunctionSelectError {
 
 fn allowed_names() -> String {
     Function::ALL.map(Function::name).join(", ")
+}
+
+/// Serves one of the workflow's functions as a Lambda function: JSON logs when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`, clients and settings from the environment once per cold start,
+/// errors reported with their stable name.
+pub async fn serve(function: Function) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let context = Arc::new(Context::from_env().await?);
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<serde_json::Value>| {
+            let context = context.clone();
+            async move { function.invoke(&context, event.payload).await }
+        },
+    ))
+    .await
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,10 @@
-//! Serving a function in Lambda: logging set-up, clients and settings built once per cold start.
+//! What every function shares in Lambda: clients and settings built once per cold start, and the
+//! parsing of its event.
 
 use crate::clients::AwsClients;
 use crate::error::WorkflowError;
 use crate::settings::Settings;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -13,21 +14,6 @@ use std::sync::Arc;
 pub struct Context {
     pub clients: AwsClients,
     pub settings: Settings,
-}
-
-/// Serves one of the workflow's functions as a Lambda function: JSON logs when
-/// `AWS_LAMBDA_LOG_FORMAT=JSON`, clients and settings from the environment once per cold start,
-/// errors reported with their stable name.
-pub async fn serve(function: crate::functions::Function) -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    let context = Arc::new(Context::from_env().await?);
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<serde_json::Value>| {
-            let context = context.clone();
-            async move { function.invoke(&context, event.payload).await }
-        },
-    ))
-    .await
 }
 
 impl Context {

@@ -2,8 +2,9 @@
 //! state machine as JSON, so each step is re-runnable from it alone.
 
 use crate::error::{Result, WorkflowError};
-use crate::input::{ProvisionRequest, rules};
+use crate::input::ProvisionRequest;
 use crate::ownership::Owner;
+use crate::rules;
 use serde::{Deserialize, Serialize};
 
 /// The longest a provisioning run may live: the provisioning state machine's `TimeoutSeconds`

@@ -2,8 +2,8 @@
 //! `template.yaml`, or by the local stack), as opposed to per-execution input.
 
 use crate::error::{Result, WorkflowError};
-use crate::input::rules;
-use crate::pacing::TimeScale;
+use crate::rules;
+use crate::time_scale::TimeScale;
 use std::collections::HashMap;
 
 mod alarms;
@@ -229,7 +229,7 @@ fn kube_api_override(endpoint: Option<&str>, ca_file: Option<&str>) -> Result<Op
     }
     let ca_pem = std::fs::read_to_string(ca_file)
         .map_err(|e| WorkflowError::invalid("KUBE_API_CA_FILE", format!("cannot read {ca_file}: {e}")))?;
-    crate::kube_client::ca_certificates(ca_pem.as_bytes())
+    crate::ca_bundle::ca_certificates(ca_pem.as_bytes())
         .map_err(|reason| WorkflowError::invalid("KUBE_API_CA_FILE", format!("{ca_file}: {reason}")))?;
     Ok(Some(KubeApiOverride {
         endpoint: endpoint.to_string(),

@@ -3,14 +3,16 @@
 
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use efs_fargate_core::input::{Encryption, OnFailure, ProvisionRequest};
+use efs_fargate_core::k8s::Kube;
 use efs_fargate_core::ledger::{Ledger, Record, RecordState};
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
+use efs_fargate_core::resources::namespace;
+use efs_fargate_core::resources::rbac::RbacState;
+use efs_fargate_core::resources::workload::EfsVolume;
+use efs_fargate_core::resources::workload::manifests::{self, APP};
 use efs_fargate_core::resources::{Kind, Recorder};
 use efs_fargate_core::run::{AccessGrant, AccessStatus, Network, Run, Subnet};
 use efs_fargate_core::settings::Settings;
-use efs_fargate_core::steps::k8s::manifests::{self, APP};
-use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::{EfsVolume, Kube, namespace};
 use http::{Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};

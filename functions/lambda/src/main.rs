@@ -12,5 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         eprintln!("{error}");
         std::process::exit(2)
     });
-    efs_fargate_core::handler::serve(function).await
+    efs_fargate_core::functions::serve(function).await
 }

@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use efs_fargate_core::functions::Function;
-use efs_fargate_core::pacing::TimeScale;
+use efs_fargate_core::time_scale::TimeScale;
 use http::{HeaderValue, StatusCode, header};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};

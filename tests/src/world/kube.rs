@@ -6,17 +6,20 @@ use std::time::Duration;
 
 use efs_fargate_core::Result;
 use efs_fargate_core::aws;
+use efs_fargate_core::k8s::Kube;
 use efs_fargate_core::ledger::Ledger;
 use efs_fargate_core::poll::Poll;
+use efs_fargate_core::resources::namespace::{self, NamespaceOutput};
+use efs_fargate_core::resources::rbac::RbacState;
 use efs_fargate_core::resources::{Kind, Recorder, access_point, kube_object};
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
-use efs_fargate_core::steps::k8s::namespace::{self, NamespaceOutput};
+use efs_fargate_core::steps::k8s::KubeStepEvent;
 use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppOutput};
-use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::storage::{self, StorageAction, StorageOutput};
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction, ValidateOutput};
-use efs_fargate_core::steps::k8s::{Kube, KubeStepEvent};
+use efs_fargate_core::steps::storage_class::{
+    self, StorageAction, StorageClassEvent, StorageClassOutput, StorageOutput,
+};
 use serde_json::{Value, json};
 
 use super::World;
@@ -35,10 +38,14 @@ impl World {
     pub async fn storage_created(&self, run: &Run, file_system_id: &str) -> StorageOutput {
         let access_point = self.access_point_id(run, file_system_id).await;
         let event = kube_step(StorageAction::Create, run, file_system_id, &access_point, 0);
-        storage::handle(&self.clients, &self.settings, event)
+        let event = StorageClassEvent::Storage(Box::new(event));
+        match storage_class::handle(&self.clients, &self.settings, event)
             .await
             .expect("storage-class create")
-            .output
+        {
+            StorageClassOutput::Storage(poll) => poll.output,
+            StorageClassOutput::Plan(_) => unreachable!("a create event gets the storage step's output"),
+        }
     }
 
     /// The namespace's access point on `file_system_id`, as the `efs` step finds or creates it

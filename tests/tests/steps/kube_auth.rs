@@ -5,10 +5,10 @@
 use aws_sdk_sts::config::{Credentials, SharedCredentialsProvider};
 use efs_fargate_core::clients::AwsClients;
 use efs_fargate_core::eks_token;
-use efs_fargate_core::kube_client;
+use efs_fargate_core::k8s::Kube;
+use efs_fargate_core::k8s::client as kube_client;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction};
-use efs_fargate_core::steps::k8s::Kube;
 use fake_kube_apiserver::FakeKube;
 use serde_json::json;
 use std::time::{Duration, SystemTime};

@@ -3,13 +3,13 @@
 //! StorageClass, a CSIDriver, Fargate's logging configuration, a namespace and what is in it) is
 //! left as it was.
 
+use efs_fargate_core::k8s::{Kube, describe};
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::resources::NOT_RECORDED;
+use efs_fargate_core::resources::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
+use efs_fargate_core::resources::storage_objects::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
-use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
-use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
-use efs_fargate_core::steps::k8s::{Kube, describe};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use k8s_openapi::serde::de::DeserializeOwned;

@@ -8,13 +8,13 @@ use efs_fargate_core::ownership::{Owner, RUN_ID_KEY};
 use efs_fargate_core::resources::collector::objects::{ROLE_ANNOTATION, binding_name};
 use efs_fargate_core::resources::collector::role::{self, PATH};
 use efs_fargate_core::resources::collector::{COLLECTOR, SERVICE_ACCOUNT};
+use efs_fargate_core::resources::rbac::COLLECTOR_READER;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::settings::DEFAULT_DEPLOYMENT;
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
-use efs_fargate_core::steps::k8s::rbac::COLLECTOR_READER;
-use efs_fargate_core::steps::k8s::storage::StorageOutput;
 use efs_fargate_core::steps::plan::{Action, Kind};
 use efs_fargate_core::steps::prepare::PrepareOutput;
+use efs_fargate_core::steps::storage_class::StorageOutput;
 use serde_json::{Value, json};
 use workflow_tests::{CLUSTER, INSIGHTS_BOUNDARY, OrPanic, REGION, World, cleanup_event, error_name};
 

@@ -3,8 +3,8 @@
 //! cannot read yet, the objects stay `ensure` with that reason.
 
 use efs_fargate_core::resources::collector as insights;
-use efs_fargate_core::steps::k8s::manifests::APP;
-use efs_fargate_core::steps::k8s::storage::{CSI_DRIVER, STORAGE_CLASS};
+use efs_fargate_core::resources::storage_objects::{CSI_DRIVER, STORAGE_CLASS};
+use efs_fargate_core::resources::workload::manifests::APP;
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::plan::kubernetes::{self, KubernetesPlanEvent, PlanAction};
 use efs_fargate_core::steps::plan::{Action, Kind, Plan};

@@ -2,14 +2,15 @@
 //! `kube_storage.rs`) against moto and the fake API server: what exists afterwards, and that
 //! running a step again changes nothing.
 
+use efs_fargate_core::k8s::Kube;
 use efs_fargate_core::ownership::{CLUSTER_KEY, MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
 use efs_fargate_core::resources::Kind;
+use efs_fargate_core::resources::rbac::RbacState;
+use efs_fargate_core::resources::workload::EfsVolume;
+use efs_fargate_core::resources::workload::manifests::{self, APP};
 use efs_fargate_core::run::Run;
 use efs_fargate_core::steps::fargate::{self, FargateAction, FargateOutput};
-use efs_fargate_core::steps::k8s::manifests::{self, APP};
 use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
-use efs_fargate_core::steps::k8s::rbac::RbacState;
-use efs_fargate_core::steps::k8s::{EfsVolume, Kube};
 use k8s_openapi::api::core::v1::PersistentVolume;
 use kube::api::PostParams;
 use serde_json::{Value, json};

@@ -3,11 +3,11 @@
 //! used as they are.
 
 use super::kube_provision::{FS, labels};
+use efs_fargate_core::k8s::Kube;
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::resources::kube_object::Origin;
+use efs_fargate_core::resources::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use efs_fargate_core::settings::DEFAULT_FARGATE_LOG_GROUP;
-use efs_fargate_core::steps::k8s::Kube;
-use efs_fargate_core::steps::k8s::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use kube::api::{ObjectMeta, PostParams};

@@ -157,7 +157,7 @@ async fn a_cross_read_that_never_shows_the_other_file_fails_with_the_logs() {
     let pods = kube.namespaced::<Pod>(NAMESPACE);
     kube.delete(&pods, "poc-app2").await.unwrap();
     until_gone(&world, "poc-app2").await;
-    let mut silent = efs_fargate_core::steps::k8s::manifests::pod(
+    let mut silent = efs_fargate_core::resources::workload::manifests::pod(
         &run,
         "poc-app2",
         "poc-app-pvc",

@@ -4,9 +4,10 @@
 //! samples. A cluster is provisioned only when its create request carried the opt-in tag with the
 //! value `true`; anything else ends as a successful no-op with the reason.
 
-use super::{DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Trigger, console, rules};
+use super::{DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Trigger, console};
 use crate::error::{Result, WorkflowError};
 use crate::ownership::OPT_IN_TAG_KEY;
+use crate::rules;
 use crate::settings::Settings;
 use serde_json::Value;
 

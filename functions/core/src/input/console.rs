@@ -2,9 +2,10 @@
 
 use super::{
     Adoptable, DEFAULT_NAMESPACE, Encryption, FileSystemOptions, MonitoringOptions, OnFailure, PosixUser,
-    ProvisionRequest, Trigger, rules,
+    ProvisionRequest, Trigger,
 };
 use crate::error::{Result, WorkflowError};
+use crate::rules;
 use crate::settings::Settings;
 use serde::Deserialize;
 use serde_json::Value;

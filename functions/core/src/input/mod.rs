@@ -11,7 +11,6 @@ pub use monitoring::MonitoringOptions;
 pub mod posix_user;
 pub use posix_user::PosixUser;
 pub mod replication;
-pub mod rules;
 
 use crate::error::Result;
 use crate::settings::Settings;

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 
 use super::item::{Item, condition_failed, get_bool, get_s, malformed, req_n, req_s, s};
 use super::place::{cluster_pk, header_sk, namespace_prefix};
-use super::{ClusterView, Ledger, NamespaceView, Record};
+use super::{ClusterView, Kind, Ledger, NamespaceView, Record};
 use crate::error::{Result, WorkflowError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -274,7 +274,7 @@ impl Ledger {
     }
 
     /// Every shared record of `kind`, across every cluster (the reaper's sweep of bootstrap grants).
-    pub async fn shared_of_kind(&self, kind: crate::resources::Kind) -> Result<Vec<Record>> {
+    pub async fn shared_of_kind(&self, kind: Kind) -> Result<Vec<Record>> {
         let items = self
             .dynamodb
             .scan()

@@ -21,10 +21,12 @@
 
 mod header;
 mod item;
+mod kind;
 mod place;
 mod record;
 
 pub use header::Header;
+pub use kind::Kind;
 pub use place::Place;
 pub use record::{Creator, Record, RecordState};
 
@@ -71,12 +73,12 @@ pub struct NamespaceView {
 
 impl NamespaceView {
     /// The records of `kind`, confirmed or not.
-    pub fn of_kind(&self, kind: crate::resources::Kind) -> impl Iterator<Item = &Record> {
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Record> {
         self.records.iter().filter(move |r| r.kind == kind)
     }
 
     /// The record of `kind` under `key`.
-    pub fn find(&self, kind: crate::resources::Kind, key: &str) -> Option<&Record> {
+    pub fn find(&self, kind: Kind, key: &str) -> Option<&Record> {
         self.records.iter().find(|r| r.kind == kind && r.key == key)
     }
 }
@@ -107,7 +109,7 @@ impl ClusterView {
     }
 
     /// The shared record of `kind` under `key`.
-    pub fn shared(&self, kind: crate::resources::Kind, key: &str) -> Option<&Record> {
+    pub fn shared(&self, kind: Kind, key: &str) -> Option<&Record> {
         self.shared.iter().find(|r| r.kind == kind && r.key == key)
     }
 }

@@ -1,6 +1,6 @@
 //! Where a record lives in the table: its partition and sort keys.
 
-use crate::resources::Kind;
+use super::Kind;
 
 /// Whose resource a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use aws_sdk_dynamodb::types::ReturnValue;
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld;
 use jiff::Timestamp;
 
+use super::Kind;
 use super::item::{Item, condition_failed, get_s, malformed, n, req_n, req_s, s};
 use super::{Ledger, Place};
 use crate::error::{Result, WorkflowError};
-use crate::resources::Kind;
 
 /// The run that creates: its id (the provisioning execution's name) and the namespace's generation
 /// it holds.

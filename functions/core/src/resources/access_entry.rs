@@ -5,13 +5,13 @@
 //! Kubernetes object of ours left there (see `shared.rs`). An entry the ledger does not record is
 //! someone else's: used as it is when it has the rights, never changed or deleted.
 
+use super::rbac;
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::ledger::{ClusterView, Ledger, Place, Record};
 use crate::resources::{Kind, Recorder};
 use crate::run::{AccessGrant, AccessStatus};
 use crate::settings::AccessEntryMode;
-use crate::steps::k8s::rbac;
 use aws_sdk_eks::types::{AccessEntry, AccessScopeType, AuthenticationMode, Cluster};
 use std::collections::BTreeMap;
 

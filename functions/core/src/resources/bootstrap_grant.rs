@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::access_entry::{admin_policy_arn, has_policy};
+use super::rbac;
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::lease::{self, HolderStatus};
 use crate::ledger::{Ledger, Place, Record};
 use crate::resources::Kind;
 use crate::run::{AccessStatus, MAX_RUN_SECONDS, Run};
-use crate::steps::k8s::rbac;
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 
 /// Associates cluster-admin with the run's entry, recording the grant first. An entry the

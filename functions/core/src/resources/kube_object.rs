@@ -13,9 +13,9 @@ use serde::de::DeserializeOwned;
 
 use super::{CleanupScope, Kind, Recorder, Removal};
 use crate::error::{Result, WorkflowError};
+use crate::k8s::{Kube, describe};
 use crate::ledger::{Ledger, NamespaceView, Place, Record};
 use crate::ownership::{Owner, RUN_ID_KEY, label_value};
-use crate::steps::k8s::{Kube, describe};
 
 /// Whether `record` stands for `object`: its uid, or (an intent an interrupted call left) the run
 /// label of the run that recorded it.
@@ -246,4 +246,31 @@ where
         }
     }
     Ok(removal)
+}
+
+/// The object of `name` when it exists but the ledger does not record it (adopted, or not created
+/// by the workflow): reported as kept, never touched.
+pub async fn unrecorded<K>(
+    kube: &Kube,
+    ledger: &Ledger,
+    place: Place<'_>,
+    kind: Kind,
+    api: &Api<K>,
+    name: &str,
+) -> Result<Removal>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let Some(found) = kube.get(api, name).await? else {
+        return Ok(Removal::done());
+    };
+    let recorded = ledger
+        .get(place, kind, name)
+        .await?
+        .is_some_and(|record| is_recorded(&record, &found));
+    Ok(if recorded {
+        Removal::done()
+    } else {
+        Removal::done().kept(describe(&found), super::NOT_RECORDED)
+    })
 }

@@ -2,7 +2,7 @@
 //! collector role gets, the log group the collectors write to, and the collector's image.
 
 use crate::error::{Result, WorkflowError};
-use crate::input::rules;
+use crate::rules;
 use std::collections::HashMap;
 
 /// The collectors' log group when `CONTAINER_INSIGHTS_LOG_GROUP` is unset (the local stack): the

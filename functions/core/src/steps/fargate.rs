@@ -5,16 +5,16 @@
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::k8s::Kube;
 use crate::lease::Acquire;
 use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
+use crate::resources::namespace::{self, NamespaceOutput};
+use crate::resources::rbac::{self, RbacState};
 use crate::resources::{Recorder, bootstrap_grant, fargate_profile};
 use crate::run::{AccessStatus, Run, StepEvent};
 use crate::settings::Settings;
-use crate::steps::k8s::Kube;
-use crate::steps::k8s::namespace::{self, NamespaceOutput};
-use crate::steps::k8s::rbac::{self, RbacState};
 use crate::steps::network;
 use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use aws_sdk_eks::types::{FargateProfile, FargateProfileStatus};

@@ -6,12 +6,13 @@
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::input::{Trigger, parse_execution_input, rules};
+use crate::input::{Trigger, parse_execution_input};
 use crate::lease::Acquire;
 use crate::ledger::{Creator, Ledger};
 use crate::ownership::Owner;
 use crate::poll::Poll;
 use crate::resources::{Recorder, access_entry};
+use crate::rules;
 use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::bootstrap::{self, BootstrapEvent, BootstrapOutput};

@@ -15,10 +15,11 @@
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::input::{OnFailure, Trigger, parse_execution_input, rules};
+use crate::input::{OnFailure, Trigger, parse_execution_input};
 use crate::ledger::Ledger;
 use crate::ownership::Owner;
 use crate::resources::bootstrap_grant;
+use crate::rules;
 use crate::run::Run;
 use crate::settings::Settings;
 use crate::steps::cleanup::{CleanupRequest, Started, start_cleanup};

@@ -114,7 +114,7 @@ pub fn ledger_rules(records: Vec<Record>) -> Vec<Rule> {
 /// [`settings`] on a clock a thousand times faster: in-function waits of milliseconds.
 pub fn fast_clock() -> Settings {
     Settings {
-        time_scale: efs_fargate_core::pacing::TimeScale::new(0.001).unwrap(),
+        time_scale: efs_fargate_core::time_scale::TimeScale::new(0.001).unwrap(),
         ..settings()
     }
 }

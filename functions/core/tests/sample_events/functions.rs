@@ -10,10 +10,10 @@ use efs_fargate_core::steps::efs::EfsAction;
 use efs_fargate_core::steps::fargate::FargateAction;
 use efs_fargate_core::steps::k8s::KubeStepEvent;
 use efs_fargate_core::steps::k8s::poc_app::PocAppAction;
-use efs_fargate_core::steps::k8s::storage::StorageAction;
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use efs_fargate_core::steps::prepare::PrepareEvent;
 use efs_fargate_core::steps::rollback::{RollbackEvent, RollbackFunctionEvent, RunOutcome};
+use efs_fargate_core::steps::storage_class::StorageAction;
 use std::collections::BTreeSet;
 
 use crate::samples::{function_event, kube_step_event, load, settings, status_event, step_event};

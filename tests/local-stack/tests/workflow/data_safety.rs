@@ -56,7 +56,7 @@ async fn a_failed_rerun_leaves_the_first_run_and_its_files_as_they_were() {
             stack
                 .stack
                 .kube
-                .object(kind, None, efs_fargate_core::steps::k8s::rbac::NAME)
+                .object(kind, None, efs_fargate_core::resources::rbac::NAME)
                 .is_some(),
             "the first run's {kind} outlives the failed re-run"
         );

@@ -8,7 +8,7 @@
 use crate::support::*;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
 use efs_fargate_core::resources::collector as insights;
-use efs_fargate_core::steps::k8s::rbac;
+use efs_fargate_core::resources::rbac;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{Api, PostParams};

@@ -185,7 +185,7 @@ impl Stack {
             std::time::SystemTime::now(),
         )
         .expect("a token");
-        efs_fargate_core::kube_client::client(CLUSTER, &kube.endpoint(), kube.ca_pem().as_bytes(), token)
+        efs_fargate_core::k8s::client::client(CLUSTER, &kube.endpoint(), kube.ca_pem().as_bytes(), token)
             .expect("a kube client")
     }
 

@@ -15,13 +15,13 @@ pub mod role;
 
 use crate::clients::AwsClients;
 use crate::error::Result;
+use crate::k8s::Kube;
 use crate::ledger::{Ledger, NamespaceView};
 use crate::ownership::{Owner, RUN_ID_KEY};
 use crate::resources::kube_object::{self, Objects};
 use crate::resources::{CleanupScope, Kind, Recorder, Removal};
 use crate::run::Run;
 use crate::settings::Settings;
-use crate::steps::k8s::Kube;
 use aws_sdk_eks::types::Cluster;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};

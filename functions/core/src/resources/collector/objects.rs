@@ -1,13 +1,13 @@
 //! The collector's Kubernetes objects in the run's namespace (service account with its IAM role,
 //! configuration, one-replica Deployment) and the ClusterRoleBinding that lets its service account
 //! read the nodes' cAdvisor through the API server: the read-only ClusterRole it binds is installed
-//! with the workflow's own RBAC (`k8s::rbac`), which may bind that role and no other.
+//! with the workflow's own RBAC (`resources::rbac`), which may bind that role and no other.
 
 use super::config::{self, CONFIG_DIR, CONFIG_FILE, HEALTH_PORT};
 use super::{COLLECTOR, SERVICE_ACCOUNT};
+use crate::k8s::{metadata, restricted};
+use crate::resources::rbac::COLLECTOR_READER;
 use crate::run::Run;
-use crate::steps::k8s::manifests::{metadata, restricted};
-use crate::steps::k8s::rbac::COLLECTOR_READER;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSecurityContext, PodSpec,

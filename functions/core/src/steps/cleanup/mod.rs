@@ -18,7 +18,6 @@ pub use request::{CleanupRequest, Started, start_cleanup};
 
 use crate::clients::AwsClients;
 use crate::error::Result;
-use crate::input::rules;
 use crate::lease::Acquire;
 use crate::ledger::Ledger;
 use crate::ownership::Owner;
@@ -28,6 +27,7 @@ use crate::resources::fargate_profile::{self, Plan};
 use crate::resources::{
     CleanupScope, Removal, access_point, alarms, file_system, kms_key, mount_targets, replication, security_group,
 };
+use crate::rules;
 use crate::settings::Settings;
 use crate::steps::profile_lease::{self, QUEUED_POLL_SECONDS};
 use crate::steps::{cluster_lease, run_lease};

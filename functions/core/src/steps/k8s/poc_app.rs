@@ -7,16 +7,18 @@
 //! created before the namespace's profile was ACTIVE stays Pending for ever: once the profile is
 //! ACTIVE, such a pod is deleted and the next poll creates it again.
 
-use super::manifests::{self, APP, APP_PODS};
-use super::pod_status::{self, PodReport};
-use super::{EfsVolume, Kube, KubeStepEvent, volumes};
+use super::KubeStepEvent;
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::k8s::Kube;
+use crate::k8s::pod_status::{self, PodReport};
 use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::resources::kube_object::Objects;
+use crate::resources::workload::manifests::{self, APP, APP_PODS};
+use crate::resources::workload::{EfsVolume, volumes};
 use crate::resources::{Kind, Recorder};
 use crate::run::Run;
 use crate::settings::Settings;

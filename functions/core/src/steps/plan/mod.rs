@@ -224,7 +224,7 @@ fn earlier_collector_role(view: &NamespaceView, name: &str) -> Option<Planned> {
 
 fn access_entry(doctor: &DoctorReport, principal: &str, decision: Option<&AccessDecision>) -> Planned {
     let item = Planned::new(Kind::AccessEntry, principal, Action::Create)
-        .settings(json!({"kubernetesGroups": [crate::steps::k8s::rbac::GROUP], "accessPolicies": []}));
+        .settings(json!({"kubernetesGroups": [crate::resources::rbac::GROUP], "accessPolicies": []}));
     match decision {
         Some(AccessDecision::Create) => item,
         Some(AccessDecision::Ours { .. }) => Planned {

@@ -13,16 +13,18 @@
 pub mod record;
 pub mod report;
 
-use super::manifests::{self, APP, APP_PODS, VALIDATION, VALIDATION_POD};
-use super::pod_status::{self, PodReport};
-use super::{EfsVolume, Kube, KubeStepEvent, volumes};
+use super::KubeStepEvent;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
+use crate::k8s::Kube;
+use crate::k8s::pod_status::{self, PodReport};
 use crate::ledger::Ledger;
 use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::resources::access_point;
 use crate::resources::kube_object::Objects;
+use crate::resources::workload::manifests::{self, APP, APP_PODS, VALIDATION, VALIDATION_POD};
+use crate::resources::workload::{EfsVolume, volumes};
 use crate::resources::{Kind, Recorder};
 use crate::run::Run;
 use crate::settings::Settings;

@@ -2,8 +2,8 @@
 //! app is deleted before the report is written, and each action must be re-runnable from the run
 //! alone, so the evidence cannot live only in one invocation's output.
 
-use super::super::manifests::metadata;
 use crate::error::{Result, WorkflowError};
+use crate::k8s::metadata;
 use crate::resources::Kind;
 use crate::resources::kube_object::Objects;
 use crate::run::Run;

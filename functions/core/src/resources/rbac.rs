@@ -7,8 +7,8 @@
 //! [`COLLECTOR_READER`] (the one role it may `bind`): a read-only role installed with this RBAC. Installing (or updating) the RBAC needs cluster-admin once per cluster: the
 //! state machine grants it for that one step and revokes it right after (see `access.rs`).
 
-use super::Kube;
 use crate::error::{Result, WorkflowError};
+use crate::k8s::Kube;
 use crate::ledger::{Ledger, Place};
 use crate::resources::kube_object::{self, is_recorded};
 use crate::resources::{Kind, Recorder, Removal};

@@ -1,6 +1,7 @@
 //! A Kubernetes client for one EKS cluster: the endpoint and CA from DescribeCluster (or the local
 //! stack's override), a fresh EKS token, and TLS verified against that CA only.
 
+use crate::ca_bundle::ca_certificates;
 use crate::clients::AwsClients;
 use crate::eks_token::{self, EksToken};
 use crate::error::{Result, WorkflowError};
@@ -51,20 +52,6 @@ pub fn client(cluster: &str, endpoint: &str, ca_pem: &[u8], token: EksToken) -> 
     // timeout: the state machines retry `KubernetesUnavailable` themselves, visibly and bounded.
     config.default_retry = false;
     kube::Client::try_from(config).map_err(|e| WorkflowError::from_kube(cluster, "building the client", e))
-}
-
-/// The DER certificates of a PEM bundle (kube wants DER); an error names what is wrong with it.
-pub fn ca_certificates(pem_bytes: &[u8]) -> std::result::Result<Vec<Vec<u8>>, String> {
-    let blocks = pem::parse_many(pem_bytes).map_err(|e| format!("its CA is not PEM: {e}"))?;
-    let certificates: Vec<Vec<u8>> = blocks
-        .into_iter()
-        .filter(|block| block.tag() == "CERTIFICATE")
-        .map(pem::Pem::into_contents)
-        .collect();
-    if certificates.is_empty() {
-        return Err("its CA bundle holds no certificate".into());
-    }
-    Ok(certificates)
 }
 
 fn no_api(cluster: &str, reason: String) -> WorkflowError {

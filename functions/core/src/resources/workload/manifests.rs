@@ -1,15 +1,15 @@
 //! The objects of the PoC app and of the validation, as the workflow applies them.
 
 use super::EfsVolume;
-use super::storage::{CSI_DRIVER, STORAGE_CLASS};
+use crate::k8s::{metadata, restricted};
+use crate::resources::storage_objects::{CSI_DRIVER, STORAGE_CLASS};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::{
-    CSIPersistentVolumeSource, Capabilities, Container, ObjectReference, PersistentVolume, PersistentVolumeClaim,
+    CSIPersistentVolumeSource, Container, ObjectReference, PersistentVolume, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource, PersistentVolumeSpec, Pod, PodSecurityContext,
-    PodSpec, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    PodSpec, ResourceRequirements, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use kube::api::ObjectMeta;
 use std::collections::BTreeMap;
 
 /// Pinned, from a public mirror: Fargate pulls through NAT or VPC endpoints, and Docker Hub's
@@ -44,15 +44,6 @@ impl VolumeNames {
     /// cluster apart. Runs in one namespace share the file system, so they share the PV.
     pub fn volume_name(&self, namespace: &str) -> String {
         format!("{}-{namespace}", self.volume_prefix)
-    }
-}
-
-pub fn metadata(run: &Run, name: &str, namespace: Option<&str>) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.into()),
-        namespace: namespace.map(str::to_string),
-        labels: Some(run.labels()),
-        ..ObjectMeta::default()
     }
 }
 
@@ -141,24 +132,6 @@ pub fn validation_command() -> Vec<String> {
 /// without a handler), so Kubernetes' default 30 s would be spent waiting for nothing: each line
 /// is one small append, complete or not written, so killing the loop loses nothing.
 pub const GRACE_PERIOD_SECONDS: i64 = 1;
-
-/// A container that needs no privilege: no escalation, no capability, a read-only root file
-/// system and the runtime's seccomp profile (the "restricted" Pod Security Standard).
-pub fn restricted() -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".into()]),
-            ..Capabilities::default()
-        }),
-        read_only_root_filesystem: Some(true),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            ..SeccompProfile::default()
-        }),
-        ..SecurityContext::default()
-    }
-}
 
 /// A busybox pod mounting `claim` at `/data`.
 pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_policy: &str) -> Pod {

@@ -6,11 +6,11 @@
 //! the ledger when we create them, never changed; the last namespace of ours to leave the cluster
 //! removes the ones we made.
 
-use super::storage::{SharedObject, ensure_shared};
-use super::{Kube, describe};
+use super::storage_objects::{SharedObject, ensure_shared};
 use crate::error::Result;
+use crate::k8s::{Kube, describe};
 use crate::ledger::{Ledger, Place};
-use crate::resources::kube_object::{self, is_recorded};
+use crate::resources::kube_object::{self, is_recorded, unrecorded};
 use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
@@ -106,6 +106,23 @@ pub async fn ensure(
         .await?,
         log_group: log_group.to_string(),
     })
+}
+
+/// Fargate's logging namespace and ConfigMap found on the cluster that the ledger does not
+/// record: reported as kept, every time a cleanup looks.
+pub async fn kept_unrecorded(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Removal> {
+    let place = Place::Cluster(cluster);
+    let namespace = unrecorded(
+        kube,
+        ledger,
+        place,
+        Kind::LoggingNamespace,
+        &kube.all::<Namespace>(),
+        NAMESPACE,
+    )
+    .await?;
+    let config_maps = kube.namespaced::<ConfigMap>(NAMESPACE);
+    Ok(namespace.and(unrecorded(kube, ledger, place, Kind::LoggingConfig, &config_maps, CONFIG_MAP).await?))
 }
 
 /// Removes the ConfigMap and the namespace when the ledger records them (the caller decided that

@@ -1,9 +1,10 @@
 //! A static PV and its claim, converged: created (and recorded) when missing, checked when found,
 //! and reported Bound or why not. Shared by the PoC app and the validation.
 
+use super::EfsVolume;
 use super::manifests::{self, VolumeNames};
-use super::{EfsVolume, pod_status};
 use crate::error::{Result, WorkflowError};
+use crate::k8s::pod_status;
 use crate::resources::Kind;
 use crate::resources::kube_object::Objects;
 use crate::run::Run;

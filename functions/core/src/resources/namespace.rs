@@ -1,13 +1,16 @@
 //! epic01 (Kubernetes part): the run's namespace, created when missing and recorded in the
 //! ledger by its uid. A namespace the ledger does not record is a conflict unless the input adopts
-//! it; an adopted one is used as it is, never recorded, never deleted by cleanup.
+//! it; an adopted one is used as it is, never recorded, never deleted by cleanup (which reports it
+//! as kept).
 
-use super::Kube;
 use super::rbac::RbacState;
 use crate::error::{Result, WorkflowError};
 use crate::input::Adoptable;
-use crate::resources::kube_object::{self, Origin};
-use crate::resources::{Kind, Recorder};
+use crate::k8s::Kube;
+use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ownership::Owner;
+use crate::resources::kube_object::{self, Origin, remove_kind, unrecorded};
+use crate::resources::{CleanupScope, Kind, Recorder, Removal};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::ObjectMeta;
@@ -72,4 +75,22 @@ pub async fn ensure_namespace(
         rbac,
         bootstrap_granted: false,
     })
+}
+
+/// Deletes the namespace when the ledger records it (the caller removed what was in it first);
+/// one that exists unrecorded is reported as kept.
+pub async fn remove(
+    kube: &Kube,
+    ledger: &Ledger,
+    owner: &Owner,
+    view: &NamespaceView,
+    scope: &CleanupScope,
+) -> Result<Removal> {
+    let namespaces = kube.all::<Namespace>();
+    let removal = remove_kind(kube, ledger, owner, view, scope, Kind::Namespace, &namespaces).await?;
+    let place = Place::Namespace {
+        cluster: &owner.cluster,
+        namespace: &owner.namespace,
+    };
+    Ok(removal.and(unrecorded(kube, ledger, place, Kind::Namespace, &namespaces, &owner.namespace).await?))
 }
