@@ -1,5 +1,6 @@
 //! What a gateway is started with.
 
+use efs_fargate_core::functions::Function;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -117,6 +118,11 @@ pub struct GatewayConfig {
     pub events: Option<EventBus>,
     /// The clusters' API servers, written into EKS's cluster answers. None registered by default.
     pub kube_apis: KubeApis,
+    /// The function whose answers to the Step Functions engine say "not ready, poll again in half
+    /// a second": the Wait state that follows cannot wait a fraction of a second, and the execution
+    /// fails on `States.Runtime`, which no `Catch` catches (a handler bug, as AWS would see it).
+    /// None by default.
+    pub fractional_wait_of: Option<Function>,
 }
 
 impl GatewayConfig {
@@ -130,11 +136,19 @@ impl GatewayConfig {
             access_entries: AccessEntries::new(),
             events: None,
             kube_apis: KubeApis::default(),
+            fractional_wait_of: None,
         }
     }
 
     pub fn with_kube_apis(self, kube_apis: KubeApis) -> Self {
         Self { kube_apis, ..self }
+    }
+
+    pub fn with_fractional_wait_of(self, function: Option<Function>) -> Self {
+        Self {
+            fractional_wait_of: function,
+            ..self
+        }
     }
 
     pub fn with_faults(self, faults: FaultConfig) -> Self {

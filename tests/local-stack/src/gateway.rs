@@ -32,6 +32,7 @@ pub(crate) struct Shared {
     pub faults: Option<Faults>,
     pub latency: Option<Latency>,
     pub stats: Counters,
+    pub fractional_wait_of: Option<efs_fargate_core::functions::Function>,
 }
 
 /// A bound, not yet serving, gateway.
@@ -79,6 +80,7 @@ impl Gateway {
             faults: Faults::new(&config.faults)?,
             latency: Latency::new(config.latency),
             stats: Counters::default(),
+            fractional_wait_of: config.fractional_wait_of,
         });
         if let Some(bus) = &shared.events {
             bus.connect(&Functions(shared.clone()));

@@ -50,6 +50,11 @@ pub(crate) async fn invoke(State(shared): State<Arc<Shared>>, Path(name): Path<S
         }
     };
     match run(&shared, function, payload).await {
+        Ok(mut output) if shared.fractional_wait_of == Some(function) => {
+            output["ready"] = json!(false);
+            output["nextPollSeconds"] = json!(0.5);
+            invocation_response(output.to_string(), false)
+        }
         Ok(mut output) => {
             scale_wait(shared.context.settings.time_scale, &mut output).await;
             invocation_response(output.to_string(), false)

@@ -19,7 +19,7 @@ mod triggers;
 pub use definitions::{function_arn, state_machine_arn, substitute};
 pub use triggers::Scheduled;
 
-use crate::events::{PatternError, StatusWatch};
+use crate::events::{PatternError, StatusWatch, status_change};
 use crate::template::{Template, TemplateError};
 use crate::{
     AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApis, LatencyConfig,
@@ -28,6 +28,7 @@ use crate::{
 use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::clients::AwsClients;
+use efs_fargate_core::functions::Function;
 use efs_fargate_core::handler::Context;
 use efs_fargate_core::settings::Settings;
 use efs_fargate_core::time_scale::TimeScale;
@@ -94,6 +95,12 @@ pub struct StackOptions {
     /// Runs the template's schedules (the TTL reaper every `ReaperRate` × `time_scale`). Off for
     /// tests that count invocations or must not have a sweep in the middle.
     pub schedules: bool,
+    /// Announces every ended execution on the bus (the status-change events the template's rules
+    /// match). Off for tests that deliver an execution's event themselves, late
+    /// ([`LocalStack::status_change`]).
+    pub status_changes: bool,
+    /// See [`GatewayConfig::fractional_wait_of`].
+    pub fractional_wait_of: Option<Function>,
 }
 
 impl Default for StackOptions {
@@ -105,6 +112,8 @@ impl Default for StackOptions {
             latency: LatencyConfig::default(),
             simulated_time: false,
             schedules: true,
+            status_changes: true,
+            fractional_wait_of: None,
         }
     }
 }
@@ -125,7 +134,7 @@ pub struct LocalStack {
     /// The template's schedules, running (none when [`StackOptions::schedules`] is off).
     pub schedules: Vec<Scheduled>,
     /// Puts the state machines' execution status changes on [`Self::events`].
-    status_changes: StatusWatch,
+    status_changes: Option<StatusWatch>,
     /// Every cluster's API server, as the gateway's cluster answers give it.
     kube_apis: KubeApis,
     options: StackOptions,
@@ -175,7 +184,8 @@ impl LocalStack {
             .with_latency(options.latency)
             .with_access_entries(access_entries.clone())
             .with_kube_apis(kube_apis.clone())
-            .with_events(events.clone());
+            .with_events(events.clone())
+            .with_fractional_wait_of(options.fractional_wait_of);
         if let Some(faults) = options.faults.clone() {
             config = config.with_faults(faults);
         }
@@ -205,12 +215,14 @@ impl LocalStack {
             state_machines.insert(logical_id.to_string(), arn);
         }
         let rules = triggers::put_rules(&template, &events, &state_machines)?;
-        let status_changes = StatusWatch::start(
-            moto_clients.sfn.clone(),
-            state_machines.values().cloned().collect(),
-            &events,
-            STATUS_POLL,
-        );
+        let status_changes = options.status_changes.then(|| {
+            StatusWatch::start(
+                moto_clients.sfn.clone(),
+                state_machines.values().cloned().collect(),
+                &events,
+                STATUS_POLL,
+            )
+        });
         let schedules = if options.schedules {
             triggers::start_schedules(&template, &gateway.functions(), &events, options.time_scale)?
         } else {
@@ -232,6 +244,19 @@ impl LocalStack {
             gateway,
             moto,
         })
+    }
+
+    /// The status-change event of an execution as it stands now, as the template's rules see it:
+    /// to deliver one late (with [`StackOptions::status_changes`] off).
+    pub async fn status_change(&self, execution_arn: &str) -> Result<serde_json::Value, StackError> {
+        status_change(&self.moto_clients.sfn, execution_arn, &self.events)
+            .await
+            .map_err(StackError::Moto)
+    }
+
+    /// The gateway's functions, to invoke one as EventBridge would.
+    pub fn functions(&self) -> crate::Functions {
+        self.gateway.functions()
     }
 
     pub fn gateway_endpoint(&self) -> &str {

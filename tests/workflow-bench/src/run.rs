@@ -61,6 +61,7 @@ pub async fn case(case: Case, scale: f64) -> Result<CaseResult, String> {
         },
         simulated_time: true,
         schedules: false,
+        ..StackOptions::default()
     };
     let stack = LocalStack::start(options).await.map_err(|e| e.to_string())?;
     let outcome = async {

@@ -78,6 +78,11 @@ pub struct StatusChangeDetail {
     /// The execution input, as a JSON string.
     #[serde(default)]
     pub input: Option<String>,
+    /// Why a failed execution failed (`States.Runtime`, ...); null otherwise.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
 }
 
 /// The `rollback` function's event: from the state machine, or from EventBridge.
@@ -162,7 +167,10 @@ fn run_of(change: &ExecutionStatusChange, settings: &Settings) -> Result<Option<
         cluster_name: request.cluster_name,
         namespace: request.namespace,
         on_failure: request.on_failure,
-        error: serde_json::json!({"Error": format!("States.{}", detail.status), "Cause": "the provisioning execution ended without reaching its Catch"}),
+        error: serde_json::json!({
+            "Error": detail.error.clone().unwrap_or_else(|| format!("States.{}", detail.status)),
+            "Cause": detail.cause.clone().unwrap_or_else(|| "the provisioning execution ended without reaching its Catch".into()),
+        }),
         execution_arn: Some(detail.execution_arn.clone()),
         outcome: RunOutcome::Failed,
         run: None,

@@ -15,7 +15,7 @@ pub use bus::{EventBus, Rule};
 pub use cloudtrail::{ApiCall, Outcome, event as cloudtrail_event};
 pub use pattern::{Pattern, PatternError};
 pub use schedule::Schedule;
-pub use status_watch::StatusWatch;
+pub use status_watch::{StatusWatch, status_change};
 
 use crate::ids::uuid;
 

@@ -74,22 +74,31 @@ async fn announce_ended(
         if announced.contains(arn) {
             continue;
         }
-        match sfn.describe_execution().execution_arn(arn).send().await {
-            Ok(described) => {
-                tracing::info!(execution = arn, status = %described.status(), "execution status change");
-                bus.put(execution_status::event(
-                    &described,
-                    Timestamp::now(),
-                    bus.account(),
-                    bus.region(),
-                ));
+        match status_change(sfn, arn, bus).await {
+            Ok(event) => {
+                bus.put(event);
                 announced.insert(arn.to_string());
             }
-            Err(error) => {
-                tracing::warn!(execution = arn, error = %DisplayErrorContext(error), "DescribeExecution failed")
-            }
+            Err(error) => tracing::warn!(execution = arn, %error, "DescribeExecution failed"),
         }
     }
+}
+
+/// The status-change event of execution `arn` as it stands now, as EventBridge would deliver it.
+pub async fn status_change(sfn: &aws_sdk_sfn::Client, arn: &str, bus: &EventBus) -> Result<serde_json::Value, String> {
+    let described = sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    tracing::info!(execution = arn, status = %described.status(), "execution status change");
+    Ok(execution_status::event(
+        &described,
+        Timestamp::now(),
+        bus.account(),
+        bus.region(),
+    ))
 }
 
 async fn list_executions(sfn: &aws_sdk_sfn::Client, state_machine: &str) -> Result<Vec<ExecutionListItem>, String> {

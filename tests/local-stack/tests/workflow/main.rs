@@ -10,6 +10,7 @@ mod least_privilege;
 mod paced;
 mod resilience;
 mod serialised;
+mod shared_cluster;
 mod stopped_run;
 mod support;
 mod triggers;

@@ -42,6 +42,31 @@ impl Stack {
             .expect("the execution ends")
     }
 
+    /// Starts a provisioning run without waiting for it; its ARN.
+    pub async fn start(&self, name: &str, input: Value) -> String {
+        self.stack
+            .moto_clients
+            .sfn
+            .start_execution()
+            .state_machine_arn(&self.stack.provision_arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .expect("start")
+            .execution_arn()
+            .to_string()
+    }
+
+    /// Returns once the execution has entered `state`.
+    pub async fn reached(&self, execution_arn: &str, state: &str) {
+        let began = std::time::Instant::now();
+        while self.entries(execution_arn, state).await == 0 {
+            assert!(began.elapsed() < TIMEOUT, "{execution_arn} never entered {state}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn cleanup(&self, name: &str, namespace: &str) -> Execution {
         let input = serde_json::json!({"clusterName": CLUSTER, "namespace": namespace});
         let execution = self
