@@ -13,6 +13,7 @@ mod kube_provision;
 mod kube_storage;
 mod kube_validate;
 mod lease;
+mod ledger;
 mod provision_aws;
 mod reaper;
 mod rollback;

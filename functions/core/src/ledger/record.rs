@@ -176,6 +176,31 @@ impl Ledger {
     /// create call. When a record exists already (an earlier attempt's intent, or the resource an
     /// earlier run created), nothing is written and that record is returned.
     pub async fn intend(&self, place: Place<'_>, kind: Kind, key: &str, creator: &Creator) -> Result<Record> {
+        self.intend_for(place, kind, key, creator, None).await
+    }
+
+    /// [`Self::intend`] for a record several namespaces share, with its first user in the same
+    /// write: no moment exists in which the intent has no user (and another namespace's cleanup
+    /// could take it for an orphan).
+    pub async fn intend_used_by(
+        &self,
+        place: Place<'_>,
+        kind: Kind,
+        key: &str,
+        creator: &Creator,
+        user: &str,
+    ) -> Result<Record> {
+        self.intend_for(place, kind, key, creator, Some(user)).await
+    }
+
+    async fn intend_for(
+        &self,
+        place: Place<'_>,
+        kind: Kind,
+        key: &str,
+        creator: &Creator,
+        user: Option<&str>,
+    ) -> Result<Record> {
         let intent = Record {
             kind,
             key: key.to_string(),
@@ -187,7 +212,7 @@ impl Ledger {
             state: RecordState::Intent,
             recorded_at: Timestamp::now().to_string(),
             attributes: BTreeMap::new(),
-            users: BTreeSet::new(),
+            users: user.map(str::to_string).into_iter().collect(),
         };
         let mut item = intent.to_item();
         item.insert("deployment".into(), s(&self.deployment));

@@ -97,7 +97,9 @@ pub async fn apply(
             Ok(key)
         }
         Decision::Create => {
-            let record = ledger.intend(place(), Kind::KmsKey, alias, creator).await?;
+            let record = ledger
+                .intend_used_by(place(), Kind::KmsKey, alias, creator, &user(owner))
+                .await?;
             if record.run != creator.run_id {
                 // Another run is creating this alias's key right now (or left an intent): its
                 // confirmation comes first.
@@ -106,7 +108,6 @@ pub async fn apply(
                     message: format!("run {} is creating its key", record.run),
                 });
             }
-            ledger.add_user(place(), Kind::KmsKey, alias, &user(owner)).await?;
             let metadata = match created_by_run(kms, &creator.run_id, alias).await? {
                 Some(metadata) => metadata,
                 None => create_key(kms, owner, tags).await?,

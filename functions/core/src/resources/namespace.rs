@@ -88,9 +88,22 @@ pub async fn remove(
 ) -> Result<Removal> {
     let namespaces = kube.all::<Namespace>();
     let removal = remove_kind(kube, ledger, owner, view, scope, Kind::Namespace, &namespaces).await?;
+    Ok(removal.and(kept_unrecorded(kube, ledger, owner).await?))
+}
+
+/// The namespace, when it exists and the ledger does not record it: reported as kept.
+pub async fn kept_unrecorded(kube: &Kube, ledger: &Ledger, owner: &Owner) -> Result<Removal> {
     let place = Place::Namespace {
         cluster: &owner.cluster,
         namespace: &owner.namespace,
     };
-    Ok(removal.and(unrecorded(kube, ledger, place, Kind::Namespace, &namespaces, &owner.namespace).await?))
+    unrecorded(
+        kube,
+        ledger,
+        place,
+        Kind::Namespace,
+        &kube.all::<Namespace>(),
+        &owner.namespace,
+    )
+    .await
 }

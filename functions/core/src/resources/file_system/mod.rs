@@ -241,10 +241,10 @@ pub async fn remove(
 ) -> Result<Removal> {
     let token = owner.creation_token();
     let Some(record) = view.find(Kind::FileSystem, &token) else {
-        return Ok(match aws::efs::file_system_by_token(efs, &token).await? {
-            Some(fs) => Removal::done().kept(format!("file system {}", fs.file_system_id()), NOT_RECORDED),
-            None => Removal::done(),
-        });
+        return match aws::efs::file_system_by_token(efs, &token).await? {
+            Some(fs) => unrecorded(ledger, &fs).await,
+            None => Ok(Removal::done()),
+        };
     };
     let what = format!("file system {}", record.resource_id.as_deref().unwrap_or(&token));
     if let Some(why) = scope.keeps(record) {
@@ -270,4 +270,24 @@ pub async fn remove(
     }
     ledger.forget(place(owner), Kind::FileSystem, &token).await?;
     Ok(Removal::done())
+}
+
+/// A file system under the namespace's creation token that the ledger does not record, reported
+/// as kept; with its KMS key, which no cleanup touches either unless the ledger records it.
+async fn unrecorded(ledger: &Ledger, fs: &FileSystemDescription) -> Result<Removal> {
+    let id = fs.file_system_id();
+    let removal = Removal::done().kept(format!("file system {id}"), NOT_RECORDED);
+    let Some(key) = fs.kms_key_id() else {
+        return Ok(removal);
+    };
+    let recorded = ledger
+        .account()
+        .await?
+        .iter()
+        .any(|r| r.kind == Kind::KmsKey && r.resource_id.as_deref() == Some(key));
+    Ok(if recorded {
+        removal
+    } else {
+        removal.kept(format!("KMS key {key} of file system {id}"), NOT_RECORDED)
+    })
 }

@@ -35,9 +35,6 @@ pub async fn remove(cx: &Context<'_>) -> Result<Removal> {
     let cluster_view = cx.ledger.cluster(&cx.owner.cluster).await?;
     let own = cx.view.records.iter().any(|r| r.kind.is_namespaced_kubernetes());
     let shared_left = cluster_view.shared.iter().any(|r| r.kind.is_shared_kubernetes());
-    if !own && !shared_left {
-        return Ok(Removal::done());
-    }
     let cluster = match aws::eks::cluster(&cx.clients.eks, &cx.owner.cluster).await {
         Err(WorkflowError::ClusterNotFound { .. }) => return forget_cluster_objects(cx, &cluster_view).await,
         Ok(cluster) if cluster.status() == Some(&ClusterStatus::Deleting) => {
@@ -48,12 +45,29 @@ pub async fn remove(cx: &Context<'_>) -> Result<Removal> {
         }
         other => other?,
     };
+    if !own && !shared_left {
+        return Ok(look_at_namespace(cx, &cluster).await);
+    }
     let kube = Kube::connect_to(cx.clients, cx.settings, &cluster).await?;
     let removal = own_objects(&kube, cx).await?;
     if !removal.done {
         return Ok(removal);
     }
     Ok(removal.and(shared_objects(&kube, cx).await?))
+}
+
+/// With nothing of ours recorded on the cluster, the namespace is only looked at, to say why it
+/// stays when it exists. The workflow's access may have gone with the last of its objects: not
+/// being able to look is no reason to fail a cleanup that has nothing to delete.
+async fn look_at_namespace(cx: &Context<'_>, cluster: &aws_sdk_eks::types::Cluster) -> Removal {
+    let looked = async {
+        let kube = Kube::connect_to(cx.clients, cx.settings, cluster).await?;
+        namespace::kept_unrecorded(&kube, cx.ledger, cx.owner).await
+    };
+    looked.await.unwrap_or_else(|error| {
+        tracing::info!(%error, "nothing of ours recorded on the cluster, and the namespace could not be looked at");
+        Removal::done()
+    })
 }
 
 /// The namespace's own objects, the namespace itself last; objects that carry our labels but are
