@@ -170,16 +170,7 @@ impl Ledger {
             }
             None => "SET inFlight = :false, updatedAt = :now",
         };
-        match update.update_expression(expression).send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(WorkflowError::from_sdk("dynamodb:UpdateItem", e)),
-        }
+        super::item::updated(update.update_expression(expression).send().await)
     }
 
     /// Once nothing of the namespace is recorded any more, its expiry goes (the reaper has nothing
@@ -198,16 +189,7 @@ impl Ledger {
             .expression_attribute_values(":now", s(Timestamp::now().to_string()))
             .send()
             .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(WorkflowError::from_sdk("dynamodb:UpdateItem", e)),
-        }
+        super::item::updated(updated).map(|_| ())
     }
 
     /// Everything recorded for one namespace.
@@ -256,40 +238,49 @@ impl Ledger {
 
     /// The headers of namespaces whose expiry has passed, across every cluster.
     pub async fn expired(&self, now: Timestamp) -> Result<Vec<Header>> {
+        let now = super::item::n(now.as_second().max(0).unsigned_abs());
         let items = self
-            .dynamodb
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .filter_expression("itemType = :header AND expiresEpoch <= :now")
-            .expression_attribute_values(":header", s("header"))
-            .expression_attribute_values(":now", super::item::n(now.as_second().max(0).unsigned_abs()))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| WorkflowError::from_sdk("dynamodb:Scan", e))?;
+            .scan(
+                "itemType = :header AND expiresEpoch <= :now",
+                [(":header", s("header")), (":now", now)],
+            )
+            .await?;
         items.iter().map(Header::from_item).collect()
     }
 
     /// Every shared record of `kind`, across every cluster (the reaper's sweep of bootstrap grants).
     pub async fn shared_of_kind(&self, kind: Kind) -> Result<Vec<Record>> {
         let items = self
-            .dynamodb
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .filter_expression("itemType = :resource AND kind = :kind AND attribute_not_exists(namespace)")
-            .expression_attribute_values(":resource", s("resource"))
-            .expression_attribute_values(":kind", s(kind.as_str()))
+            .scan(
+                "itemType = :resource AND kind = :kind AND attribute_not_exists(namespace)",
+                [(":resource", s("resource")), (":kind", s(kind.as_str()))],
+            )
+            .await?;
+        items.iter().map(Record::from_item).collect()
+    }
+
+    /// Every item of the table that matches `filter`: the reaper's sweeps, which cross clusters.
+    async fn scan<const N: usize>(
+        &self,
+        filter: &str,
+        values: [(&str, aws_sdk_dynamodb::types::AttributeValue); N],
+    ) -> Result<Vec<Item>> {
+        values
+            .into_iter()
+            .fold(
+                self.dynamodb
+                    .scan()
+                    .table_name(&self.table)
+                    .consistent_read(true)
+                    .filter_expression(filter),
+                |scan, (name, value)| scan.expression_attribute_values(name, value),
+            )
             .into_paginator()
             .items()
             .send()
             .collect::<std::result::Result<Vec<_>, _>>()
             .await
-            .map_err(|e| WorkflowError::from_sdk("dynamodb:Scan", e))?;
-        items.iter().map(Record::from_item).collect()
+            .map_err(|e| WorkflowError::from_sdk("dynamodb:Scan", e))
     }
 }
 

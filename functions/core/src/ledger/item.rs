@@ -71,3 +71,20 @@ where
         None => Err(WorkflowError::from_sdk(operation, err)),
     }
 }
+
+/// An `UpdateItem` whose condition may fail: `Ok(true)` when it wrote, `Ok(false)` when the
+/// condition did not hold.
+pub(super) fn updated<O>(
+    result: std::result::Result<O, SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, HttpResponse>>,
+) -> Result<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(WorkflowError::from_sdk("dynamodb:UpdateItem", e)),
+    }
+}

@@ -417,16 +417,7 @@ impl Ledger {
             .expression_attribute_values(":user", AttributeValue::Ss(vec![user.to_string()]))
             .send()
             .await;
-        match changed {
-            Ok(_) => Ok(()),
-            // No record: nothing to count.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(WorkflowError::from_sdk("dynamodb:UpdateItem", e)),
-        }
+        // No record: nothing to count.
+        super::item::updated(changed).map(|_| ())
     }
 }

@@ -35,6 +35,14 @@ pub struct Owner {
 }
 
 impl Owner {
+    /// The namespace's part of the ledger.
+    pub fn place(&self) -> crate::ledger::Place<'_> {
+        crate::ledger::Place::Namespace {
+            cluster: &self.cluster,
+            namespace: &self.namespace,
+        }
+    }
+
     pub fn new(cluster: impl Into<String>, namespace: impl Into<String>) -> Self {
         Self {
             cluster: cluster.into(),

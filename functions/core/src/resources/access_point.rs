@@ -10,7 +10,7 @@ use super::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal};
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::input::PosixUser;
-use crate::ledger::{Ledger, NamespaceView, Place, Record};
+use crate::ledger::{Ledger, NamespaceView, Record};
 use crate::ownership::{Owner, RUN_ID_KEY};
 use aws_sdk_efs::types::{AccessPointDescription, CreationInfo, LifeCycleState, RootDirectory, Tag};
 use serde::{Deserialize, Serialize};
@@ -180,10 +180,7 @@ pub async fn remove(
     view: &NamespaceView,
     scope: &CleanupScope,
 ) -> Result<Removal> {
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let Some(fs_record) = view.find(Kind::FileSystem, &owner.creation_token()) else {
         return Ok(Removal::done());
     };

@@ -14,7 +14,7 @@ use super::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal, records};
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::input::{Adoptable, ProvisionRequest};
-use crate::ledger::{Ledger, NamespaceView, Place, Record};
+use crate::ledger::{Ledger, NamespaceView, Record};
 use crate::ownership::Owner;
 use crate::run::Subnet;
 
@@ -185,10 +185,7 @@ pub async fn plan_removal(
 ) -> Result<Plan> {
     let name = owner.fargate_profile_name();
     let found = find(eks, view, owner).await?;
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let what = format!("Fargate profile {name}");
     let Some(profile) = &found.profile else {
         if found.record.is_some() {

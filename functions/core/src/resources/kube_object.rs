@@ -219,33 +219,34 @@ impl Objects<'_> {
     }
 }
 
-/// Deletes the namespace's recorded objects of `kind` (in a rollback: its run's).
-pub async fn remove_kind<K>(
-    kube: &Kube,
-    ledger: &Ledger,
-    owner: &Owner,
-    view: &NamespaceView,
-    scope: &CleanupScope,
-    kind: Kind,
-    api: &Api<K>,
-) -> Result<Removal>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
-{
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
-    let mut removal = Removal::done();
-    for record in view.of_kind(kind) {
-        if let Some(why) = scope.keeps(record) {
-            removal = removal.kept(format!("{} {}", kind.as_str(), record.key), why);
-        } else if let Some(deleting) = delete(kube, ledger, place, record, api).await? {
-            removal.done = false;
-            removal = removal.removed(deleting);
+/// A namespace's cleanup on its cluster: what it may remove there, as the ledger records it.
+#[derive(Clone, Copy)]
+pub struct Sweep<'a> {
+    pub kube: &'a Kube,
+    pub ledger: &'a Ledger,
+    pub owner: &'a Owner,
+    pub view: &'a NamespaceView,
+    pub scope: &'a CleanupScope,
+}
+
+impl Sweep<'_> {
+    /// Deletes the namespace's recorded objects of `kind` (in a rollback: its run's).
+    pub async fn remove_kind<K>(&self, kind: Kind, api: &Api<K>) -> Result<Removal>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let place = self.owner.place();
+        let mut removal = Removal::done();
+        for record in self.view.of_kind(kind) {
+            if let Some(why) = self.scope.keeps(record) {
+                removal = removal.kept(format!("{} {}", kind.as_str(), record.key), why);
+            } else if let Some(deleting) = delete(self.kube, self.ledger, place, record, api).await? {
+                removal.done = false;
+                removal = removal.removed(deleting);
+            }
         }
+        Ok(removal)
     }
-    Ok(removal)
 }
 
 /// The object of `name` when it exists but the ledger does not record it (adopted, or not created

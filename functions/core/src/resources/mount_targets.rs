@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{CleanupScope, Kind, Recorder, Removal};
 use crate::aws;
 use crate::error::{Result, WorkflowError};
-use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ledger::{Ledger, NamespaceView};
 use crate::ownership::Owner;
 use crate::run::Subnet;
 
@@ -125,10 +125,7 @@ pub async fn remove(
     view: &NamespaceView,
     scope: &CleanupScope,
 ) -> Result<Removal> {
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let records: Vec<_> = view.of_kind(Kind::MountTarget).collect();
     if records.is_empty() {
         return Ok(Removal::done());

@@ -7,10 +7,10 @@ use super::rbac::RbacState;
 use crate::error::{Result, WorkflowError};
 use crate::input::Adoptable;
 use crate::k8s::Kube;
-use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ledger::Ledger;
 use crate::ownership::Owner;
-use crate::resources::kube_object::{self, Origin, remove_kind, unrecorded};
-use crate::resources::{CleanupScope, Kind, Recorder, Removal};
+use crate::resources::kube_object::{self, Origin, Sweep, unrecorded};
+use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::ObjectMeta;
@@ -79,24 +79,16 @@ pub async fn ensure_namespace(
 
 /// Deletes the namespace when the ledger records it (the caller removed what was in it first);
 /// one that exists unrecorded is reported as kept.
-pub async fn remove(
-    kube: &Kube,
-    ledger: &Ledger,
-    owner: &Owner,
-    view: &NamespaceView,
-    scope: &CleanupScope,
-) -> Result<Removal> {
-    let namespaces = kube.all::<Namespace>();
-    let removal = remove_kind(kube, ledger, owner, view, scope, Kind::Namespace, &namespaces).await?;
-    Ok(removal.and(kept_unrecorded(kube, ledger, owner).await?))
+pub async fn remove(sweep: &Sweep<'_>) -> Result<Removal> {
+    let removal = sweep
+        .remove_kind(Kind::Namespace, &sweep.kube.all::<Namespace>())
+        .await?;
+    Ok(removal.and(kept_unrecorded(sweep.kube, sweep.ledger, sweep.owner).await?))
 }
 
 /// The namespace, when it exists and the ledger does not record it: reported as kept.
 pub async fn kept_unrecorded(kube: &Kube, ledger: &Ledger, owner: &Owner) -> Result<Removal> {
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     unrecorded(
         kube,
         ledger,

@@ -18,10 +18,7 @@ pub struct Recorder<'a> {
 impl<'a> Recorder<'a> {
     /// The namespace's part of the ledger.
     pub fn namespace(&self) -> Place<'a> {
-        Place::Namespace {
-            cluster: &self.owner.cluster,
-            namespace: &self.owner.namespace,
-        }
+        self.owner.place()
     }
 
     /// The cluster's shared part.

@@ -12,7 +12,7 @@ use super::{CleanupScope, Kind, Recorder, Removal, kept};
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::input::replication::Replication;
-use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ledger::{Ledger, NamespaceView};
 use crate::ownership::Owner;
 use aws_sdk_efs::types::{
     FileSystemDescription, ReplicationConfigurationDescription, ReplicationOverwriteProtection, ReplicationStatus,
@@ -128,10 +128,7 @@ pub async fn remove(
     view: &NamespaceView,
     scope: &CleanupScope,
 ) -> Result<Removal> {
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let mut removal = Removal::done();
     for record in view.of_kind(Kind::Replication) {
         let what = format!("replication to {}", record.key);

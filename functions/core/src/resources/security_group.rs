@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, SecurityGr
 use super::{Kind, NOT_RECORDED, Recorder, Removal, records};
 use crate::aws;
 use crate::error::{Result, WorkflowError};
-use crate::ledger::{Ledger, NamespaceView, Place, Record};
+use crate::ledger::{Ledger, NamespaceView, Record};
 use crate::ownership::Owner;
 use crate::run::Subnet;
 
@@ -158,10 +158,7 @@ pub async fn remove(
     scope: &super::CleanupScope,
 ) -> Result<Removal> {
     let name = owner.security_group_name();
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let mut removal = Removal::done();
     let recorded = view.find(Kind::SecurityGroup, &name);
     for group in aws::ec2::security_groups(ec2, ownership_filters(owner)).await? {

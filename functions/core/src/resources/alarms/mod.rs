@@ -15,7 +15,7 @@ use super::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal};
 use crate::aws;
 use crate::error::Result;
 use crate::input::FileSystemOptions;
-use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ledger::{Ledger, NamespaceView};
 use crate::ownership::Owner;
 use crate::settings::AlarmSettings;
 use spec::{AlarmSpec, NAMESPACE, wanted};
@@ -123,10 +123,7 @@ pub async fn remove(
     view: &NamespaceView,
     scope: &CleanupScope,
 ) -> Result<Removal> {
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let mut removal = Removal::done();
     let existing = aws::cloudwatch::alarms_with_prefix(cloudwatch, &owner.alarm_prefix()).await?;
     for alarm in &existing {

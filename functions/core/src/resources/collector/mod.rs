@@ -16,9 +16,8 @@ pub mod role;
 use crate::clients::AwsClients;
 use crate::error::Result;
 use crate::k8s::Kube;
-use crate::ledger::{Ledger, NamespaceView};
-use crate::ownership::{Owner, RUN_ID_KEY};
-use crate::resources::kube_object::{self, Objects};
+use crate::ownership::RUN_ID_KEY;
+use crate::resources::kube_object::{self, Objects, Sweep};
 use crate::resources::{CleanupScope, Kind, Recorder, Removal};
 use crate::run::Run;
 use crate::settings::Settings;
@@ -59,7 +58,14 @@ pub async fn converge(
     if !run.request.monitoring.container_insights {
         if view.of_kind(Kind::Collector).next().is_some() || view.of_kind(Kind::CollectorRole).next().is_some() {
             let everything = CleanupScope::default();
-            remove_collector(kube, recorder.ledger, owner, &view, &everything).await?;
+            let sweep = Sweep {
+                kube,
+                ledger: recorder.ledger,
+                owner,
+                view: &view,
+                scope: &everything,
+            };
+            remove_collector(&sweep).await?;
             let name = role::role_name(recorder.ledger.deployment(), region, owner);
             role::remove_role(&clients.iam, recorder.ledger, owner, &view, &everything, &name).await?;
             tracing::info!(namespace = %owner.namespace, "Container Insights collector removed: the run leaves it off");
@@ -140,58 +146,27 @@ fn labelled_as_creator(run: &Run, existing: Option<&Deployment>) -> Run {
 
 /// Deletes the collector's recorded objects (in a rollback: its run's), the Deployment first: it
 /// would start a deleted collector pod again.
-pub async fn remove_collector(
-    kube: &Kube,
-    ledger: &Ledger,
-    owner: &Owner,
-    view: &NamespaceView,
-    scope: &CleanupScope,
-) -> Result<Removal> {
-    let namespace = &owner.namespace;
-    let mut removal = kube_object::remove_kind(
-        kube,
-        ledger,
-        owner,
-        view,
-        scope,
-        Kind::Collector,
-        &kube.namespaced::<Deployment>(namespace),
-    )
-    .await?;
-    removal = removal.and(
-        kube_object::remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::CollectorConfig,
-            &kube.namespaced::<ConfigMap>(namespace),
-        )
-        .await?,
+pub async fn remove_collector(sweep: &Sweep<'_>) -> Result<Removal> {
+    let (kube, namespace) = (sweep.kube, &sweep.owner.namespace);
+    let removal = sweep
+        .remove_kind(Kind::Collector, &kube.namespaced::<Deployment>(namespace))
+        .await?;
+    let removal = removal.and(
+        sweep
+            .remove_kind(Kind::CollectorConfig, &kube.namespaced::<ConfigMap>(namespace))
+            .await?,
     );
-    removal = removal.and(
-        kube_object::remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::CollectorServiceAccount,
-            &kube.namespaced::<ServiceAccount>(namespace),
-        )
-        .await?,
+    let removal = removal.and(
+        sweep
+            .remove_kind(
+                Kind::CollectorServiceAccount,
+                &kube.namespaced::<ServiceAccount>(namespace),
+            )
+            .await?,
     );
     Ok(removal.and(
-        kube_object::remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::CollectorBinding,
-            &kube.all::<ClusterRoleBinding>(),
-        )
-        .await?,
+        sweep
+            .remove_kind(Kind::CollectorBinding, &kube.all::<ClusterRoleBinding>())
+            .await?,
     ))
 }

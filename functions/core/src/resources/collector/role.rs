@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::SERVICE_ACCOUNT;
 use crate::aws::{self, iam::NewRole};
 use crate::error::{Result, WorkflowError};
-use crate::ledger::{Ledger, NamespaceView, Place};
+use crate::ledger::{Ledger, NamespaceView};
 use crate::ownership::Owner;
 use crate::resources::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal, records};
 use crate::run::Run;
@@ -247,10 +247,7 @@ pub async fn remove_role(
     scope: &CleanupScope,
     name: &str,
 ) -> Result<Removal> {
-    let place = Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    };
+    let place = owner.place();
     let mut removal = Removal::done();
     if view.find(Kind::CollectorRole, name).is_none()
         && let Some(role) = aws::iam::role_named(iam, name).await?

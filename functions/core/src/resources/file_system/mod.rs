@@ -47,10 +47,7 @@ pub enum Decision {
 }
 
 fn place(owner: &Owner) -> Place<'_> {
-    Place::Namespace {
-        cluster: &owner.cluster,
-        namespace: &owner.namespace,
-    }
+    owner.place()
 }
 
 fn created_at(fs: &FileSystemDescription) -> Option<Timestamp> {

@@ -8,10 +8,10 @@ pub mod volumes;
 
 use crate::error::Result;
 use crate::k8s::{Kube, describe};
-use crate::ledger::{Ledger, NamespaceView};
+use crate::ledger::NamespaceView;
 use crate::ownership::Owner;
-use crate::resources::kube_object::{self, remove_kind};
-use crate::resources::{CleanupScope, Kind, NOT_RECORDED, Removal};
+use crate::resources::kube_object::{self, Sweep};
+use crate::resources::{Kind, NOT_RECORDED, Removal};
 use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::api::ListParams;
 
@@ -31,61 +31,28 @@ impl EfsVolume<'_> {
 
 /// The namespace's pods, the validation record, the claims, then the volumes; volumes that carry
 /// the namespace's labels but are not recorded are reported and left.
-pub async fn remove(
-    kube: &Kube,
-    ledger: &Ledger,
-    owner: &Owner,
-    view: &NamespaceView,
-    scope: &CleanupScope,
-) -> Result<Removal> {
-    let namespace = &owner.namespace;
-    let mut removal = remove_kind(
-        kube,
-        ledger,
-        owner,
-        view,
-        scope,
-        Kind::Pod,
-        &kube.namespaced::<Pod>(namespace),
-    )
-    .await?;
-    removal = removal.and(
-        remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::ConfigMap,
-            &kube.namespaced::<ConfigMap>(namespace),
-        )
-        .await?,
+pub async fn remove(sweep: &Sweep<'_>) -> Result<Removal> {
+    let (kube, namespace) = (sweep.kube, &sweep.owner.namespace);
+    let removal = sweep.remove_kind(Kind::Pod, &kube.namespaced::<Pod>(namespace)).await?;
+    let removal = removal.and(
+        sweep
+            .remove_kind(Kind::ConfigMap, &kube.namespaced::<ConfigMap>(namespace))
+            .await?,
     );
-    removal = removal.and(
-        remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::PersistentVolumeClaim,
-            &kube.namespaced::<PersistentVolumeClaim>(namespace),
-        )
-        .await?,
+    let removal = removal.and(
+        sweep
+            .remove_kind(
+                Kind::PersistentVolumeClaim,
+                &kube.namespaced::<PersistentVolumeClaim>(namespace),
+            )
+            .await?,
     );
-    removal = removal.and(
-        remove_kind(
-            kube,
-            ledger,
-            owner,
-            view,
-            scope,
-            Kind::PersistentVolume,
-            &kube.all::<PersistentVolume>(),
-        )
-        .await?,
+    let removal = removal.and(
+        sweep
+            .remove_kind(Kind::PersistentVolume, &kube.all::<PersistentVolume>())
+            .await?,
     );
-    Ok(removal.and(unrecorded_volumes(kube, owner, view).await?))
+    Ok(removal.and(unrecorded_volumes(kube, sweep.owner, sweep.view).await?))
 }
 
 /// Persistent volumes labelled as the namespace's that the ledger does not record: reported, left.

@@ -15,6 +15,7 @@ use crate::lease::Acquire;
 use crate::ledger::{ClusterView, Ledger, NamespaceView};
 use crate::ownership::Owner;
 use crate::resources::collector::remove_collector;
+use crate::resources::kube_object::Sweep;
 use crate::resources::{CleanupScope, Removal, logging, namespace, rbac, shared, storage_objects, workload};
 use crate::settings::Settings;
 use crate::steps::cluster_lease;
@@ -73,13 +74,19 @@ async fn look_at_namespace(cx: &Context<'_>, cluster: &aws_sdk_eks::types::Clust
 /// The namespace's own objects, the namespace itself last; objects that carry our labels but are
 /// not recorded are reported and left.
 async fn own_objects(kube: &Kube, cx: &Context<'_>) -> Result<Removal> {
-    let (ledger, owner, view, scope) = (cx.ledger, cx.owner, cx.view, cx.scope);
-    let removal = remove_collector(kube, ledger, owner, view, scope).await?;
-    let removal = removal.and(workload::remove(kube, ledger, owner, view, scope).await?);
+    let sweep = Sweep {
+        kube,
+        ledger: cx.ledger,
+        owner: cx.owner,
+        view: cx.view,
+        scope: cx.scope,
+    };
+    let removal = remove_collector(&sweep).await?;
+    let removal = removal.and(workload::remove(&sweep).await?);
     if !removal.done {
         return Ok(removal);
     }
-    Ok(removal.and(namespace::remove(kube, ledger, owner, view, scope).await?))
+    Ok(removal.and(namespace::remove(&sweep).await?))
 }
 
 /// What the cluster's namespaces share, once no other namespace of this deployment needs it:

@@ -99,10 +99,7 @@ async fn look_up(kube: &Kube, ledger: &Ledger, owner: &Owner, item: &Planned) ->
     let place = if item.kind.is_shared_kubernetes() {
         Place::Cluster(&owner.cluster)
     } else {
-        Place::Namespace {
-            cluster: &owner.cluster,
-            namespace: &owner.namespace,
-        }
+        owner.place()
     };
     let record = ledger.get(place, item.kind, name).await?;
     let namespaced = || namespace.unwrap_or(logging::NAMESPACE);
