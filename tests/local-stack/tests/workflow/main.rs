@@ -2,6 +2,7 @@
 //! local gateway, the fake Kubernetes API server. One stack per test, one test at a time (the
 //! engine's waits are real time, so parallel stacks would only fight over two cores).
 
+mod bootstrap_grant;
 mod data_safety;
 mod dry_run;
 mod failures;
