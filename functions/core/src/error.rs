@@ -156,6 +156,15 @@ pub enum WorkflowError {
     NamespaceConflict { cluster: String, namespace: String },
 
     #[error(
+        "namespace `{namespace}` on cluster `{cluster}` is adopted but does not carry the label {label}: the cluster's admission policy admits the workflow only in namespaces that do; label it (`kubectl label namespace {namespace} {label}`, which takes a cluster administrator) and run again"
+    )]
+    NamespaceNotAdmitted {
+        cluster: String,
+        namespace: String,
+        label: String,
+    },
+
+    #[error(
         "cleanup of {cluster}/{namespace} finished with resources left: {left}; start the cleanup again once the cause is fixed"
     )]
     CleanupIncomplete {

@@ -7,7 +7,7 @@ use efs_fargate_core::k8s::Kube;
 use efs_fargate_core::ledger::{Ledger, Record, RecordState};
 use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
 use efs_fargate_core::resources::namespace;
-use efs_fargate_core::resources::rbac::RbacState;
+use efs_fargate_core::resources::rbac::{self, RbacState};
 use efs_fargate_core::resources::workload::EfsVolume;
 use efs_fargate_core::resources::workload::manifests::{self, APP};
 use efs_fargate_core::resources::{Kind, Recorder};
@@ -201,6 +201,23 @@ async fn a_missing_namespace_is_created_with_our_labels() {
         let (request, reply) = api.next_request().await.unwrap();
         assert_eq!(request.method(), "GET");
         reply.send_response(respond(200, created));
+        // Then the workflow's rights in it: a RoleBinding of its group to the namespace role.
+        let bindings = format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}/rolebindings");
+        let (request, reply) = api.next_request().await.unwrap();
+        assert_eq!(request.method(), "GET");
+        reply.send_response(respond(404, failure(404, "NotFound", "rolebindings not found")));
+        let (request, reply) = api.next_request().await.unwrap();
+        assert_eq!(
+            (request.method().as_str(), request.uri().path()),
+            ("POST", bindings.as_str())
+        );
+        let mut binding = body_json(request).await;
+        assert_eq!(binding["roleRef"]["name"], rbac::NAMESPACE_ROLE);
+        assert_eq!(binding["subjects"][0]["name"], rbac::GROUP);
+        binding["metadata"]["uid"] = json!("uid-2");
+        reply.send_response(respond(201, binding.clone()));
+        let (_, reply) = api.next_request().await.unwrap();
+        reply.send_response(respond(200, binding));
     });
     let output = ensure_namespace(&kube).await.unwrap();
     server.await.unwrap();

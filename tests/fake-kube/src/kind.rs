@@ -21,6 +21,8 @@ pub enum Kind {
     RoleBinding,
     ServiceAccount,
     Deployment,
+    ValidatingAdmissionPolicy,
+    ValidatingAdmissionPolicyBinding,
 }
 
 /// The API group of `storageclasses` and `csidrivers`.
@@ -29,14 +31,16 @@ pub const STORAGE_GROUP: &str = "storage.k8s.io";
 pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// The API group of deployments.
 pub const APPS_GROUP: &str = "apps";
+/// The API group of admission policies and their bindings.
+pub const ADMISSION_GROUP: &str = "admissionregistration.k8s.io";
 /// The named API groups served under `/apis`.
-pub const NAMED_GROUPS: [&str; 3] = [APPS_GROUP, STORAGE_GROUP, RBAC_GROUP];
+pub const NAMED_GROUPS: [&str; 4] = [APPS_GROUP, STORAGE_GROUP, RBAC_GROUP, ADMISSION_GROUP];
 
 /// What every served resource allows.
 pub const VERBS: [&str; 5] = ["create", "delete", "get", "list", "patch"];
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Namespace,
         Kind::Pod,
         Kind::PersistentVolume,
@@ -52,6 +56,8 @@ impl Kind {
         Kind::RoleBinding,
         Kind::ServiceAccount,
         Kind::Deployment,
+        Kind::ValidatingAdmissionPolicy,
+        Kind::ValidatingAdmissionPolicyBinding,
     ];
 
     /// `Pod`, `CSIDriver`, ...
@@ -72,6 +78,8 @@ impl Kind {
             Kind::RoleBinding => "RoleBinding",
             Kind::ServiceAccount => "ServiceAccount",
             Kind::Deployment => "Deployment",
+            Kind::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
+            Kind::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
         }
     }
 
@@ -93,6 +101,8 @@ impl Kind {
             Kind::RoleBinding => "rolebindings",
             Kind::ServiceAccount => "serviceaccounts",
             Kind::Deployment => "deployments",
+            Kind::ValidatingAdmissionPolicy => "validatingadmissionpolicies",
+            Kind::ValidatingAdmissionPolicyBinding => "validatingadmissionpolicybindings",
         }
     }
 
@@ -121,16 +131,18 @@ impl Kind {
             Kind::StorageClass | Kind::CsiDriver => STORAGE_GROUP,
             Kind::ClusterRole | Kind::Role | Kind::ClusterRoleBinding | Kind::RoleBinding => RBAC_GROUP,
             Kind::Deployment => APPS_GROUP,
+            Kind::ValidatingAdmissionPolicy | Kind::ValidatingAdmissionPolicyBinding => ADMISSION_GROUP,
             _ => "",
         }
     }
 
-    /// `v1`, `apps/v1`, `storage.k8s.io/v1` or `rbac.authorization.k8s.io/v1`.
+    /// `v1`, or `<group>/v1` for the named groups.
     pub fn api_version(self) -> &'static str {
         match self.group() {
             APPS_GROUP => "apps/v1",
             STORAGE_GROUP => "storage.k8s.io/v1",
             RBAC_GROUP => "rbac.authorization.k8s.io/v1",
+            ADMISSION_GROUP => "admissionregistration.k8s.io/v1",
             _ => "v1",
         }
     }

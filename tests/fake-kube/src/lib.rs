@@ -24,6 +24,7 @@
 //! let ca = kube.ca_pem();
 //! ```
 
+mod admission;
 mod api;
 mod auth;
 mod clock;

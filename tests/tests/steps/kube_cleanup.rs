@@ -4,13 +4,14 @@
 //! left as it was.
 
 use efs_fargate_core::k8s::{Kube, describe};
-use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY};
+use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, NAMESPACE_KEY, RUN_ID_KEY};
 use efs_fargate_core::resources::NOT_RECORDED;
 use efs_fargate_core::resources::logging::{CONFIG_MAP, NAMESPACE as OBSERVABILITY};
 use efs_fargate_core::resources::storage_objects::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
 use efs_fargate_core::steps::k8s::validate::ValidateAction;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::api::storage::v1::{CSIDriver, CSIDriverSpec, StorageClass};
 use k8s_openapi::serde::de::DeserializeOwned;
 use kube::Resource;
@@ -23,14 +24,16 @@ async fn labelled<K>(kube: &Kube, api: Api<K>) -> Vec<String>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
-    let params = ListParams::default().labels(&format!("{MANAGED_BY_KEY}={MANAGED_BY_VALUE}"));
+    // With a run id: a namespace an administrator labelled for adoption carries only managed-by.
+    let params = ListParams::default().labels(&format!("{MANAGED_BY_KEY}={MANAGED_BY_VALUE},{RUN_ID_KEY}"));
     kube.list(&api, &params).await.unwrap().iter().map(describe).collect()
 }
 
-/// Every object on the cluster, in any namespace, that carries the workflow's managed-by label.
+/// Every object on the cluster, in any namespace, that carries the workflow's labels.
 async fn ours(kube: &Kube) -> Vec<String> {
     let client = || kube.client.clone();
     let mut found = labelled(kube, Api::<Pod>::all(client())).await;
+    found.extend(labelled(kube, Api::<RoleBinding>::all(client())).await);
     found.extend(labelled(kube, Api::<ConfigMap>::all(client())).await);
     found.extend(labelled(kube, Api::<PersistentVolumeClaim>::all(client())).await);
     found.extend(labelled(kube, Api::<PersistentVolume>::all(client())).await);
@@ -133,7 +136,17 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
         .create(
             &post,
             &Namespace {
-                metadata: foreign_meta(NAMESPACE, None),
+                // Labelled by an administrator for adoption, as the admission policy requires.
+                metadata: ObjectMeta {
+                    labels: Some(
+                        [
+                            ("owner".to_string(), "platform-team".to_string()),
+                            (MANAGED_BY_KEY.to_string(), MANAGED_BY_VALUE.to_string()),
+                        ]
+                        .into(),
+                    ),
+                    ..foreign_meta(NAMESPACE, None)
+                },
                 ..Namespace::default()
             },
         )
@@ -209,6 +222,8 @@ async fn cleanup_leaves_nothing_of_ours_and_nothing_it_did_not_create() {
         format!("persistentvolumeclaim/{NAMESPACE}/poc-app-validation-pvc"),
         format!("persistentvolume/poc-app-validation-pv-{NAMESPACE}"),
         format!("configmap/{NAMESPACE}/poc-app-validation"),
+        // Its rights in the namespace it keeps: removed last.
+        format!("rolebinding/{NAMESPACE}/efs-fargate-workflow"),
     ] {
         assert!(removed.contains(&&object), "{object} in {removed:?}");
     }

@@ -44,6 +44,7 @@ impl ErrorName {
             | Self::ValidationFailed
             | Self::SecurityGroupConflict
             | Self::NamespaceConflict
+            | Self::NamespaceNotAdmitted
             | Self::CleanupIncomplete
             | Self::CleanupAbandoned
             | Self::RunInProgress

@@ -25,9 +25,12 @@ pub enum Kind {
     AccessEntry,
     /// Cluster-admin associated with the workflow's own access entry while it installs its RBAC.
     BootstrapGrant,
-    /// The workflow's ClusterRole (its binding and the collector's reader role go with it).
+    /// The workflow's ClusterRole (its binding, the namespace role, the collector's reader role
+    /// and the admission policy go with it).
     Rbac,
     Namespace,
+    /// The RoleBinding that gives the workflow its rights in the namespace.
+    NamespaceAccess,
     FargateProfile,
     KmsKey,
     FileSystem,
@@ -43,6 +46,8 @@ pub enum Kind {
     LoggingNamespace,
     /// Its ConfigMap `aws-logging`.
     LoggingConfig,
+    /// The workflow's RoleBinding in the logging namespace it made.
+    LoggingAccess,
     /// The Container Insights collector's IAM role.
     CollectorRole,
     /// The collector's Deployment.
@@ -68,6 +73,7 @@ impl Kind {
         matches!(
             self,
             Self::Namespace
+                | Self::NamespaceAccess
                 | Self::Collector
                 | Self::CollectorConfig
                 | Self::CollectorServiceAccount
@@ -83,7 +89,12 @@ impl Kind {
     pub fn is_shared_kubernetes(self) -> bool {
         matches!(
             self,
-            Self::Rbac | Self::CsiDriver | Self::StorageClass | Self::LoggingNamespace | Self::LoggingConfig
+            Self::Rbac
+                | Self::CsiDriver
+                | Self::StorageClass
+                | Self::LoggingNamespace
+                | Self::LoggingConfig
+                | Self::LoggingAccess
         )
     }
 

@@ -7,9 +7,11 @@
 //! removes the ones we made.
 
 use super::storage_objects::{SharedObject, ensure_shared};
+use super::{namespace_access, rbac};
 use crate::error::Result;
 use crate::k8s::{Kube, describe};
 use crate::ledger::{Ledger, Place};
+use crate::resources::kube_object::Origin;
 use crate::resources::kube_object::{self, is_recorded, unrecorded};
 use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
@@ -94,8 +96,13 @@ pub async fn ensure(
         data: Some(config(region, log_group, &kube.cluster)),
         ..ConfigMap::default()
     };
+    let namespace = ensure_shared(kube, recorder, Kind::LoggingNamespace, &kube.all(), &namespace).await?;
+    if namespace.origin != Origin::Existing {
+        // In a logging namespace of ours, a cleanup lists its ConfigMaps (to keep anyone else's).
+        namespace_access::ensure(kube, recorder, recorder.cluster(), Kind::LoggingAccess, run, NAMESPACE).await?;
+    }
     Ok(LoggingOutput {
-        namespace: ensure_shared(kube, recorder, Kind::LoggingNamespace, &kube.all(), &namespace).await?,
+        namespace,
         config_map: ensure_shared(
             kube,
             recorder,
@@ -139,8 +146,25 @@ pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Remov
         removal = Removal::pending().removed(deleting);
     }
     let Some(record) = ledger.get(place, Kind::LoggingNamespace, NAMESPACE).await? else {
+        // Our binding there went with the namespace, if it was ever there.
+        ledger.forget(place, Kind::LoggingAccess, rbac::NAME).await?;
         return Ok(removal);
     };
+    let namespaces = kube.all::<Namespace>();
+    match kube.get(&namespaces, NAMESPACE).await? {
+        // Gone, with what it held (our binding too): its records go.
+        None => {
+            kube_object::delete(kube, ledger, place, &record, &namespaces).await?;
+            ledger.forget(place, Kind::LoggingAccess, rbac::NAME).await?;
+            return Ok(removal);
+        }
+        // Being deleted already.
+        Some(found) if found.metadata.deletion_timestamp.is_some() => {
+            removal.done = false;
+            return Ok(removal.removed(describe(&found)));
+        }
+        Some(_) => {}
+    }
     let foreign: Vec<String> = kube
         .list(&config_maps, &ListParams::default())
         .await?
@@ -150,12 +174,13 @@ pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Remov
         .map(|c| describe(&c))
         .collect();
     if !foreign.is_empty() {
-        return Ok(removal.kept(
+        let access = namespace_access::remove(kube, ledger, place, Kind::LoggingAccess, NAMESPACE).await?;
+        return Ok(removal.and(access).kept(
             format!("namespace/{NAMESPACE}"),
             format!("still holds {}", foreign.join(", ")),
         ));
     }
-    if let Some(deleting) = kube_object::delete(kube, ledger, place, &record, &kube.all::<Namespace>()).await? {
+    if let Some(deleting) = kube_object::delete(kube, ledger, place, &record, &namespaces).await? {
         removal.done = false;
         removal = removal.removed(deleting);
     }

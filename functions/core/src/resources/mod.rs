@@ -4,6 +4,7 @@
 
 pub mod access_entry;
 pub mod access_point;
+pub mod admission_policy;
 pub mod alarms;
 pub mod bootstrap_grant;
 pub mod collector;
@@ -14,6 +15,7 @@ pub mod kube_object;
 pub mod logging;
 pub mod mount_targets;
 pub mod namespace;
+pub mod namespace_access;
 pub mod rbac;
 mod recorder;
 mod removal;

@@ -1,15 +1,17 @@
 //! epic01 (Kubernetes part): the run's namespace, created when missing and recorded in the
-//! ledger by its uid. A namespace the ledger does not record is a conflict unless the input adopts
-//! it; an adopted one is used as it is, never recorded, never deleted by cleanup (which reports it
-//! as kept).
+//! ledger by its uid, with the workflow's RoleBinding in it (`namespace_access`). A namespace the
+//! ledger does not record is a conflict unless the input adopts it; an adopted one is used as it
+//! is, never recorded, never deleted by cleanup (which reports it as kept), and must carry the
+//! workflow's label, which the admission policy requires and only a person can add.
 
 use super::rbac::RbacState;
 use crate::error::{Result, WorkflowError};
 use crate::input::Adoptable;
 use crate::k8s::Kube;
 use crate::ledger::Ledger;
-use crate::ownership::Owner;
+use crate::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, Owner};
 use crate::resources::kube_object::{self, Origin, Sweep, unrecorded};
+use crate::resources::namespace_access;
 use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
 use k8s_openapi::api::core::v1::Namespace;
@@ -55,6 +57,13 @@ pub async fn ensure_namespace(
             namespace: name.clone(),
         });
     }
+    if origin == Origin::Existing && !admits_workflow(kube.get(&api, name).await?.as_ref()) {
+        return Err(WorkflowError::NamespaceNotAdmitted {
+            cluster: run.request.cluster_name.clone(),
+            namespace: name.clone(),
+            label: format!("{MANAGED_BY_KEY}={MANAGED_BY_VALUE}"),
+        });
+    }
     if origin != Origin::Created
         && kube
             .get(&api, name)
@@ -69,6 +78,7 @@ pub async fn ensure_namespace(
     if origin == Origin::Created {
         tracing::info!(namespace = %name, "namespace created");
     }
+    namespace_access::ensure(kube, recorder, recorder.namespace(), Kind::NamespaceAccess, run, name).await?;
     Ok(NamespaceOutput {
         name: name.clone(),
         created: origin == Origin::Created,
@@ -77,12 +87,23 @@ pub async fn ensure_namespace(
     })
 }
 
-/// Deletes the namespace when the ledger records it (the caller removed what was in it first);
-/// one that exists unrecorded is reported as kept.
+/// The admission policy's test: the namespace carries the workflow's label.
+fn admits_workflow(namespace: Option<&Namespace>) -> bool {
+    namespace
+        .and_then(|n| n.metadata.labels.as_ref())
+        .and_then(|labels| labels.get(MANAGED_BY_KEY))
+        .is_some_and(|value| value == MANAGED_BY_VALUE)
+}
+
+/// Deletes the workflow's RoleBinding, then the namespace when the ledger records it (the caller
+/// removed what was in it first); one that exists unrecorded is reported as kept.
 pub async fn remove(sweep: &Sweep<'_>) -> Result<Removal> {
-    let removal = sweep
-        .remove_kind(Kind::Namespace, &sweep.kube.all::<Namespace>())
-        .await?;
+    let removal = namespace_access::remove_from(sweep).await?;
+    let removal = removal.and(
+        sweep
+            .remove_kind(Kind::Namespace, &sweep.kube.all::<Namespace>())
+            .await?,
+    );
     Ok(removal.and(kept_unrecorded(sweep.kube, sweep.ledger, sweep.owner).await?))
 }
 

@@ -1,18 +1,30 @@
 //! The workflow's own RBAC. The Kubernetes steps' IAM role reaches the API through an access entry
-//! that carries only the group [`GROUP`]; a ClusterRole of ours binds that group to exactly what
-//! the workflow does: namespaces, persistent volumes, storage classes and CSI drivers; pods, their
-//! logs, claims, config maps and events; the Container Insights collector's service account and
-//! Deployment. No secrets, no exec. Its RBAC rights: reading and deleting its own role, and
-//! creating and deleting ClusterRoleBindings, which RBAC's escalation check lets it point only at
-//! [`COLLECTOR_READER`] (the one role it may `bind`): a read-only role installed with this RBAC. Installing (or updating) the RBAC needs cluster-admin once per cluster: the
-//! state machine grants it for that one step and revokes it right after (see `access.rs`).
+//! that carries only the group [`GROUP`]. Two roles of ours hold exactly what the workflow does:
+//!
+//! - [`NAME`], bound cluster-wide, only what must be cluster-wide: namespaces, persistent
+//!   volumes, storage classes and CSI drivers; creating a ConfigMap (Fargate's `aws-logging` may
+//!   go into a logging namespace that is not ours) and reading or deleting that one by name;
+//!   creating the RoleBinding [`NAME`] in a namespace and binding it only to [`NAMESPACE_ROLE`];
+//!   reading and deleting its own role; the Container Insights collectors' ClusterRoleBindings,
+//!   which RBAC's escalation check lets it point only at [`COLLECTOR_READER`].
+//! - [`NAMESPACE_ROLE`], bound by a RoleBinding in each namespace the workflow provisions
+//!   (`namespace_access`): pods, their logs, claims, config maps, events, the collector's service
+//!   account and Deployment. No secrets, no exec, anywhere.
+//!
+//! RBAC says which kinds; the admission policy installed with it (`admission_policy`) says which
+//! objects, so the API server itself keeps the group to the namespaces and objects it labels.
+//! Installing (or updating) them needs cluster-admin once per cluster: the state machine grants
+//! it for that one step and revokes it right after (see `access.rs`).
 
+use super::admission_policy;
+use super::logging;
 use crate::error::{Result, WorkflowError};
 use crate::k8s::Kube;
 use crate::ledger::{Ledger, Place};
 use crate::resources::kube_object::{self, is_recorded};
 use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
+use k8s_openapi::api::admissionregistration::v1::{ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, RoleRef, Subject};
 use kube::api::ObjectMeta;
 use serde::{Deserialize, Serialize};
@@ -23,6 +35,8 @@ use std::collections::BTreeMap;
 pub const GROUP: &str = "efs-fargate-workflow";
 /// The name of the ClusterRole and of the ClusterRoleBinding.
 pub const NAME: &str = "efs-fargate-workflow";
+/// The namespaced rights, bound in each namespace the workflow provisions.
+pub const NAMESPACE_ROLE: &str = "efs-fargate-workflow-namespace";
 /// What each namespace's Container Insights collector is bound to: read the nodes and their
 /// cAdvisor metrics through the API server's node proxy. Owned by our role, and goes with it.
 pub const COLLECTOR_READER: &str = "efs-fargate-workflow-insights-reader";
@@ -41,31 +55,43 @@ pub enum RbacState {
     BootstrapRequired,
 }
 
-/// The rules of the ClusterRole: every call the workflow makes, and nothing else.
-fn rules() -> Vec<PolicyRule> {
-    let rule = |groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]| PolicyRule {
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> PolicyRule {
+    PolicyRule {
         api_groups: Some(groups.iter().map(|g| g.to_string()).collect()),
         resources: Some(resources.iter().map(|r| r.to_string()).collect()),
         verbs: verbs.iter().map(|v| v.to_string()).collect(),
         resource_names: (!names.is_empty()).then(|| names.iter().map(|n| n.to_string()).collect()),
         non_resource_urls: None,
-    };
-    // `create` next to `patch`: server-side apply of a missing object creates it.
-    let write = ["get", "list", "create", "patch", "delete"];
+    }
+}
+
+/// `create` next to `patch`: server-side apply of a missing object creates it.
+const WRITE: [&str; 5] = ["get", "list", "create", "patch", "delete"];
+
+/// The cluster-wide rules: what cannot be granted namespace by namespace.
+fn rules() -> Vec<PolicyRule> {
     vec![
-        rule(&[""], &["namespaces", "persistentvolumes"], &write, &[]),
-        rule(&["storage.k8s.io"], &["storageclasses", "csidrivers"], &write, &[]),
+        rule(&[""], &["namespaces", "persistentvolumes"], &WRITE, &[]),
+        rule(&["storage.k8s.io"], &["storageclasses", "csidrivers"], &WRITE, &[]),
+        // Fargate's logging ConfigMap, in a logging namespace that may not be ours (a create
+        // cannot be limited by name: the admission policy limits it).
+        rule(&[""], &["configmaps"], &["create"], &[]),
         rule(
             &[""],
-            &["pods", "persistentvolumeclaims", "configmaps", "serviceaccounts"],
-            &write,
-            &[],
+            &["configmaps"],
+            &["get", "patch", "delete"],
+            &[logging::CONFIG_MAP],
         ),
-        rule(&["apps"], &["deployments"], &write, &[]),
-        rule(&[""], &["pods/log"], &["get"], &[]),
-        rule(&[""], &["events"], &["list"], &[]),
+        // The RoleBinding of each new namespace (which holds no binding yet to read it through).
+        rule(&["rbac.authorization.k8s.io"], &["rolebindings"], &["create"], &[]),
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["rolebindings"],
+            &["get", "delete"],
+            &[NAME],
+        ),
         // Its own objects only: to see their version, and for cleanup to delete the role (the
-        // binding goes with it: it is owned by the role).
+        // rest goes with it: it is owned by the role).
         rule(
             &["rbac.authorization.k8s.io"],
             &["clusterroles", "clusterrolebindings"],
@@ -83,8 +109,23 @@ fn rules() -> Vec<PolicyRule> {
             &["rbac.authorization.k8s.io"],
             &["clusterroles"],
             &["bind"],
-            &[COLLECTOR_READER],
+            &[COLLECTOR_READER, NAMESPACE_ROLE],
         ),
+    ]
+}
+
+/// The rules each namespace's RoleBinding grants.
+fn namespace_rules() -> Vec<PolicyRule> {
+    vec![
+        rule(
+            &[""],
+            &["pods", "persistentvolumeclaims", "configmaps", "serviceaccounts"],
+            &WRITE,
+            &[],
+        ),
+        rule(&["apps"], &["deployments"], &WRITE, &[]),
+        rule(&[""], &["pods/log"], &["get"], &[]),
+        rule(&[""], &["events"], &["list"], &[]),
     ]
 }
 
@@ -108,7 +149,13 @@ fn reader_rules() -> Vec<PolicyRule> {
 
 /// A hash of the rules: changes whenever they do.
 fn version() -> String {
-    let rules = serde_json::to_vec(&(rules(), reader_rules())).expect("rules serialize");
+    let rules = serde_json::to_vec(&(
+        rules(),
+        namespace_rules(),
+        reader_rules(),
+        admission_policy::fingerprint(),
+    ))
+    .expect("rules serialize");
     Sha256::digest(rules)
         .iter()
         .take(6)
@@ -186,12 +233,14 @@ async fn install(kube: &Kube, recorder: Recorder<'_>, run: &Run) -> Result<()> {
         }]);
         metadata
     };
-    let reader = ClusterRole {
-        metadata: owned(COLLECTOR_READER),
-        rules: Some(reader_rules()),
-        aggregation_rule: None,
-    };
-    kube.apply(&kube.all::<ClusterRole>(), &reader).await?;
+    for (name, rules) in [(COLLECTOR_READER, reader_rules()), (NAMESPACE_ROLE, namespace_rules())] {
+        let role = ClusterRole {
+            metadata: owned(name),
+            rules: Some(rules),
+            aggregation_rule: None,
+        };
+        kube.apply(&kube.all::<ClusterRole>(), &role).await?;
+    }
     let binding = ClusterRoleBinding {
         metadata: owned(NAME),
         role_ref: RoleRef {
@@ -207,12 +256,19 @@ async fn install(kube: &Kube, recorder: Recorder<'_>, run: &Run) -> Result<()> {
         }]),
     };
     kube.apply(&kube.all::<ClusterRoleBinding>(), &binding).await?;
+    // Last: the policy confines the group from here on.
+    let policies = kube.all::<ValidatingAdmissionPolicy>();
+    kube.apply(&policies, &admission_policy::policy(owned(admission_policy::POLICY)))
+        .await?;
+    let bindings = kube.all::<ValidatingAdmissionPolicyBinding>();
+    kube.apply(&bindings, &admission_policy::binding(owned(admission_policy::POLICY)))
+        .await?;
     tracing::info!(cluster = %kube.cluster, version = %version(), "workflow RBAC installed");
     Ok(())
 }
 
-/// Deletes our recorded ClusterRole (its binding and the reader role are owned by it and go with
-/// it), and forgets it at once: deleting it ends the workflow's rights on the cluster, so nothing
+/// Deletes our recorded ClusterRole (its binding, the namespace and reader roles and the
+/// admission policy are owned by it and go with it), and forgets it at once: deleting it ends the workflow's rights on the cluster, so nothing
 /// could look again. It is the last Kubernetes call of the cluster's last cleanup.
 pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Removal> {
     let place = Place::Cluster(cluster);
@@ -237,9 +293,22 @@ pub async fn remove(kube: &Kube, ledger: &Ledger, cluster: &str) -> Result<Remov
 mod tests {
     use super::*;
 
+    fn admission_rules_are_not_rbac() -> Vec<PolicyRule> {
+        rules()
+            .into_iter()
+            .chain(namespace_rules())
+            .filter(|r| {
+                r.api_groups
+                    .iter()
+                    .flatten()
+                    .any(|g| g == "admissionregistration.k8s.io" || g == "*")
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_rules_grant_no_secrets_no_exec_and_bind_only_the_collector_reader() {
-        for rule in rules() {
+    fn the_rules_grant_no_secrets_no_exec_and_bind_only_the_collector_reader_and_namespace_role() {
+        for rule in rules().into_iter().chain(namespace_rules()) {
             let resources = rule.resources.clone().unwrap_or_default();
             assert!(
                 !resources.iter().any(|r| r == "secrets" || r == "pods/exec" || r == "*"),
@@ -260,13 +329,13 @@ mod tests {
                 if rule.verbs.iter().any(|v| v == "bind") {
                     assert_eq!(
                         rule.resource_names.as_deref(),
-                        Some(&[COLLECTOR_READER.to_string()][..])
+                        Some(&[COLLECTOR_READER.to_string(), NAMESPACE_ROLE.to_string()][..])
                     );
                 }
-                assert!(
-                    !resources.iter().any(|r| r == "roles" || r == "rolebindings"),
-                    "{rule:?}"
-                );
+                assert!(!resources.iter().any(|r| r == "roles"), "{rule:?}");
+                if resources.iter().any(|r| r == "rolebindings") && rule.verbs.iter().any(|v| v != "create") {
+                    assert_eq!(rule.resource_names.as_deref(), Some(&[NAME.to_string()][..]));
+                }
             }
         }
         for rule in reader_rules() {
@@ -276,6 +345,27 @@ mod tests {
                     .all(|v| ["get", "list", "watch"].contains(&v.as_str()))
             );
         }
+        // Nothing namespaced cluster-wide but the logging ConfigMap and the namespace's binding.
+        for rule in rules() {
+            let resources = rule.resources.clone().unwrap_or_default();
+            if resources
+                .iter()
+                .any(|r| ["pods", "persistentvolumeclaims", "serviceaccounts", "events"].contains(&r.as_str()))
+            {
+                panic!("namespaced rights cluster-wide: {rule:?}");
+            }
+            if resources.iter().any(|r| r == "configmaps") && rule.verbs.iter().any(|v| v != "create") {
+                assert_eq!(
+                    rule.resource_names.as_deref(),
+                    Some(&[logging::CONFIG_MAP.to_string()][..])
+                );
+            }
+        }
+        let admission = admission_rules_are_not_rbac();
+        assert!(
+            admission.is_empty(),
+            "no right on admission configuration: {admission:?}"
+        );
         assert_eq!(version(), version());
         assert_eq!(version().len(), 12);
     }

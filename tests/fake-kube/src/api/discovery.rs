@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(apps["resources"][0]["shortNames"], json!(["deploy"]));
         assert_eq!(apps["resources"][1]["name"], "deployments/status");
         assert!(names.contains(&"serviceaccounts"));
-        assert_eq!(group_list()["groups"].as_array().unwrap().len(), 3);
+        let admission = resource_list(crate::kind::ADMISSION_GROUP);
+        assert_eq!(admission["groupVersion"], "admissionregistration.k8s.io/v1");
+        assert_eq!(admission["resources"][0]["name"], "validatingadmissionpolicies");
+        assert_eq!(group_list()["groups"].as_array().unwrap().len(), 4);
         assert_eq!(group("apps")["preferredVersion"]["groupVersion"], "apps/v1");
     }
 }

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::admission::{self, Operation, Review};
 use crate::api::discovery;
 use crate::api::path::{Route, Subresource};
 use crate::api::status::{ApiError, Reason, deleted_status};
-use crate::auth::attributes::attributes;
+use crate::auth::attributes::{self, attributes};
 use crate::auth::{Auth, User, escalation};
 use crate::cluster::Cluster;
 use crate::kind::Kind;
 use crate::store::selector::{FieldSelector, LabelSelector, Selectors};
-use crate::store::{ObjectKey, merge, meta};
+use crate::store::{ObjectKey, Store, merge, meta};
 
 /// A successful answer.
 #[derive(Debug)]
@@ -118,7 +119,9 @@ impl Handlers<'_> {
                 let namespace = namespace.unwrap_or_default();
                 refuse_dry_run(request)?;
                 let body = request.json_body()?;
-                self.check_escalation(request, &ObjectKey::new(kind, namespace, meta::name(&body)), &body)?;
+                let key = ObjectKey::new(kind, namespace, meta::name(&body));
+                self.check_escalation(request, &key, &body)?;
+                self.admit(request, &key, Some(&body))?;
                 let created = self.cluster.create(kind, namespace, body)?;
                 Ok(Reply::Json(StatusCode::CREATED, created))
             }
@@ -135,6 +138,7 @@ impl Handlers<'_> {
             }
             Method::DELETE => {
                 refuse_dry_run(request)?;
+                self.admit(request, key, None)?;
                 let deleted = self.cluster.delete(key)?;
                 ok(deleted_status(key.kind, &key.name, meta::uid(&deleted)))
             }
@@ -156,6 +160,7 @@ impl Handlers<'_> {
                 }
                 let body = request.json_body()?;
                 self.check_escalation(request, key, &body)?;
+                self.admit(request, key, Some(&body))?;
                 let (applied, created) = self.cluster.apply(key, body)?;
                 let status = if created { StatusCode::CREATED } else { StatusCode::OK };
                 Ok(Reply::Json(status, applied))
@@ -163,6 +168,7 @@ impl Handlers<'_> {
             "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
                 let patch = request.json_body()?;
                 self.check_escalation(request, key, &patch)?;
+                self.admit(request, key, Some(&patch))?;
                 ok(self.cluster.merge_patch(key, &patch)?)
             }
             other => Err(ApiError::new(
@@ -210,13 +216,54 @@ impl Handlers<'_> {
             return Ok(());
         };
         let store = self.cluster.store();
-        let existing = store.get(key).filter(|_| request.method != Method::POST);
-        let mut object = existing.cloned().unwrap_or_else(|| json!({"metadata": {}}));
-        merge::merge_patch(&mut object, body);
-        meta::set(&mut object, "name", key.name.as_str());
-        meta::set(&mut object, "namespace", key.namespace.as_str());
+        let (_, object) = as_stored(&store, request, key, body);
         escalation::check(self.auth, &store, user, key.kind, &object)
     }
+
+    /// The validating admission policies, on the object as it will be stored (`None`: a delete).
+    fn admit(&self, request: &Request<'_>, key: &ObjectKey, body: Option<&Value>) -> Result<(), ApiError> {
+        let Some(user) = &request.user else {
+            return Ok(());
+        };
+        let Some(attributes) = attributes::of_request(request.method, &request.route, false) else {
+            return Ok(());
+        };
+        let store = self.cluster.store();
+        let (old_object, object, operation) = match body {
+            Some(body) => {
+                let (existing, object) = as_stored(&store, request, key, body);
+                let operation = if existing.is_some() {
+                    Operation::Update
+                } else {
+                    Operation::Create
+                };
+                (existing, Some(object), operation)
+            }
+            None => (store.get(key).cloned(), None, Operation::Delete),
+        };
+        admission::admit(
+            &store,
+            &Review {
+                user,
+                attributes: &attributes,
+                kind: key.kind,
+                operation,
+                object: object.as_ref(),
+                old_object: old_object.as_ref(),
+            },
+        )
+    }
+}
+
+/// What exists (never for a POST, which creates) and the object as the write would store it: the
+/// body merged into what exists, with the key's name and namespace.
+fn as_stored(store: &Store, request: &Request<'_>, key: &ObjectKey, body: &Value) -> (Option<Value>, Value) {
+    let existing = store.get(key).filter(|_| request.method != Method::POST).cloned();
+    let mut object = existing.clone().unwrap_or_else(|| json!({"metadata": {}}));
+    merge::merge_patch(&mut object, body);
+    meta::set(&mut object, "name", key.name.as_str());
+    meta::set(&mut object, "namespace", key.namespace.as_str());
+    (existing, object)
 }
 
 fn refuse_dry_run(request: &Request<'_>) -> Result<(), ApiError> {

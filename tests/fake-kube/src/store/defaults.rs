@@ -53,13 +53,18 @@ pub fn apply_create_defaults(kind: Kind, object: &mut Value) {
             default(object, "/spec/volumeLifecycleModes", json!(["Persistent"]));
         }
         Kind::Secret => default(object, "/type", json!("Opaque")),
+        Kind::ValidatingAdmissionPolicy => {
+            default(object, "/spec/failurePolicy", json!("Fail"));
+            default(object, "/spec/matchConstraints/matchPolicy", json!("Equivalent"));
+        }
         Kind::ConfigMap
         | Kind::Event
         | Kind::ClusterRole
         | Kind::Role
         | Kind::ClusterRoleBinding
         | Kind::RoleBinding
-        | Kind::ServiceAccount => {}
+        | Kind::ServiceAccount
+        | Kind::ValidatingAdmissionPolicyBinding => {}
     }
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use k8s_openapi::api::admissionregistration::v1 as admission;
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::rbac::v1 as rbac;
@@ -36,6 +37,10 @@ pub fn normalize(kind: Kind, object: Value) -> Result<Value, ApiError> {
         Kind::RoleBinding => round_trip::<rbac::RoleBinding>(kind, object),
         Kind::ServiceAccount => round_trip::<core::ServiceAccount>(kind, object),
         Kind::Deployment => round_trip::<apps::Deployment>(kind, object),
+        Kind::ValidatingAdmissionPolicy => round_trip::<admission::ValidatingAdmissionPolicy>(kind, object),
+        Kind::ValidatingAdmissionPolicyBinding => {
+            round_trip::<admission::ValidatingAdmissionPolicyBinding>(kind, object)
+        }
     }
 }
 

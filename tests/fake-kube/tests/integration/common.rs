@@ -10,7 +10,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fake_kube_apiserver::{Config, FakeKube, StaticAccessEntries};
+use fake_kube_apiserver::{AccessPolicy, Config, FakeKube, ResolvedAccess, StaticAccessEntries};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -171,4 +171,27 @@ pub async fn event(client: &kube::Client, namespace: &str, pod: &str, reason: &s
 /// The log of a pod's only container.
 pub async fn logs(pods: &Api<Pod>, name: &str) -> String {
     pods.logs(name, &LogParams::default()).await.expect("logs")
+}
+
+/// Access entries for a cluster admin (`admin`) and one principal (`member`) with no access
+/// policy, only a username and a Kubernetes group: what RBAC and admission tests start from.
+pub fn admin_and_group_member(admin: &str, member: &str, username: &str, group: &str) -> StaticAccessEntries {
+    StaticAccessEntries::new()
+        .with(
+            CLUSTER,
+            admin,
+            ResolvedAccess {
+                policies: vec![AccessPolicy::cluster_admin()],
+                ..ResolvedAccess::default()
+            },
+        )
+        .with(
+            CLUSTER,
+            member,
+            ResolvedAccess {
+                username: username.into(),
+                kubernetes_groups: vec![group.into()],
+                policies: vec![],
+            },
+        )
 }

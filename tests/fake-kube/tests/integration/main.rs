@@ -2,6 +2,7 @@
 //! with EKS tokens, and moto's EKS for the Fargate profiles. One test binary (one link).
 
 mod access;
+mod admission;
 mod binding;
 mod common;
 mod errors;

@@ -2,7 +2,6 @@
 //! entry without access policies can do exactly what the bindings of its username and groups
 //! allow, including the escalation checks on writing roles and bindings.
 
-use fake_kube_apiserver::{AccessPolicy, ResolvedAccess, StaticAccessEntries};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -10,7 +9,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::common::{CLUSTER, access_entry_config, client_for, logs, pod_in_phase, start, status_of};
+use crate::common::{access_entry_config, admin_and_group_member, client_for, logs, pod_in_phase, start, status_of};
 
 const ADMIN: &str = "arn:aws:iam::111122223333:user/admin";
 const WORKFLOW: &str = "arn:aws:iam::111122223333:role/Workflow";
@@ -33,24 +32,7 @@ fn role_ref(kind: &str, name: &str) -> Value {
 /// A fake with a cluster admin (`admin`) and the workflow's role, an entry with only a username
 /// and a group; plus the namespace `poc`.
 async fn fake() -> (fake_kube_apiserver::FakeKube, kube::Client, kube::Client) {
-    let entries = StaticAccessEntries::new()
-        .with(
-            CLUSTER,
-            ADMIN,
-            ResolvedAccess {
-                policies: vec![AccessPolicy::cluster_admin()],
-                ..ResolvedAccess::default()
-            },
-        )
-        .with(
-            CLUSTER,
-            WORKFLOW,
-            ResolvedAccess {
-                username: USER.into(),
-                kubernetes_groups: vec![GROUP.into()],
-                policies: vec![],
-            },
-        );
+    let entries = admin_and_group_member(ADMIN, WORKFLOW, USER, GROUP);
     let kube = start(access_entry_config(
         &[("admin-key", ADMIN), ("workflow-key", WORKFLOW_SESSION)],
         entries,

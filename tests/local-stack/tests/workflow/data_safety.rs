@@ -6,16 +6,25 @@
 use crate::support::*;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
-use efs_fargate_core::ownership::Owner;
+use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE, Owner};
 use local_stack::stack::{CLUSTER, StackOptions};
 use serde_json::json;
 use workflow_tests::inventory;
 
 /// The rollback cleanup the failed execution started, once it has ended.
 async fn rollback_cleanup(stack: &Stack) -> local_stack::stack::Execution {
+    rollback_cleanups(stack, 1).await.remove(0)
+}
+
+/// The `count` rollback cleanups started so far, each once it has ended.
+async fn rollback_cleanups(stack: &Stack, count: usize) -> Vec<local_stack::stack::Execution> {
     let cleanups = stack.stack.executions(&stack.stack.cleanup_arn).await.unwrap();
-    assert_eq!(cleanups.len(), 1, "one rollback cleanup");
-    stack.stack.wait(cleanups[0].execution_arn(), TIMEOUT).await.unwrap()
+    assert_eq!(cleanups.len(), count, "rollback cleanups");
+    let mut ended = Vec::new();
+    for cleanup in &cleanups {
+        ended.push(stack.stack.wait(cleanup.execution_arn(), TIMEOUT).await.unwrap());
+    }
+    ended
 }
 
 #[tokio::test]
@@ -141,6 +150,35 @@ async fn look_alikes_under_our_names_are_conflicts_and_adopting_a_namespace_is_e
         Vec::<String>::new(),
         "no AWS resource was created"
     );
+    // Adopting takes the workflow's label, which its admission policy requires and only an
+    // administrator can add: refused, with what to do, until then.
+    let unlabelled = stack
+        .provision(
+            "provision-adopting-unlabelled",
+            json!({"clusterName": CLUSTER, "namespace": "team-data", "deployPocApp": false, "adopt": ["namespace"]}),
+        )
+        .await;
+    assert_eq!(
+        unlabelled.error.as_deref(),
+        Some("NamespaceNotAdmitted"),
+        "{unlabelled:?}"
+    );
+    assert!(
+        unlabelled
+            .cause
+            .as_deref()
+            .unwrap_or_default()
+            .contains("kubectl label namespace team-data"),
+        "{unlabelled:?}"
+    );
+    for cleanup in rollback_cleanups(&stack, 2).await {
+        succeeded(&cleanup);
+    }
+    let label = kube::api::Patch::Merge(json!({"metadata": {"labels": {MANAGED_BY_KEY: MANAGED_BY_VALUE}}}));
+    kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(stack.kube_client())
+        .patch("team-data", &kube::api::PatchParams::default(), &label)
+        .await
+        .expect("labelled by an administrator");
     let adopted = stack
         .provision(
             "provision-adopting",

@@ -54,6 +54,14 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
     );
     assert_eq!(access.kubernetes_groups, vec![rbac::GROUP.to_string()]);
 
+    let kube = &stack.stack.kube;
+    for namespace in [DEFAULT_NAMESPACE, "aws-observability"] {
+        let binding = kube
+            .object("RoleBinding", Some(namespace), rbac::NAME)
+            .unwrap_or_else(|| panic!("the workflow's rights in {namespace}"));
+        assert_eq!(binding["roleRef"]["name"], rbac::NAMESPACE_ROLE);
+    }
+
     // With the workflow's own token.
     let workflow = stack.kube_client_as(workflow_tests::ACCESS_KEY_ID, workflow_tests::SECRET_ACCESS_KEY);
     let secrets: Api<Secret> = Api::namespaced(workflow.clone(), DEFAULT_NAMESPACE);
@@ -90,7 +98,6 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
         .await;
     succeeded(&second);
     assert_eq!(stack.entries(&second.execution_arn, "GrantBootstrapAccess").await, 0);
-    let kube = &stack.stack.kube;
     let reader = kube
         .object("ClusterRole", None, rbac::COLLECTOR_READER)
         .expect("the reader role");

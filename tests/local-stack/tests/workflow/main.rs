@@ -3,6 +3,7 @@
 //! engine's waits are real time, so parallel stacks would only fight over two cores).
 
 mod bootstrap_grant;
+mod cluster_rights;
 mod data_safety;
 mod dry_run;
 mod failures;

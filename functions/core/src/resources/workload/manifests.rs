@@ -141,6 +141,9 @@ pub fn pod(run: &Run, name: &str, claim: &str, command: Vec<String>, restart_pol
         spec: Some(PodSpec {
             restart_policy: Some(restart_policy.into()),
             termination_grace_period_seconds: Some(GRACE_PERIOD_SECONDS),
+            // They never call the Kubernetes API: no token to steal (the admission policy
+            // insists).
+            automount_service_account_token: Some(false),
             // The access point's user: EFS enforces it on every file operation anyway, and running
             // as it keeps the container's own view consistent. No `fsGroup`: Fargate does not
             // apply it to EFS volumes, and the access point's root directory already belongs to
