@@ -83,7 +83,8 @@ fi
 # --- state machines and template: project rules and engine smoke test ------------------------
 # The cfn-lint phase above already runs the project's own rules (E9101: no wildcard IAM action;
 # E9102: DefinitionSubstitutions match the ASL placeholders; E9103: changing IAM actions only on
-# resources that carry our ownership tag or have our own names) through .cfnlintrc.yaml. These
+# resources that carry our ownership tag or have our own names; E9104: service trust names its
+# source account, EKS access-entry actions carry EKS's condition keys) through .cfnlintrc.yaml. These
 # phases prove the rules bite, and run the ASL definitions in moto's Step Functions engine.
 
 # Runs cfn-lint on a fixture that must fail with exactly the expected findings of one rule.
@@ -109,6 +110,7 @@ if [[ -f template.yaml ]]; then
     expect_cfn_lint_failure scripts/cfn_rules/fixtures/wildcard.yaml E9101 9
     expect_cfn_lint_failure scripts/cfn_rules/fixtures/substitutions.yaml E9102 3
     expect_cfn_lint_failure scripts/cfn_rules/fixtures/owned_changes.yaml E9103 12
+    expect_cfn_lint_failure scripts/cfn_rules/fixtures/conditions.yaml E9104 4
     done_phase
 else
     echo "    skipped: no template.yaml yet"

@@ -139,6 +139,9 @@ pub async fn create_access_entry(
         .create_access_entry()
         .cluster_name(cluster)
         .principal_arn(principal)
+        // Named, though it is the default: IAM's `eks:accessEntryType` condition sees only what the
+        // request says.
+        .r#type("STANDARD")
         .set_kubernetes_groups(Some(kubernetes_groups).filter(|groups| !groups.is_empty()))
         .set_tags(Some(tags))
         .send()

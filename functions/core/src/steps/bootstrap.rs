@@ -4,6 +4,7 @@
 //! `revoke-bootstrap` removes it right after. Security tooling that alerts on every association of
 //! AmazonEKSClusterAdminPolicy sees exactly one such pair per cluster (and per RBAC upgrade).
 
+use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::Result;
 use crate::ledger::Ledger;
@@ -11,6 +12,7 @@ use crate::poll::Poll;
 use crate::resources::bootstrap_grant;
 use crate::run::Run;
 use crate::settings::Settings;
+use crate::steps::doctor;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -47,6 +49,10 @@ pub async fn handle(clients: &AwsClients, settings: &Settings, event: BootstrapE
     let ledger = Ledger::of(&clients.dynamodb, settings)?;
     match event.action {
         BootstrapAction::GrantBootstrap => {
+            // Asked again at the moment of the grant: a cluster that dropped the opt-in tag since
+            // `prepare` gets no cluster-admin, not even for a step.
+            let cluster = aws::eks::cluster(&clients.eks, &run.request.cluster_name).await?;
+            doctor::opted_in(&cluster)?;
             bootstrap_grant::grant(&clients.eks, &ledger, run, event.execution_arn.as_deref()).await?;
             Ok(Poll::ready(
                 event.attempt,

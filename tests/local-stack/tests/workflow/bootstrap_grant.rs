@@ -1,10 +1,12 @@
 //! A bootstrap grant (cluster-admin on the workflow's own access entry, for the step that installs
 //! its RBAC) never outlives its run: it is recorded in the ledger when made, and the reaper's
-//! sweep revokes one whose run has ended or does not exist, while it leaves a running run's alone.
+//! sweep revokes one whose run has ended or does not exist, while it leaves a running run's alone;
+//! a cluster that lost its opt-in tag gets no grant.
 //! Through the real handlers and the gateway's emulated access entries.
 
 use crate::support::*;
 use efs_fargate_core::functions::Function;
+use efs_fargate_core::ownership::OPT_IN_TAG_KEY;
 use local_stack::stack::{CLUSTER, CLUSTER_ACCESS_ROLE, StackOptions};
 use serde_json::{Value, json};
 
@@ -102,5 +104,32 @@ async fn the_reaper_revokes_a_grant_whose_run_has_ended_and_keeps_a_running_one_
     assert!(!granted(&stack));
     let sweep = invoke(&stack, Function::TtlReaper, json!({})).await;
     assert!(sweep.get("revokedGrants").is_none(), "{sweep}");
+
+    // A cluster that dropped the opt-in tag since `prepare` gets no grant.
+    let eks = &stack.stack.moto_clients.eks;
+    let cluster_arn = eks
+        .describe_cluster()
+        .name(CLUSTER)
+        .send()
+        .await
+        .expect("the cluster")
+        .cluster()
+        .and_then(|c| c.arn())
+        .expect("its ARN")
+        .to_string();
+    eks.untag_resource()
+        .resource_arn(&cluster_arn)
+        .tag_keys(OPT_IN_TAG_KEY)
+        .send()
+        .await
+        .expect("untagged");
+    let refused = stack
+        .stack
+        .functions()
+        .invoke(Function::Prepare, grant(running))
+        .await
+        .expect_err("no grant without the opt-in tag");
+    assert_eq!(refused.error_type, "ClusterNotOptedIn", "{refused:?}");
+    assert!(!granted(&stack), "nothing granted");
     stack.shutdown().await;
 }

@@ -387,8 +387,8 @@ fn cluster_status(cluster: &Cluster) -> Result<String> {
 }
 
 /// The cluster itself must carry the opt-in tag: checked before anything is created, for every
-/// trigger.
-fn opted_in(cluster: &Cluster) -> Result<String> {
+/// trigger, and again before a bootstrap grant.
+pub fn opted_in(cluster: &Cluster) -> Result<String> {
     let tag = cluster.tags().and_then(|tags| tags.get(OPT_IN_TAG_KEY));
     if tag.map(String::as_str) == Some("true") {
         Ok(format!("the cluster carries {OPT_IN_TAG_KEY}=true"))
