@@ -4,8 +4,8 @@
   resource) it acts for: `aws:SourceAccount` or `aws:SourceArn` (confused-deputy prevention).
 - Every statement allowing an EKS access-entry action carries the condition keys EKS evaluates for
   it (service authorization reference): `eks:CreateAccessEntry` `eks:principalArn`,
-  `eks:kubernetesGroups` and `eks:accessEntryType`; `eks:UpdateAccessEntry` `eks:kubernetesGroups`;
-  `eks:AssociateAccessPolicy` `eks:policyArn` and `eks:accessScope`.
+  `eks:kubernetesGroups` and `eks:accessEntryType`; `eks:AssociateAccessPolicy` `eks:policyArn` and
+  `eks:accessScope` (`eks:UpdateAccessEntry` has none).
 
 Policies are found and intrinsic functions followed as rule E9101 does (its helpers are loaded by
 path). The negative fixture `fixtures/conditions.yaml` must fail with this rule's id (checked by
@@ -40,7 +40,6 @@ _policies = _load_sibling("no_wildcard_actions")
 # Action -> the condition keys a statement allowing it must carry.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
     "eks:createaccessentry": ("eks:principalArn", "eks:kubernetesGroups", "eks:accessEntryType"),
-    "eks:updateaccessentry": ("eks:kubernetesGroups",),
     "eks:associateaccesspolicy": ("eks:policyArn", "eks:accessScope"),
 }
 SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn")
