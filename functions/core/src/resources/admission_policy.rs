@@ -66,7 +66,7 @@ fn validations() -> Vec<(String, String)> {
     vec![
         (
             format!(
-                "request.namespace == '' || variables.namespaceLabelled || (request.namespace == '{ns}' \
+                "!variables.namespaced || variables.namespaceLabelled || (request.namespace == '{ns}' \
                  && request.resource.resource == 'configmaps' && request.name == '{cm}')",
                 ns = logging::NAMESPACE,
                 cm = logging::CONFIG_MAP,
@@ -79,7 +79,7 @@ fn validations() -> Vec<(String, String)> {
             ),
         ),
         (
-            "request.namespace != '' || (request.operation == 'CREATE' || variables.oldObjectLabelled) \
+            "variables.namespaced || (request.operation == 'CREATE' || variables.oldObjectLabelled) \
              && (request.operation == 'DELETE' || variables.objectLabelled)"
                 .into(),
             format!(
@@ -88,7 +88,7 @@ fn validations() -> Vec<(String, String)> {
             ),
         ),
         (
-            "request.namespace != '' || request.resource.resource in ['namespaces', 'persistentvolumes', \
+            "variables.namespaced || request.resource.resource in ['namespaces', 'persistentvolumes', \
              'storageclasses', 'csidrivers', 'clusterroles', 'clusterrolebindings']"
                 .into(),
             "no other cluster-scoped kind is the workflow's to write".into(),
@@ -163,6 +163,8 @@ pub fn policy(metadata: ObjectMeta) -> ValidatingAdmissionPolicy {
         }]},
         "matchConditions": [{"name": "workflow-group", "expression": format!("'{GROUP}' in request.userInfo.groups")}],
         "variables": [
+            // Not `request.namespace != ''`: a namespace's own requests carry its name there.
+            {"name": "namespaced", "expression": "namespaceObject != null"},
             {"name": "namespaceLabelled", "expression": labelled("namespaceObject")},
             {"name": "objectLabelled", "expression": labelled("object")},
             {"name": "oldObjectLabelled", "expression": labelled("oldObject")},

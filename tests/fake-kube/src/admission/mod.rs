@@ -60,13 +60,17 @@ pub fn admit(store: &Store, review: &Review<'_>) -> Result<(), ApiError> {
     if review.kind.group() == crate::kind::ADMISSION_GROUP {
         return Ok(());
     }
-    // Cluster-scoped objects (a namespace among them) have no namespace, and no namespace object.
-    let namespace = if review.kind.namespaced() {
+    // As the API server does it: a namespace's own requests carry its name as their namespace
+    // (kube-apiserver's "maybe a bug"), but no namespace object; other cluster-scoped objects
+    // have neither.
+    let namespace = if review.kind.namespaced() || review.kind == Kind::Namespace {
         review.attributes.namespace.as_str()
     } else {
         ""
     };
-    let namespace_object = (!namespace.is_empty())
+    let namespace_object = review
+        .kind
+        .namespaced()
         .then(|| store.get(&ObjectKey::new(Kind::Namespace, "", namespace)))
         .flatten();
     let name = match (review.object, review.old_object) {
@@ -101,13 +105,9 @@ pub fn admit(store: &Store, review: &Review<'_>) -> Result<(), ApiError> {
             continue;
         }
         check(policy, meta::name(binding), &inputs).map_err(|(reason, message)| {
-            let verdict = if reason == Reason::Invalid {
-                "is invalid: :"
-            } else {
-                "is forbidden:"
-            };
+            // Worded by `admission.NewForbidden`, whatever the reason and code.
             let object = format!("{} {name:?}", review.kind.qualified_resource());
-            ApiError::new(reason, format!("{object} {verdict} {message}"))
+            ApiError::new(reason, format!("{object} is forbidden: {message}"))
         })?;
     }
     Ok(())

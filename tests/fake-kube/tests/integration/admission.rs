@@ -24,12 +24,15 @@ fn object<K: serde::de::DeserializeOwned>(value: Value) -> K {
 /// `team=ok`, never with `data.mode = unsafe`, and deletes only labelled namespaces.
 fn policy(name: &str, failure_policy: &str, extra: Option<&str>) -> ValidatingAdmissionPolicy {
     let mut validations = vec![
-        json!({"expression": "request.namespace == '' || variables.teamNamespace",
+        json!({"expression": "namespaceObject == null || variables.teamNamespace",
                "message": "only in team namespaces", "reason": "Forbidden"}),
         json!({"expression": "object == null || !has(object.data) || !('mode' in object.data) || object.data.mode != 'unsafe'",
                "message": "no unsafe mode"}),
         json!({"expression": "request.resource.resource != 'namespaces' || request.operation != 'DELETE' || (has(oldObject.metadata.labels) && 'team' in oldObject.metadata.labels)",
                "message": "only team namespaces are deleted", "reason": "Forbidden"}),
+        // As in kube-apiserver: a namespace's own request carries its name, and no namespace object.
+        json!({"expression": "request.resource.resource != 'namespaces' || (request.namespace == request.name && namespaceObject == null)",
+               "message": "namespace requests are seen as the API server shows them"}),
     ];
     if let Some(expression) = extra {
         validations.push(json!({"expression": expression, "reason": "Forbidden"}));
@@ -128,7 +131,7 @@ async fn a_bound_policy_confines_its_group_and_no_one_else() {
         "configmaps \"settings\" is forbidden: ValidatingAdmissionPolicy 'confine' with binding 'confine' \
          denied request: only in team namespaces"
     );
-    // Without a reason, a denial is 422 Invalid, as in the API server.
+    // Without a reason, a denial is 422 Invalid (worded as forbidden), as in the API server.
     let unsafe_create = status_of(in_team.create(&create, &config_map("risky", "unsafe")).await);
     assert_eq!(unsafe_create.code, 422, "{unsafe_create:?}");
     assert!(unsafe_create.message.contains("no unsafe mode"), "{unsafe_create:?}");
