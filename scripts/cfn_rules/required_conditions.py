@@ -14,28 +14,17 @@ path). The negative fixture `fixtures/conditions.yaml` must fail with this rule'
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
 
-def _load_sibling(name: str) -> Any:
-    finder = importlib.machinery.FileFinder(
-        str(Path(__file__).parent),
-        (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES),
-    )
-    spec = finder.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{name}.py not found next to {__file__}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_policies = _load_sibling("no_wildcard_actions")
+# E9101's walking helpers: cfn-lint loads rule files, not a package, so the directory is put on
+# the import path.
+sys.path.insert(0, str(Path(__file__).parent))
+import no_wildcard_actions as _policies  # noqa: E402
 
 # Action -> the condition keys a statement allowing it must carry.
 REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
