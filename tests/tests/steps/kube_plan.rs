@@ -2,6 +2,7 @@
 //! would make and decides it as the steps will, changing nothing; on a cluster the workflow
 //! cannot read yet, the objects stay `ensure` with that reason.
 
+use efs_fargate_core::ownership::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 use efs_fargate_core::resources::collector as insights;
 use efs_fargate_core::resources::storage_objects::{CSI_DRIVER, STORAGE_CLASS};
 use efs_fargate_core::resources::workload::manifests::APP;
@@ -11,12 +12,13 @@ use efs_fargate_core::steps::plan::{Action, Kind, Plan};
 use efs_fargate_core::steps::prepare::PrepareOutput;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::api::{ObjectMeta, PostParams};
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use workflow_tests::{CLUSTER, World};
 
-const KUBERNETES: [Kind; 7] = [
+const KUBERNETES: [Kind; 8] = [
     Kind::Namespace,
+    Kind::NamespaceAccess,
     Kind::CsiDriver,
     Kind::StorageClass,
     Kind::LoggingConfig,
@@ -72,7 +74,7 @@ async fn a_plan_reads_the_cluster_before_and_after_a_run() {
 
     let first = plan(&world, input.clone()).await;
     let created = actions(&first);
-    assert_eq!(created.len(), 11, "{created:#?}");
+    assert_eq!(created.len(), 12, "{created:#?}");
     assert!(created.iter().all(|(.., a)| *a == Action::Create), "{created:#?}");
 
     // With the app running, all but the validation's objects are the run's.
@@ -152,10 +154,31 @@ async fn a_plan_refuses_or_adopts_a_foreign_namespace_and_uses_a_foreign_class()
         "{class:?}"
     );
 
+    // Adopting takes the workflow's label, as the step and the admission policy require.
     let mut adopting = input;
     adopting["adopt"] = json!(["namespace"]);
+    let unlabelled = plan(&world, adopting.clone()).await;
+    let namespace = unlabelled.of_kind(Kind::Namespace).next().unwrap();
+    assert_eq!(namespace.action, Action::Refuse);
+    assert!(
+        namespace
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("NamespaceNotAdmitted: "),
+        "{namespace:?}"
+    );
+    let label = Patch::Merge(json!({"metadata": {"labels": {MANAGED_BY_KEY: MANAGED_BY_VALUE}}}));
+    kube.all::<Namespace>()
+        .patch("team-k8s-plan", &PatchParams::default(), &label)
+        .await
+        .unwrap();
     let adopted = plan(&world, adopting).await;
     assert_eq!(adopted.of_kind(Kind::Namespace).next().unwrap().action, Action::Adopt);
+    // The workflow's RoleBinding in it is still to be made.
+    let access = adopted.of_kind(Kind::NamespaceAccess).next().unwrap();
+    assert_eq!(access.action, Action::Create, "{access:?}");
+    assert_eq!(access.name, "team-k8s-plan/efs-fargate-workflow");
 }
 
 #[tokio::test]

@@ -58,11 +58,7 @@ pub async fn ensure_namespace(
         });
     }
     if origin == Origin::Existing && !admits_workflow(kube.get(&api, name).await?.as_ref()) {
-        return Err(WorkflowError::NamespaceNotAdmitted {
-            cluster: run.request.cluster_name.clone(),
-            namespace: name.clone(),
-            label: format!("{MANAGED_BY_KEY}={MANAGED_BY_VALUE}"),
-        });
+        return Err(not_admitted(&run.request.cluster_name, name));
     }
     if origin != Origin::Created
         && kube
@@ -87,8 +83,17 @@ pub async fn ensure_namespace(
     })
 }
 
+/// An adopted namespace the admission policy would keep the workflow out of.
+pub fn not_admitted(cluster: &str, namespace: &str) -> WorkflowError {
+    WorkflowError::NamespaceNotAdmitted {
+        cluster: cluster.to_string(),
+        namespace: namespace.to_string(),
+        label: format!("{MANAGED_BY_KEY}={MANAGED_BY_VALUE}"),
+    }
+}
+
 /// The admission policy's test: the namespace carries the workflow's label.
-fn admits_workflow(namespace: Option<&Namespace>) -> bool {
+pub fn admits_workflow(namespace: Option<&Namespace>) -> bool {
     namespace
         .and_then(|n| n.metadata.labels.as_ref())
         .and_then(|labels| labels.get(MANAGED_BY_KEY))

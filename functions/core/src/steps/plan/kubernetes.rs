@@ -18,10 +18,12 @@ use crate::resources::kube_object::is_recorded;
 use crate::resources::logging;
 use crate::resources::storage_objects as storage;
 use crate::resources::workload::manifests;
+use crate::resources::{namespace, rbac};
 use crate::rules;
 use crate::settings::Settings;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolume, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use kube::Resource;
 use kube::api::Api;
@@ -75,9 +77,26 @@ pub async fn read(kube: &Kube, ledger: &Ledger, mut plan: Plan) -> Result<Plan> 
             Err(other) => return Err(other),
         };
         let item = plan.resources[index].clone();
-        plan.resources[index] = decide(item, found, &owner, plan.adopts_namespace);
+        let mut decided = decide(item, found, &owner, plan.adopts_namespace);
+        if decided.kind == Kind::Namespace && decided.action == Action::Adopt {
+            decided = adoptable(kube, &owner, decided).await?;
+        }
+        plan.resources[index] = decided;
     }
     Ok(plan)
+}
+
+/// An adopted namespace without the workflow's label is refused, as the step refuses it.
+async fn adoptable(kube: &Kube, owner: &Owner, item: Planned) -> Result<Planned> {
+    let found = kube.get(&kube.all::<Namespace>(), &owner.namespace).await?;
+    if namespace::admits_workflow(found.as_ref()) {
+        return Ok(item);
+    }
+    Ok(Planned {
+        action: Action::Refuse,
+        reason: Some(conflict(namespace::not_admitted(&owner.cluster, &owner.namespace))),
+        ..item
+    })
 }
 
 fn not_readable(plan: &mut Plan, code: u16) {
@@ -121,6 +140,7 @@ async fn look_up(kube: &Kube, ledger: &Ledger, owner: &Owner, item: &Planned) ->
         }
         Kind::Pod => found(kube, kube.namespaced::<Pod>(namespaced()), name, record).await,
         Kind::Collector => found(kube, kube.namespaced::<Deployment>(namespaced()), name, record).await,
+        Kind::NamespaceAccess => found(kube, kube.namespaced::<RoleBinding>(namespaced()), name, record).await,
         _ => Ok(None),
     }
 }
@@ -188,6 +208,9 @@ pub(super) fn from_input(request: &ProvisionRequest, settings: &Settings) -> Vec
     let namespace = request.namespace.as_str();
     let shared = "shared by the cluster's namespaces: created only when missing, never changed";
     let mut items = vec![
+        Planned::new(Kind::NamespaceAccess, format!("{namespace}/{}", rbac::NAME), Action::Ensure)
+            .settings(json!({"roleRef": rbac::NAMESPACE_ROLE, "group": rbac::GROUP}))
+            .reason("the workflow's rights in the namespace: a RoleBinding created with it"),
         Planned::new(Kind::CsiDriver, storage::CSI_DRIVER, Action::Ensure)
             .settings(json!({"attachRequired": false}))
             .reason(shared),
