@@ -96,6 +96,35 @@ def _texts(value: Any, path: list[Any]) -> Iterator[tuple[str, list[Any]]]:
                         yield from _texts(part, concrete_path + [function, 1, i])
 
 
+def _statements(document: Any, path: list[Any]) -> Iterator[tuple[dict, list[Any]]]:
+    """Each statement of a policy document (both branches of any Fn::If), with its path."""
+    if not isinstance(document, dict):
+        return
+    for statements, st_path in _resolve(document.get("Statement"), path + ["Statement"]):
+        items = statements if isinstance(statements, list) else [statements]
+        for i, item in enumerate(items):
+            item_path = st_path + [i] if isinstance(statements, list) else st_path
+            for statement, statement_path in _resolve(item, item_path):
+                if isinstance(statement, dict):
+                    yield statement, statement_path
+
+
+def _condition_blocks(condition: Any) -> Iterator[tuple[str, dict]]:
+    """(operator, {key: value}) pairs of a Condition, both branches of any Fn::If included."""
+    for concrete, _ in _resolve(condition, []):
+        if not isinstance(concrete, dict):
+            continue
+        for operator, block in concrete.items():
+            for block_value, _ in _resolve(block, []):
+                if isinstance(block_value, dict):
+                    yield operator, block_value
+
+
+def _condition_keys(condition: Any) -> set[str]:
+    """The lower-cased keys a Condition tests, under any operator."""
+    return {key.lower() for _, block in _condition_blocks(condition) for key in block}
+
+
 class NoWildcardActions(CloudFormationLintRule):
     """IAM policy statements must name every action exactly."""
 
@@ -165,15 +194,8 @@ class NoWildcardActions(CloudFormationLintRule):
 
     def _check_document(self, name: str, document: Any, path: list[Any]) -> list[RuleMatch]:
         matches = []
-        if not isinstance(document, dict):
-            return matches
-        for statements, st_path in _resolve(document.get("Statement"), path + ["Statement"]):
-            items = statements if isinstance(statements, list) else [statements]
-            for i, item in enumerate(items):
-                item_path = st_path + [i] if isinstance(statements, list) else st_path
-                for statement, statement_path in _resolve(item, item_path):
-                    if isinstance(statement, dict):
-                        matches.extend(self._check_statement(name, statement, statement_path))
+        for statement, statement_path in _statements(document, path):
+            matches.extend(self._check_statement(name, statement, statement_path))
         return matches
 
     def _check_statement(self, name: str, statement: dict, path: list[Any]) -> list[RuleMatch]:

@@ -171,33 +171,18 @@ def _is_tagging(action: str) -> bool:
     return lowered in TAGGING_ACTIONS or lowered.partition(":")[2].startswith("tagresource")
 
 
-def _condition_blocks(condition: Any) -> Iterator[tuple[str, dict]]:
-    """(operator, {key: value}) pairs of a Condition, both branches of any Fn::If included."""
-    for concrete, _ in _policies._resolve(condition, []):
-        if not isinstance(concrete, dict):
-            continue
-        for operator, block in concrete.items():
-            for block_value, _ in _policies._resolve(block, []):
-                if isinstance(block_value, dict):
-                    yield operator, block_value
-
-
 def _values(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
 def _has_ownership_condition(condition: Any) -> bool:
-    for operator, block in _condition_blocks(condition):
+    for operator, block in _policies._condition_blocks(condition):
         if operator.lower() not in POSITIVE_OPERATORS:
             continue
         for key, value in block.items():
             if key.lower() in OWNERSHIP_KEYS and MANAGED_BY_VALUE in _values(value):
                 return True
     return False
-
-
-def _condition_keys(condition: Any) -> set[str]:
-    return {key.lower() for _, block in _condition_blocks(condition) for key in block}
 
 
 def _resource_texts(value: Any) -> Iterator[Any]:
@@ -265,15 +250,9 @@ class OwnedResourceChanges(CloudFormationLintRule):
 
     def _check_document(self, name: str, document: Any, path: list[Any], resources: set[str]) -> list[RuleMatch]:
         matches: list[RuleMatch] = []
-        if not isinstance(document, dict):
-            return matches
-        for statements, st_path in _policies._resolve(document.get("Statement"), path + ["Statement"]):
-            items = statements if isinstance(statements, list) else [statements]
-            for i, item in enumerate(items):
-                item_path = st_path + [i] if isinstance(statements, list) else st_path
-                for statement, statement_path in _policies._resolve(item, item_path):
-                    if isinstance(statement, dict) and statement.get("Effect") == "Allow":
-                        matches.extend(self._check_statement(name, statement, statement_path, resources))
+        for statement, statement_path in _policies._statements(document, path):
+            if statement.get("Effect") == "Allow":
+                matches.extend(self._check_statement(name, statement, statement_path, resources))
         return matches
 
     def _check_statement(self, name: str, statement: dict, path: list[Any], resources: set[str]) -> list[RuleMatch]:
@@ -283,7 +262,7 @@ class OwnedResourceChanges(CloudFormationLintRule):
         sid = f" (Sid {statement['Sid']})" if isinstance(statement.get("Sid"), str) else ""
         condition = statement.get("Condition")
         owned_by_tag = _has_ownership_condition(condition)
-        keys = _condition_keys(condition)
+        keys = _policies._condition_keys(condition)
         entries = list(_resource_texts(statement.get("Resource")))
         owned_by_name = bool(entries) and all(self._own_name(e, resources) for e in entries)
         for action, action_path in _policies._texts(statement["Action"], path + ["Action"]):

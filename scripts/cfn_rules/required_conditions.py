@@ -34,29 +34,6 @@ REQUIRED_KEYS: dict[str, tuple[str, ...]] = {
 SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn")
 
 
-def _condition_keys(condition: Any) -> set[str]:
-    """Lower-cased condition keys, across every operator block."""
-    keys: set[str] = set()
-    for block, _ in _policies._resolve(condition, []):
-        if isinstance(block, dict):
-            for operator in block.values():
-                if isinstance(operator, dict):
-                    keys.update(key.lower() for key in operator)
-    return keys
-
-
-def _statements(document: Any, path: list[Any]):
-    if not isinstance(document, dict):
-        return
-    for statements, st_path in _policies._resolve(document.get("Statement"), path + ["Statement"]):
-        items = statements if isinstance(statements, list) else [statements]
-        for i, item in enumerate(items):
-            item_path = st_path + [i] if isinstance(statements, list) else st_path
-            for statement, statement_path in _policies._resolve(item, item_path):
-                if isinstance(statement, dict) and statement.get("Effect") == "Allow":
-                    yield statement, statement_path
-
-
 class RequiredConditions(CloudFormationLintRule):
     """Grants carry the conditions AWS offers to confine them."""
 
@@ -80,7 +57,9 @@ class RequiredConditions(CloudFormationLintRule):
             for location in _policies.POLICY_LOCATIONS.get(resource.get("Type"), []):
                 trust = location == ("AssumeRolePolicyDocument",)
                 for document, doc_path in _policies._walk(properties, location, base):
-                    for statement, path in _statements(document, doc_path):
+                    for statement, path in _policies._statements(document, doc_path):
+                        if statement.get("Effect") != "Allow":
+                            continue
                         matches.extend(
                             self._trust(name, statement, path) if trust else self._actions(name, statement, path)
                         )
@@ -90,7 +69,7 @@ class RequiredConditions(CloudFormationLintRule):
         principal = statement.get("Principal")
         if not (isinstance(principal, dict) and "Service" in principal):
             return []
-        if _condition_keys(statement.get("Condition", {})) & set(SOURCE_KEYS):
+        if _policies._condition_keys(statement.get("Condition", {})) & set(SOURCE_KEYS):
             return []
         return [
             RuleMatch(
@@ -101,7 +80,7 @@ class RequiredConditions(CloudFormationLintRule):
         ]
 
     def _actions(self, name: str, statement: dict, path: list[Any]) -> list[RuleMatch]:
-        keys = _condition_keys(statement.get("Condition", {}))
+        keys = _policies._condition_keys(statement.get("Condition", {}))
         sid = f" (Sid {statement['Sid']})" if isinstance(statement.get("Sid"), str) else ""
         matches = []
         for action, _ in _policies._texts(statement.get("Action", []), path + ["Action"]):
