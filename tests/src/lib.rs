@@ -30,4 +30,4 @@ pub use local::{CLUSTER, INSIGHTS_BOUNDARY, NAMESPACE, POD_ROLE, insights_settin
 pub use moto::{ACCESS_KEY_ID, ACCOUNT_ID, MotoGuard, REGION, SECRET_ACCESS_KEY, moto, sdk_config};
 pub use network::{SeededAccess, SeededCluster, Subnet, associate_oidc_provider, seed_network, seed_network_with};
 pub use tables::{LEASE_TABLE, LEDGER_TABLE, create_lease_table, create_ledger_table};
-pub use world::{CLEANUP_ORDER, World};
+pub use world::{CLEANUP_ORDER, CleanupScope, World};

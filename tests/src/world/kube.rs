@@ -13,7 +13,7 @@ use efs_fargate_core::resources::namespace::{self, NamespaceOutput};
 use efs_fargate_core::resources::rbac::RbacState;
 use efs_fargate_core::resources::{Kind, Recorder, access_point, kube_object};
 use efs_fargate_core::run::Run;
-use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress, cleanup};
+use efs_fargate_core::steps::cleanup::{CleanupAction, CleanupProgress};
 use efs_fargate_core::steps::k8s::KubeStepEvent;
 use efs_fargate_core::steps::k8s::poc_app::{self, PocAppAction, PocAppOutput};
 use efs_fargate_core::steps::k8s::validate::{self, ValidateAction, ValidateOutput};
@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 
 use super::World;
 use crate::CLUSTER;
-use crate::events::{cleanup_event, kube_step};
+use crate::CleanupScope;
+use crate::events::kube_step;
 
 impl World {
     /// A client of [`CLUSTER`]'s API as the workflow's identity, through the world's settings.
@@ -188,21 +189,11 @@ impl World {
 
     /// The `kubernetes` cleanup action for `namespace` on [`CLUSTER`], called until done.
     pub async fn clean_up_kubernetes(&self, namespace: &str) -> Vec<CleanupProgress> {
-        let mut log = Vec::new();
-        let mut event = cleanup_event(CleanupAction::Kubernetes, CLUSTER, namespace);
-        loop {
-            let progress = cleanup(&self.clients, &self.settings, event.clone())
-                .await
-                .expect("kubernetes cleanup");
-            event.attempt = progress.attempt;
-            let finished = progress.ready;
-            log.push(progress);
-            if finished {
-                return log;
-            }
-            assert!(event.attempt < 100, "kubernetes cleanup never finished: {log:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.clean_up_with(namespace, &[CleanupAction::Kubernetes], CleanupScope::default(), 100)
+            .await
+            .into_iter()
+            .map(|(_, progress)| progress)
+            .collect()
     }
 }
 

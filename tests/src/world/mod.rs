@@ -33,6 +33,14 @@ use crate::{
 /// The AWS cleanup actions, in the cleanup state machine's order (everything after `kubernetes`).
 pub const CLEANUP_ORDER: &[CleanupAction] = CleanupAction::ALL.split_at(1).1;
 
+/// What a cleanup may remove: a manual cleanup (`None`, `None`), a rollback (its run, and its
+/// generation when known) or a TTL cleanup (`None`, the expired generation).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CleanupScope<'a> {
+    pub run_id: Option<&'a str>,
+    pub generation: Option<u64>,
+}
+
 pub struct World {
     /// Every client of the workflow, straight to moto.
     pub clients: AwsClients,
@@ -220,10 +228,28 @@ impl World {
     /// [`World::clean_up`] scoped to what run `run_id` created, as a rollback's cleanup is (`None`:
     /// everything of ours).
     pub async fn roll_back(&self, namespace: &str, run_id: Option<&str>) -> Vec<(CleanupAction, CleanupProgress)> {
+        let scope = CleanupScope {
+            run_id,
+            generation: None,
+        };
+        self.clean_up_with(namespace, CLEANUP_ORDER, scope, 10).await
+    }
+
+    /// The cleanup `actions` for `namespace` on [`CLUSTER`] in order, in `scope`, each called again
+    /// until done (as the cleanup state machine does: 100 ms apart, fewer than `max_polls` times).
+    /// Every call's progress, in order.
+    pub async fn clean_up_with(
+        &self,
+        namespace: &str,
+        actions: &[CleanupAction],
+        scope: CleanupScope<'_>,
+        max_polls: u32,
+    ) -> Vec<(CleanupAction, CleanupProgress)> {
         let mut log = Vec::new();
-        for &action in CLEANUP_ORDER {
+        for &action in actions {
             let mut event = cleanup_event(action, CLUSTER, namespace);
-            event.run_id = run_id.map(str::to_string);
+            event.run_id = scope.run_id.map(str::to_string);
+            event.generation = scope.generation;
             loop {
                 let progress = cleanup(&self.clients, &self.settings, event.clone())
                     .await
@@ -235,7 +261,8 @@ impl World {
                 if finished {
                     break;
                 }
-                assert!(event.attempt < 10, "{action:?} never finished");
+                assert!(event.attempt < max_polls, "{action:?} never finished: {log:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
         log

@@ -9,11 +9,10 @@ use efs_fargate_core::resources::NOT_RECORDED;
 use efs_fargate_core::resources::Recorder;
 use efs_fargate_core::resources::kms_key::{self, Decision};
 use efs_fargate_core::run::Run;
-use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
+use efs_fargate_core::steps::cleanup::CleanupAction;
 use efs_fargate_core::steps::prepare::{PrepareEvent, PrepareOutput};
 use serde_json::json;
-use std::time::Duration;
-use workflow_tests::{CLUSTER, NAMESPACE, OrPanic, World, cleanup_event, create_ledger_table, prepare_event};
+use workflow_tests::{CLUSTER, CleanupScope, NAMESPACE, OrPanic, World, create_ledger_table, prepare_event};
 
 /// Everything a cleanup of `namespace` did, every action called until done (the Kubernetes one
 /// first, as the state machine runs them), in the scope a manual cleanup (`None`, `None`), a
@@ -24,24 +23,12 @@ async fn clean_up(
     run_id: Option<&str>,
     generation: Option<u64>,
 ) -> (Vec<String>, Vec<String>) {
+    let scope = CleanupScope { run_id, generation };
     let (mut removed, mut kept) = (Vec::new(), Vec::new());
-    for action in CleanupAction::ALL {
-        let mut event = cleanup_event(action, CLUSTER, namespace);
-        event.run_id = run_id.map(str::to_string);
-        event.generation = generation;
-        loop {
-            let progress = cleanup(&world.clients, &world.settings, event.clone())
-                .await
-                .unwrap_or_else(|e| panic!("{action:?}: {e}"));
-            event.attempt = progress.attempt;
-            event.removed = progress.output.removed.clone();
-            if progress.ready {
-                removed.extend(progress.output.removed);
-                kept.extend(progress.output.kept);
-                break;
-            }
-            assert!(event.attempt < 100, "{action:?} never finished: {progress:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    for (_, progress) in world.clean_up_with(namespace, &CleanupAction::ALL, scope, 100).await {
+        if progress.ready {
+            removed.extend(progress.output.removed);
+            kept.extend(progress.output.kept);
         }
     }
     (removed, kept)

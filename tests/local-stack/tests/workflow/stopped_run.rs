@@ -18,6 +18,21 @@ use std::time::{Duration, Instant};
 /// The status poll, EventBridge's delivery and the rollback, with room to spare.
 const ROLLED_BACK: Duration = Duration::from_secs(15);
 
+/// The run's one rollback cleanup, started from its status-change event with the run's error as
+/// its reason, succeeded and left nothing of ours.
+async fn rolled_back_from_its_event(stack: &Stack, run: &str, error: &str) {
+    let cleanups = stack.executions_when(&stack.stack.cleanup_arn, 1, ROLLED_BACK).await;
+    assert_eq!(
+        cleanups[0].name(),
+        execution_name(&Owner::new(CLUSTER, DEFAULT_NAMESPACE), run)
+    );
+    let reason = stack.input_of(cleanups[0].execution_arn()).await["reason"].clone();
+    assert_eq!(reason, format!("rollback of {run} after {error}"));
+    let cleanup = stack.stack.wait(cleanups[0].execution_arn(), TIMEOUT).await.unwrap();
+    succeeded(&cleanup);
+    assert_eq!(stack.ours_left().await, Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn a_stopped_provisioning_run_is_rolled_back_by_its_status_change_event() {
     // New resources stay CREATING for a while, so the run is caught waiting for them.
@@ -56,16 +71,7 @@ async fn a_stopped_provisioning_run_is_rolled_back_by_its_status_change_event() 
     assert_eq!(stopped.status, ExecutionStatus::Aborted, "{stopped:?}");
     assert!(!stack.ours_left().await.is_empty(), "the run had created something");
 
-    let cleanups = stack.executions_when(&stack.stack.cleanup_arn, 1, ROLLED_BACK).await;
-    assert_eq!(
-        cleanups[0].name(),
-        execution_name(&Owner::new(CLUSTER, DEFAULT_NAMESPACE), run)
-    );
-    let reason = stack.input_of(cleanups[0].execution_arn()).await["reason"].clone();
-    assert_eq!(reason, format!("rollback of {run} after States.ABORTED"));
-    let cleanup = stack.stack.wait(cleanups[0].execution_arn(), TIMEOUT).await.unwrap();
-    succeeded(&cleanup);
-    assert_eq!(stack.ours_left().await, Vec::<String>::new());
+    rolled_back_from_its_event(&stack, run, "States.ABORTED").await;
     // The event's one delivery, and nothing from the run itself: it never got to its Rollback.
     assert_eq!(stack.stack.gateway_stats().invocations_of(Function::Rollback), 1);
     assert_eq!(stack.entries(&arn, "Rollback").await, 0);
@@ -182,16 +188,7 @@ async fn a_run_that_fails_on_states_runtime_is_rolled_back_by_its_status_change_
     );
     assert!(!stack.ours_left().await.is_empty(), "the run had created something");
 
-    let cleanups = stack.executions_when(&stack.stack.cleanup_arn, 1, ROLLED_BACK).await;
-    assert_eq!(
-        cleanups[0].name(),
-        execution_name(&Owner::new(CLUSTER, DEFAULT_NAMESPACE), run)
-    );
-    let reason = stack.input_of(cleanups[0].execution_arn()).await["reason"].clone();
-    assert_eq!(reason, format!("rollback of {run} after States.Runtime"));
-    let cleanup = stack.stack.wait(cleanups[0].execution_arn(), TIMEOUT).await.unwrap();
-    succeeded(&cleanup);
-    assert_eq!(stack.ours_left().await, Vec::<String>::new());
+    rolled_back_from_its_event(&stack, run, "States.Runtime").await;
     assert!(stack.stack.kube.object("Namespace", None, DEFAULT_NAMESPACE).is_none());
     stack.shutdown().await;
 }
