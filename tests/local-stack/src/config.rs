@@ -10,6 +10,7 @@ use efs_fargate_core::handler::Context;
 
 use crate::access::AccessEntries;
 use crate::events::EventBus;
+use crate::iam::RoleKeys;
 use crate::kube_apis::KubeApis;
 
 /// The failure an injected fault imitates.
@@ -108,6 +109,11 @@ pub struct GatewayConfig {
     /// The handlers' clients and settings. Point the clients at the gateway's endpoint, or their
     /// calls bypass fault and latency injection.
     pub context: Arc<Context>,
+    /// Each function's own context, where it has one (else [`Self::context`]).
+    pub function_contexts: Vec<(Function, Arc<Context>)>,
+    /// The functions' roles: a call signed with one of their keys is authorized against the
+    /// role's policies (see [`crate::iam`]). None by default.
+    pub roles: RoleKeys,
     pub faults: FaultConfig,
     pub latency: LatencyConfig,
     /// The emulated EKS access entries; pass a clone of one store to share it with whoever
@@ -131,6 +137,8 @@ impl GatewayConfig {
         Self {
             moto_endpoint: moto_endpoint.into(),
             context,
+            function_contexts: Vec::new(),
+            roles: RoleKeys::default(),
             faults: FaultConfig::default(),
             latency: LatencyConfig::default(),
             access_entries: AccessEntries::new(),
@@ -147,6 +155,15 @@ impl GatewayConfig {
     pub fn with_fractional_wait_of(self, function: Option<Function>) -> Self {
         Self {
             fractional_wait_of: function,
+            ..self
+        }
+    }
+
+    /// IAM on: each function runs with its own context, signed with its role's key.
+    pub fn with_roles(self, roles: RoleKeys, function_contexts: Vec<(Function, Arc<Context>)>) -> Self {
+        Self {
+            roles,
+            function_contexts,
             ..self
         }
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::post;
+use efs_fargate_core::functions::Function;
 use efs_fargate_core::handler::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -14,6 +15,7 @@ use crate::config::GatewayConfig;
 use crate::error::GatewayError;
 use crate::events::EventBus;
 use crate::faults::Faults;
+use crate::iam::RoleKeys;
 use crate::invoke::Functions;
 use crate::kube_apis::KubeApis;
 use crate::latency::Latency;
@@ -28,11 +30,25 @@ pub(crate) struct Shared {
     pub events: Option<EventBus>,
     pub kube_apis: KubeApis,
     pub context: Arc<Context>,
+    /// Each function's own context, whose clients sign with its role's key (see [`crate::iam`]).
+    pub function_contexts: Vec<(Function, Arc<Context>)>,
+    pub roles: RoleKeys,
     pub upstream: Upstream,
     pub faults: Option<Faults>,
     pub latency: Option<Latency>,
     pub stats: Counters,
-    pub fractional_wait_of: Option<efs_fargate_core::functions::Function>,
+    pub fractional_wait_of: Option<Function>,
+}
+
+impl Shared {
+    /// The context `function` runs with: its own when it has one.
+    pub(crate) fn context_of(&self, function: Function) -> Arc<Context> {
+        self.function_contexts
+            .iter()
+            .find(|(f, _)| *f == function)
+            .map_or(&self.context, |(_, context)| context)
+            .clone()
+    }
 }
 
 /// A bound, not yet serving, gateway.
@@ -76,6 +92,8 @@ impl Gateway {
             events: config.events,
             kube_apis: config.kube_apis,
             context: config.context,
+            function_contexts: config.function_contexts,
+            roles: config.roles,
             upstream: Upstream::new(&config.moto_endpoint)?,
             faults: Faults::new(&config.faults)?,
             latency: Latency::new(config.latency),

@@ -71,7 +71,7 @@ pub(crate) async fn invoke(State(shared): State<Arc<Shared>>, Path(name): Path<S
 pub(crate) async fn run(shared: &Shared, function: Function, payload: Value) -> Result<Value, Diagnostic> {
     shared.stats.invoked(function);
     let started = Instant::now();
-    let context = shared.context.clone();
+    let context = shared.context_of(function);
     // On its own task so a panicking handler becomes a function error, as the Lambda runtime
     // reports it, instead of tearing down the connection the Step Functions engine is waiting on.
     let outcome = tokio::spawn(async move { function.invoke(&context, payload).await })

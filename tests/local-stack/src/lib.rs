@@ -45,6 +45,7 @@ mod error;
 pub mod events;
 mod faults;
 mod gateway;
+pub mod iam;
 mod ids;
 mod invoke;
 pub mod kube_access;
@@ -64,6 +65,7 @@ pub use config::{FaultConfig, FaultKind, GatewayConfig, LatencyConfig, UnknownFa
 pub use error::GatewayError;
 pub use events::EventBus;
 pub use gateway::{Gateway, RunningGateway};
+pub use iam::RoleKeys;
 pub use invoke::Functions;
 pub use kube_apis::{KubeApi, KubeApis};
 pub use stats::Stats;

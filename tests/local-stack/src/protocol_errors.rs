@@ -26,6 +26,15 @@ impl Protocol {
             _ => None,
         }
     }
+
+    /// The error code of a call IAM denied.
+    pub(crate) fn access_denied_code(self) -> &'static str {
+        match self {
+            Protocol::Json => "AccessDeniedException",
+            Protocol::Ec2 => "UnauthorizedOperation",
+            Protocol::Query => "AccessDenied",
+        }
+    }
 }
 
 /// One AWS error: status, code and message.

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use crate::access;
 use crate::error::GatewayError;
 use crate::gateway::Shared;
+use crate::iam;
 use crate::latency::Call;
 use crate::protocol_errors::{self, AwsError, Protocol};
 use crate::reply::Reply;
@@ -119,12 +120,17 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
         tracing::info!(service, kind = %fault.kind, method = %parts.method, path = parts.uri.path(), "fault injected");
         return fault.response();
     }
+    let body = match body.collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(error) => return bad_gateway(&ProxyError::RequestBody(error)),
+    };
+    // IAM first, as on AWS: a denied call changes nothing (see `crate::iam`).
+    if let Some(denied) = iam::authorize(&shared, service.as_deref(), &parts, &body).await {
+        return denied;
+    }
     if let Some(operation) = access::Operation::classify(service.as_deref(), &parts.method, &parts.uri) {
         // moto has no access entries: the gateway answers these itself (see `crate::access`).
-        return match body.collect().await {
-            Ok(body) => access::serve(&shared, operation, parts, body.to_bytes()).await,
-            Err(error) => bad_gateway(&ProxyError::RequestBody(error)),
-        };
+        return access::serve(&shared, operation, parts, body).await;
     }
     let call = shared
         .latency
@@ -143,11 +149,7 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
         return protocol_errors::response(Protocol::Json, error, "local-gateway-profile-busy");
     }
     let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
-    let outcome = match body.collect().await {
-        Ok(body) => shared.upstream.send(parts, body.to_bytes()).await,
-        Err(e) => Err(ProxyError::RequestBody(e)),
-    };
-    let mut reply = match outcome {
+    let mut reply = match shared.upstream.send(parts, body).await {
         Ok(reply) => reply,
         Err(error) => {
             tracing::warn!(service, %method, path, %error, "proxying to moto failed");

@@ -22,7 +22,7 @@ pub use triggers::Scheduled;
 use crate::events::{PatternError, StatusWatch, status_change};
 use crate::template::{Template, TemplateError};
 use crate::{
-    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApis, LatencyConfig,
+    AccessEntries, EventBus, FaultConfig, Gateway, GatewayConfig, GatewayError, KubeApis, LatencyConfig, RoleKeys,
     RunningGateway, kube_access,
 };
 use aws_sdk_sfn::config::retry::RetryConfig;
@@ -76,6 +76,8 @@ pub enum StackError {
     TimeScale(f64),
     #[error("template.yaml schedules `{0}`, which is none of the workflow's functions")]
     UnknownFunction(String),
+    #[error("template.yaml's IAM: {0}")]
+    Iam(#[from] crate::iam::IamError),
 }
 
 /// How the stack behaves; the defaults suit the demo.
@@ -101,6 +103,9 @@ pub struct StackOptions {
     pub status_changes: bool,
     /// See [`GatewayConfig::fractional_wait_of`].
     pub fractional_wait_of: Option<Function>,
+    /// Statements taken out of the template's roles, as `(role logical id, Sid)`: the stack then
+    /// enforces what a template without them would allow (see [`crate::iam`]).
+    pub revoked_statements: Vec<(String, String)>,
 }
 
 impl Default for StackOptions {
@@ -114,6 +119,7 @@ impl Default for StackOptions {
             schedules: true,
             status_changes: true,
             fractional_wait_of: None,
+            revoked_statements: Vec::new(),
         }
     }
 }
@@ -137,6 +143,8 @@ pub struct LocalStack {
     status_changes: Option<StatusWatch>,
     /// Every cluster's API server, as the gateway's cluster answers give it.
     kube_apis: KubeApis,
+    /// The functions' roles, whose policies the gateway enforces.
+    pub roles: RoleKeys,
     options: StackOptions,
     gateway: RunningGateway,
     moto: workflow_tests::server::Server,
@@ -154,9 +162,11 @@ impl LocalStack {
         enable_step_functions_engine(&moto).await?;
         let moto_clients = AwsClients::new(&workflow_tests::sdk_config(&moto.endpoint()));
 
+        let template = Template::load_repo()?;
+        let roles = function_roles(&template, &options)?;
         let access_entries = AccessEntries::new();
         let kube_apis = KubeApis::default();
-        let kube = clusters::start_kube(CLUSTER, &options, &moto_clients, &access_entries, &kube_apis).await?;
+        let kube = clusters::start_kube(CLUSTER, &options, &moto_clients, &access_entries, &kube_apis, &roles).await?;
 
         let cleanup_arn = state_machine_arn(CLEANUP_MACHINE);
         let settings = Settings {
@@ -179,8 +189,10 @@ impl LocalStack {
         // The handlers' own AWS calls come back through the gateway, where faults and latency apply.
         let gateway_config = workflow_tests::sdk_config(&gateway.endpoint());
         let clients = AwsClients::new(&gateway_config);
+        let function_contexts = function_contexts(&roles, &gateway_config, &settings);
         let events = EventBus::new(moto_clients.sfn.clone(), ACCOUNT_ID, REGION);
         let mut config = GatewayConfig::new(moto.endpoint(), Arc::new(Context { clients, settings }))
+            .with_roles(roles.clone(), function_contexts)
             .with_latency(options.latency)
             .with_access_entries(access_entries.clone())
             .with_kube_apis(kube_apis.clone())
@@ -208,7 +220,6 @@ impl LocalStack {
         create_lease_table(&moto_clients.dynamodb, LEASE_TABLE).await;
         create_ledger_table(&moto_clients.dynamodb, LEDGER_TABLE).await;
 
-        let template = Template::load_repo()?;
         let mut state_machines = BTreeMap::new();
         for (logical_id, name) in STATE_MACHINES {
             let arn = create_state_machine(&moto_clients.sfn, &template, logical_id, name).await?;
@@ -240,6 +251,7 @@ impl LocalStack {
             schedules,
             status_changes,
             kube_apis,
+            roles,
             options,
             gateway,
             moto,
@@ -415,4 +427,68 @@ async fn enable_step_functions_engine(moto: &workflow_tests::server::Server) -> 
             response.status, response.body
         )))
     }
+}
+
+/// The template's function roles as the stack enforces them: their policies resolved against the
+/// stack's names for the template's resources, less the statements `options` revokes.
+fn function_roles(template: &Template, options: &StackOptions) -> Result<RoleKeys, StackError> {
+    let table_arn = |name: &str| format!("arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}");
+    let mut names: crate::template::Names = [
+        ("AWS::Partition", "aws".to_string()),
+        ("AWS::Region", REGION.to_string()),
+        ("AWS::AccountId", ACCOUNT_ID.to_string()),
+        ("AWS::StackName", "efs-fargate-workflow".to_string()),
+        ("PodExecutionRole.Arn", POD_ROLE.to_string()),
+        (
+            "ContainerInsightsBoundary",
+            workflow_tests::INSIGHTS_BOUNDARY.to_string(),
+        ),
+        ("LedgerTable", LEDGER_TABLE.to_string()),
+        ("LedgerTable.Arn", table_arn(LEDGER_TABLE)),
+        ("LeaseTable", LEASE_TABLE.to_string()),
+        ("LeaseTable.Arn", table_arn(LEASE_TABLE)),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect();
+    for (logical_id, name) in STATE_MACHINES {
+        names.insert(logical_id.to_string(), state_machine_arn(name));
+        names.insert(format!("{logical_id}.Arn"), state_machine_arn(name));
+        names.insert(format!("{logical_id}.Name"), name.to_string());
+    }
+    let mut roles = RoleKeys::from_template(template, names)?;
+    for (role, sid) in &options.revoked_statements {
+        roles = roles.without_statement(role, sid);
+    }
+    Ok(roles)
+}
+
+/// Each function's context: the stack's settings, and clients signed with its role's key.
+fn function_contexts(
+    roles: &RoleKeys,
+    gateway_config: &aws_config::SdkConfig,
+    settings: &Settings,
+) -> Vec<(Function, Arc<Context>)> {
+    let mut contexts = Vec::new();
+    for role in roles.roles() {
+        let credentials = aws_sdk_sfn::config::Credentials::new(
+            &role.access_key_id,
+            &role.secret_access_key,
+            None,
+            None,
+            "local-stack-role",
+        );
+        let config = gateway_config
+            .to_builder()
+            .credentials_provider(aws_sdk_sfn::config::SharedCredentialsProvider::new(credentials))
+            .build();
+        let context = Arc::new(Context {
+            clients: AwsClients::new(&config),
+            settings: settings.clone(),
+        });
+        for function in role.functions.iter().filter_map(|name| Function::from_name(name)) {
+            contexts.push((function, context.clone()));
+        }
+    }
+    contexts
 }

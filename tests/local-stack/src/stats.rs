@@ -25,6 +25,12 @@ pub struct Stats {
     /// Fargate profile creates and deletes refused with `ResourceInUseException` (EKS's one
     /// change per cluster, emulated with latency on).
     pub profile_busy: u64,
+    /// The functions' calls IAM evaluated against their role's policies (see `crate::iam`).
+    pub iam_evaluated: u64,
+    /// Of those, the calls IAM denied.
+    pub iam_denied: u64,
+    /// The functions' calls to services the local stack's IAM does not model yet, let through.
+    pub iam_unevaluated: u64,
 }
 
 impl Stats {
@@ -72,6 +78,18 @@ impl Counters {
 
     pub(crate) fn profile_busy(&self) {
         self.lock().profile_busy += 1;
+    }
+
+    pub(crate) fn iam_evaluated(&self) {
+        self.lock().iam_evaluated += 1;
+    }
+
+    pub(crate) fn iam_denied(&self) {
+        self.lock().iam_denied += 1;
+    }
+
+    pub(crate) fn iam_unevaluated(&self) {
+        self.lock().iam_unevaluated += 1;
     }
 
     pub(crate) fn proxied(&self, service: Option<&str>) {

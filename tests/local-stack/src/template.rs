@@ -10,8 +10,10 @@
 //! refused with its path, rather than guessed at.
 
 mod dashboard;
+mod policies;
 mod rules;
 
+pub use policies::{Names, RolePolicies};
 pub use rules::{RuleDefinition, Target};
 
 use std::collections::BTreeMap;

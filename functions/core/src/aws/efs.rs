@@ -250,22 +250,6 @@ pub async fn replication(
     .and_then(|out| out.replications().first().cloned()))
 }
 
-/// Adds one tag to a file system.
-pub async fn tag_file_system(efs: &aws_sdk_efs::Client, file_system_id: &str, key: &str, value: &str) -> Result<()> {
-    let tag = aws_sdk_efs::types::Tag::builder()
-        .key(key)
-        .value(value)
-        .build()
-        .map_err(|e| WorkflowError::invalid("tag", e.to_string()))?;
-    efs.tag_resource()
-        .resource_id(file_system_id)
-        .tags(tag)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| WorkflowError::from_sdk("efs:TagResource", e))
-}
-
 /// Replicates the file system to a new file system EFS creates in `region`.
 pub async fn create_replication(efs: &aws_sdk_efs::Client, file_system_id: &str, region: &str) -> Result<()> {
     efs.create_replication_configuration()

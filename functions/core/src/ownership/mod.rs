@@ -20,6 +20,16 @@ pub const DEPLOYMENT_KEY: &str = "efs-fargate-workflow/deployment";
 /// is what cleanup reads.
 pub const RETENTION_KEY: &str = "efs-fargate-workflow/retention";
 pub const RETAIN_VALUE: &str = "retain";
+/// The keys of [`Owner::tags`]: template.yaml's `aws:TagKeys` conditions allow exactly these (a
+/// local-stack test holds the two together).
+pub const TAG_KEYS: [&str; 6] = [
+    "Name",
+    MANAGED_BY_KEY,
+    CLUSTER_KEY,
+    NAMESPACE_KEY,
+    RUN_ID_KEY,
+    DEPLOYMENT_KEY,
+];
 /// Every CloudWatch alarm the workflow creates is named so (template.yaml's alarm ARNs name it).
 pub const ALARM_NAME_PREFIX: &str = "efs-fargate-workflow-";
 /// The tag (value `true`) by which a cluster opts in to being provisioned. Fixed, because the
@@ -161,6 +171,13 @@ mod tests {
         assert_eq!(long.creation_token().len(), 64);
         let other = Owner::new("c".repeat(100), format!("{}x", "n".repeat(62)));
         assert_ne!(long.creation_token(), other.creation_token());
+    }
+
+    #[test]
+    fn a_resource_gets_exactly_the_tag_keys_iam_allows() {
+        let tags = Owner::new("demo", "ns").tags("x", "run-1", "stack");
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, TAG_KEYS);
     }
 
     #[test]

@@ -29,9 +29,22 @@ use http::{HeaderValue, header};
 use serde_json::Value;
 
 pub use model::{AccessScope, AuthenticationMode, ResolvedAccess};
+pub(crate) use moto::{Failure, get as moto_get};
 pub(crate) use route::Operation;
 pub(crate) use serve::serve;
 pub use store::AccessEntries;
+
+/// The ARN and tags of `principal_arn`'s access entry on the cluster of moto's `DescribeCluster`
+/// answer `described`: what IAM authorizes an entry's calls against.
+pub(crate) fn entry_arn_and_tags(
+    entries: &AccessEntries,
+    described: &Value,
+    principal_arn: &str,
+) -> Option<(String, std::collections::BTreeMap<String, String>)> {
+    let cluster = store::ClusterRef::from_answer(described)?;
+    let entry = entries.describe(&cluster, principal_arn).ok()?;
+    Some((entry.arn, entry.tags))
+}
 
 /// A 200 JSON answer.
 fn ok(body: &Value) -> Response {

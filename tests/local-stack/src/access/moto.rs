@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::error::AccessError;
 use super::store::ClusterRef;
 use crate::proxy::Upstream;
+use crate::reply::Reply;
 
 /// Why a call could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -51,16 +52,7 @@ pub(crate) async fn cluster(
     caller: &http::request::Parts,
     name: &str,
 ) -> Result<ClusterRef, Failure> {
-    let path = format!("/clusters/{name}");
-    let reply = send(
-        upstream,
-        caller,
-        Method::GET,
-        &path,
-        caller.headers.clone(),
-        Bytes::new(),
-    )
-    .await?;
+    let reply = get(upstream, caller, &format!("/clusters/{name}")).await?;
     if reply.status == StatusCode::NOT_FOUND {
         return Err(AccessError::ClusterNotFound(name.to_string()).into());
     }
@@ -69,6 +61,19 @@ pub(crate) async fn cluster(
         .as_ref()
         .and_then(ClusterRef::from_answer)
         .ok_or_else(|| Failure::Moto(format!("moto's DescribeCluster {name} answered {}", reply.status)))
+}
+
+/// moto's answer to a `GET` of `path`, signed as the caller's request was.
+pub(crate) async fn get(upstream: &Upstream, caller: &http::request::Parts, path: &str) -> Result<Reply, Failure> {
+    send(
+        upstream,
+        caller,
+        Method::GET,
+        path,
+        caller.headers.clone(),
+        Bytes::new(),
+    )
+    .await
 }
 
 /// The caller's ARN, from moto's STS `GetCallerIdentity` signed with the caller's credentials
@@ -104,7 +109,7 @@ async fn send(
     path: &str,
     headers: http::HeaderMap,
     body: Bytes,
-) -> Result<crate::reply::Reply, Failure> {
+) -> Result<Reply, Failure> {
     let mut request = http::Request::new(());
     *request.method_mut() = method;
     *request.uri_mut() = path

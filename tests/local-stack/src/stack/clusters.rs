@@ -2,7 +2,7 @@
 //! cluster answers give it, authorizing with the gateway's access entries as EKS does.
 
 use super::{CLUSTER_ACCESS_ROLE, LocalStack, StackError, StackOptions};
-use crate::{AccessEntries, KubeApi, KubeApis, kube_access};
+use crate::{AccessEntries, KubeApi, KubeApis, RoleKeys, kube_access};
 use aws_sdk_sfn::config::retry::RetryConfig;
 use efs_fargate_core::clients::AwsClients;
 use fake_kube_apiserver::FakeKube;
@@ -20,6 +20,7 @@ impl LocalStack {
             &self.moto_clients,
             &self.access_entries,
             &self.kube_apis,
+            &self.roles,
         )
         .await?;
         let gateway = workflow_tests::sdk_config(self.gateway_endpoint())
@@ -43,6 +44,7 @@ pub(super) async fn start_kube(
     moto_clients: &AwsClients,
     access_entries: &AccessEntries,
     kube_apis: &KubeApis,
+    roles: &RoleKeys,
 ) -> Result<FakeKube, StackError> {
     let mut config = fake_kube_apiserver::Config::new(name, REGION);
     config.credentials = vec![
@@ -56,6 +58,15 @@ pub(super) async fn start_kube(
         ),
     ];
     config.caller_arns = kube_access::caller_arns(CLUSTER_ACCESS_ROLE);
+    // Each function role signs its own tokens: its access entry, if any, decides what it may do.
+    for role in roles.roles() {
+        config
+            .credentials
+            .push((role.access_key_id.clone(), role.secret_access_key.clone()));
+        config
+            .caller_arns
+            .push((role.access_key_id.clone(), role.session_arn()));
+    }
     config.access_entries = Some(Arc::new(kube_access::GatewayAccess(access_entries.clone())));
     config.eks = Some(moto_clients.eks.clone());
     config.efs = Some(moto_clients.efs.clone());

@@ -269,3 +269,33 @@ Resources:
         assert!(error.contains(at), "{to}: {error}");
     }
 }
+
+#[test]
+fn every_tag_keys_condition_allows_exactly_the_keys_the_workflow_tags_with() {
+    use efs_fargate_core::ownership::TAG_KEYS;
+    let template = Template::load_repo().unwrap();
+    let roles = template.role_policies(&BTreeMap::new()).unwrap();
+    let mut lists = 0;
+    for role in &roles {
+        for statement in role.documents.iter().flat_map(|d| d["Statement"].as_array().unwrap()) {
+            for (operator, keys) in statement["Condition"].as_object().into_iter().flatten() {
+                let Some(allowed) = keys.get("aws:TagKeys") else {
+                    continue;
+                };
+                assert_eq!(
+                    operator, "ForAllValues:StringEquals",
+                    "{}: {statement}",
+                    role.logical_id
+                );
+                let mut allowed: Vec<&str> = allowed.as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
+                let mut expected = TAG_KEYS.to_vec();
+                allowed.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(allowed, expected, "{} {}", role.logical_id, statement["Sid"]);
+                lists += 1;
+            }
+        }
+    }
+    // Access entries, Fargate profiles, KMS keys, collector roles.
+    assert_eq!(lists, 4);
+}

@@ -8,6 +8,7 @@ mod data_safety;
 mod dry_run;
 mod failures;
 mod happy_path;
+mod iam;
 mod least_privilege;
 mod paced;
 mod resilience;

@@ -224,7 +224,20 @@ impl Stack {
             .expect("a foreign namespace");
     }
 
+    /// Stops the stack, after checking that IAM denied none of the functions' calls: the
+    /// template's policies allowed everything the run did (see `local_stack::iam`).
     pub async fn shutdown(self) {
+        let stats = self.stack.gateway_stats();
+        self.stack.shutdown().await;
+        assert_eq!(
+            stats.iam_denied, 0,
+            "IAM denied {} of the functions' calls: the gateway's warnings name each",
+            stats.iam_denied
+        );
+    }
+
+    /// Stops the stack of a test that provokes IAM denials.
+    pub async fn shutdown_after_denials(self) {
         self.stack.shutdown().await;
     }
 }

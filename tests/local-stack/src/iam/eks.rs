@@ -1,0 +1,240 @@
+//! What IAM authorizes for each EKS call the handlers make: the action, the resource ARN (the
+//! cluster, Fargate profile or access entry, as the Service Authorization Reference lists them) and
+//! the context keys EKS supplies (`aws:RequestTag/*`, `aws:TagKeys`, `aws:ResourceTag/*` of the
+//! resource, `eks:principalArn`, `eks:accessEntryType`, `eks:kubernetesGroups`, `eks:policyArn`,
+//! `eks:accessScope`, `eks:namespaces`). A create that carries tags is also a `TagResource` on the
+//! new resource (tag-on-create), as on AWS. The resources' tags are read as they are now: the
+//! cluster's and profiles' from moto, the access entries' from the gateway's store.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use http::Method;
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+use super::Unmodelled;
+use super::evaluate::Request;
+use crate::access::{self, Failure};
+use crate::gateway::Shared;
+
+/// The authorizations one EKS call needs, in the order AWS checks them.
+pub(crate) async fn requests(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: &Bytes,
+) -> Result<Vec<Request>, Unmodelled> {
+    let segments: Vec<String> = parts
+        .uri
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let lookup = Lookup { shared, parts };
+    let unmodelled = || Unmodelled(format!("EKS {} {}", parts.method, parts.uri.path()));
+    let requests = match (&parts.method, s.as_slice()) {
+        (&Method::GET, ["clusters"]) => vec![Request::new("eks:ListClusters", "*")],
+        (&Method::GET, ["access-policies"]) => vec![Request::new("eks:ListAccessPolicies", "*")],
+        (&Method::GET, ["clusters", cluster]) => vec![lookup.on_cluster("eks:DescribeCluster", cluster).await?],
+        (&Method::GET, ["clusters", cluster, "fargate-profiles"]) => {
+            vec![lookup.on_cluster("eks:ListFargateProfiles", cluster).await?]
+        }
+        (&Method::POST, ["clusters", cluster, "fargate-profiles"]) => {
+            let create = tagged(lookup.on_cluster("eks:CreateFargateProfile", cluster).await?, &body);
+            let name = body["fargateProfileName"].as_str().unwrap_or_default();
+            let arn = format!("{}:fargateprofile/{cluster}/{name}/*", lookup.arn_base());
+            with_tag_on_create(create, arn, &body)
+        }
+        (method, ["clusters", cluster, "fargate-profiles", name]) => {
+            let action = match *method {
+                Method::GET => "eks:DescribeFargateProfile",
+                Method::DELETE => "eks:DeleteFargateProfile",
+                _ => return Err(unmodelled()),
+            };
+            vec![lookup.on_profile(action, cluster, name).await?]
+        }
+        (&Method::GET, ["clusters", cluster, "access-entries"]) => {
+            vec![lookup.on_cluster("eks:ListAccessEntries", cluster).await?]
+        }
+        (&Method::POST, ["clusters", cluster, "access-entries"]) => {
+            let principal = body["principalArn"].as_str().unwrap_or_default();
+            let create = tagged(lookup.on_cluster("eks:CreateAccessEntry", cluster).await?, &body)
+                .with("eks:principalArn", [principal])
+                .with("eks:accessEntryType", [body["type"].as_str().unwrap_or("STANDARD")])
+                .with("eks:kubernetesGroups", strings(&body["kubernetesGroups"]));
+            let arn = format!(
+                "{}:access-entry/{cluster}/{}/*",
+                lookup.arn_base(),
+                entry_path(principal)
+            );
+            with_tag_on_create(create, arn, &body)
+        }
+        (method, ["clusters", cluster, "access-entries", principal, rest @ ..]) => {
+            let action = match (method, rest) {
+                (&Method::GET, []) => "eks:DescribeAccessEntry",
+                (&Method::POST, []) => "eks:UpdateAccessEntry",
+                (&Method::DELETE, []) => "eks:DeleteAccessEntry",
+                (&Method::GET, ["access-policies"]) => "eks:ListAssociatedAccessPolicies",
+                (&Method::POST, ["access-policies"]) => "eks:AssociateAccessPolicy",
+                (&Method::DELETE, ["access-policies", _]) => "eks:DisassociateAccessPolicy",
+                _ => return Err(unmodelled()),
+            };
+            let mut request = lookup.on_entry(action, cluster, principal).await?;
+            if action == "eks:UpdateAccessEntry" {
+                request = request.with("eks:kubernetesGroups", strings(&body["kubernetesGroups"]));
+            }
+            if action == "eks:AssociateAccessPolicy" {
+                let scope = &body["accessScope"];
+                request = request
+                    .with("eks:policyArn", strings(&body["policyArn"]))
+                    .with("eks:accessScope", strings(&scope["type"]))
+                    .with("eks:namespaces", strings(&scope["namespaces"]));
+            }
+            if let ["access-policies", policy] = rest {
+                request = request.with("eks:policyArn", [*policy]);
+            }
+            vec![request]
+        }
+        _ => return Err(unmodelled()),
+    };
+    Ok(requests)
+}
+
+/// What the authorization of one call reads: moto's clusters and profiles, the gateway's entries.
+struct Lookup<'a> {
+    shared: &'a Shared,
+    parts: &'a http::request::Parts,
+}
+
+impl Lookup<'_> {
+    async fn get(&self, path: &str) -> Result<Option<Value>, Unmodelled> {
+        let reply = access::moto_get(&self.shared.upstream, self.parts, path)
+            .await
+            .map_err(|failure: Failure| Unmodelled(format!("reading {path} from moto: {failure}")))?;
+        Ok(reply.json())
+    }
+
+    /// `arn:aws:eks:<region>:<account>`, from the credential scope's region and moto's account.
+    fn arn_base(&self) -> String {
+        let region = crate::sigv4::region(&self.parts.headers).unwrap_or(workflow_tests::REGION);
+        format!("arn:aws:eks:{region}:{}", workflow_tests::ACCOUNT_ID)
+    }
+
+    /// A request on cluster `name`, with its tags as `aws:ResourceTag/*` (none if it does not exist:
+    /// the call then fails on its own, after authorization, as on AWS).
+    async fn on_cluster(&self, action: &str, name: &str) -> Result<Request, Unmodelled> {
+        let described = self.get(&format!("/clusters/{name}")).await?;
+        let arn = match described.as_ref().and_then(|d| d["cluster"]["arn"].as_str()) {
+            Some(arn) => arn.to_string(),
+            None => format!("{}:cluster/{name}", self.arn_base()),
+        };
+        let tags = described.as_ref().map(|d| &d["cluster"]["tags"]);
+        Ok(resource_tags(Request::new(action, arn), tags))
+    }
+
+    async fn on_profile(&self, action: &str, cluster: &str, name: &str) -> Result<Request, Unmodelled> {
+        let described = self
+            .get(&format!("/clusters/{cluster}/fargate-profiles/{name}"))
+            .await?;
+        let profile = described.as_ref().map(|d| &d["fargateProfile"]);
+        let arn = match profile.and_then(|p| p["fargateProfileArn"].as_str()) {
+            Some(arn) => arn.to_string(),
+            None => format!("{}:fargateprofile/{cluster}/{name}/*", self.arn_base()),
+        };
+        Ok(resource_tags(Request::new(action, arn), profile.map(|p| &p["tags"])))
+    }
+
+    async fn on_entry(&self, action: &str, cluster: &str, principal: &str) -> Result<Request, Unmodelled> {
+        let described = self.get(&format!("/clusters/{cluster}")).await?;
+        let found = described
+            .as_ref()
+            .and_then(|d| access::entry_arn_and_tags(&self.shared.access, d, principal));
+        let request = match found {
+            Some((arn, tags)) => {
+                let tags = serde_json::to_value(tags).unwrap_or_default();
+                resource_tags(Request::new(action, arn), Some(&tags))
+            }
+            None => Request::new(
+                action,
+                format!("{}:access-entry/{cluster}/{}/*", self.arn_base(), entry_path(principal)),
+            ),
+        };
+        Ok(request.with("eks:principalArn", [principal]))
+    }
+}
+
+/// `role/<account>/<name>` (or `user/...`) of a principal ARN, as an access entry's ARN has it.
+fn entry_path(principal_arn: &str) -> String {
+    let mut parts = principal_arn.splitn(6, ':');
+    let account = parts.nth(4).unwrap_or_default();
+    let resource = parts.next().unwrap_or_default();
+    let (kind, path) = resource.split_once('/').unwrap_or((resource, ""));
+    let name = path.rsplit('/').next().unwrap_or_default();
+    format!("{kind}/{account}/{name}")
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Value::String(s) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// `aws:ResourceTag/<key>` for each of the resource's tags.
+fn resource_tags(mut request: Request, tags: Option<&Value>) -> Request {
+    for (key, value) in tags.and_then(Value::as_object).into_iter().flatten() {
+        request = request.with(&format!("aws:ResourceTag/{key}"), value.as_str());
+    }
+    request
+}
+
+/// `aws:RequestTag/<key>` and `aws:TagKeys` of the request body's `tags`.
+fn tagged(mut request: Request, body: &Value) -> Request {
+    let tags: BTreeMap<String, String> = serde_json::from_value(body["tags"].clone()).unwrap_or_default();
+    for (key, value) in &tags {
+        request = request.with(&format!("aws:RequestTag/{key}"), [value.as_str()]);
+    }
+    request.with("aws:TagKeys", tags.keys())
+}
+
+/// The create, then (when it carries tags) the `TagResource` on the resource it makes.
+fn with_tag_on_create(create: Request, new_arn: String, body: &Value) -> Vec<Request> {
+    let has_tags = body["tags"].as_object().is_some_and(|tags| !tags.is_empty());
+    let mut requests = vec![create];
+    if has_tags {
+        requests.push(tagged(Request::new("eks:TagResource", new_arn), body));
+    }
+    requests
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_entry_arn_names_the_principal_as_eks_does() {
+        assert_eq!(
+            entry_path("arn:aws:iam::123456789012:role/path/efs-workflow-cluster-access"),
+            "role/123456789012/efs-workflow-cluster-access"
+        );
+        assert_eq!(entry_path("arn:aws:iam::1:user/alice"), "user/1/alice");
+    }
+
+    #[test]
+    fn request_tags_give_each_tag_and_the_key_set() {
+        let body = json!({ "tags": { "app": "ours", "team": "a" } });
+        let request = tagged(Request::new("eks:TagResource", "x"), &body);
+        assert_eq!(request.context["aws:requesttag/app"], ["ours"]);
+        assert_eq!(request.context["aws:tagkeys"], ["app", "team"]);
+        assert_eq!(with_tag_on_create(Request::new("a", "b"), "c".into(), &body).len(), 2);
+        assert_eq!(
+            with_tag_on_create(Request::new("a", "b"), "c".into(), &json!({})).len(),
+            1
+        );
+    }
+}
