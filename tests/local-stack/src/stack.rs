@@ -106,6 +106,9 @@ pub struct StackOptions {
     /// Statements taken out of the template's roles, as `(role logical id, Sid)`: the stack then
     /// enforces what a template without them would allow (see [`crate::iam`]).
     pub revoked_statements: Vec<(String, String)>,
+    /// Statements added to the template's roles, as `(role logical id, statement)`: for a test's
+    /// stand-ins that the template cannot name.
+    pub granted_statements: Vec<(String, Value)>,
 }
 
 impl Default for StackOptions {
@@ -120,6 +123,7 @@ impl Default for StackOptions {
             status_changes: true,
             fractional_wait_of: None,
             revoked_statements: Vec::new(),
+            granted_statements: Vec::new(),
         }
     }
 }
@@ -459,6 +463,9 @@ fn function_roles(template: &Template, options: &StackOptions) -> Result<RoleKey
     let mut roles = RoleKeys::from_template(template, names)?;
     for (role, sid) in &options.revoked_statements {
         roles = roles.without_statement(role, sid);
+    }
+    for (role, statement) in &options.granted_statements {
+        roles = roles.with_statement(role, statement.clone());
     }
     Ok(roles)
 }

@@ -29,8 +29,6 @@ pub struct Stats {
     pub iam_evaluated: u64,
     /// Of those, the calls IAM denied.
     pub iam_denied: u64,
-    /// The functions' calls to services the local stack's IAM does not model yet, let through.
-    pub iam_unevaluated: u64,
 }
 
 impl Stats {
@@ -86,10 +84,6 @@ impl Counters {
 
     pub(crate) fn iam_denied(&self) {
         self.lock().iam_denied += 1;
-    }
-
-    pub(crate) fn iam_unevaluated(&self) {
-        self.lock().iam_unevaluated += 1;
     }
 
     pub(crate) fn proxied(&self, service: Option<&str>) {

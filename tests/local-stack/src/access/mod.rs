@@ -29,7 +29,7 @@ use http::{HeaderValue, header};
 use serde_json::Value;
 
 pub use model::{AccessScope, AuthenticationMode, ResolvedAccess};
-pub(crate) use moto::{Failure, get as moto_get};
+pub(crate) use moto::{call_json as moto_call_json, get as moto_get};
 pub(crate) use route::Operation;
 pub(crate) use serve::serve;
 pub use store::AccessEntries;

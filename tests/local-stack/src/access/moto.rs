@@ -76,6 +76,28 @@ pub(crate) async fn get(upstream: &Upstream, caller: &http::request::Parts, path
     .await
 }
 
+/// moto's answer to a JSON-protocol call `target` (`TrentService.DescribeKey`) with `body`,
+/// signed as the caller's request was.
+pub(crate) async fn call_json(
+    upstream: &Upstream,
+    caller: &http::request::Parts,
+    target: &str,
+    body: &Value,
+) -> Result<Reply, Failure> {
+    let mut headers = caller.headers.clone();
+    let target = HeaderValue::from_str(target).map_err(|e| Failure::Moto(format!("target {target}: {e}")))?;
+    headers.insert("x-amz-target", target);
+    send(
+        upstream,
+        caller,
+        Method::POST,
+        "/",
+        headers,
+        Bytes::from(body.to_string()),
+    )
+    .await
+}
+
 /// The caller's ARN, from moto's STS `GetCallerIdentity` signed with the caller's credentials
 /// (moto tells identities apart by access key only).
 pub(crate) async fn caller_arn(upstream: &Upstream, caller: &http::request::Parts) -> Result<String, Failure> {

@@ -6,16 +6,15 @@
 //! new resource (tag-on-create), as on AWS. The resources' tags are read as they are now: the
 //! cluster's and profiles' from moto, the access entries' from the gateway's store.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 use http::Method;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::Unmodelled;
+use super::context::{Tags, request_tags, resource_tags, strings};
 use super::evaluate::Request;
-use crate::access::{self, Failure};
+use super::{Lookup, Unmodelled};
+use crate::access;
 use crate::gateway::Shared;
 
 /// The authorizations one EKS call needs, in the order AWS checks them.
@@ -45,8 +44,14 @@ pub(crate) async fn requests(
         (&Method::POST, ["clusters", cluster, "fargate-profiles"]) => {
             let create = tagged(lookup.on_cluster("eks:CreateFargateProfile", cluster).await?, &body);
             let name = body["fargateProfileName"].as_str().unwrap_or_default();
-            let arn = format!("{}:fargateprofile/{cluster}/{name}/*", lookup.arn_base());
-            with_tag_on_create(create, arn, &body)
+            let arn = format!("{}:fargateprofile/{cluster}/{name}/*", lookup.arn_prefix("eks"));
+            let mut requests = with_tag_on_create(create, arn, &body);
+            // The profile's pods run as its pod execution role, which the caller passes to EKS.
+            let pod_role = body["podExecutionRoleArn"].as_str().unwrap_or_default();
+            requests.push(
+                Request::new("iam:PassRole", pod_role).with("iam:PassedToService", ["eks-fargate-pods.amazonaws.com"]),
+            );
+            requests
         }
         (method, ["clusters", cluster, "fargate-profiles", name]) => {
             let action = match *method {
@@ -67,7 +72,7 @@ pub(crate) async fn requests(
                 .with("eks:kubernetesGroups", strings(&body["kubernetesGroups"]));
             let arn = format!(
                 "{}:access-entry/{cluster}/{}/*",
-                lookup.arn_base(),
+                lookup.arn_prefix("eks"),
                 entry_path(principal)
             );
             with_tag_on_create(create, arn, &body)
@@ -103,36 +108,17 @@ pub(crate) async fn requests(
     Ok(requests)
 }
 
-/// What the authorization of one call reads: moto's clusters and profiles, the gateway's entries.
-struct Lookup<'a> {
-    shared: &'a Shared,
-    parts: &'a http::request::Parts,
-}
-
 impl Lookup<'_> {
-    async fn get(&self, path: &str) -> Result<Option<Value>, Unmodelled> {
-        let reply = access::moto_get(&self.shared.upstream, self.parts, path)
-            .await
-            .map_err(|failure: Failure| Unmodelled(format!("reading {path} from moto: {failure}")))?;
-        Ok(reply.json())
-    }
-
-    /// `arn:aws:eks:<region>:<account>`, from the credential scope's region and moto's account.
-    fn arn_base(&self) -> String {
-        let region = crate::sigv4::region(&self.parts.headers).unwrap_or(workflow_tests::REGION);
-        format!("arn:aws:eks:{region}:{}", workflow_tests::ACCOUNT_ID)
-    }
-
     /// A request on cluster `name`, with its tags as `aws:ResourceTag/*` (none if it does not exist:
     /// the call then fails on its own, after authorization, as on AWS).
     async fn on_cluster(&self, action: &str, name: &str) -> Result<Request, Unmodelled> {
         let described = self.get(&format!("/clusters/{name}")).await?;
         let arn = match described.as_ref().and_then(|d| d["cluster"]["arn"].as_str()) {
             Some(arn) => arn.to_string(),
-            None => format!("{}:cluster/{name}", self.arn_base()),
+            None => format!("{}:cluster/{name}", self.arn_prefix("eks")),
         };
-        let tags = described.as_ref().map(|d| &d["cluster"]["tags"]);
-        Ok(resource_tags(Request::new(action, arn), tags))
+        let tags = described.as_ref().map(|d| map_tags(&d["cluster"]["tags"]));
+        Ok(resource_tags(Request::new(action, arn), &tags.unwrap_or_default()))
     }
 
     async fn on_profile(&self, action: &str, cluster: &str, name: &str) -> Result<Request, Unmodelled> {
@@ -142,9 +128,10 @@ impl Lookup<'_> {
         let profile = described.as_ref().map(|d| &d["fargateProfile"]);
         let arn = match profile.and_then(|p| p["fargateProfileArn"].as_str()) {
             Some(arn) => arn.to_string(),
-            None => format!("{}:fargateprofile/{cluster}/{name}/*", self.arn_base()),
+            None => format!("{}:fargateprofile/{cluster}/{name}/*", self.arn_prefix("eks")),
         };
-        Ok(resource_tags(Request::new(action, arn), profile.map(|p| &p["tags"])))
+        let tags = profile.map(|p| map_tags(&p["tags"])).unwrap_or_default();
+        Ok(resource_tags(Request::new(action, arn), &tags))
     }
 
     async fn on_entry(&self, action: &str, cluster: &str, principal: &str) -> Result<Request, Unmodelled> {
@@ -153,13 +140,14 @@ impl Lookup<'_> {
             .as_ref()
             .and_then(|d| access::entry_arn_and_tags(&self.shared.access, d, principal));
         let request = match found {
-            Some((arn, tags)) => {
-                let tags = serde_json::to_value(tags).unwrap_or_default();
-                resource_tags(Request::new(action, arn), Some(&tags))
-            }
+            Some((arn, tags)) => resource_tags(Request::new(action, arn), &tags),
             None => Request::new(
                 action,
-                format!("{}:access-entry/{cluster}/{}/*", self.arn_base(), entry_path(principal)),
+                format!(
+                    "{}:access-entry/{cluster}/{}/*",
+                    self.arn_prefix("eks"),
+                    entry_path(principal)
+                ),
             ),
         };
         Ok(request.with("eks:principalArn", [principal]))
@@ -176,37 +164,26 @@ fn entry_path(principal_arn: &str) -> String {
     format!("{kind}/{account}/{name}")
 }
 
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        Value::String(s) => vec![s.clone()],
-        _ => Vec::new(),
-    }
+/// EKS's tags: a JSON map.
+fn map_tags(tags: &Value) -> Tags {
+    serde_json::from_value(tags.clone()).unwrap_or_default()
 }
 
-/// `aws:ResourceTag/<key>` for each of the resource's tags.
-fn resource_tags(mut request: Request, tags: Option<&Value>) -> Request {
-    for (key, value) in tags.and_then(Value::as_object).into_iter().flatten() {
-        request = request.with(&format!("aws:ResourceTag/{key}"), value.as_str());
-    }
-    request
+/// The request body's `tags`.
+fn body_tags(body: &Value) -> Tags {
+    map_tags(&body["tags"])
 }
 
-/// `aws:RequestTag/<key>` and `aws:TagKeys` of the request body's `tags`.
-fn tagged(mut request: Request, body: &Value) -> Request {
-    let tags: BTreeMap<String, String> = serde_json::from_value(body["tags"].clone()).unwrap_or_default();
-    for (key, value) in &tags {
-        request = request.with(&format!("aws:RequestTag/{key}"), [value.as_str()]);
-    }
-    request.with("aws:TagKeys", tags.keys())
+fn tagged(request: Request, body: &Value) -> Request {
+    request_tags(request, &body_tags(body))
 }
 
 /// The create, then (when it carries tags) the `TagResource` on the resource it makes.
 fn with_tag_on_create(create: Request, new_arn: String, body: &Value) -> Vec<Request> {
-    let has_tags = body["tags"].as_object().is_some_and(|tags| !tags.is_empty());
+    let tags = body_tags(body);
     let mut requests = vec![create];
-    if has_tags {
-        requests.push(tagged(Request::new("eks:TagResource", new_arn), body));
+    if !tags.is_empty() {
+        requests.push(request_tags(Request::new("eks:TagResource", new_arn), &tags));
     }
     requests
 }

@@ -6,12 +6,18 @@
 //! role, as a role session's credentials do on AWS. Requests signed with any other key (the
 //! tests', the operator's, the CLI's) are not the workflow's and are not evaluated.
 //!
-//! What is evaluated: every EKS call ([`eks`]), with its resource ARN and the context keys EKS
-//! supplies. The other services' calls are let through and counted
-//! ([`crate::Stats::iam_unevaluated`]) until they are modelled.
+//! Every call of a function is evaluated: its action, the resource ARNs it is on and the context
+//! keys the service supplies, per service ([`eks`], [`efs`], [`ec2`], [`json_target`] for KMS,
+//! DynamoDB and Step Functions, [`query`] for IAM, CloudWatch and STS). A call none of them
+//! models is refused, never let through.
 
+mod context;
+mod ec2;
+mod efs;
 mod eks;
 pub mod evaluate;
+mod json_target;
+mod query;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +31,48 @@ use crate::gateway::Shared;
 use crate::protocol_errors::{self, AwsError, Protocol};
 use crate::template::{RolePolicies, Template, TemplateError};
 use evaluate::{Decision, Request, check_policy, decide};
+
+/// What authorizing one call reads: moto's resources, asked with the caller's own request headers.
+pub(crate) struct Lookup<'a> {
+    pub shared: &'a Shared,
+    pub parts: &'a http::request::Parts,
+}
+
+impl Lookup<'_> {
+    /// moto's JSON answer to a `GET` of `path`; `None` when it answers an error.
+    pub(crate) async fn get(&self, path: &str) -> Result<Option<Value>, Unmodelled> {
+        Ok(self.reply(path).await?.json())
+    }
+
+    /// moto's answer to a `GET` of `path` as text (EC2's XML); `None` when it answers an error.
+    pub(crate) async fn get_text(&self, path: &str) -> Result<Option<String>, Unmodelled> {
+        let reply = self.reply(path).await?;
+        Ok(reply
+            .status
+            .is_success()
+            .then(|| String::from_utf8_lossy(&reply.body).into_owned()))
+    }
+
+    /// moto's JSON answer to the JSON-protocol call `target` with `body`; `None` on an error.
+    pub(crate) async fn call(&self, target: &str, body: &Value) -> Result<Option<Value>, Unmodelled> {
+        let reply = crate::access::moto_call_json(&self.shared.upstream, self.parts, target, body)
+            .await
+            .map_err(|failure| Unmodelled(format!("asking moto {target}: {failure}")))?;
+        Ok(reply.json())
+    }
+
+    async fn reply(&self, path: &str) -> Result<crate::reply::Reply, Unmodelled> {
+        crate::access::moto_get(&self.shared.upstream, self.parts, path)
+            .await
+            .map_err(|failure| Unmodelled(format!("reading {path} from moto: {failure}")))
+    }
+
+    /// `arn:aws:<service>:<region>:<account>`: the request's signing region, moto's account.
+    pub(crate) fn arn_prefix(&self, service: &str) -> String {
+        let region = crate::sigv4::region(&self.parts.headers).unwrap_or(workflow_tests::REGION);
+        format!("arn:aws:{service}:{region}:{}", workflow_tests::ACCOUNT_ID)
+    }
+}
 
 /// A call the local stack cannot describe to IAM: refused, never guessed at.
 #[derive(Debug)]
@@ -158,6 +206,19 @@ impl RoleKeys {
         }
     }
 
+    /// The same roles with `statement` added to `role`'s policies: for a test whose stand-ins
+    /// (a state machine of its own) the template cannot name.
+    pub fn with_statement(&self, role: &str, statement: Value) -> Self {
+        let mut by_key = (*self.by_key).clone();
+        for held in by_key.values_mut().filter(|r| r.logical_id == role) {
+            held.documents
+                .push(serde_json::json!({ "Version": "2012-10-17", "Statement": [statement.clone()] }));
+        }
+        Self {
+            by_key: Arc::new(by_key),
+        }
+    }
+
     fn of_key(&self, access_key_id: &str) -> Option<&Role> {
         self.by_key.get(access_key_id)
     }
@@ -173,10 +234,16 @@ pub(crate) async fn authorize(
     let role = crate::sigv4::access_key_id(&parts.headers).and_then(|key| shared.roles.of_key(key))?;
     let requests = match service {
         Some("eks") => eks::requests(shared, parts, body).await,
-        _ => {
-            shared.stats.iam_unevaluated();
-            return None;
+        Some("elasticfilesystem") => efs::requests(&Lookup { shared, parts }, body).await,
+        Some("ec2") => ec2::requests(&Lookup { shared, parts }, body).await,
+        Some("kms" | "dynamodb" | "states") => json_target::requests(&Lookup { shared, parts }, body).await,
+        Some(service @ ("iam" | "monitoring" | "sts")) => {
+            query::requests(&Lookup { shared, parts }, service, body).await
         }
+        other => Err(Unmodelled(format!(
+            "a call to {}",
+            other.unwrap_or("an unsigned endpoint")
+        ))),
     };
     shared.stats.iam_evaluated();
     let caller = role.session_arn();
@@ -191,7 +258,11 @@ pub(crate) async fn authorize(
     shared.stats.iam_denied();
     // The request's context is tags and ARNs, never a secret.
     tracing::warn!(role = %role.logical_id, %denial, ?requests, "IAM denied a call");
-    let protocol = Protocol::of_service(service.unwrap_or_default()).unwrap_or(Protocol::Json);
+    let protocol = match service {
+        Some("ec2") => Protocol::Ec2,
+        Some("iam" | "monitoring" | "sts") => Protocol::Query,
+        _ => Protocol::Json,
+    };
     let error = AwsError {
         status: StatusCode::FORBIDDEN,
         code: protocol.access_denied_code(),

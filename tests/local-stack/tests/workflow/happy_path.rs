@@ -60,5 +60,7 @@ async fn provision_validates_the_storage_and_cleanup_leaves_nothing() {
     );
     assert_eq!(stack.ours_left().await, Vec::<String>::new());
     // The data itself stays on the (deleted) file system's store only in the fake; cleanup is about AWS objects.
+    // IAM evaluated every AWS call of the functions (and shutdown checks it denied none).
+    assert!(stack.stack.gateway_stats().iam_evaluated > 0);
     stack.shutdown().await;
 }

@@ -49,14 +49,18 @@ fn code<T: std::fmt::Debug, E: aws_sdk_eks::error::ProvideErrorMetadata + std::f
     }
 }
 
-fn prepare_event(stack: &Stack, name: &str) -> Value {
-    let execution = format!(
+/// The ARN an execution `name` of the provisioning state machine has.
+fn execution_arn(stack: &Stack, name: &str) -> String {
+    format!(
         "{}:{name}",
         stack.stack.provision_arn.replacen(":stateMachine:", ":execution:", 1)
-    );
+    )
+}
+
+fn prepare_event(stack: &Stack, name: &str) -> Value {
     json!({"runId": name, "startedAt": "2026-12-07T10:00:00Z",
            "input": {"clusterName": CLUSTER, "deployPocApp": false},
-           "executionArn": execution, "attempt": 0})
+           "executionArn": execution_arn(stack, name), "attempt": 0})
 }
 
 #[tokio::test]
@@ -103,7 +107,7 @@ async fn prepare_and_the_reaper_each_need_their_grant_statements() {
         .await
         .expect("prepare makes the run and the access entry");
     let grant = json!({"action": "grant-bootstrap", "run": prepared["output"]["run"],
-                       "executionArn": "arn:aws:states:us-east-1:123456789012:execution:x:iam-grant", "attempt": 0});
+                       "executionArn": execution_arn(&stack, "iam-grant"), "attempt": 0});
     let refused = functions
         .invoke(Function::Prepare, grant)
         .await
@@ -124,7 +128,7 @@ async fn prepare_and_the_reaper_each_need_their_grant_statements() {
         .await
         .expect("prepare");
     let grant = json!({"action": "grant-bootstrap", "run": prepared["output"]["run"],
-                       "executionArn": "arn:aws:states:us-east-1:123456789012:execution:x:ghost", "attempt": 0});
+                       "executionArn": execution_arn(&stack, "ghost"), "attempt": 0});
     functions.invoke(Function::Prepare, grant).await.expect("granted");
     let sweep = functions
         .invoke(Function::TtlReaper, json!({}))
@@ -185,16 +189,7 @@ async fn the_access_entry_grants_refuse_what_the_workflow_never_asks_for() {
 
     // A cluster without the opt-in tag gets no entry at all.
     let moto_eks = &stack.stack.moto_clients.eks;
-    let cluster_arn = moto_eks
-        .describe_cluster()
-        .name(CLUSTER)
-        .send()
-        .await
-        .expect("the cluster")
-        .cluster()
-        .and_then(|c| c.arn())
-        .expect("its ARN")
-        .to_string();
+    let cluster_arn = stack.cluster_arn().await;
     moto_eks
         .untag_resource()
         .resource_arn(&cluster_arn)

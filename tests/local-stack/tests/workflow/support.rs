@@ -123,6 +123,22 @@ impl Stack {
     }
 
     /// An EKS client that goes through the gateway, as a person creating clusters would.
+    /// The seeded cluster's ARN, as moto has it.
+    pub async fn cluster_arn(&self) -> String {
+        self.stack
+            .moto_clients
+            .eks
+            .describe_cluster()
+            .name(CLUSTER)
+            .send()
+            .await
+            .expect("the cluster")
+            .cluster()
+            .and_then(|c| c.arn())
+            .expect("its ARN")
+            .to_string()
+    }
+
     pub fn eks(&self) -> aws_sdk_eks::Client {
         aws_sdk_eks::Client::new(&workflow_tests::sdk_config(self.stack.gateway_endpoint()))
     }
