@@ -151,6 +151,31 @@ async fn prepare_and_the_reaper_each_need_their_grant_statements() {
 }
 
 #[tokio::test]
+async fn a_rollback_fails_with_access_denied_where_its_role_may_not_start_the_cleanup() {
+    let stack = stack(StackOptions {
+        latency: local_stack::LatencyConfig {
+            create: std::time::Duration::from_secs(3),
+            ..local_stack::LatencyConfig::default()
+        },
+        status_changes: false,
+        ..without("RollbackRole", "StartCleanup")
+    })
+    .await;
+    let arn = stack.provision_stopped_while_waiting("iam-rollback").await;
+    let event = stack.stack.status_change(&arn).await.expect("its status-change event");
+    let refused = stack
+        .stack
+        .functions()
+        .invoke(Function::Rollback, event)
+        .await
+        .expect_err("no cleanup started without its statement");
+    assert_eq!(refused.error_type, "AccessDenied", "{refused:?}");
+    assert!(refused.error_message.contains("states:StartExecution"), "{refused:?}");
+    assert!(!stack.ours_left().await.is_empty(), "nothing was rolled back");
+    stack.shutdown_after_denials().await;
+}
+
+#[tokio::test]
 async fn the_access_entry_grants_refuse_what_the_workflow_never_asks_for() {
     let stack = stack(StackOptions {
         schedules: false,

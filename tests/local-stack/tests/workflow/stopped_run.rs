@@ -13,7 +13,7 @@ use efs_fargate_core::steps::rollback::execution_name;
 use local_stack::LatencyConfig;
 use local_stack::stack::{CLUSTER, StackOptions};
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The status poll, EventBridge's delivery and the rollback, with room to spare.
 const ROLLED_BACK: Duration = Duration::from_secs(15);
@@ -47,28 +47,7 @@ async fn a_stopped_provisioning_run_is_rolled_back_by_its_status_change_event() 
     })
     .await;
     let run = "provision-stopped";
-    let sfn = &stack.stack.moto_clients.sfn;
-    let arn = sfn
-        .start_execution()
-        .state_machine_arn(&stack.stack.provision_arn)
-        .name(run)
-        .input(json!({"clusterName": CLUSTER, "deployPocApp": false}).to_string())
-        .send()
-        .await
-        .expect("start")
-        .execution_arn()
-        .to_string();
-    let began = Instant::now();
-    while stack.entries(&arn, "WaitForFargateProfile").await == 0 {
-        assert!(
-            began.elapsed() < TIMEOUT,
-            "the run never waited for its Fargate profile"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    sfn.stop_execution().execution_arn(&arn).send().await.expect("stop");
-    let stopped = stack.stack.wait(&arn, TIMEOUT).await.expect("the run ends");
-    assert_eq!(stopped.status, ExecutionStatus::Aborted, "{stopped:?}");
+    let arn = stack.provision_stopped_while_waiting(run).await;
     assert!(!stack.ours_left().await.is_empty(), "the run had created something");
 
     rolled_back_from_its_event(&stack, run, "States.ABORTED").await;

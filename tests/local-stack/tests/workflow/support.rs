@@ -123,6 +123,34 @@ impl Stack {
     }
 
     /// An EKS client that goes through the gateway, as a person creating clusters would.
+    /// Starts provisioning `run` and stops it once it waits for its Fargate profile (the stack needs
+    /// create latency for that); returns the execution's ARN once it has ended ABORTED.
+    pub async fn provision_stopped_while_waiting(&self, run: &str) -> String {
+        let sfn = &self.stack.moto_clients.sfn;
+        let arn = sfn
+            .start_execution()
+            .state_machine_arn(&self.stack.provision_arn)
+            .name(run)
+            .input(serde_json::json!({"clusterName": CLUSTER, "deployPocApp": false}).to_string())
+            .send()
+            .await
+            .expect("start")
+            .execution_arn()
+            .to_string();
+        let began = std::time::Instant::now();
+        while self.entries(&arn, "WaitForFargateProfile").await == 0 {
+            assert!(
+                began.elapsed() < TIMEOUT,
+                "the run never waited for its Fargate profile"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        sfn.stop_execution().execution_arn(&arn).send().await.expect("stop");
+        let stopped = self.stack.wait(&arn, TIMEOUT).await.expect("the run ends");
+        assert_eq!(stopped.status, ExecutionStatus::Aborted, "{stopped:?}");
+        arn
+    }
+
     /// The seeded cluster's ARN, as moto has it.
     pub async fn cluster_arn(&self) -> String {
         self.stack
