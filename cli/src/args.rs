@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Start and follow efs-fargate-workflow executions. The same commands work against AWS and the
 /// local stack; only `AWS_ENDPOINT_URL` differs.
 #[derive(Debug, Parser)]
-#[command(name = "efs-workflow", version)]
+#[command(name = "efs-workflow", version, after_help = crate::error::EXIT_CODES)]
 pub struct Cli {
     /// ARN of the provisioning state machine (stack output `ProvisionStateMachineArn`).
     #[arg(long, env = "EFS_WORKFLOW_PROVISION_ARN", global = true)]
@@ -38,7 +38,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
-    /// A JSON execution input file (see events/console/); flags below are ignored when given.
+    /// A JSON execution input file (see events/console/); the input flags below are refused with it.
     #[arg(long, conflicts_with_all = ["cluster", "namespace", "ttl", "kms_key_alias", "no_poc_app", "retain_on_failure", "pod_execution_role_arn", "container_insights"])]
     pub input: Option<PathBuf>,
     /// The EKS cluster.
@@ -63,7 +63,7 @@ pub struct StartArgs {
     /// Run a Container Insights collector in the namespace (`monitoring.containerInsights`).
     #[arg(long)]
     pub container_insights: bool,
-    /// Execution name (default: provision-<cluster>-<namespace>-<time>).
+    /// Execution name (default: provision-<hash of cluster and namespace>-<namespace>-<UTC time>).
     #[arg(long)]
     pub name: Option<String>,
     /// Follow the execution after starting it.
@@ -81,10 +81,17 @@ pub struct WatchArgs {
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
+    /// The EKS cluster.
     #[arg(long)]
     pub cluster: String,
-    #[arg(long, default_value = efs_fargate_core::input::DEFAULT_NAMESPACE)]
+    /// The namespace to clean up: always named, never a default, since cleanup deletes.
+    #[arg(long)]
     pub namespace: String,
+    /// Confirm without asking: what the workflow recorded for this namespace is deleted (a file
+    /// system with `retention: retain` is kept). Needed when stdin is not a terminal.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Follow the execution after starting it.
     #[arg(long)]
     pub watch: bool,
 }

@@ -25,6 +25,30 @@ pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs) -> Resul
     start_execution(sfn, state_machine, &name, &input).await
 }
 
+/// Asks before a cleanup deletes anything, unless `--yes`: the person types the namespace.
+pub fn confirm_cleanup(args: &CleanupArgs) -> Result<(), CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if args.yes {
+        return Ok(());
+    }
+    let (cluster, namespace) = (args.cluster.clone(), args.namespace.clone());
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::ConfirmationRequired { cluster, namespace });
+    }
+    eprint!(
+        "Cleanup deletes what efs-fargate-workflow created for {cluster}/{namespace} (its ledger decides; \
+         a file system with retention: retain is kept).\nType the namespace to confirm: "
+    );
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    if answer.trim() == namespace {
+        Ok(())
+    } else {
+        Err(CliError::NotConfirmed { cluster, namespace })
+    }
+}
+
 pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> Result<String, CliError> {
     let request = CleanupRequest {
         cluster_name: args.cluster.clone(),

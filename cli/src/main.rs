@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -44,6 +44,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 "cleanup-state-machine",
                 "EFS_WORKFLOW_CLEANUP_ARN",
             )?;
+            commands::confirm_cleanup(args)?;
             let execution = commands::cleanup(&sfn, &machine, args).await?;
             args.watch.then_some(execution)
         }

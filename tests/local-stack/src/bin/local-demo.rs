@@ -101,7 +101,7 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
         }
     }
 
-    println!("\n==> efs-workflow cleanup --cluster {CLUSTER} --namespace {DEFAULT_NAMESPACE} --watch");
+    println!("\n==> efs-workflow cleanup --cluster {CLUSTER} --namespace {DEFAULT_NAMESPACE} --yes --watch");
     cli(
         stack,
         &[
@@ -110,6 +110,7 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
             CLUSTER,
             "--namespace",
             DEFAULT_NAMESPACE,
+            "--yes",
             "--watch",
         ],
     )?;
