@@ -148,6 +148,14 @@ async fn demo(stack: &LocalStack) -> Result<(), String> {
         return Err("cleanup left resources behind".into());
     }
     println!("    nothing of ours is left");
+    let stats = stack.gateway_stats();
+    println!(
+        "\n==> IAM: {} AWS calls of the functions authorized against their roles' policies from template.yaml, {} denied",
+        stats.iam_evaluated, stats.iam_denied
+    );
+    if stats.iam_denied > 0 {
+        return Err("IAM denied calls of the functions: the gateway's warnings name each".into());
+    }
     Ok(())
 }
 
