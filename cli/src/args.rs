@@ -39,16 +39,21 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// A JSON execution input file (see events/console/); the input flags below are refused with it.
-    #[arg(long, conflicts_with_all = ["cluster", "namespace", "ttl", "kms_key_alias", "no_poc_app", "retain_on_failure", "pod_execution_role_arn", "container_insights"])]
+    #[arg(long, conflicts_with_all = ["cluster", "namespace", "ttl", "retention", "kms_key_alias", "no_poc_app", "retain_on_failure", "pod_execution_role_arn", "container_insights"])]
     pub input: Option<PathBuf>,
     /// The EKS cluster.
     #[arg(long, required_unless_present = "input")]
     pub cluster: Option<String>,
     #[arg(long)]
     pub namespace: Option<String>,
-    /// ISO-8601 duration after which the TTL reaper cleans up, e.g. PT8H.
+    /// ISO-8601 duration after which the TTL reaper cleans up, e.g. PT8H. With the default
+    /// retention (`delete`) that cleanup deletes the file system and its data: see --retention.
     #[arg(long)]
     pub ttl: Option<String>,
+    /// What cleanups do with the file system and its data (`fileSystem.retention`): `delete` (the
+    /// default) or `retain` (kept and reported, for a person to delete).
+    #[arg(long, value_parser = ["delete", "retain"])]
+    pub retention: Option<String>,
     /// Encrypt with this customer-managed key (created when missing) instead of the AWS-managed one.
     #[arg(long)]
     pub kms_key_alias: Option<String>,

@@ -16,7 +16,22 @@ pub fn execution_input(args: &StartArgs) -> Result<Value, CliError> {
         None => from_flags(args),
     };
     check(&input)?;
+    if let Some(warning) = ttl_deletes_data(&input) {
+        eprintln!("warning: {warning}");
+    }
     Ok(input)
+}
+
+/// A TTL whose cleanup would delete the file system with its data, said before the run starts.
+fn ttl_deletes_data(input: &Value) -> Option<String> {
+    let ttl = input.get("ttl")?.as_str()?;
+    let retention = input.pointer("/fileSystem/retention").and_then(Value::as_str);
+    (retention != Some("retain")).then(|| {
+        format!(
+            "after the TTL ({ttl}) the cleanup deletes the file system and its data; pass --retention retain \
+             (fileSystem.retention) to keep them"
+        )
+    })
 }
 
 fn from_flags(args: &StartArgs) -> Value {
@@ -31,6 +46,9 @@ fn from_flags(args: &StartArgs) -> Value {
         if let Some(value) = value {
             input.insert(key.into(), json!(value));
         }
+    }
+    if let Some(retention) = &args.retention {
+        input.insert("fileSystem".into(), json!({"retention": retention}));
     }
     if let Some(alias) = &args.kms_key_alias {
         input.insert("encryption".into(), json!({"kmsKeyAlias": alias}));
@@ -85,6 +103,8 @@ mod tests {
             "demo",
             "--ttl",
             "PT8H",
+            "--retention",
+            "retain",
             "--kms-key-alias",
             "alias/efs",
             "--no-poc-app",
@@ -93,9 +113,18 @@ mod tests {
         ]);
         assert_eq!(
             execution_input(&args).unwrap(),
-            json!({"clusterName": "demo", "ttl": "PT8H", "encryption": {"kmsKeyAlias": "alias/efs"},
+            json!({"clusterName": "demo", "ttl": "PT8H", "fileSystem": {"retention": "retain"},
+                   "encryption": {"kmsKeyAlias": "alias/efs"},
                    "deployPocApp": false, "onFailure": "retain", "monitoring": {"containerInsights": true}})
         );
+    }
+
+    #[test]
+    fn a_ttl_that_would_delete_the_data_is_warned_about() {
+        assert!(ttl_deletes_data(&json!({"clusterName": "c", "ttl": "PT8H"})).is_some());
+        let kept = json!({"clusterName": "c", "ttl": "PT8H", "fileSystem": {"retention": "retain"}});
+        assert_eq!(ttl_deletes_data(&kept), None);
+        assert_eq!(ttl_deletes_data(&json!({"clusterName": "c"})), None);
     }
 
     #[test]

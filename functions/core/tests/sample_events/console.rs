@@ -1,9 +1,9 @@
 //! The console samples: what a person passes to `StartExecution`.
 
-use efs_fargate_core::input::file_system::{PerformanceMode, ThroughputMode};
+use efs_fargate_core::input::file_system::{FileSystemOptions, PerformanceMode, ThroughputMode};
 use efs_fargate_core::input::{Adoptable, DEFAULT_NAMESPACE, Encryption, OnFailure, ProvisionRequest, Retention};
 
-use crate::samples::{SETTINGS_ROLE, load, provision};
+use crate::samples::{SETTINGS_ROLE, events_dir, load, provision};
 
 /// The role `console/full.json` names instead of the settings' one.
 const FULL_ROLE: &str = "arn:aws:iam::123456789012:role/AmazonEKSFargatePodExecutionRole";
@@ -43,7 +43,10 @@ fn console_full_sets_every_field() {
                 kms_key_alias: Some("alias/efs-poc".into()),
                 in_transit: true,
             },
-            file_system: Default::default(),
+            file_system: FileSystemOptions {
+                retention: Retention::Retain,
+                ..Default::default()
+            },
             posix_user: Default::default(),
             monitoring: Default::default(),
             ttl: Some("PT8H".into()),
@@ -60,6 +63,7 @@ fn console_full_sets_every_field() {
         "podExecutionRoleArn",
         "encryption",
         "ttl",
+        "fileSystem",
         "deployPocApp",
         "onFailure",
     ] {
@@ -85,6 +89,23 @@ fn console_with_ttl() {
     let request = provision("console/with-ttl.json");
     assert_eq!(request.ttl.as_deref(), Some("PT4H"));
     assert_eq!(request.namespace, DEFAULT_NAMESPACE);
+}
+
+/// A sample people copy must not delete their data by itself: every one with a TTL keeps its file
+/// system when the TTL's cleanup comes.
+#[test]
+fn every_console_sample_with_a_ttl_keeps_its_file_system() {
+    let mut with_ttl = 0;
+    for entry in std::fs::read_dir(events_dir().join("console")).unwrap() {
+        let name = format!("console/{}", entry.unwrap().file_name().to_string_lossy());
+        let sample = load(&name);
+        if sample.get("ttl").is_none() {
+            continue;
+        }
+        with_ttl += 1;
+        assert_eq!(provision(&name).file_system.retention, Retention::Retain, "{name}");
+    }
+    assert!(with_ttl >= 2);
 }
 
 #[test]
