@@ -1,12 +1,12 @@
 //! The subcommands, over the Step Functions API.
 
 use crate::args::{CleanupArgs, StartArgs, WatchArgs};
+use crate::aws_error::caller_error;
 use crate::error::CliError;
 use crate::input::execution_input;
 use crate::progress::{Outcome, Progress};
 use crate::render::{Display, summary};
 use aws_sdk_sfn::Client;
-use efs_fargate_core::WorkflowError;
 use efs_fargate_core::ownership::Owner;
 use efs_fargate_core::steps::cleanup::CleanupRequest;
 use jiff::Timestamp;
@@ -86,7 +86,7 @@ pub async fn start_execution(sfn: &Client, state_machine: &str, name: &str, inpu
         .input(input.to_string())
         .send()
         .await
-        .map_err(|e| WorkflowError::from_sdk("states:StartExecution", e))?;
+        .map_err(|e| caller_error("states:StartExecution", e))?;
     println!("started {}", started.execution_arn());
     Ok(started.execution_arn().to_string())
 }
@@ -104,7 +104,7 @@ pub async fn watch(sfn: &Client, args: &WatchArgs) -> Result<Progress, CliError>
             .send()
             .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(|e| WorkflowError::from_sdk("states:GetExecutionHistory", e))?;
+            .map_err(|e| caller_error("states:GetExecutionHistory", e))?;
         let lines = progress.apply(&events);
         display.show(&lines, &progress);
         if progress.outcome.is_some() {
@@ -135,7 +135,7 @@ pub async fn status(sfn: &Client, execution_arn: &str) -> Result<(), CliError> {
         .execution_arn(execution_arn)
         .send()
         .await
-        .map_err(|e| WorkflowError::from_sdk("states:DescribeExecution", e))?;
+        .map_err(|e| caller_error("states:DescribeExecution", e))?;
     println!(
         "{}  {}",
         execution.name().unwrap_or_default(),

@@ -3,12 +3,12 @@
 //! nothing, then its output as tables.
 
 use crate::args::StartArgs;
+use crate::aws_error::caller_error;
 use crate::commands::start_execution;
 use crate::error::CliError;
 use crate::input::execution_input;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::ExecutionStatus;
-use efs_fargate_core::WorkflowError;
 use efs_fargate_core::steps::doctor::{CheckStatus, DoctorReport};
 use efs_fargate_core::steps::plan::Plan;
 use serde::Deserialize;
@@ -40,7 +40,7 @@ pub async fn dry_run(sfn: &Client, state_machine: &str, args: &StartArgs, kind: 
             .execution_arn(&execution_arn)
             .send()
             .await
-            .map_err(|e| WorkflowError::from_sdk("states:DescribeExecution", e))?;
+            .map_err(|e| caller_error("states:DescribeExecution", e))?;
         match execution.status() {
             ExecutionStatus::Running => tokio::time::sleep(Duration::from_secs(1)).await,
             ExecutionStatus::Succeeded => {

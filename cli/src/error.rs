@@ -8,6 +8,9 @@ pub enum CliError {
     Input(String),
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
+    /// The CLI's own AWS call failed for a reason of the caller's environment or rights.
+    #[error("{0}")]
+    Aws(String),
     #[error("--{flag} (or {env}) is required: the ARN from the stack outputs, or the local stack's")]
     MissingArn { flag: &'static str, env: &'static str },
     #[error("the doctor found problems: {failed}")]
@@ -34,7 +37,7 @@ impl CliError {
             CliError::ExecutionFailed { .. } | CliError::Unhealthy { .. } => 1,
             CliError::Input(_) | CliError::MissingArn { .. } | CliError::ConfirmationRequired { .. } => 2,
             CliError::Workflow(WorkflowError::InvalidInput { .. }) => 2,
-            CliError::Workflow(_) => 3,
+            CliError::Workflow(_) | CliError::Aws(_) => 3,
             CliError::NotConfirmed { .. } => 4,
         }
     }

@@ -1,6 +1,7 @@
 //! `efs-workflow`: start, watch, inspect and clean up efs-fargate-workflow executions.
 
 mod args;
+mod aws_error;
 mod commands;
 mod dry_run;
 mod error;
