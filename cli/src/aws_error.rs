@@ -11,22 +11,28 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    match WorkflowError::from_sdk(operation, err) {
-        WorkflowError::AccessDenied { operation, message } => CliError::Aws(format!(
-            "your AWS identity may not call {operation}: {message}. Use credentials allowed to run the \
-             workflow's state machines (states:StartExecution, DescribeExecution, GetExecutionHistory)"
-        )),
-        WorkflowError::AwsUnavailable { operation, message }
-        | WorkflowError::AwsApiError { operation, message, .. }
-            if environment(&message).is_some() =>
-        {
-            CliError::Aws(format!("{operation}: {}", environment(&message).unwrap_or_default()))
+    let error = WorkflowError::from_sdk(operation, err);
+    match &error {
+        WorkflowError::AccessDenied { operation, message } => {
+            return CliError::Aws(format!(
+                "your AWS identity may not call {operation}: {message}. Use credentials allowed to run the \
+                 workflow's state machines (states:StartExecution, DescribeExecution, GetExecutionHistory)"
+            ));
         }
-        WorkflowError::AwsUnavailable { operation, message } => CliError::Aws(format!(
-            "AWS could not be reached for {operation}: {message}. Check the network, and AWS_ENDPOINT_URL if set"
-        )),
-        other => CliError::Workflow(other),
+        WorkflowError::AwsUnavailable { operation, message }
+        | WorkflowError::AwsApiError { operation, message, .. } => {
+            if let Some(hint) = environment(message) {
+                return CliError::Aws(format!("{operation}: {hint}"));
+            }
+            if matches!(error, WorkflowError::AwsUnavailable { .. }) {
+                return CliError::Aws(format!(
+                    "AWS could not be reached for {operation}: {message}. Check the network, and AWS_ENDPOINT_URL if set"
+                ));
+            }
+        }
+        _ => {}
     }
+    CliError::Workflow(error)
 }
 
 /// What the person has to set, when the SDK's message says the environment lacks it.

@@ -12,6 +12,9 @@ use crate::error::GatewayError;
 use crate::protocol_errors::{self, AwsError, Protocol};
 use crate::server;
 
+/// The services whose calls may be faulted: the handlers' EKS, EFS, KMS, EC2 and STS calls.
+const FAULTED_SERVICES: [&str; 5] = ["eks", "elasticfilesystem", "kms", "ec2", "sts"];
+
 const THROTTLE_JSON: AwsError<'static> = AwsError {
     status: StatusCode::BAD_REQUEST,
     code: "ThrottlingException",
@@ -81,7 +84,9 @@ impl Faults {
     /// Whether the request to `service` fails. Only the services the handlers call are eligible:
     /// Lambda invokes and Step Functions calls (the engine's, the CLI's) always go through.
     pub(crate) fn pick(&self, service: Option<&str>) -> Option<Fault> {
-        let protocol = service.and_then(Protocol::of_service)?;
+        let protocol = service
+            .filter(|s| FAULTED_SERVICES.contains(s))
+            .map(Protocol::of_service)?;
         let (kind, unavailable) = {
             let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if rng.f64() >= self.rate {

@@ -54,6 +54,7 @@ mod latency;
 mod protocol_errors;
 mod proxy;
 mod reply;
+mod rest;
 mod server;
 mod sigv4;
 pub mod stack;

@@ -17,13 +17,13 @@ pub(crate) enum Protocol {
 }
 
 impl Protocol {
-    /// The protocol of the services the handlers call; `None` for any other service.
-    pub(crate) fn of_service(service: &str) -> Option<Self> {
+    /// The protocol a service (by its signing name) reports errors in: EC2's own, the query
+    /// protocol's (STS, IAM, CloudWatch), or JSON (EKS, EFS, KMS, DynamoDB, Step Functions).
+    pub(crate) fn of_service(service: &str) -> Self {
         match service {
-            "eks" | "elasticfilesystem" | "kms" => Some(Protocol::Json),
-            "ec2" => Some(Protocol::Ec2),
-            "sts" => Some(Protocol::Query),
-            _ => None,
+            "ec2" => Protocol::Ec2,
+            "sts" | "iam" | "monitoring" => Protocol::Query,
+            _ => Protocol::Json,
         }
     }
 

@@ -13,7 +13,7 @@ mod dashboard;
 mod policies;
 mod rules;
 
-pub use policies::{Names, RolePolicies};
+pub use policies::Names;
 pub use rules::{RuleDefinition, Target};
 
 use std::collections::BTreeMap;

@@ -3,9 +3,9 @@
 //! carry or change `accessConfig`.
 
 use http::{Method, Uri};
-use percent_encoding::percent_decode_str;
 
 use super::principal::cluster_of_entry_arn;
+use crate::rest;
 
 /// `maxResults` and `nextToken` of a list call, as sent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,16 +77,8 @@ impl Operation {
         if service != Some("eks") {
             return None;
         }
-        // Labels are percent-encoded (a principal ARN's `:` and `/`), so split first, then decode.
-        let segments: Vec<String> = uri
-            .path()
-            .trim_start_matches('/')
-            .split('/')
-            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-            .collect();
-        let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
+        let segments = rest::path_segments(uri);
+        let query = rest::query_pairs(uri);
         let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let page = || Page {
             max_results: param("maxResults"),

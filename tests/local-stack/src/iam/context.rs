@@ -42,3 +42,22 @@ pub(crate) fn key_value_tags(list: &Value) -> Tags {
         .filter_map(|tag| Some((tag["Key"].as_str()?.to_string(), tag["Value"].as_str()?.to_string())))
         .collect()
 }
+
+/// The text of the first `<name>` element of an XML answer.
+pub(crate) fn xml_element(xml: &str, name: &str) -> Option<String> {
+    let (_, rest) = xml.split_once(&format!("<{name}>"))?;
+    let (value, _) = rest.split_once(&format!("</{name}>"))?;
+    Some(value.to_string())
+}
+
+/// The tags in the first `<list>` element of an XML answer: each `<entry>` with a `<key>` (and
+/// `<value>`) element, named as the service names them (EC2's `tagSet`/`item`/`key`/`value`,
+/// IAM's `Tags`/`member`/`Key`/`Value`).
+pub(crate) fn xml_tags(xml: &str, [list, entry, key, value]: [&str; 4]) -> Tags {
+    let Some(list) = xml_element(xml, list) else {
+        return Tags::new();
+    };
+    list.split(&format!("<{entry}>"))
+        .filter_map(|item| Some((xml_element(item, key)?, xml_element(item, value).unwrap_or_default())))
+        .collect()
+}

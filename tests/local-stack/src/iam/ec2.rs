@@ -6,9 +6,12 @@
 
 use bytes::Bytes;
 
-use super::context::{Tags, request_tags, resource_tags};
+use super::context::{Tags, request_tags, resource_tags, xml_tags};
 use super::evaluate::Request;
 use super::{Lookup, Unmodelled};
+
+/// How EC2 answers name a tag list, its entries and their key and value.
+const EC2_TAGS: [&str; 4] = ["tagSet", "item", "key", "value"];
 
 /// The authorizations one EC2 call needs, in the order AWS checks them.
 pub(crate) async fn requests(lookup: &Lookup<'_>, body: &Bytes) -> Result<Vec<Request>, Unmodelled> {
@@ -89,28 +92,7 @@ fn ec2_resource_tags(mut request: Request, tags: &Tags) -> Request {
 async fn security_group_tags(lookup: &Lookup<'_>, group: &str) -> Result<Tags, Unmodelled> {
     let path = format!("/?Action=DescribeSecurityGroups&Version=2016-11-15&GroupId.1={group}");
     let text = lookup.get_text(&path).await?.unwrap_or_default();
-    Ok(xml_tag_set(&text))
-}
-
-/// The `<key>`/`<value>` pairs of the first `<tagSet>` of an EC2 answer.
-fn xml_tag_set(text: &str) -> Tags {
-    let Some(set) = text
-        .split_once("<tagSet>")
-        .and_then(|(_, rest)| rest.split_once("</tagSet>"))
-        .map(|(set, _)| set)
-    else {
-        return Tags::new();
-    };
-    let element = |item: &str, name: &str| {
-        let open = format!("<{name}>");
-        let close = format!("</{name}>");
-        item.split_once(&open)
-            .and_then(|(_, rest)| rest.split_once(&close))
-            .map(|(value, _)| value.to_string())
-    };
-    set.split("<item>")
-        .filter_map(|item| Some((element(item, "key")?, element(item, "value").unwrap_or_default())))
-        .collect()
+    Ok(xml_tags(&text, EC2_TAGS))
 }
 
 #[cfg(test)]
@@ -132,7 +114,7 @@ mod tests {
         assert!(tag_specification(&form, "vpc").is_empty());
         let xml = "<securityGroupInfo><item><groupId>sg-1</groupId><tagSet><item><key>app</key>\
                    <value>ours</value></item><item><key>Name</key><value>sg</value></item></tagSet></item>";
-        let tags = xml_tag_set(xml);
+        let tags = xml_tags(xml, EC2_TAGS);
         assert_eq!(tags.get("Name").map(String::as_str), Some("sg"));
         assert_eq!(tags.len(), 2);
     }

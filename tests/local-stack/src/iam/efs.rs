@@ -13,17 +13,16 @@ use serde_json::Value;
 use super::context::{Tags, key_value_tags, request_tags, resource_tags};
 use super::evaluate::Request;
 use super::{Lookup, Unmodelled};
+use crate::rest;
 
 const API: &str = "2015-02-01";
 
 /// The authorizations one EFS call needs, in the order AWS checks them.
 pub(crate) async fn requests(lookup: &Lookup<'_>, body: &Bytes) -> Result<Vec<Request>, Unmodelled> {
     let parts = lookup.parts;
-    let path = parts.uri.path().trim_start_matches('/');
-    let segments: Vec<&str> = path.split('/').collect();
-    let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let segments = rest::path_segments(&parts.uri);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let query = rest::query_pairs(&parts.uri);
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let efs = Efs { lookup };

@@ -8,31 +8,20 @@
 
 use bytes::Bytes;
 use http::Method;
-use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::context::{Tags, request_tags, resource_tags, strings};
 use super::evaluate::Request;
 use super::{Lookup, Unmodelled};
 use crate::access;
-use crate::gateway::Shared;
+use crate::rest;
 
 /// The authorizations one EKS call needs, in the order AWS checks them.
-pub(crate) async fn requests(
-    shared: &Shared,
-    parts: &http::request::Parts,
-    body: &Bytes,
-) -> Result<Vec<Request>, Unmodelled> {
-    let segments: Vec<String> = parts
-        .uri
-        .path()
-        .trim_start_matches('/')
-        .split('/')
-        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
-        .collect();
+pub(crate) async fn requests(lookup: &Lookup<'_>, body: &Bytes) -> Result<Vec<Request>, Unmodelled> {
+    let parts = lookup.parts;
+    let segments = rest::path_segments(&parts.uri);
     let s: Vec<&str> = segments.iter().map(String::as_str).collect();
     let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let lookup = Lookup { shared, parts };
     let unmodelled = || Unmodelled(format!("EKS {} {}", parts.method, parts.uri.path()));
     let requests = match (&parts.method, s.as_slice()) {
         (&Method::GET, ["clusters"]) => vec![Request::new("eks:ListClusters", "*")],

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use crate::gateway::Shared;
 use crate::protocol_errors::{self, AwsError, Protocol};
-use crate::template::{RolePolicies, Template, TemplateError};
+use crate::template::{Template, TemplateError};
 use evaluate::{Decision, Request, check_policy, decide};
 
 /// What authorizing one call reads: moto's resources, asked with the caller's own request headers.
@@ -91,10 +91,6 @@ pub struct Role {
 }
 
 impl Role {
-    pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:role/{}", workflow_tests::ACCOUNT_ID, self.name)
-    }
-
     /// The ARN STS gives the functions' session of this role.
     pub fn session_arn(&self) -> String {
         format!(
@@ -139,12 +135,8 @@ impl RoleKeys {
     /// Every role a function of `template` runs as, with its policies resolved against `names`
     /// (each role's own name and ARN are added to them).
     pub fn from_template(template: &Template, mut names: crate::template::Names) -> Result<Self, IamError> {
-        let logical_ids: Vec<String> = template
-            .role_policies(&names)?
-            .into_iter()
-            .map(|role| role.logical_id)
-            .collect();
-        for logical_id in &logical_ids {
+        let roles = template.function_roles()?;
+        for logical_id in roles.keys() {
             let name = role_name(logical_id);
             names.insert(
                 format!("{logical_id}.Arn"),
@@ -153,23 +145,20 @@ impl RoleKeys {
             names.insert(logical_id.clone(), name);
         }
         let mut by_key = BTreeMap::new();
-        for RolePolicies {
-            logical_id,
-            functions,
-            documents,
-        } in template.role_policies(&names)?
-        {
+        for (logical_id, functions) in roles {
+            let documents = template.role_documents(&logical_id, &names)?;
             for document in &documents {
                 check_policy(document).map_err(|source| IamError::Policy {
                     role: logical_id.clone(),
                     source,
                 })?;
             }
-            let access_key_id = format!("local-{}", role_name(&logical_id));
+            let name = names[&logical_id].clone();
+            let access_key_id = format!("local-{name}");
             let role = Role {
-                name: role_name(&logical_id),
                 secret_access_key: format!("{access_key_id}-secret"),
                 access_key_id: access_key_id.clone(),
+                name,
                 logical_id,
                 functions,
                 documents,
@@ -193,26 +182,28 @@ impl RoleKeys {
     /// The same roles with one statement (by `Sid`) taken out of `role`'s policies: what a
     /// template without it would give.
     pub fn without_statement(&self, role: &str, sid: &str) -> Self {
-        let mut by_key = (*self.by_key).clone();
-        for held in by_key.values_mut().filter(|r| r.logical_id == role) {
-            for document in &mut held.documents {
+        self.with_documents_of(role, |documents| {
+            for document in documents {
                 if let Some(statements) = document["Statement"].as_array_mut() {
                     statements.retain(|s| s["Sid"] != sid);
                 }
             }
-        }
-        Self {
-            by_key: Arc::new(by_key),
-        }
+        })
     }
 
     /// The same roles with `statement` added to `role`'s policies: for a test whose stand-ins
     /// (a state machine of its own) the template cannot name.
     pub fn with_statement(&self, role: &str, statement: Value) -> Self {
+        self.with_documents_of(role, |documents| {
+            documents.push(serde_json::json!({ "Version": "2012-10-17", "Statement": [statement] }));
+        })
+    }
+
+    /// A copy whose role `role` has its policy documents changed by `change`.
+    fn with_documents_of(&self, role: &str, change: impl FnOnce(&mut Vec<Value>)) -> Self {
         let mut by_key = (*self.by_key).clone();
-        for held in by_key.values_mut().filter(|r| r.logical_id == role) {
-            held.documents
-                .push(serde_json::json!({ "Version": "2012-10-17", "Statement": [statement.clone()] }));
+        if let Some(held) = by_key.values_mut().find(|r| r.logical_id == role) {
+            change(&mut held.documents);
         }
         Self {
             by_key: Arc::new(by_key),
@@ -232,14 +223,13 @@ pub(crate) async fn authorize(
     body: &Bytes,
 ) -> Option<Response> {
     let role = crate::sigv4::access_key_id(&parts.headers).and_then(|key| shared.roles.of_key(key))?;
+    let lookup = &Lookup { shared, parts };
     let requests = match service {
-        Some("eks") => eks::requests(shared, parts, body).await,
-        Some("elasticfilesystem") => efs::requests(&Lookup { shared, parts }, body).await,
-        Some("ec2") => ec2::requests(&Lookup { shared, parts }, body).await,
-        Some("kms" | "dynamodb" | "states") => json_target::requests(&Lookup { shared, parts }, body).await,
-        Some(service @ ("iam" | "monitoring" | "sts")) => {
-            query::requests(&Lookup { shared, parts }, service, body).await
-        }
+        Some("eks") => eks::requests(lookup, body).await,
+        Some("elasticfilesystem") => efs::requests(lookup, body).await,
+        Some("ec2") => ec2::requests(lookup, body).await,
+        Some("kms" | "dynamodb" | "states") => json_target::requests(lookup, body).await,
+        Some(service @ ("iam" | "monitoring" | "sts")) => query::requests(lookup, service, body).await,
         other => Err(Unmodelled(format!(
             "a call to {}",
             other.unwrap_or("an unsigned endpoint")
@@ -258,11 +248,7 @@ pub(crate) async fn authorize(
     shared.stats.iam_denied();
     // The request's context is tags and ARNs, never a secret.
     tracing::warn!(role = %role.logical_id, %denial, ?requests, "IAM denied a call");
-    let protocol = match service {
-        Some("ec2") => Protocol::Ec2,
-        Some("iam" | "monitoring" | "sts") => Protocol::Query,
-        _ => Protocol::Json,
-    };
+    let protocol = Protocol::of_service(service.unwrap_or_default());
     let error = AwsError {
         status: StatusCode::FORBIDDEN,
         code: protocol.access_denied_code(),

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::context::{Tags, request_tags, resource_tags};
+use super::context::{Tags, request_tags, resource_tags, xml_element, xml_tags};
 use super::evaluate::Request;
 use super::{Lookup, Unmodelled};
 
@@ -104,24 +104,13 @@ async fn on_role(lookup: &Lookup<'_>, action: &str, name: &str) -> Result<Reques
     let Some(xml) = lookup.get_text(&path).await? else {
         return Ok(Request::new(action, format!("{}:role/{name}", iam_prefix())));
     };
-    let arn = element(&xml, "Arn").unwrap_or_else(|| format!("{}:role/{name}", iam_prefix()));
-    let tags: Tags = element(&xml, "Tags")
-        .unwrap_or_default()
-        .split("<member>")
-        .filter_map(|member| Some((element(member, "Key")?, element(member, "Value").unwrap_or_default())))
-        .collect();
+    let arn = xml_element(&xml, "Arn").unwrap_or_else(|| format!("{}:role/{name}", iam_prefix()));
+    let tags = xml_tags(&xml, ["Tags", "member", "Key", "Value"]);
     let mut request = resource_tags(Request::new(action, arn), &tags);
-    if let Some(boundary) = element(&xml, "PermissionsBoundaryArn") {
+    if let Some(boundary) = xml_element(&xml, "PermissionsBoundaryArn") {
         request = request.with("iam:PermissionsBoundary", [boundary]);
     }
     Ok(request)
-}
-
-/// The text of the first `<name>` element of `xml`.
-fn element(xml: &str, name: &str) -> Option<String> {
-    let (_, rest) = xml.split_once(&format!("<{name}>"))?;
-    let (value, _) = rest.split_once(&format!("</{name}>"))?;
-    Some(value.trim().to_string())
 }
 
 #[cfg(test)]
@@ -139,8 +128,15 @@ mod tests {
         assert_eq!(tags.get("Name").map(String::as_str), Some(""));
         let xml = "<Role><Arn>arn:aws:iam::1:role/p/r</Arn><PermissionsBoundary>\
                    <PermissionsBoundaryArn>arn:b</PermissionsBoundaryArn></PermissionsBoundary></Role>";
-        assert_eq!(element(xml, "Arn").as_deref(), Some("arn:aws:iam::1:role/p/r"));
-        assert_eq!(element(xml, "PermissionsBoundaryArn").as_deref(), Some("arn:b"));
-        assert_eq!(element(xml, "Tags"), None);
+        assert_eq!(xml_element(xml, "Arn").as_deref(), Some("arn:aws:iam::1:role/p/r"));
+        assert_eq!(xml_element(xml, "PermissionsBoundaryArn").as_deref(), Some("arn:b"));
+        assert_eq!(xml_element(xml, "Tags"), None);
+        let tagged = "<Role><Tags><member><Key>app</Key><Value>ours</Value></member></Tags></Role>";
+        assert_eq!(
+            xml_tags(tagged, ["Tags", "member", "Key", "Value"])
+                .get("app")
+                .map(String::as_str),
+            Some("ours")
+        );
     }
 }

@@ -15,24 +15,15 @@ use serde_norway::Value as Yaml;
 
 use super::{Template, TemplateError, shape};
 
-/// One role and what it may do.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RolePolicies {
-    pub logical_id: String,
-    /// The workflow functions (`EFS_WORKFLOW_FUNCTION` names) that run as it.
-    pub functions: Vec<String>,
-    /// Its policy documents, resolved.
-    pub documents: Vec<Json>,
-}
-
 /// The values the stack gives the template's names: pseudo parameters (`AWS::Region`), resources
 /// (`ClusterAccessRole`) and attributes (`ClusterAccessRole.Arn`). Parameters take their defaults.
 pub type Names = BTreeMap<String, String>;
 
 impl Template {
-    /// Every role a function runs as, with its resolved policies.
-    pub fn role_policies(&self, names: &Names) -> Result<Vec<RolePolicies>, TemplateError> {
-        let mut roles: BTreeMap<String, RolePolicies> = BTreeMap::new();
+    /// Every role a function runs as, by logical id, with the workflow functions
+    /// (`EFS_WORKFLOW_FUNCTION` names) that run as it.
+    pub fn function_roles(&self) -> Result<BTreeMap<String, Vec<String>>, TemplateError> {
+        let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for function in self.functions()? {
             let at = format!("Resources.{}.Properties.Role", function.logical_id);
             let role = &self.root["Resources"][&function.logical_id]["Properties"]["Role"];
@@ -45,20 +36,13 @@ impl Template {
                 _ => None,
             }
             .ok_or_else(|| shape(&at, "is not `!GetAtt <Role>.Arn` of a role in the template"))?;
-            let entry = roles.entry(logical_id.clone()).or_insert_with(|| RolePolicies {
-                logical_id,
-                functions: Vec::new(),
-                documents: Vec::new(),
-            });
-            entry.functions.push(function.function);
+            roles.entry(logical_id).or_default().push(function.function);
         }
-        for role in roles.values_mut() {
-            role.documents = self.documents_of(&role.logical_id, names)?;
-        }
-        Ok(roles.into_values().collect())
+        Ok(roles)
     }
 
-    fn documents_of(&self, role: &str, names: &Names) -> Result<Vec<Json>, TemplateError> {
+    /// The policy documents of role `role`, resolved against `names`.
+    pub fn role_documents(&self, role: &str, names: &Names) -> Result<Vec<Json>, TemplateError> {
         let resolver = Resolver { template: self, names };
         let properties = &self.resource(role, "AWS::IAM::Role")?["Properties"];
         let mut documents = Vec::new();
@@ -321,12 +305,11 @@ Resources:
     #[test]
     fn a_roles_policies_are_gathered_and_their_intrinsics_resolved() {
         let template = Template::parse(TEMPLATE).unwrap();
-        let roles = template.role_policies(&names()).unwrap();
+        let roles = template.function_roles().unwrap();
         assert_eq!(roles.len(), 1);
-        assert_eq!(roles[0].logical_id, "AccessRole");
-        assert_eq!(roles[0].functions, ["cleanup"]);
-        let statements: Vec<&Json> = roles[0]
-            .documents
+        assert_eq!(roles["AccessRole"], ["cleanup"]);
+        let documents = template.role_documents("AccessRole", &names()).unwrap();
+        let statements: Vec<&Json> = documents
             .iter()
             .flat_map(|d| d["Statement"].as_array().unwrap())
             .collect();
@@ -341,8 +324,8 @@ Resources:
     #[test]
     fn a_false_condition_leaves_the_statement_out() {
         let template = Template::parse(&TEMPLATE.replace("Default: every-run", "Default: first-run")).unwrap();
-        let roles = template.role_policies(&names()).unwrap();
-        let sids: Vec<&Json> = roles[0].documents[0]["Statement"]
+        let documents = template.role_documents("AccessRole", &names()).unwrap();
+        let sids: Vec<&Json> = documents[0]["Statement"]
             .as_array()
             .unwrap()
             .iter()
@@ -354,7 +337,7 @@ Resources:
     #[test]
     fn a_role_named_any_other_way_is_refused_with_its_path() {
         let template = Template::parse(&TEMPLATE.replace("!GetAtt AccessRole.Arn", "arn:aws:iam::1:role/x")).unwrap();
-        let error = template.role_policies(&names()).unwrap_err().to_string();
+        let error = template.function_roles().unwrap_err().to_string();
         assert!(error.contains("Resources.Fn.Properties.Role"), "{error}");
     }
 }
