@@ -219,7 +219,7 @@ pub enum WorkflowError {
     OidcProviderMissing { cluster: String, issuer: String },
 
     #[error(
-        "IAM role {role_name} exists but {reason}; the workflow gives each namespace's Container Insights collector a role of that name and never changes a role it did not create: delete or rename that role, or leave `monitoring.containerInsights` off, and start the run again"
+        "IAM role {role_name} exists but {reason}; the workflow gives each cluster's Container Insights collector a role of that name and never changes a role it did not create: delete or rename that role, or leave `monitoring.containerInsights` off, and start the run again"
     )]
     CollectorRoleConflict { role_name: String, reason: String },
 

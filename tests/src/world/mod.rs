@@ -195,15 +195,17 @@ impl World {
 
     /// epic01 + epic02 with their status loops, as the state machine runs them.
     pub async fn provision(&self, run: &Run) -> (ProfileOutput, EfsOutput) {
-        // moto's profiles are ACTIVE and its mount targets available at once: the second call of
-        // each (the first may have just created) is ready.
+        // moto's profiles are ACTIVE and its mount targets available at once: a call after each
+        // one that created (the namespace's profile, then the collector's) is ready.
         let mut profile = fargate::profile(&self.clients, &self.settings, run, None, 0)
             .await
             .expect("fargate-profile converge");
-        if !profile.ready {
-            profile = fargate::profile(&self.clients, &self.settings, run, None, profile.attempt)
-                .await
-                .expect("fargate-profile converge");
+        for _ in 0..2 {
+            if !profile.ready {
+                profile = fargate::profile(&self.clients, &self.settings, run, None, profile.attempt)
+                    .await
+                    .expect("fargate-profile converge");
+            }
         }
         assert!(profile.ready, "moto's profiles are ACTIVE at once: {profile:?}");
         let profile = profile.output;

@@ -1,13 +1,15 @@
-//! Container Insights (`monitoring.containerInsights`): the collector's IAM role on moto and its
-//! Kubernetes objects on the fake API server, made by the `storage-class` step; converged on a
-//! re-run, removed by a run that leaves the option off and by cleanup (in a rollback only the
-//! run's own); refused, before anything is created, without an OIDC provider or with someone
-//! else's role under the collector's name.
+//! Container Insights (`monitoring.containerInsights`): one collector per cluster, in its own
+//! namespace on its own Fargate profile, with its own IAM role on moto, reporting the namespaces
+//! provisioned with the option; made by the `fargate-profile` and `storage-class` steps, converged
+//! on a re-run; a run that leaves the option off stops reporting its namespace; removed with the
+//! cluster's last namespace (never by a rollback of a later run); refused, before anything is
+//! created, without an OIDC provider or with someone else's role under the collector's name.
 
-use efs_fargate_core::ownership::{Owner, RUN_ID_KEY};
-use efs_fargate_core::resources::collector::objects::{ROLE_ANNOTATION, binding_name};
+use efs_fargate_core::ownership::RUN_ID_KEY;
+use efs_fargate_core::resources::collector::objects::ROLE_ANNOTATION;
+use efs_fargate_core::resources::collector::profile::PROFILE;
 use efs_fargate_core::resources::collector::role::{self, PATH};
-use efs_fargate_core::resources::collector::{COLLECTOR, SERVICE_ACCOUNT};
+use efs_fargate_core::resources::collector::{COLLECTOR, NAMESPACE, SERVICE_ACCOUNT};
 use efs_fargate_core::resources::rbac::COLLECTOR_READER;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::settings::DEFAULT_DEPLOYMENT;
@@ -22,7 +24,7 @@ fn input(namespace: &str, insights: bool) -> Value {
     json!({"clusterName": CLUSTER, "namespace": namespace, "monitoring": {"containerInsights": insights}})
 }
 
-/// prepare, the namespace, the profile and EFS, then the `storage-class` step; with the file
+/// prepare, the namespace, the profiles and EFS, then the `storage-class` step; with the file
 /// system's id.
 async fn provisioned(world: &World, input: Value) -> (Run, String, StorageOutput) {
     let run = world.prepared(input).await;
@@ -32,19 +34,20 @@ async fn provisioned(world: &World, input: Value) -> (Run, String, StorageOutput
     (run, efs.file_system_id, storage)
 }
 
-/// The collector's objects on the fake cluster, in a fixed order.
-fn collector_objects(world: &World, namespace: &str) -> [Option<Value>; 4] {
+/// The cluster's collector on the fake cluster, in a fixed order.
+fn collector_objects(world: &World) -> [Option<Value>; 5] {
     let fake = world.fake();
     [
-        fake.object("ServiceAccount", Some(namespace), SERVICE_ACCOUNT),
-        fake.object("ConfigMap", Some(namespace), COLLECTOR),
-        fake.object("Deployment", Some(namespace), COLLECTOR),
-        fake.object("ClusterRoleBinding", None, &binding_name(namespace)),
+        fake.object("Namespace", None, NAMESPACE),
+        fake.object("ServiceAccount", Some(NAMESPACE), SERVICE_ACCOUNT),
+        fake.object("ConfigMap", Some(NAMESPACE), COLLECTOR),
+        fake.object("Deployment", Some(NAMESPACE), COLLECTOR),
+        fake.object("ClusterRoleBinding", None, COLLECTOR),
     ]
 }
 
 /// What a re-run must not change in the objects: identity, labels, annotations and contents.
-fn contents(objects: [Option<Value>; 4]) -> Vec<Value> {
+fn contents(objects: [Option<Value>; 5]) -> Vec<Value> {
     objects
         .into_iter()
         .map(|object| {
@@ -58,19 +61,40 @@ fn contents(objects: [Option<Value>; 4]) -> Vec<Value> {
         .collect()
 }
 
+/// The namespaces the collector's configuration keeps, and its replicas.
+fn reporting(world: &World) -> (String, Value) {
+    let [_, _, config, deployment, _] = collector_objects(world).map(|o| o.expect("the collector"));
+    let collector: Value =
+        serde_json::from_str(config["data"]["collector.yaml"].as_str().expect("the configuration")).unwrap();
+    let keep = &collector["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0];
+    assert_eq!(keep["source_labels"], json!(["namespace"]));
+    assert_eq!(keep["action"], "keep");
+    (
+        keep["regex"].as_str().unwrap_or_default().to_string(),
+        deployment["spec"]["replicas"].clone(),
+    )
+}
+
+fn cluster_role_name() -> String {
+    role::role_name(DEFAULT_DEPLOYMENT, REGION, CLUSTER)
+}
+
 #[tokio::test]
-async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
+async fn the_clusters_collector_runs_in_its_own_namespace_as_its_own_role() {
     let world = World::with_kube().await;
     let (run, file_system_id, storage) = provisioned(&world, input("team-ci", true)).await;
     let owner = run.owner();
     let output = storage.container_insights.expect("the collector's output");
+    assert_eq!(output.namespaces, vec!["team-ci".to_string()]);
+    assert_eq!(output.deployment, format!("{NAMESPACE}/{COLLECTOR}"));
 
-    // The role: under our path and the boundary, trusted by the namespace's service account only.
+    // The role: the cluster's, under our path and the boundary, trusted by the collector's
+    // service account in the collector's namespace only.
     let inventory = world.inventory().await;
     let [role] = &inventory.roles[..] else {
         panic!("one role: {:?}", inventory.roles)
     };
-    assert_eq!(role.name, role::role_name(DEFAULT_DEPLOYMENT, REGION, &owner));
+    assert_eq!(role.name, cluster_role_name());
     assert_eq!(role.arn, output.role_arn);
     assert!(role.arn.contains(&format!(":role{PATH}")), "{}", role.arn);
     assert_eq!(role.permissions_boundary.as_deref(), Some(INSIGHTS_BOUNDARY));
@@ -82,7 +106,7 @@ async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
     assert!(
         conditions
             .values()
-            .any(|v| v == &json!(format!("system:serviceaccount:team-ci:{SERVICE_ACCOUNT}"))),
+            .any(|v| v == &json!(format!("system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"))),
         "{conditions:?}"
     );
     let [(_, permissions)] = &role.inline_policies[..] else {
@@ -93,10 +117,15 @@ async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
         resources.contains(&format!(":log-group:{}", world.settings.insights.log_group)),
         "{resources}"
     );
+    // Its own Fargate profile, selecting only its namespace.
+    let profiles: Vec<_> = inventory.fargate_profiles.iter().map(|p| p.name.as_str()).collect();
+    assert!(profiles.contains(&PROFILE), "{profiles:?}");
 
     // The Kubernetes objects: the service account names the role; the Deployment runs the pinned
-    // image as non-root with that service account; the binding grants only the reader role.
-    let [account, config, deployment, binding] = collector_objects(&world, "team-ci").map(|o| o.expect("created"));
+    // image as non-root with that service account; the binding grants only the reader role, to
+    // that account; the tenant's namespace holds none of it.
+    let [namespace, account, _, deployment, binding] = collector_objects(&world).map(|o| o.expect("created"));
+    assert_eq!(namespace["metadata"]["labels"][RUN_ID_KEY], json!(run.run_id));
     assert_eq!(
         account["metadata"]["annotations"][ROLE_ANNOTATION],
         json!(output.role_arn)
@@ -112,65 +141,67 @@ async fn the_collector_runs_as_its_own_role_and_sees_only_its_namespace() {
         pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
         false
     );
-    assert_eq!(deployment["spec"]["replicas"], 1);
-    let collector: Value =
-        serde_json::from_str(config["data"]["collector.yaml"].as_str().expect("the configuration")).unwrap();
-    let keep = &collector["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0];
-    assert_eq!(
-        keep,
-        &json!({"source_labels": ["namespace"], "regex": "team-ci", "action": "keep"})
-    );
+    assert_eq!(reporting(&world), ("team-ci".to_string(), json!(1)));
     assert_eq!(binding["roleRef"]["name"], COLLECTOR_READER);
     assert_eq!(
         binding["subjects"],
-        json!([{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": "team-ci"}])
+        json!([{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}])
     );
+    assert!(
+        world
+            .fake()
+            .object("ServiceAccount", Some("team-ci"), SERVICE_ACCOUNT)
+            .is_none()
+    );
+    assert!(world.fake().object("Deployment", Some("team-ci"), COLLECTOR).is_none());
 
     // A re-run converges: nothing new, nothing changed.
-    let before = (world.inventory().await, contents(collector_objects(&world, "team-ci")));
+    let before = (world.inventory().await, contents(collector_objects(&world)));
     let again = world.storage_created(&run, &file_system_id).await;
     assert_eq!(again.container_insights.map(|o| o.role_arn), Some(output.role_arn));
-    assert_eq!(
-        (world.inventory().await, contents(collector_objects(&world, "team-ci"))),
-        before
-    );
+    assert_eq!((world.inventory().await, contents(collector_objects(&world))), before);
 }
 
 #[tokio::test]
-async fn a_run_that_leaves_the_option_off_removes_the_collector_an_earlier_run_made() {
+async fn a_run_that_leaves_the_option_off_stops_reporting_its_namespace() {
     let world = World::with_kube().await;
     let (_, file_system_id, _) = provisioned(&world, input("team-ci-off", true)).await;
     assert_eq!(world.inventory().await.roles.len(), 1);
 
-    // The plan says the run will remove it.
+    // The plan removes no role: the collector is the cluster's.
     let mut dry = input("team-ci-off", false);
     dry["dryRun"] = json!(true);
     let PrepareOutput::Planned { plan, .. } = world.try_prepare(dry).await.expect("a plan") else {
         panic!("a plan")
     };
-    let planned = plan.of_kind(Kind::CollectorRole).next().expect("the role is planned");
-    assert_eq!(planned.action, Action::Remove, "{planned:?}");
+    assert!(plan.of_kind(Kind::CollectorRole).next().is_none(), "{plan:?}");
 
     let plain = world.prepared(input("team-ci-off", false)).await;
     let storage = world.storage_created(&plain, &file_system_id).await;
     assert_eq!(storage.container_insights, None);
-    assert_eq!(world.inventory().await.roles, vec![]);
-    assert_eq!(collector_objects(&world, "team-ci-off"), [None, None, None, None]);
-    // Nothing else of the run went with it.
+    assert_eq!(
+        reporting(&world),
+        (String::new(), json!(0)),
+        "nothing to report: no pod"
+    );
+    // The cluster's collector and role stay for the namespace's and others' next runs; nothing
+    // else of the run went with the option.
+    assert_eq!(world.inventory().await.roles.len(), 1);
     assert!(world.fake().object("Namespace", None, "team-ci-off").is_some());
     assert!(world.inventory().await.file_system(&file_system_id).is_some());
 }
 
 #[tokio::test]
-async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_runs() {
+async fn the_last_namespace_takes_the_collector_with_it_and_a_rollback_of_a_later_run_nothing() {
     let world = World::with_kube().await;
     let (first, file_system_id, _) = provisioned(&world, input("team-ci-clean", true)).await;
 
-    // A later run of the namespace that fails and rolls back: the collector is the first run's.
+    // A later run of the namespace that fails and rolls back: the collector is the first run's,
+    // and the namespace stays with the first run's objects.
     let mut later = world.prepared(input("team-ci-clean", true)).await;
     later.run_id = "run-later".into();
     world.storage_created(&later, &file_system_id).await;
-    let collector = collector_objects(&world, "team-ci-clean");
+    let collector = collector_objects(&world);
     for object in collector.iter().flatten() {
         assert_eq!(
             object["metadata"]["labels"][RUN_ID_KEY],
@@ -188,38 +219,44 @@ async fn cleanup_removes_the_collector_and_its_role_and_a_rollback_only_its_own_
         "{:?}",
         progress.output.removed
     );
-    assert_eq!(
-        contents(collector_objects(&world, "team-ci-clean")),
-        contents(collector)
-    );
+    assert_eq!(contents(collector_objects(&world)), contents(collector));
     let rolled_back = world.roll_back("team-ci-clean", Some("run-later")).await;
-    let (_, role_step) = rolled_back
-        .iter()
-        .find(|(action, _)| *action == CleanupAction::InsightsRole)
-        .expect("the insights-role action ran");
-    assert_eq!(role_step.output.removed, Vec::<String>::new());
-    assert!(
-        role_step.output.kept[0].contains(&role::role_name(DEFAULT_DEPLOYMENT, REGION, &first.owner())),
-        "{:?}",
-        role_step.output.kept
-    );
+    for (action, step) in &rolled_back {
+        assert!(
+            !step
+                .output
+                .removed
+                .iter()
+                .any(|r| r.contains(&cluster_role_name()) || r.contains(PROFILE)),
+            "{action:?}: {:?}",
+            step.output.removed
+        );
+    }
     assert_eq!(world.inventory().await.roles.len(), 1);
+    assert_eq!(reporting(&world), ("team-ci-clean".to_string(), json!(1)));
 
     world.clean_up_kubernetes("team-ci-clean").await;
-    assert_eq!(collector_objects(&world, "team-ci-clean"), [None, None, None, None]);
+    assert_eq!(collector_objects(&world), [None, None, None, None, None]);
     let log = world.clean_up("team-ci-clean").await;
-    let (_, role_step) = log
-        .iter()
-        .find(|(action, _)| *action == CleanupAction::InsightsRole)
-        .expect("the insights-role action ran");
+    let removed = |wanted: CleanupAction| {
+        log.iter()
+            .rev()
+            .find(|(action, _)| *action == wanted)
+            .map(|(_, step)| step.output.removed.clone())
+            .unwrap_or_default()
+    };
     assert_eq!(
-        role_step.output.removed,
-        vec![format!(
-            "IAM role {}",
-            role::role_name(DEFAULT_DEPLOYMENT, REGION, &first.owner())
-        )]
+        removed(CleanupAction::InsightsRole),
+        vec![format!("IAM role {}", cluster_role_name())]
     );
-    assert_eq!(world.inventory().await.roles, vec![]);
+    assert!(removed(CleanupAction::FargateProfile).contains(&PROFILE.to_string()));
+    let inventory = world.inventory().await;
+    assert_eq!(inventory.roles, vec![]);
+    assert!(
+        inventory.fargate_profiles.is_empty(),
+        "{:?}",
+        inventory.fargate_profiles
+    );
 }
 
 #[tokio::test]
@@ -266,7 +303,7 @@ async fn without_an_oidc_provider_the_run_is_refused_before_anything_is_created(
 #[tokio::test]
 async fn someone_elses_role_under_the_collectors_name_is_a_conflict_and_is_never_touched() {
     let world = World::with_kube().await;
-    let name = role::role_name(DEFAULT_DEPLOYMENT, REGION, &Owner::new(CLUSTER, "team-ci-foreign"));
+    let name = cluster_role_name();
     world
         .clients
         .iam
@@ -309,29 +346,51 @@ async fn a_deployment_without_the_boundary_refuses_the_option_before_anything_is
 }
 
 #[tokio::test]
-async fn another_namespaces_collector_survives_this_namespaces_off_run_and_cleanup() {
+async fn one_collector_reports_every_namespace_that_asks_and_stays_until_the_last_leaves() {
     let world = World::with_kube().await;
-    let (_, file_system_id, _) = provisioned(&world, input("team-ci-a", true)).await;
-    let (other, _, _) = provisioned(&world, input("team-ci-b", true)).await;
-    let others_role = role::role_name(DEFAULT_DEPLOYMENT, REGION, &other.owner());
-    let others = || async {
-        let role = world
-            .inventory()
-            .await
-            .roles
-            .into_iter()
-            .find(|r| r.name == others_role);
-        (role, contents(collector_objects(&world, "team-ci-b")))
+    let (a, file_system_id, _) = provisioned(&world, input("team-ci-a", true)).await;
+    let (b, _, _) = provisioned(&world, input("team-ci-b", true)).await;
+    world.end_run(&a).await;
+    world.end_run(&b).await;
+    assert_eq!(reporting(&world), ("team-ci-a|team-ci-b".to_string(), json!(1)));
+    let role = || async {
+        let inventory = world.inventory().await;
+        (
+            inventory.roles.len(),
+            inventory.fargate_profiles.iter().any(|p| p.name == PROFILE),
+        )
     };
-    let before = others().await;
-    assert!(before.0.is_some(), "team-ci-b's role");
+    assert_eq!(role().await, (1, true), "one role and one profile for the cluster");
 
-    // team-ci-a leaves the option off, then is cleaned up: team-ci-b's collector is untouched.
+    // team-ci-a leaves the option off, then is cleaned up: the collector reports team-ci-b only.
     let plain = world.prepared(input("team-ci-a", false)).await;
     world.storage_created(&plain, &file_system_id).await;
-    assert_eq!(collector_objects(&world, "team-ci-a"), [None, None, None, None]);
+    world.end_run(&plain).await;
+    assert_eq!(reporting(&world), ("team-ci-b".to_string(), json!(1)));
     world.clean_up_kubernetes("team-ci-a").await;
     world.clean_up("team-ci-a").await;
-    assert_eq!(world.inventory().await.roles.len(), 1, "only team-ci-b's role is left");
-    assert_eq!(others().await, before);
+    assert_eq!(reporting(&world), ("team-ci-b".to_string(), json!(1)));
+    assert_eq!(role().await, (1, true));
+
+    // The last namespace takes it with it.
+    world.clean_up_kubernetes("team-ci-b").await;
+    world.clean_up("team-ci-b").await;
+    assert_eq!(collector_objects(&world), [None, None, None, None, None]);
+    assert_eq!(role().await, (0, false));
+}
+
+#[tokio::test]
+async fn runs_of_two_namespaces_at_once_both_end_up_reported() {
+    let world = World::with_kube().await;
+    let (_, file_system_id, _) = provisioned(&world, input("team-ci-x", true)).await;
+    let (other, other_fs, _) = provisioned(&world, input("team-ci-y", false)).await;
+    let both = world.prepared(input("team-ci-x", true)).await;
+    let mut turned_on = other.clone();
+    turned_on.request.monitoring.container_insights = true;
+    let (x, y) = tokio::join!(
+        world.storage_created(&both, &file_system_id),
+        world.storage_created(&turned_on, &other_fs)
+    );
+    assert!(x.container_insights.is_some() && y.container_insights.is_some());
+    assert_eq!(reporting(&world), ("team-ci-x|team-ci-y".to_string(), json!(1)));
 }

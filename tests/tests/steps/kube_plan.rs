@@ -218,7 +218,11 @@ async fn a_plan_with_container_insights_lists_the_collector_and_its_role_as_a_ru
         panic!("one role")
     };
     assert_eq!(made.name, role.name, "the plan named the role the run made");
-    assert_eq!(collector.name, format!("{namespace}/{}", insights::COLLECTOR));
+    assert_eq!(
+        collector.name,
+        format!("{}/{}", insights::NAMESPACE, insights::COLLECTOR)
+    );
+    assert_eq!(collector.settings["reports"], json!([namespace]));
 
     let again = plan(&world, dry).await;
     let role = again.of_kind(Kind::CollectorRole).next().unwrap();

@@ -89,6 +89,32 @@ impl Kube {
             .map_err(|e| self.error(format!("apply {} {name}", K::kind(&())), e))
     }
 
+    /// JSON merge patch of `name`; with `resource_version`, only while the object is still at that
+    /// version (the API server's optimistic concurrency): `None` when it changed since.
+    pub async fn merge_patch<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        resource_version: Option<&str>,
+        mut patch: serde_json::Value,
+    ) -> Result<Option<K>>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        if let Some(version) = resource_version {
+            patch["metadata"]["resourceVersion"] = version.into();
+        }
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
+        match api.patch(name, &params, &Patch::Merge(&patch)).await {
+            Ok(patched) => Ok(Some(patched)),
+            Err(kube::Error::Api(status)) if status.code == 409 && resource_version.is_some() => Ok(None),
+            Err(e) => Err(self.error(format!("patch {} {name}", K::kind(&())), e)),
+        }
+    }
+
     /// Creates the object unless one of that name exists; `true` when this call created it.
     pub async fn create_if_missing<K>(&self, api: &Api<K>, object: &K) -> Result<bool>
     where

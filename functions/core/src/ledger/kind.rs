@@ -48,10 +48,19 @@ pub enum Kind {
     LoggingConfig,
     /// The workflow's RoleBinding in the logging namespace it made.
     LoggingAccess,
-    /// The Container Insights collector's IAM role.
+    /// The Container Insights collector's IAM role. The collector and its objects are the cluster's
+    /// (one per cluster, in its own namespace); ledgers of earlier versions record one per namespace,
+    /// in the namespace's part, which a cleanup or the namespace's next run removes.
     CollectorRole,
+    /// The collector's namespace.
+    CollectorNamespace,
+    /// The workflow's RoleBinding in the collector's namespace.
+    CollectorAccess,
+    /// The Fargate profile that runs the collector's namespace.
+    CollectorProfile,
     /// The collector's Deployment.
     Collector,
+    /// Its ConfigMap; the record's users are the namespaces it reports.
     CollectorConfig,
     CollectorServiceAccount,
     CollectorBinding,
@@ -95,6 +104,12 @@ impl Kind {
                 | Self::LoggingNamespace
                 | Self::LoggingConfig
                 | Self::LoggingAccess
+                | Self::CollectorNamespace
+                | Self::CollectorAccess
+                | Self::Collector
+                | Self::CollectorConfig
+                | Self::CollectorServiceAccount
+                | Self::CollectorBinding
         )
     }
 

@@ -8,12 +8,14 @@
 //!   it (so no namespace or volume of anyone else's is deleted, and no one else's namespace is
 //!   labelled into reach);
 //! - pods (and Deployments' pod templates) only with the `default` service account and no
-//!   mounted token (or the Container Insights collector's account, in its Deployment), no Secret,
-//!   hostPath or projected volume, no privileged container and no host namespace;
+//!   mounted token (or the Container Insights collector's account, in its Deployment in its own
+//!   namespace), no Secret, hostPath or projected volume, no privileged container and no host
+//!   namespace;
 //! - persistent volumes only of the EFS CSI driver; storage classes only of its provisioner;
-//! - ClusterRoleBindings only of the collector's reader role to the collector's service account
-//!   (or the workflow's own binding); RoleBindings only of the namespace role to the group;
-//!   ClusterRoles only the workflow's own; service accounts only the collector's.
+//! - ClusterRoleBindings only of the collector's reader role to the collector's service account in
+//!   the collector's namespace (or the workflow's own binding); RoleBindings only of the namespace
+//!   role to the group; ClusterRoles only the workflow's own; service accounts only the collector's,
+//!   in the collector's namespace.
 //!
 //! Policies never apply to admission configuration itself; the workflow's RBAC grants no right on
 //! it, so only the bootstrap (cluster-admin for one step) writes it. Both objects are owned by the
@@ -42,16 +44,18 @@ fn labelled(var: &str) -> String {
 /// Each rule: a CEL expression that must hold, and what a person reads when it does not.
 fn validations() -> Vec<(String, String)> {
     let collector_account = collector::SERVICE_ACCOUNT;
+    let collector_namespace = collector::NAMESPACE;
     let pod_rules = format!(
         "variables.podSpec == null || (\
            ((!has(variables.podSpec.serviceAccountName) || variables.podSpec.serviceAccountName == 'default') \
              && (!has(variables.podSpec.serviceAccount) || variables.podSpec.serviceAccount == 'default') \
              && has(variables.podSpec.automountServiceAccountToken) \
              && variables.podSpec.automountServiceAccountToken == false) \
-           || (request.resource.resource == 'deployments' && request.name == '{collector}' \
-             && has(variables.podSpec.serviceAccountName) \
+           || (request.resource.resource == 'deployments' && request.namespace == '{collector_namespace}' \
+             && request.name == '{collector}' && has(variables.podSpec.serviceAccountName) \
              && variables.podSpec.serviceAccountName == '{collector_account}'))",
         collector = collector::COLLECTOR,
+        collector_namespace = collector::NAMESPACE,
     );
     let no_host = "variables.podSpec == null || (\
            !(has(variables.podSpec.hostNetwork) && variables.podSpec.hostNetwork) \
@@ -97,7 +101,7 @@ fn validations() -> Vec<(String, String)> {
             pod_rules,
             format!(
                 "pods run as the service account `default` with automountServiceAccountToken: false (only the \
-             collector's Deployment uses {collector_account})"
+             collector's Deployment in {collector_namespace} uses {collector_account})"
             ),
         ),
         (
@@ -124,10 +128,13 @@ fn validations() -> Vec<(String, String)> {
                 "object == null || request.resource.resource != 'clusterrolebindings' || \
                  object.roleRef.kind == 'ClusterRole' && has(object.subjects) && (\
                    (object.roleRef.name == '{COLLECTOR_READER}' && object.subjects.all(s, \
-                      s.kind == 'ServiceAccount' && s.name == '{collector_account}')) \
+                      s.kind == 'ServiceAccount' && s.name == '{collector_account}' \
+                      && has(s.__namespace__) && s.__namespace__ == '{collector_namespace}')) \
                    || (request.name == '{NAME}' && object.roleRef.name == '{NAME}' && {group_only}))"
             ),
-            format!("ClusterRoleBindings bind only {COLLECTOR_READER} to the collector's service account"),
+            format!(
+                "ClusterRoleBindings bind only {COLLECTOR_READER} to the collector's service account in {collector_namespace}"
+            ),
         ),
         (
             format!(
@@ -142,8 +149,11 @@ fn validations() -> Vec<(String, String)> {
             "ClusterRoles: only the workflow's own".into(),
         ),
         (
-            format!("request.resource.resource != 'serviceaccounts' || request.name == '{collector_account}'"),
-            format!("service accounts: only {collector_account}"),
+            format!(
+                "request.resource.resource != 'serviceaccounts' || request.namespace == '{collector_namespace}' \
+                 && request.name == '{collector_account}'"
+            ),
+            format!("service accounts: only {collector_account} in {collector_namespace}"),
         ),
     ]
 }

@@ -1,5 +1,6 @@
 //! The namespace's Fargate profile `fp-<namespace>`, recorded in the namespace's part of the
-//! ledger. A profile of that name the ledger does not record is someone else's (eksctl names its
+//! ledger (and, through the same functions, the Container Insights collector's profile, one per
+//! cluster: see [`Spec`]). A profile of that name the ledger does not record is someone else's (eksctl names its
 //! profiles `fp-*` too): `FargateProfileConflict`, unless the input adopts it (`adopt:
 //! ["fargateProfile"]`: used as it is, never recorded, never deleted). Profiles are immutable, so
 //! ours with another spec is a conflict too. Creating and deleting happen under the cluster's
@@ -14,9 +15,32 @@ use super::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal, records};
 use crate::aws;
 use crate::error::{Result, WorkflowError};
 use crate::input::{Adoptable, ProvisionRequest};
-use crate::ledger::{Ledger, NamespaceView, Record};
+use crate::ledger::{Ledger, NamespaceView, Place, Record};
 use crate::ownership::Owner;
 use crate::run::Subnet;
+
+/// A profile the workflow makes: its name, the one namespace it selects, and where the ledger
+/// records it.
+pub struct Spec<'a> {
+    pub cluster: &'a str,
+    pub name: String,
+    pub namespace: &'a str,
+    pub place: Place<'a>,
+    pub kind: Kind,
+}
+
+impl<'a> Spec<'a> {
+    /// The namespace's own profile.
+    pub fn of_namespace(owner: &'a Owner) -> Self {
+        Self {
+            cluster: &owner.cluster,
+            name: owner.fargate_profile_name(),
+            namespace: &owner.namespace,
+            place: owner.place(),
+            kind: Kind::FargateProfile,
+        }
+    }
+}
 
 pub struct Found {
     pub profile: Option<FargateProfile>,
@@ -48,11 +72,18 @@ pub enum Decision {
     },
 }
 
+/// The namespace's profile, and its record in `view`.
 pub async fn find(eks: &aws_sdk_eks::Client, view: &NamespaceView, owner: &Owner) -> Result<Found> {
-    let name = owner.fargate_profile_name();
+    let spec = Spec::of_namespace(owner);
+    let record = view.find(Kind::FargateProfile, &spec.name).cloned();
+    look_up(eks, &spec, record).await
+}
+
+/// The profile `spec` names, with `record`, the ledger's record of it (if any).
+pub async fn look_up(eks: &aws_sdk_eks::Client, spec: &Spec<'_>, record: Option<Record>) -> Result<Found> {
     Ok(Found {
-        profile: aws::eks::fargate_profile(eks, &owner.cluster, &name).await?,
-        record: view.find(Kind::FargateProfile, &name).cloned(),
+        profile: aws::eks::fargate_profile(eks, spec.cluster, &spec.name).await?,
+        record,
     })
 }
 
@@ -113,32 +144,33 @@ fn check_spec(profile: &FargateProfile, request: &ProvisionRequest, private_subn
 pub async fn create(
     eks: &aws_sdk_eks::Client,
     recorder: Recorder<'_>,
-    request: &ProvisionRequest,
+    spec: &Spec<'_>,
+    pod_execution_role_arn: &str,
     private_subnets: &[Subnet],
     tags: Vec<(String, String)>,
 ) -> Result<Option<FargateProfile>> {
-    let owner = recorder.owner;
-    let name = owner.fargate_profile_name();
-    let place = recorder.namespace();
-    recorder.intend(place, Kind::FargateProfile, &name).await?;
+    let (cluster, name) = (spec.cluster, &spec.name);
+    // Per profile: one run may create two (its namespace's and the collector's).
+    let token_prefix = Owner::new(cluster, spec.namespace).short_hash();
+    recorder.intend(spec.place, spec.kind, name).await?;
     let create = eks
         .create_fargate_profile()
-        .cluster_name(&owner.cluster)
-        .fargate_profile_name(&name)
-        .pod_execution_role_arn(&request.pod_execution_role_arn)
+        .cluster_name(cluster)
+        .fargate_profile_name(name)
+        .pod_execution_role_arn(pod_execution_role_arn)
         .set_subnets(Some(private_subnets.iter().map(|s| s.subnet_id.clone()).collect()))
-        .selectors(FargateProfileSelector::builder().namespace(&owner.namespace).build())
+        .selectors(FargateProfileSelector::builder().namespace(spec.namespace).build())
         .set_tags(Some(tags.into_iter().collect()))
         .client_request_token(
-            format!("{}-{}", owner.short_hash(), recorder.creator.run_id)
+            format!("{token_prefix}-{}", recorder.creator.run_id)
                 .chars()
                 .take(64)
                 .collect::<String>(),
         );
-    let created = match aws::eks::create_fargate_profile(create, &owner.cluster).await {
+    let created = match aws::eks::create_fargate_profile(create, cluster).await {
         Ok(created) => created,
         // Our own earlier attempt created it (confirmed below), or another profile is changing.
-        Err(busy @ WorkflowError::FargateProfileBusy { .. }) => aws::eks::fargate_profile(eks, &owner.cluster, &name)
+        Err(busy @ WorkflowError::FargateProfileBusy { .. }) => aws::eks::fargate_profile(eks, cluster, name)
             .await?
             .ok_or(busy)
             .map(Some)?,
@@ -146,21 +178,20 @@ pub async fn create(
     };
     let described = match created {
         Some(profile) => Some(profile),
-        None => aws::eks::fargate_profile(eks, &owner.cluster, &name).await?,
+        None => aws::eks::fargate_profile(eks, cluster, name).await?,
     };
     if let Some(profile) = &described {
-        confirm(recorder, profile).await?;
+        confirm(recorder, spec, profile).await?;
     }
     tracing::info!(profile = %name, "Fargate profile created");
     Ok(described)
 }
 
 /// Confirms the ledger's intent for `profile` (a no-op once confirmed).
-pub async fn confirm(recorder: Recorder<'_>, profile: &FargateProfile) -> Result<()> {
-    let name = recorder.owner.fargate_profile_name();
-    let arn = profile.fargate_profile_arn().unwrap_or(&name);
+pub async fn confirm(recorder: Recorder<'_>, spec: &Spec<'_>, profile: &FargateProfile) -> Result<()> {
+    let arn = profile.fargate_profile_arn().unwrap_or(&spec.name);
     recorder
-        .settle(recorder.namespace(), Kind::FargateProfile, &name, arn, BTreeMap::new())
+        .settle(spec.place, spec.kind, &spec.name, arn, BTreeMap::new())
         .await
 }
 
@@ -174,22 +205,22 @@ pub enum Plan {
     Wait,
 }
 
-/// Decides the cleanup of the namespace's profile: deleted only when the ledger records it (in a
-/// rollback: by its run); an adopted or look-alike profile stays.
+/// Decides the cleanup of the profile `spec` names, which the ledger records as `record`: deleted
+/// only when the ledger records it (in a rollback: by its run); an adopted or look-alike profile
+/// stays.
 pub async fn plan_removal(
     eks: &aws_sdk_eks::Client,
     ledger: &Ledger,
-    owner: &Owner,
-    view: &NamespaceView,
+    spec: &Spec<'_>,
+    record: Option<Record>,
     scope: &CleanupScope,
 ) -> Result<Plan> {
-    let name = owner.fargate_profile_name();
-    let found = find(eks, view, owner).await?;
-    let place = owner.place();
+    let name = spec.name.clone();
+    let found = look_up(eks, spec, record).await?;
     let what = format!("Fargate profile {name}");
     let Some(profile) = &found.profile else {
         if found.record.is_some() {
-            ledger.forget(place, Kind::FargateProfile, &name).await?;
+            ledger.forget(spec.place, spec.kind, &name).await?;
         }
         return Ok(Plan::Done(Removal::done()));
     };

@@ -12,7 +12,7 @@ use crate::pacing::{self, Awaiting};
 use crate::poll::Poll;
 use crate::resources::namespace::{self, NamespaceOutput};
 use crate::resources::rbac::{self, RbacState};
-use crate::resources::{Recorder, bootstrap_grant, fargate_profile};
+use crate::resources::{Kind, Recorder, bootstrap_grant, collector, fargate_profile};
 use crate::run::{AccessStatus, Run, StepEvent};
 use crate::settings::Settings;
 use crate::steps::network;
@@ -127,9 +127,11 @@ async fn cluster_access_and_namespace(clients: &AwsClients, settings: &Settings,
     })
 }
 
-/// Converges the profile and reports: ready when ACTIVE, pending while queued behind another
+/// Converges the namespace's profile, then (when the run asks for Container Insights) the
+/// collector's, and reports: ready when both are ACTIVE, pending while one is queued behind another
 /// execution's profile change or CREATING (polled in the function once it may be ACTIVE soon, see
-/// [`pacing`]); a failed profile is an error.
+/// [`pacing`]); a failed profile is an error. EKS changes one profile of a cluster at a time, so the
+/// collector's waits for the namespace's.
 pub async fn profile(
     clients: &AwsClients,
     settings: &Settings,
@@ -137,9 +139,41 @@ pub async fn profile(
     holder: Option<&str>,
     attempt: u32,
 ) -> Result<Poll<ProfileOutput>> {
+    let owner = run.owner();
+    let namespace = fargate_profile::Spec::of_namespace(&owner);
+    let own = settle(clients, settings, run, holder, attempt, &namespace).await?;
+    if !own.ready || !run.request.monitoring.container_insights {
+        return Ok(own);
+    }
+    let collector = settle(
+        clients,
+        settings,
+        run,
+        holder,
+        attempt,
+        &collector::profile::spec(&owner.cluster),
+    )
+    .await?;
+    let detail = format!("{}; collector: {}", own.detail, collector.detail);
+    Ok(if collector.ready {
+        Poll::ready(attempt, detail, own.output)
+    } else {
+        Poll::pending(attempt, collector.next_poll_seconds, detail, own.output)
+    })
+}
+
+/// Polls one profile until it is ACTIVE or the plan says to leave it to the state machine's Wait.
+async fn settle(
+    clients: &AwsClients,
+    settings: &Settings,
+    run: &Run,
+    holder: Option<&str>,
+    attempt: u32,
+    spec: &fargate_profile::Spec<'_>,
+) -> Result<Poll<ProfileOutput>> {
     let expected = pacing::FARGATE_PROFILE;
     pacing::settle(settings, || async {
-        Ok(match converge(clients, settings, run, holder).await? {
+        Ok(match converge_profile(clients, settings, run, holder, spec).await? {
             Converged::Found(profile) => {
                 let waited = profile
                     .created_at()
@@ -159,7 +193,7 @@ pub async fn profile(
                     settings.poll_seconds(QUEUED_POLL_SECONDS),
                     format!("queued: {holder} is changing a Fargate profile of the cluster"),
                     ProfileOutput {
-                        profile_name: run.owner().fargate_profile_name(),
+                        profile_name: spec.name.clone(),
                         profile_arn: String::new(),
                         status: QUEUED.into(),
                         created: false,
@@ -172,10 +206,29 @@ pub async fn profile(
     .await
 }
 
-/// Finds the profile (releasing the cluster's lease once it is no longer CREATING), or creates
-/// it, recorded in the ledger, if this execution gets the lease. A profile the run may not use
-/// is a conflict, decided before anything is created.
+/// One converging step on the namespace's profile (see [`converge_profile`]).
 pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, holder: Option<&str>) -> Result<Converged> {
+    let owner = run.owner();
+    converge_profile(
+        clients,
+        settings,
+        run,
+        holder,
+        &fargate_profile::Spec::of_namespace(&owner),
+    )
+    .await
+}
+
+/// Finds the profile `spec` names (releasing the cluster's lease once it is no longer CREATING),
+/// or creates it, recorded in the ledger, if this execution gets the lease. A profile the run may
+/// not use is a conflict, decided before anything is created.
+async fn converge_profile(
+    clients: &AwsClients,
+    settings: &Settings,
+    run: &Run,
+    holder: Option<&str>,
+    spec: &fargate_profile::Spec<'_>,
+) -> Result<Converged> {
     let cluster = &run.request.cluster_name;
     let ledger = Ledger::of(&clients.dynamodb, settings)?;
     let (owner, creator) = (run.owner(), run.creator());
@@ -184,34 +237,43 @@ pub async fn converge(clients: &AwsClients, settings: &Settings, run: &Run, hold
         owner: &owner,
         creator: &creator,
     };
-    let view = ledger.namespace(cluster, &owner.namespace).await?;
-    let found = fargate_profile::find(&clients.eks, &view, &owner).await?;
-    let decision = fargate_profile::decide(&found, &run.request, Some(&run.network.private_subnets))?;
-    if let Some(existing) = found.profile {
-        if decision == (fargate_profile::Decision::Use { adopted: false }) {
-            fargate_profile::confirm(recorder, &existing).await?;
+    let found = if spec.kind == Kind::FargateProfile {
+        let view = ledger.namespace(cluster, &owner.namespace).await?;
+        let found = fargate_profile::find(&clients.eks, &view, &owner).await?;
+        // Ours, or one the input adopts (used, never recorded): decided before anything is created.
+        fargate_profile::decide(&found, &run.request, Some(&run.network.private_subnets))?;
+        found
+    } else {
+        let found = collector::profile::find(&clients.eks, &ledger, cluster).await?;
+        collector::profile::check_ours(&found)?;
+        found
+    };
+    if let Some(existing) = &found.profile {
+        if found.is_ours() {
+            fargate_profile::confirm(recorder, spec, existing).await?;
         }
         if existing.status() != Some(&FargateProfileStatus::Creating) {
             profile_lease::release(clients, settings, cluster, holder).await?;
         }
-        return Ok(Converged::Found(Box::new(existing)));
+        return Ok(Converged::Found(Box::new(existing.clone())));
     }
     match profile_lease::acquire(clients, settings, cluster, holder, "create-fargate-profile").await? {
         Acquire::Held(held) => Ok(Converged::Queued { holder: held.holder }),
         Acquire::Acquired { .. } => {
-            // The profile places the namespace's pods in these subnets: never in whatever the input says.
+            // The profile places pods in these subnets: never in whatever the input says.
             network::verified(clients, run).await?;
             let created = fargate_profile::create(
                 &clients.eks,
                 recorder,
-                &run.request,
+                spec,
+                &run.request.pod_execution_role_arn,
                 &run.network.private_subnets,
-                run.tags(&owner.fargate_profile_name()),
+                run.tags(&spec.name),
             )
             .await?;
             Ok(Converged::Created(created.as_ref().map_or_else(
                 || ProfileOutput {
-                    profile_name: owner.fargate_profile_name(),
+                    profile_name: spec.name.clone(),
                     profile_arn: String::new(),
                     status: "CREATING".into(),
                     created: true,

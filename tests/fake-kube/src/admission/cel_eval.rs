@@ -52,7 +52,25 @@ impl Program {
 }
 
 fn to_cel(value: &Value) -> Result<cel::Value, String> {
-    cel::to_value(value).map_err(|e| format!("can't convert to CEL: {e}"))
+    cel::to_value(escaped(value)).map_err(|e| format!("can't convert to CEL: {e}"))
+}
+
+/// The API server makes a property named after a CEL reserved word reachable as `__<word>__`
+/// (`subject.__namespace__`); `namespace` is the one our objects carry. The plain name stays too,
+/// for the request's own attributes (`request.namespace`).
+fn escaped(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => {
+            let mut escaped: serde_json::Map<String, Value> =
+                object.iter().map(|(k, v)| (k.clone(), self::escaped(v))).collect();
+            if let Some(namespace) = object.get("namespace") {
+                escaped.insert("__namespace__".into(), self::escaped(namespace));
+            }
+            Value::Object(escaped)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(self::escaped).collect()),
+        other => other.clone(),
+    }
 }
 
 /// The policy's `variables`, in order (each may use the ones before it). One that fails to

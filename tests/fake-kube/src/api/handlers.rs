@@ -73,6 +73,10 @@ impl Handlers<'_> {
             Route::Group { group } if get => ok(discovery::group(group)),
             Route::ResourceList { group } if get => ok(discovery::resource_list(group)),
             Route::Collection { kind, namespace } => self.collection(request, *kind, namespace.as_deref()),
+            Route::SubjectAccessReview if request.method == Method::POST => {
+                let answer = crate::auth::review::review(self.auth, &self.cluster.store(), &request.json_body()?)?;
+                Ok(Reply::Json(StatusCode::CREATED, answer))
+            }
             Route::Object {
                 kind,
                 namespace,

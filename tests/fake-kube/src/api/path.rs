@@ -2,6 +2,9 @@
 
 use crate::kind::{Kind, NAMED_GROUPS};
 
+/// The group of access reviews (a question to the authorizer, stored nowhere).
+pub const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subresource {
     Status,
@@ -36,6 +39,8 @@ pub enum Route {
     ResourceList { group: &'static str },
     /// A collection; `namespace` is `None` for cluster-scoped kinds and all-namespaces lists.
     Collection { kind: Kind, namespace: Option<String> },
+    /// `POST /apis/authorization.k8s.io/v1/subjectaccessreviews`: may a user make a request?
+    SubjectAccessReview,
     /// One object (`namespace` empty for cluster-scoped kinds), or one of its subresources.
     Object {
         kind: Kind,
@@ -62,6 +67,7 @@ impl Route {
             ["api"] => Some(Route::CoreVersions),
             ["apis"] => Some(Route::GroupList),
             ["api", "v1", rest @ ..] => resource_route("", rest),
+            ["apis", AUTHORIZATION_GROUP, "v1", "subjectaccessreviews"] => Some(Route::SubjectAccessReview),
             ["apis", group, rest @ ..] => {
                 let group = NAMED_GROUPS.into_iter().find(|g| g == group)?;
                 match rest {

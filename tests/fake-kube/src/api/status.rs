@@ -13,6 +13,8 @@ pub enum Reason {
     NotFound,
     MethodNotAllowed,
     AlreadyExists,
+    /// A write whose `metadata.resourceVersion` is not the object's current one.
+    Conflict,
     UnsupportedMediaType,
     Invalid,
     /// The whole API server is unavailable ([`crate::FakeKube::set_available`]).
@@ -27,7 +29,7 @@ impl Reason {
             Reason::Forbidden => 403,
             Reason::NotFound => 404,
             Reason::MethodNotAllowed => 405,
-            Reason::AlreadyExists => 409,
+            Reason::AlreadyExists | Reason::Conflict => 409,
             Reason::UnsupportedMediaType => 415,
             Reason::Invalid => 422,
             Reason::ServiceUnavailable => 503,
@@ -42,6 +44,7 @@ impl Reason {
             Reason::NotFound => "NotFound",
             Reason::MethodNotAllowed => "MethodNotAllowed",
             Reason::AlreadyExists => "AlreadyExists",
+            Reason::Conflict => "Conflict",
             Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::Invalid => "Invalid",
             Reason::ServiceUnavailable => "ServiceUnavailable",
@@ -95,6 +98,19 @@ impl ApiError {
         Self {
             reason: Reason::AlreadyExists,
             message: format!("{} \"{name}\" already exists", kind.qualified_resource()),
+            details: Some(object_details(kind, name)),
+        }
+    }
+
+    /// `Operation cannot be fulfilled on configmaps "web": the object has been modified; ...`,
+    /// as the API server answers a write whose `resourceVersion` precondition no longer holds.
+    pub fn conflict(kind: Kind, name: &str) -> Self {
+        Self {
+            reason: Reason::Conflict,
+            message: format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                kind.qualified_resource()
+            ),
             details: Some(object_details(kind, name)),
         }
     }

@@ -3,7 +3,7 @@
 
 use http::Method;
 
-use crate::api::path::Route;
+use crate::api::path::{AUTHORIZATION_GROUP, Route};
 use crate::auth::rules::Attributes;
 use crate::kind::Kind;
 
@@ -51,6 +51,14 @@ pub fn of_request(method: &Method, route: &Route, watch: bool) -> Option<Attribu
             let namespace = if *kind == Kind::Namespace { name } else { namespace };
             Some(attributes(verb, *kind, subresource, namespace, name))
         }
+        Route::SubjectAccessReview if *method == Method::POST => Some(Attributes {
+            verb: "create",
+            group: AUTHORIZATION_GROUP,
+            resource: "subjectaccessreviews",
+            subresource: "",
+            namespace: String::new(),
+            name: String::new(),
+        }),
         _ => None,
     }
 }

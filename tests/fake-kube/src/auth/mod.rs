@@ -12,6 +12,7 @@ pub mod escalation;
 pub mod identity;
 pub mod policies;
 pub mod rbac;
+pub mod review;
 pub mod rules;
 pub mod token;
 

@@ -116,6 +116,12 @@ impl Store {
     pub fn merge_patch(&mut self, key: &ObjectKey, patch: &Value) -> Result<Value, ApiError> {
         let existing = self.get(key).ok_or_else(|| ApiError::not_found(key.kind, &key.name))?;
         check_name_matches_url(key, patch)?;
+        // A resourceVersion in the write is a precondition (optimistic concurrency).
+        if let Some(version) = patch.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+            && Some(version) != existing.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+        {
+            return Err(ApiError::conflict(key.kind, &key.name));
+        }
         let mut merged = existing.clone();
         merge::merge_patch(&mut merged, patch);
         for field in ["name", "namespace", "uid", "creationTimestamp"] {
@@ -253,6 +259,7 @@ fn check_name_matches_url(key: &ObjectKey, body: &Value) -> Result<(), ApiError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::status::Reason;
 
     fn store_with_namespace(name: &str) -> Store {
         let mut store = Store::default();
@@ -317,6 +324,31 @@ mod tests {
             .apply(&key, config_map("other", json!({})), Timestamp::now())
             .unwrap_err();
         assert_eq!(err.status_code(), 400);
+    }
+
+    #[test]
+    fn a_write_with_a_stale_resource_version_is_a_conflict() {
+        let mut store = store_with_namespace("ns");
+        let key = ObjectKey::new(Kind::ConfigMap, "ns", "cm");
+        let first = store
+            .apply(&key, config_map("cm", json!({"a": "1"})), Timestamp::now())
+            .unwrap();
+        let version = first["metadata"]["resourceVersion"].clone();
+        let current = store
+            .merge_patch(
+                &key,
+                &json!({"metadata": {"resourceVersion": version}, "data": {"a": "2"}}),
+            )
+            .unwrap();
+        assert_eq!(current["data"]["a"], "2");
+        let err = store
+            .merge_patch(
+                &key,
+                &json!({"metadata": {"resourceVersion": version}, "data": {"a": "3"}}),
+            )
+            .unwrap_err();
+        assert_eq!((err.status_code(), err.reason), (409, Reason::Conflict));
+        assert_eq!(store.get(&key).unwrap()["data"]["a"], "2");
     }
 
     #[test]

@@ -2,13 +2,15 @@
 //! workflow's RBAC with a cluster-admin grant it revokes before creating anything in AWS; its
 //! access entry keeps only the workflow's group; with its own token the workflow may not read a
 //! Secret, exec into a pod or bind any role but the Container Insights reader; a second namespace
-//! needs no grant, and its collector gets its binding to that reader; the last cleanup removes the
-//! RBAC and the entry.
+//! needs no grant, and the cluster's collector, in its own namespace on its own Fargate profile, gets
+//! its binding to that reader (no tenant namespace holds a service account with it); the last
+//! cleanup removes the collector, the RBAC and the entry.
 
 use crate::support::*;
 use efs_fargate_core::input::DEFAULT_NAMESPACE;
 use efs_fargate_core::resources::collector as insights;
 use efs_fargate_core::resources::rbac;
+use k8s_openapi::api::authorization::v1::SubjectAccessReview;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{Api, PostParams};
@@ -87,8 +89,8 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
         "no binding to any role but the collector's reader"
     );
 
-    // A second namespace finds the RBAC in place, and its Container Insights collector is bound
-    // to the reader role the bootstrap installed, by the workflow's own rights.
+    // A second namespace finds the RBAC in place, and the cluster's Container Insights collector is
+    // bound to the reader role the bootstrap installed, by the workflow's own rights.
     let second = stack
         .provision(
             "least-privilege-2",
@@ -103,16 +105,36 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
         .expect("the reader role");
     assert_eq!(reader["rules"][1]["resources"], json!(["nodes/proxy", "nodes/metrics"]));
     let binding = kube
-        .object("ClusterRoleBinding", None, &insights::objects::binding_name("team-b"))
+        .object("ClusterRoleBinding", None, insights::COLLECTOR)
         .expect("the collector's binding");
     assert_eq!(binding["roleRef"]["name"], rbac::COLLECTOR_READER);
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": insights::SERVICE_ACCOUNT, "namespace": insights::NAMESPACE}])
+    );
     let deployment = kube
-        .object("Deployment", Some("team-b"), insights::COLLECTOR)
+        .object("Deployment", Some(insights::NAMESPACE), insights::COLLECTOR)
         .expect("the collector");
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert!(
+        kube.object("ServiceAccount", Some("team-b"), insights::SERVICE_ACCOUNT)
+            .is_none(),
+        "no service account with node rights in the tenant's namespace"
+    );
     let output = &second.output["storageClass"]["containerInsights"];
     assert_eq!(output["metricNamespace"], "ContainerInsights");
+    assert_eq!(output["namespaces"], json!(["team-b"]));
+    let config = kube
+        .object("ConfigMap", Some(insights::NAMESPACE), insights::COLLECTOR)
+        .expect("its configuration");
+    assert!(
+        config["data"][insights::config::CONFIG_FILE]
+            .as_str()
+            .is_some_and(|c| c.contains("\"regex\": \"team-b\"")),
+        "it reports team-b: {config}"
+    );
     let account = kube
-        .object("ServiceAccount", Some("team-b"), insights::SERVICE_ACCOUNT)
+        .object("ServiceAccount", Some(insights::NAMESPACE), insights::SERVICE_ACCOUNT)
         .expect("its service account");
     assert_eq!(
         account["metadata"]["annotations"][insights::objects::ROLE_ANNOTATION],
@@ -122,14 +144,36 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
         deployment["spec"]["template"]["spec"]["serviceAccountName"],
         insights::SERVICE_ACCOUNT
     );
-    assert_eq!(
-        stack
-            .ours_left()
-            .await
-            .iter()
-            .filter(|r| r.starts_with("IAM role"))
-            .count(),
-        1
+    // No service account of the tenant's namespace may read the nodes through their proxy, whatever
+    // its name (a tenant with `edit` may create one named like the collector's); the collector's own
+    // account, in the collector's namespace, may. Asked as the API server's SubjectAccessReview.
+    let admin = stack.kube_client();
+    let may_proxy_nodes = |namespace: &str, account: &str| {
+        let review: SubjectAccessReview = serde_json::from_value(json!({"spec": {
+            "user": format!("system:serviceaccount:{namespace}:{account}"),
+            "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{namespace}")],
+            "resourceAttributes": {"verb": "get", "resource": "nodes", "subresource": "proxy", "name": "fargate-ip-10-0-1-1"},
+        }}))
+        .expect("a review");
+        let reviews: Api<SubjectAccessReview> = Api::all(admin.clone());
+        async move {
+            let answer = reviews
+                .create(&PostParams::default(), &review)
+                .await
+                .expect("the review");
+            answer.status.expect("its status").allowed
+        }
+    };
+    for account in ["default", insights::SERVICE_ACCOUNT, "metrics-reader"] {
+        assert!(!may_proxy_nodes("team-b", account).await, "team-b/{account}");
+    }
+    assert!(may_proxy_nodes(insights::NAMESPACE, insights::SERVICE_ACCOUNT).await);
+
+    let ours = stack.ours_left().await;
+    assert_eq!(ours.iter().filter(|r| r.starts_with("IAM role")).count(), 1, "{ours:?}");
+    assert!(
+        ours.iter().any(|r| r.contains(insights::profile::PROFILE)),
+        "the collector's own Fargate profile: {ours:?}"
     );
 
     // The RBAC stays while a namespace of ours is left, and goes with the last one.
@@ -150,12 +194,14 @@ async fn the_workflow_keeps_only_its_own_rbac_and_the_last_cleanup_removes_it() 
     };
     stack.cleanup("least-privilege-c1", DEFAULT_NAMESPACE).await;
     assert_eq!(rbac_objects(), [true, true, true], "team-b still uses it");
-    stack.cleanup("least-privilege-c2", "team-b").await;
-    assert!(kube.object("Deployment", Some("team-b"), insights::COLLECTOR).is_none());
     assert!(
-        kube.object("ClusterRoleBinding", None, &insights::objects::binding_name("team-b"))
-            .is_none()
+        kube.object("Deployment", Some(insights::NAMESPACE), insights::COLLECTOR)
+            .is_some(),
+        "the collector stays while team-b is left"
     );
+    stack.cleanup("least-privilege-c2", "team-b").await;
+    assert!(kube.object("Namespace", None, insights::NAMESPACE).is_none());
+    assert!(kube.object("ClusterRoleBinding", None, insights::COLLECTOR).is_none());
     assert_eq!(
         rbac_objects(),
         [false, false, false],

@@ -140,7 +140,10 @@ async fn a_healthy_cluster_passes_every_check() {
     assert!(insights.healthy, "{insights:#?}");
     let check = insights.check(names::CONTAINER_INSIGHTS).unwrap();
     assert_eq!(check.status, Ok, "{check:?}");
-    assert!(check.explanation.contains("creates collector role"), "{check:?}");
+    assert!(
+        check.explanation.contains("creates the cluster's collector role"),
+        "{check:?}"
+    );
     let role = report.check(names::POD_EXECUTION_ROLE_POLICY).unwrap();
     assert!(role.explanation.contains("inline policy"), "{role:?}");
     // A run prepares on it.

@@ -1,7 +1,7 @@
 //! The collector's configuration (AWS Distro for OpenTelemetry). Fargate pods expose no kubelet to
 //! other pods, so the collector scrapes each Fargate node's cAdvisor through the API server's node
-//! proxy (node discovery with its service account's token), keeps only this namespace's pod-level
-//! series, turns the counters into rates, and sends them to CloudWatch in the embedded metric
+//! proxy (node discovery with its service account's token), keeps only the pod-level series of the
+//! namespaces provisioned with Container Insights, turns the counters into rates, and sends them to CloudWatch in the embedded metric
 //! format under the `ContainerInsights` namespace, with Container Insights' metric and dimension
 //! names. The document is JSON, which the collector reads as YAML.
 
@@ -32,10 +32,11 @@ const SOURCES: [&str; 4] = [
 /// The counters among [`METRICS`]: sent as rates.
 const RATES: [&str; 3] = ["pod_cpu_usage_total", "pod_network_rx_bytes", "pod_network_tx_bytes"];
 
-/// Where the run's collector sends what.
+/// What the cluster's collector scrapes, and where it sends it.
 pub struct Target<'a> {
     pub cluster: &'a str,
-    pub namespace: &'a str,
+    /// The namespaces whose pods it reports (none: it reports nothing).
+    pub namespaces: &'a [String],
     pub region: &'a str,
     pub log_group: &'a str,
 }
@@ -46,8 +47,9 @@ pub fn config(target: &Target<'_>) -> Value {
         |label: &str, value: &str| json!({"target_label": label, "replacement": value, "action": "replace"});
     let copy_label = |from: &str, to: &str| json!({"source_labels": [from], "target_label": to, "action": "replace"});
     let mut metric_relabels = vec![
-        // Prometheus anchors regexes; namespace names are DNS labels, so the name is its own regex.
-        json!({"source_labels": ["namespace"], "regex": target.namespace, "action": "keep"}),
+        // Prometheus anchors regexes; namespace names are DNS labels, so each name is its own regex
+        // (and no list keeps nothing: a pod's series always has a namespace).
+        json!({"source_labels": ["namespace"], "regex": target.namespaces.join("|"), "action": "keep"}),
         json!({"source_labels": ["__name__"], "regex": SOURCES.join("|"), "action": "keep"}),
         // The pod's own cgroup (no container name): one series per pod, network included.
         json!({"source_labels": ["container"], "regex": "", "action": "keep"}),
@@ -99,8 +101,8 @@ pub fn config(target: &Target<'_>) -> Value {
             "namespace": METRIC_NAMESPACE,
             "region": target.region,
             "log_group_name": target.log_group,
-            // One deployment group serves every cluster namespace: the stream says which.
-            "log_stream_name": format!("{}/{}", target.cluster, target.namespace),
+            // One deployment group serves every cluster: the stream says which.
+            "log_stream_name": format!("{}/container-insights", target.cluster),
             "dimension_rollup_option": "NoDimensionRollup",
             "metric_declarations": [{
                 "dimensions": [
@@ -125,10 +127,10 @@ pub fn config(target: &Target<'_>) -> Value {
 mod tests {
     use super::*;
 
-    fn target() -> Target<'static> {
+    fn target(namespaces: &[String]) -> Target<'_> {
         Target {
             cluster: "demo",
-            namespace: "team-a",
+            namespaces,
             region: "eu-west-1",
             log_group: "/efs-fargate-workflow/container-insights",
         }
@@ -136,7 +138,7 @@ mod tests {
 
     #[test]
     fn every_pipeline_component_is_defined_and_every_defined_one_is_used() {
-        let config = config(&target());
+        let config = config(&target(&["team-a".into()]));
         let service = &config["service"];
         let mut used = vec![];
         for (section, list) in [
@@ -169,13 +171,19 @@ mod tests {
     }
 
     #[test]
-    fn only_this_namespaces_pods_are_kept_and_sent_to_the_deployments_group() {
-        let config = config(&target());
+    fn only_the_listed_namespaces_pods_are_kept_and_sent_to_the_deployments_group() {
+        let namespaces = ["team-a".to_string(), "team-b".into()];
+        let config = config(&target(&namespaces));
         let scrape = &config["receivers"]["prometheus"]["config"]["scrape_configs"][0];
         let relabels = scrape["metric_relabel_configs"].as_array().unwrap();
         assert_eq!(
             relabels[0],
-            json!({"source_labels": ["namespace"], "regex": "team-a", "action": "keep"})
+            json!({"source_labels": ["namespace"], "regex": "team-a|team-b", "action": "keep"})
+        );
+        let none = super::config(&target(&[]));
+        assert_eq!(
+            none["receivers"]["prometheus"]["config"]["scrape_configs"][0]["metric_relabel_configs"][0]["regex"],
+            ""
         );
         assert_eq!(scrape["kubernetes_sd_configs"], json!([{"role": "node"}]));
         assert_eq!(
@@ -185,7 +193,7 @@ mod tests {
         let emf = &config["exporters"]["awsemf"];
         assert_eq!(emf["namespace"], "ContainerInsights");
         assert_eq!(emf["log_group_name"], "/efs-fargate-workflow/container-insights");
-        assert_eq!(emf["log_stream_name"], "demo/team-a");
+        assert_eq!(emf["log_stream_name"], "demo/container-insights");
         // Every dimension the exporter declares is a label the relabelling sets.
         let text = serde_json::to_string(relabels).unwrap();
         for dimension in emf["metric_declarations"][0]["dimensions"][0].as_array().unwrap() {

@@ -1,18 +1,19 @@
-//! The collector's IAM role, one per cluster namespace: assumable only by the namespace's
-//! collector service account through the cluster's OIDC provider (IAM roles for service accounts:
-//! Fargate pods get no other AWS identity), allowed only to write the deployment's Container
-//! Insights log group, and created under the template's permissions boundary, without which IAM
-//! does not let the workflow create it at all. Recorded in the namespace's part of the ledger; a
-//! role of its name the ledger does not record is someone else's (`CollectorRoleConflict`). IAM
-//! names are global, so the name's hash covers the deployment and its region too.
+//! The collector's IAM role, one per cluster: assumable only by the collector's service account
+//! in the collector's namespace, through the cluster's OIDC provider (IAM roles for service
+//! accounts: Fargate pods get no other AWS identity), allowed only to write the deployment's
+//! Container Insights log group, and created under the template's permissions boundary, without
+//! which IAM does not let the workflow create it at all. Recorded in the cluster's part of the
+//! ledger; a role of its name the ledger does not record is someone else's
+//! (`CollectorRoleConflict`). IAM names are global, so the name's hash covers the deployment and
+//! its region too. Ledgers of earlier versions record a role per namespace, in the namespace's
+//! part: [`remove_recorded`] takes those too.
 
 use std::collections::BTreeMap;
 
-use super::SERVICE_ACCOUNT;
+use super::{NAMESPACE, SERVICE_ACCOUNT};
 use crate::aws::{self, iam::NewRole};
 use crate::error::{Result, WorkflowError};
-use crate::ledger::{Ledger, NamespaceView};
-use crate::ownership::Owner;
+use crate::ledger::{Ledger, Place, Record};
 use crate::resources::{CleanupScope, Kind, NOT_RECORDED, Recorder, Removal, records};
 use crate::run::Run;
 use crate::settings::InsightsSettings;
@@ -26,10 +27,10 @@ pub const PATH: &str = "/efs-fargate-workflow/";
 const POLICY_NAME: &str = "container-insights";
 
 /// `efs-fargate-workflow-insights-<hash>`: 42 characters, within IAM's 64. The hash covers the
-/// deployment, its region, the cluster and the namespace: IAM is global, so two deployments (or
-/// one in two regions) never share a role.
-pub fn role_name(deployment: &str, region: &str, owner: &Owner) -> String {
-    let digest = Sha256::digest(format!("{deployment}/{region}/{}/{}", owner.cluster, owner.namespace));
+/// deployment, its region and the cluster: IAM is global, so two deployments (or one in two
+/// regions) never share a role.
+pub fn role_name(deployment: &str, region: &str, cluster: &str) -> String {
+    let digest = Sha256::digest(format!("{deployment}/{region}/{cluster}"));
     let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
     format!("efs-fargate-workflow-insights-{hash}")
 }
@@ -67,12 +68,12 @@ impl ClusterIdentity {
         )
     }
 
-    pub fn role_arn(&self, deployment: &str, owner: &Owner) -> String {
+    pub fn role_arn(&self, deployment: &str, cluster: &str) -> String {
         format!(
             "arn:{}:iam::{}:role{PATH}{}",
             self.partition,
             self.account,
-            role_name(deployment, &self.region, owner)
+            role_name(deployment, &self.region, cluster)
         )
     }
 
@@ -84,8 +85,8 @@ impl ClusterIdentity {
     }
 }
 
-/// Only the namespace's collector service account, and only for STS.
-pub fn trust_policy(identity: &ClusterIdentity, namespace: &str) -> Value {
+/// Only the collector's service account in the collector's namespace, and only for STS.
+pub fn trust_policy(identity: &ClusterIdentity) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -93,7 +94,7 @@ pub fn trust_policy(identity: &ClusterIdentity, namespace: &str) -> Value {
             "Principal": {"Federated": identity.provider_arn()},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {
-                format!("{}:sub", identity.issuer): format!("system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}"),
+                format!("{}:sub", identity.issuer): format!("system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"),
                 format!("{}:aud", identity.issuer): "sts.amazonaws.com",
             }},
         }],
@@ -117,22 +118,21 @@ pub fn permissions(identity: &ClusterIdentity, log_group: &str) -> Value {
 
 /// The doctor's check: the cluster has an OIDC provider, and no role of the collector's name that
 /// the ledger does not record is in the way. Says what the run will do.
-pub async fn check_prerequisites(
-    iam: &aws_sdk_iam::Client,
-    cluster: &Cluster,
-    deployment: &str,
-    view: &NamespaceView,
-    owner: &Owner,
-) -> Result<String> {
-    let identity = identity_of(cluster, &owner.cluster)?;
-    require_oidc_provider(iam, &identity, &owner.cluster).await?;
-    let name = role_name(deployment, &identity.region, owner);
+pub async fn check_prerequisites(iam: &aws_sdk_iam::Client, ledger: &Ledger, described: &Cluster) -> Result<String> {
+    let cluster = described.name().unwrap_or_default();
+    let identity = identity_of(described, cluster)?;
+    require_oidc_provider(iam, &identity, cluster).await?;
+    let name = role_name(ledger.deployment(), &identity.region, cluster);
     match aws::iam::role_named(iam, &name).await? {
         None => Ok(format!(
-            "OIDC provider {} found; the run creates collector role {name}",
+            "OIDC provider {} found; the run creates the cluster's collector role {name}",
             identity.provider_arn()
         )),
-        Some(role) => check_ours(&role, view).map(|()| format!("OIDC provider found; collector role {name} is ours")),
+        Some(role) => {
+            let record = ledger.get(Place::Cluster(cluster), Kind::CollectorRole, &name).await?;
+            check_ours(&role, record.as_ref())
+                .map(|()| format!("OIDC provider found; the cluster's collector role {name} is ours"))
+        }
     }
 }
 
@@ -155,10 +155,8 @@ async fn require_oidc_provider(iam: &aws_sdk_iam::Client, identity: &ClusterIden
 }
 
 /// A role of the collector's name is usable only if the ledger records it, at our path.
-fn check_ours(role: &aws_sdk_iam::types::Role, view: &NamespaceView) -> Result<()> {
-    let recorded = view
-        .find(Kind::CollectorRole, role.role_name())
-        .is_some_and(|r| records(r, role.arn(), None));
+fn check_ours(role: &aws_sdk_iam::types::Role, record: Option<&Record>) -> Result<()> {
+    let recorded = record.is_some_and(|r| records(r, role.arn(), None));
     let reason = if !recorded {
         format!("it is {NOT_RECORDED}")
     } else if role.path() != PATH {
@@ -172,23 +170,21 @@ fn check_ours(role: &aws_sdk_iam::types::Role, view: &NamespaceView) -> Result<(
     })
 }
 
-/// Finds or creates the namespace's collector role (recorded) and converges its trust and
+/// Finds or creates the cluster's collector role (recorded) and converges its trust and
 /// permissions (a cluster recreated under the same name has a new issuer). Returns its ARN.
 pub async fn ensure_role(
     iam: &aws_sdk_iam::Client,
     recorder: Recorder<'_>,
-    view: &NamespaceView,
     run: &Run,
     settings: &InsightsSettings,
     described: &Cluster,
 ) -> Result<String> {
-    let owner = recorder.owner;
     let cluster = &run.request.cluster_name;
     let identity = &identity_of(described, cluster)?;
     require_oidc_provider(iam, identity, cluster).await?;
-    let name = role_name(recorder.ledger.deployment(), &identity.region, owner);
-    let place = recorder.namespace();
-    let trust = trust_policy(identity, &run.request.namespace);
+    let name = role_name(recorder.ledger.deployment(), &identity.region, cluster);
+    let place = recorder.cluster();
+    let trust = trust_policy(identity);
     let role = match aws::iam::role_named(iam, &name).await? {
         Some(role) => role,
         None => {
@@ -197,7 +193,7 @@ pub async fn ensure_role(
             let new = NewRole {
                 name: &name,
                 path: PATH,
-                description: &format!("Container Insights collector of {cluster}/{}", run.request.namespace),
+                description: &format!("Container Insights collector of cluster {cluster}"),
                 trust_policy: &trust.to_string(),
                 permissions_boundary: settings.boundary()?,
                 tags: &tags,
@@ -214,9 +210,8 @@ pub async fn ensure_role(
             }
         }
     };
-    if recorder.ledger.get(place, Kind::CollectorRole, &name).await?.is_none() {
-        check_ours(&role, view)?;
-    }
+    let record = recorder.ledger.get(place, Kind::CollectorRole, &name).await?;
+    check_ours(&role, record.as_ref())?;
     recorder
         .settle(place, Kind::CollectorRole, &name, role.arn(), BTreeMap::new())
         .await?;
@@ -237,24 +232,36 @@ pub async fn ensure_role(
     Ok(role.arn().to_string())
 }
 
-/// Deletes the namespace's recorded collector role (in a rollback: its run's); a role under the
-/// collector's name (`name`) that the ledger does not record is reported and never touched.
-pub async fn remove_role(
+/// Deletes the cluster's collector role when the ledger records it (the caller decided that no
+/// namespace needs it any more); a role under its name that the ledger does not record is reported
+/// and never touched.
+pub async fn remove_cluster_role(
     iam: &aws_sdk_iam::Client,
     ledger: &Ledger,
-    owner: &Owner,
-    view: &NamespaceView,
-    scope: &CleanupScope,
-    name: &str,
+    cluster: &str,
+    region: &str,
 ) -> Result<Removal> {
-    let place = owner.place();
+    let place = Place::Cluster(cluster);
+    let name = role_name(ledger.deployment(), region, cluster);
+    let Some(record) = ledger.get(place, Kind::CollectorRole, &name).await? else {
+        return Ok(match aws::iam::role_named(iam, &name).await? {
+            Some(role) => Removal::done().kept(format!("IAM role {}", role.role_name()), NOT_RECORDED),
+            None => Removal::done(),
+        });
+    };
+    remove_recorded(iam, ledger, [&record], &CleanupScope::default()).await
+}
+
+/// Deletes the recorded collector roles (in a rollback: its run's) and forgets them: the cluster's,
+/// or the per-namespace ones of earlier versions.
+pub async fn remove_recorded<'r>(
+    iam: &aws_sdk_iam::Client,
+    ledger: &Ledger,
+    recorded: impl IntoIterator<Item = &'r Record>,
+    scope: &CleanupScope,
+) -> Result<Removal> {
     let mut removal = Removal::done();
-    if view.find(Kind::CollectorRole, name).is_none()
-        && let Some(role) = aws::iam::role_named(iam, name).await?
-    {
-        removal = removal.kept(format!("IAM role {}", role.role_name()), NOT_RECORDED);
-    }
-    for record in view.of_kind(Kind::CollectorRole) {
+    for record in recorded {
         let what = format!("IAM role {}", record.key);
         if let Some(why) = scope.keeps(record) {
             removal = removal.kept(what, why);
@@ -265,7 +272,7 @@ pub async fn remove_role(
             aws::iam::delete_role(iam, role.role_name()).await?;
             removal = removal.removed(what);
         }
-        ledger.forget(place, Kind::CollectorRole, &record.key).await?;
+        ledger.forget(record.place(), Kind::CollectorRole, &record.key).await?;
     }
     Ok(removal)
 }
@@ -285,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_trust_names_one_service_account_of_one_cluster() {
-        let trust = trust_policy(&identity(), "team-a");
+        let trust = trust_policy(&identity());
         let statement = &trust["Statement"][0];
         assert_eq!(
             statement["Principal"]["Federated"],
@@ -295,7 +302,7 @@ mod tests {
         let conditions = &statement["Condition"]["StringEquals"];
         assert_eq!(
             conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub"],
-            format!("system:serviceaccount:team-a:{SERVICE_ACCOUNT}")
+            format!("system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}")
         );
         assert_eq!(
             conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:aud"],
@@ -322,22 +329,16 @@ mod tests {
     }
 
     #[test]
-    fn names_fit_iam_and_keep_deployments_and_regions_apart() {
-        let owner = Owner::new("c".repeat(100), "n".repeat(63));
-        let name = role_name("stack", "eu-west-1", &owner);
+    fn names_fit_iam_and_keep_clusters_deployments_and_regions_apart() {
+        let cluster = "c".repeat(100);
+        let name = role_name("stack", "eu-west-1", &cluster);
         assert!(name.len() <= 64);
+        assert_eq!(name, role_name("stack", "eu-west-1", &"c".repeat(100)));
+        assert_ne!(name, role_name("stack", "eu-west-1", &"d".repeat(100)));
+        assert_ne!(name, role_name("other-stack", "eu-west-1", &cluster));
+        assert_ne!(name, role_name("stack", "us-east-1", &cluster));
         assert_eq!(
-            name,
-            role_name("stack", "eu-west-1", &Owner::new("c".repeat(100), "n".repeat(63)))
-        );
-        assert_ne!(
-            name,
-            role_name("stack", "eu-west-1", &Owner::new("c".repeat(100), "m".repeat(63)))
-        );
-        assert_ne!(name, role_name("other-stack", "eu-west-1", &owner));
-        assert_ne!(name, role_name("stack", "us-east-1", &owner));
-        assert_eq!(
-            identity().role_arn("stack", &owner),
+            identity().role_arn("stack", &cluster),
             format!("arn:aws:iam::123456789012:role/efs-fargate-workflow/{name}")
         );
     }

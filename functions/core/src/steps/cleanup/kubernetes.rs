@@ -7,18 +7,16 @@
 
 use aws_sdk_eks::types::ClusterStatus;
 
+use super::last;
 use crate::aws;
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
 use crate::k8s::Kube;
-use crate::lease::Acquire;
 use crate::ledger::{ClusterView, Ledger, NamespaceView};
 use crate::ownership::Owner;
-use crate::resources::collector::remove_collector;
 use crate::resources::kube_object::Sweep;
-use crate::resources::{CleanupScope, Removal, logging, namespace, rbac, shared, storage_objects, workload};
+use crate::resources::{CleanupScope, Kind, Removal, collector, logging, namespace, rbac, storage_objects, workload};
 use crate::settings::Settings;
-use crate::steps::cluster_lease;
 
 /// The cleanup's view: what it may touch, and where.
 pub struct Context<'a> {
@@ -81,12 +79,24 @@ async fn own_objects(kube: &Kube, cx: &Context<'_>) -> Result<Removal> {
         view: cx.view,
         scope: cx.scope,
     };
-    let removal = remove_collector(&sweep).await?;
+    let (clients, ledger, owner) = (cx.clients, cx.ledger, cx.owner);
+    let removal = collector::remove_per_namespace(clients, kube, ledger, owner, cx.view, cx.scope).await?;
     let removal = removal.and(workload::remove(&sweep).await?);
     if !removal.done {
         return Ok(removal);
     }
-    Ok(removal.and(namespace::remove(&sweep).await?))
+    let removal = removal.and(namespace::remove(&sweep).await?);
+    // Once the namespace is no longer ours, the cluster's collector no longer reports it.
+    let view = ledger.namespace(&owner.cluster, &owner.namespace).await?;
+    if removal.done && view.of_kind(Kind::Namespace).next().is_none() {
+        let region = clients.config.region().map(|r| r.to_string()).unwrap_or_default();
+        let target = collector::Target {
+            settings: &cx.settings.insights,
+            region: &region,
+        };
+        collector::forget_namespace(kube, ledger, &owner.cluster, &owner.namespace, target).await?;
+    }
+    Ok(removal)
 }
 
 /// What the cluster's namespaces share, once no other namespace of this deployment needs it:
@@ -101,40 +111,17 @@ async fn shared_objects(kube: &Kube, cx: &Context<'_>) -> Result<Removal> {
     if !view.shared.iter().any(|r| r.kind.is_shared_kubernetes()) {
         return Ok(removal);
     }
-    if let Some(kept) = still_used(cx, &view).await? {
+    let what = format!("what the namespaces of cluster {cluster} share");
+    if let Some(kept) = last::claim(cx, &what, "remove-shared").await? {
         return Ok(removal.and(kept));
     }
-    if let Acquire::Held(held) =
-        cluster_lease::acquire(cx.clients, cx.settings, cluster, cx.holder, "remove-shared").await?
-    {
-        return Ok(removal.and(Removal::pending().kept(
-            format!("what the namespaces of cluster {cluster} share"),
-            format!("waiting for {}, which holds the cluster's lease", held.holder),
-        )));
-    }
-    // Again under the lease: a run may have joined since the first look.
-    let view = cx.ledger.cluster(cluster).await?;
-    if let Some(kept) = still_used(cx, &view).await? {
-        cluster_lease::release(cx.clients, cx.settings, cluster, cx.holder).await?;
-        return Ok(removal.and(kept));
-    }
+    let removal = removal.and(collector::remove(kube, cx.ledger, cluster).await?);
     let removal = removal.and(storage_objects::remove(kube, cx.ledger, cluster).await?);
     let removal = removal.and(logging::remove(kube, cx.ledger, cluster).await?);
     if !removal.done {
         return Ok(removal);
     }
     Ok(removal.and(rbac::remove(kube, cx.ledger, cluster).await?))
-}
-
-/// Why the shared objects stay: another namespace of this deployment still needs them.
-async fn still_used(cx: &Context<'_>, view: &ClusterView) -> Result<Option<Removal>> {
-    let members = shared::members(&cx.clients.sfn, view, &cx.owner.namespace).await?;
-    Ok((!members.is_empty()).then(|| {
-        Removal::done().kept(
-            format!("what the namespaces of cluster {} share", cx.owner.cluster),
-            format!("still used by namespaces {}", members.join(", ")),
-        )
-    }))
 }
 
 /// A cluster that no longer exists took every object with it: their records go.

@@ -11,6 +11,7 @@
 mod access;
 mod finish;
 mod kubernetes;
+mod last;
 pub mod request;
 
 pub use finish::{ActionSummary, CleanupSummary, finish};
@@ -22,10 +23,10 @@ use crate::lease::Acquire;
 use crate::ledger::Ledger;
 use crate::ownership::Owner;
 use crate::poll::Poll;
-use crate::resources::collector::role;
+use crate::resources::collector::{self, role};
 use crate::resources::fargate_profile::{self, Plan};
 use crate::resources::{
-    CleanupScope, Removal, access_point, alarms, file_system, kms_key, mount_targets, replication, security_group,
+    CleanupScope, Kind, Removal, access_point, alarms, file_system, kms_key, mount_targets, replication, security_group,
 };
 use crate::rules;
 use crate::settings::Settings;
@@ -280,9 +281,23 @@ async fn act(action: CleanupAction, cx: &kubernetes::Context<'_>) -> Result<Remo
         CleanupAction::Kubernetes => kubernetes::remove(cx).await?,
         CleanupAction::Alarms => alarms::remove(&clients.cloudwatch, ledger, owner, view, scope).await?,
         CleanupAction::InsightsRole => {
+            // An earlier version's role of the namespace, then the cluster's with its last namespace.
+            let own = role::remove_recorded(&clients.iam, ledger, view.of_kind(Kind::CollectorRole), scope).await?;
             let region = clients.config.region().map(|r| r.to_string()).unwrap_or_default();
-            let name = role::role_name(ledger.deployment(), &region, owner);
-            role::remove_role(&clients.iam, ledger, owner, view, scope, &name).await?
+            let name = role::role_name(ledger.deployment(), &region, &owner.cluster);
+            if ledger
+                .get(
+                    crate::ledger::Place::Cluster(&owner.cluster),
+                    Kind::CollectorRole,
+                    &name,
+                )
+                .await?
+                .is_some()
+                && let Some(kept) = last::claim(cx, &format!("IAM role {name}"), "remove-collector-role").await?
+            {
+                return Ok(own.and(kept));
+            }
+            own.and(role::remove_cluster_role(&clients.iam, ledger, &owner.cluster, &region).await?)
         }
         CleanupAction::FargateProfile => fargate(cx).await?,
         CleanupAction::MountTargets => mount_targets::remove(&clients.efs, ledger, owner, view, scope).await?,
@@ -314,34 +329,70 @@ async fn act(action: CleanupAction, cx: &kubernetes::Context<'_>) -> Result<Remo
     })
 }
 
-/// The namespace's profile, deleted under the cluster's profile lease (EKS changes one profile of a
-/// cluster at a time); polled until it is gone.
+/// The namespace's profile, then (with the cluster's last namespace) the Container Insights
+/// collector's: each deleted under the cluster's profile lease (EKS changes one profile of a cluster
+/// at a time) and polled until it is gone.
 async fn fargate(cx: &kubernetes::Context<'_>) -> Result<Removal> {
     let (clients, settings, owner) = (cx.clients, cx.settings, cx.owner);
-    let holder = Some(cx.holder);
-    match fargate_profile::plan_removal(&clients.eks, cx.ledger, owner, cx.view, cx.scope).await? {
-        Plan::Done(removal) => {
-            profile_lease::release(clients, settings, &owner.cluster, holder).await?;
-            Ok(removal)
-        }
-        Plan::Wait => Ok(Removal::pending()),
-        Plan::Delete(name) => {
-            if let Acquire::Held(held) =
-                profile_lease::acquire(clients, settings, &owner.cluster, holder, "delete-fargate-profile").await?
-            {
-                tracing::info!(holder = %held.holder, "queued: another execution is changing a Fargate profile of the cluster");
-                return Ok(Removal::pending().kept(
-                    format!("Fargate profile {name}"),
-                    format!("queued behind {} ({QUEUED_POLL_SECONDS} s polls)", held.holder),
-                ));
+    let namespace = fargate_profile::Spec::of_namespace(owner);
+    let record = cx.view.find(Kind::FargateProfile, &namespace.name).cloned();
+    let own = match fargate_profile::plan_removal(&clients.eks, cx.ledger, &namespace, record, cx.scope).await? {
+        Plan::Done(removal) => removal,
+        plan => return delete_profile(cx, plan).await,
+    };
+    let spec = collector::profile::spec(&owner.cluster);
+    let record = cx.ledger.get(spec.place, spec.kind, &spec.name).await?;
+    let collector = match record {
+        None => Removal::done(),
+        Some(record) => match last::claim(
+            cx,
+            &format!("Fargate profile {}", spec.name),
+            "remove-collector-profile",
+        )
+        .await?
+        {
+            Some(kept) => kept,
+            None => {
+                let plan = fargate_profile::plan_removal(
+                    &clients.eks,
+                    cx.ledger,
+                    &spec,
+                    Some(record),
+                    &CleanupScope::default(),
+                )
+                .await?;
+                delete_profile(cx, plan).await?
             }
-            // EKS deletes one profile of a cluster at a time: `FargateProfileBusy` otherwise (retried).
-            if crate::aws::eks::delete_fargate_profile(&clients.eks, &owner.cluster, &name).await? {
-                return Ok(Removal::pending().removed(name));
-            }
-            Ok(Removal::pending())
-        }
+        },
+    };
+    if collector.done {
+        profile_lease::release(clients, settings, &owner.cluster, Some(cx.holder)).await?;
     }
+    Ok(own.and(collector))
+}
+
+/// Deletes a profile once this cleanup holds the profile lease (or waits while EKS changes it).
+async fn delete_profile(cx: &kubernetes::Context<'_>, plan: Plan) -> Result<Removal> {
+    let (clients, settings, cluster) = (cx.clients, cx.settings, &cx.owner.cluster);
+    let name = match plan {
+        Plan::Done(removal) => return Ok(removal),
+        Plan::Wait => return Ok(Removal::pending()),
+        Plan::Delete(name) => name,
+    };
+    if let Acquire::Held(held) =
+        profile_lease::acquire(clients, settings, cluster, Some(cx.holder), "delete-fargate-profile").await?
+    {
+        tracing::info!(holder = %held.holder, "queued: another execution is changing a Fargate profile of the cluster");
+        return Ok(Removal::pending().kept(
+            format!("Fargate profile {name}"),
+            format!("queued behind {} ({QUEUED_POLL_SECONDS} s polls)", held.holder),
+        ));
+    }
+    // EKS deletes one profile of a cluster at a time: `FargateProfileBusy` otherwise (retried).
+    if crate::aws::eks::delete_fargate_profile(&clients.eks, cluster, &name).await? {
+        return Ok(Removal::pending().removed(name));
+    }
+    Ok(Removal::pending())
 }
 
 fn detail(progress: &CleanupProgress) -> String {

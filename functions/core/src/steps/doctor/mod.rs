@@ -327,8 +327,7 @@ pub async fn examine(
     if request.monitoring.container_insights {
         checks.check(
             CONTAINER_INSIGHTS,
-            collector::role::check_prerequisites(&clients.iam, cluster, ledger_client.deployment(), &view, &owner)
-                .await,
+            collector::role::check_prerequisites(&clients.iam, &ledger_client, cluster).await,
         )?;
     } else {
         checks.skip(CONTAINER_INSIGHTS, "monitoring.containerInsights is off");

@@ -229,16 +229,22 @@ pub(super) fn from_input(request: &ProvisionRequest, settings: &Settings) -> Vec
         items.push(
             Planned::new(
                 Kind::Collector,
-                format!("{namespace}/{}", collector::COLLECTOR),
+                format!("{}/{}", collector::NAMESPACE, collector::COLLECTOR),
                 Action::Ensure,
             )
             .settings(json!({
                 "image": settings.insights.collector_image,
+                "namespace": collector::NAMESPACE,
+                "fargateProfile": collector::profile::PROFILE,
                 "serviceAccount": collector::SERVICE_ACCOUNT,
-                "clusterRoleBinding": collector::objects::binding_name(namespace),
+                "clusterRoleBinding": collector::COLLECTOR,
                 "logGroup": settings.insights.log_group,
                 "metricNamespace": collector::config::METRIC_NAMESPACE,
-            })),
+                "reports": [namespace],
+            }))
+            .reason(
+                "one collector per cluster, in its own namespace, reporting the namespaces provisioned with Container Insights; removed with the cluster's last namespace",
+            ),
         );
     }
     if request.deploy_poc_app {

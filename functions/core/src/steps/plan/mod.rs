@@ -173,12 +173,11 @@ pub async fn plan(
         }
     }
     let region = clients.config.region().map(|r| r.to_string()).unwrap_or_default();
-    let role_name = role::role_name(ledger.deployment(), &region, &owner);
+    let role_name = role::role_name(ledger.deployment(), &region, &owner.cluster);
     if request.monitoring.container_insights {
-        resources.push(collector_role(clients, &role_name, &owner, doctor).await?);
-    } else if let Some(earlier) = earlier_collector_role(&view, &role_name) {
-        resources.push(earlier);
+        resources.push(collector_role(clients, &role_name, doctor).await?);
     }
+    resources.extend(earlier_collector_roles(&view));
     resources.extend(kubernetes::from_input(request, settings));
     Ok(Plan {
         cluster_name: request.cluster_name.clone(),
@@ -189,11 +188,12 @@ pub async fn plan(
     })
 }
 
-/// The collector's role: refused when the doctor found no OIDC provider or a look-alike.
-async fn collector_role(clients: &AwsClients, name: &str, owner: &Owner, doctor: &DoctorReport) -> Result<Planned> {
+/// The cluster's collector role: refused when the doctor found no OIDC provider or a look-alike.
+async fn collector_role(clients: &AwsClients, name: &str, doctor: &DoctorReport) -> Result<Planned> {
+    use crate::resources::collector::{NAMESPACE, SERVICE_ACCOUNT};
     let item = Planned::new(Kind::CollectorRole, name, Action::Create).settings(json!({
         "path": role::PATH,
-        "trust": format!("system:serviceaccount:{}:{}", owner.namespace, crate::resources::collector::SERVICE_ACCOUNT),
+        "trust": format!("system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"),
     }));
     if let Some(reason) = refused(doctor, names::CONTAINER_INSIGHTS) {
         return Ok(Planned {
@@ -210,16 +210,18 @@ async fn collector_role(clients: &AwsClients, name: &str, owner: &Owner, doctor:
     })
 }
 
-/// A collector role the ledger records from an earlier run: a run without the option removes it,
-/// with the collector.
-fn earlier_collector_role(view: &NamespaceView, name: &str) -> Option<Planned> {
-    let record = view.find(Kind::CollectorRole, name)?;
-    let mut item = Planned::new(Kind::CollectorRole, name, Action::Remove)
-        .reason("the run leaves monitoring.containerInsights off: it removes the namespace's Container Insights collector and this role");
-    if let Some(arn) = &record.resource_id {
-        item = item.id(arn);
-    }
-    Some(item)
+/// A collector role of the namespace that an earlier version recorded: every run removes it, with
+/// the collector in the namespace (the cluster's collector replaces it).
+fn earlier_collector_roles(view: &NamespaceView) -> impl Iterator<Item = Planned> + '_ {
+    view.of_kind(Kind::CollectorRole).map(|record| {
+        let item = Planned::new(Kind::CollectorRole, &record.key, Action::Remove).reason(
+            "an earlier version's Container Insights collector in the namespace: the run removes it and this role (the cluster's collector replaces it)",
+        );
+        match &record.resource_id {
+            Some(arn) => item.id(arn),
+            None => item,
+        }
+    })
 }
 
 fn access_entry(doctor: &DoctorReport, principal: &str, decision: Option<&AccessDecision>) -> Planned {
