@@ -49,6 +49,37 @@ pub async fn mint(config: &SdkConfig, cluster: &str) -> Result<EksToken> {
     presign(&credentials, region.as_ref(), cluster, SystemTime::now())
 }
 
+/// The session of the workflow's Kubernetes identity: the name the cluster's audit log shows.
+pub const SESSION_NAME: &str = "efs-fargate-workflow";
+
+/// Mints a token as `role_arn`, the workflow's Kubernetes identity (the role its access entry
+/// names), assumed with the function's own credentials for this one token: the functions that
+/// talk to clusters share that identity, not their AWS rights.
+pub async fn mint_as(config: &SdkConfig, sts: &aws_sdk_sts::Client, role_arn: &str, cluster: &str) -> Result<EksToken> {
+    let assumed = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(SESSION_NAME)
+        .duration_seconds(900)
+        .send()
+        .await
+        .map_err(|e| WorkflowError::from_sdk("sts:AssumeRole", e))?;
+    let credentials = assumed
+        .credentials()
+        .ok_or_else(|| credentials_error(format!("sts:AssumeRole of {role_arn} returned no credentials")))?;
+    let credentials = Credentials::new(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_string()),
+        None,
+        "assumed-cluster-access-role",
+    );
+    let region = config
+        .region()
+        .ok_or_else(|| WorkflowError::invalid("AWS_REGION", "must be set: the EKS token is signed for a region"))?;
+    presign(&credentials, region.as_ref(), cluster, SystemTime::now())
+}
+
 fn credentials_error(message: String) -> WorkflowError {
     WorkflowError::AccessDenied {
         operation: "loading AWS credentials for the EKS token".into(),

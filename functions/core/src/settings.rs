@@ -71,8 +71,9 @@ pub struct Settings {
     pub kms_deletion_window_days: i32,
     /// `CLEANUP_STATE_MACHINE_ARN`: what the TTL reaper starts.
     pub cleanup_state_machine_arn: Option<String>,
-    /// `CLUSTER_ACCESS_ROLE_ARN`: the role the Kubernetes steps run as, granted an access entry by
-    /// `prepare`; defaults to the caller's own role.
+    /// `CLUSTER_ACCESS_ROLE_ARN`: the workflow's Kubernetes identity, granted an access entry by
+    /// `prepare`: the Kubernetes steps assume it for their EKS tokens (and hold no AWS right
+    /// through it). Unset: the caller's own role is both.
     pub cluster_access_role_arn: Option<String>,
     /// `KUBE_API_ENDPOINT` + `KUBE_API_CA_FILE` (both or neither): local stack only.
     pub kube_api_override: Option<KubeApiOverride>,

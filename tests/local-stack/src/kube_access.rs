@@ -1,6 +1,6 @@
 //! The fake Kubernetes API server authorizes with the gateway's emulated access entries, as EKS
-//! does with its own: the handlers' credentials act as the Kubernetes steps' role
-//! (`ClusterAccessRole`), and a second identity, the cluster's operator, has cluster-admin (the
+//! does with its own: the tests' own credentials act as the workflow's Kubernetes identity
+//! (`ClusterAccessRole`, which the Kubernetes steps assume), and a second identity, the cluster's operator, has cluster-admin (the
 //! demo and the tests use it to play "someone else" on the cluster).
 
 use crate::AccessEntries;

@@ -128,6 +128,9 @@ pub(crate) async fn forward(State(shared): State<Arc<Shared>>, request: Request)
     if let Some(denied) = iam::authorize(&shared, service.as_deref(), &parts, &body).await {
         return denied;
     }
+    if let Some(assumed) = iam::assume_role(&shared, service.as_deref(), &parts, &body) {
+        return assumed;
+    }
     if let Some(operation) = access::Operation::classify(service.as_deref(), &parts.method, &parts.uri) {
         // moto has no access entries: the gateway answers these itself (see `crate::access`).
         return access::serve(&shared, operation, parts, body).await;

@@ -45,7 +45,7 @@ use workflow_tests::{
 
 pub use workflow_tests::CLUSTER;
 use workflow_tests::POD_ROLE;
-/// The role the Kubernetes steps run as (`ClusterAccessRole` in template.yaml).
+/// The workflow's Kubernetes identity (`ClusterAccessRole` in template.yaml): the Kubernetes steps assume it for their tokens.
 pub const CLUSTER_ACCESS_ROLE: &str = "arn:aws:iam::123456789012:role/efs-workflow-cluster-access";
 pub const PROVISION_MACHINE: &str = "efs-workflow-provision";
 pub const CLEANUP_MACHINE: &str = "efs-workflow-cleanup";

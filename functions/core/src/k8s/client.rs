@@ -31,7 +31,10 @@ pub async fn connect(clients: &AwsClients, settings: &Settings, described: &Clus
             (endpoint, ca_pem)
         }
     };
-    let token = eks_token::mint(&clients.config, cluster).await?;
+    let token = match &settings.cluster_access_role_arn {
+        Some(role) => eks_token::mint_as(&clients.config, &clients.sts, role, cluster).await?,
+        None => eks_token::mint(&clients.config, cluster).await?,
+    };
     client(cluster, &endpoint, &ca_pem, token)
 }
 

@@ -18,6 +18,7 @@ mod eks;
 pub mod evaluate;
 mod json_target;
 mod query;
+mod sts;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,6 +88,9 @@ pub struct Role {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub functions: Vec<String>,
+    /// The roles (logical ids) its trust policy lets assume it: none for a function's own role,
+    /// which Lambda assumes.
+    pub trusted_by: Vec<String>,
     documents: Vec<Value>,
 }
 
@@ -132,10 +136,17 @@ pub enum IamError {
 }
 
 impl RoleKeys {
-    /// Every role a function of `template` runs as, with its policies resolved against `names`
-    /// (each role's own name and ARN are added to them).
+    /// Every role a function of `template` runs as, and every role they may assume, with its
+    /// policies resolved against `names` (each role's own name and ARN are added to them).
     pub fn from_template(template: &Template, mut names: crate::template::Names) -> Result<Self, IamError> {
-        let roles = template.function_roles()?;
+        let mut roles: BTreeMap<String, (Vec<String>, Vec<String>)> = template
+            .function_roles()?
+            .into_iter()
+            .map(|(role, functions)| (role, (functions, Vec::new())))
+            .collect();
+        for (role, trusted) in template.assumable_roles() {
+            roles.entry(role).or_default().1 = trusted;
+        }
         for logical_id in roles.keys() {
             let name = role_name(logical_id);
             names.insert(
@@ -145,7 +156,7 @@ impl RoleKeys {
             names.insert(logical_id.clone(), name);
         }
         let mut by_key = BTreeMap::new();
-        for (logical_id, functions) in roles {
+        for (logical_id, (functions, trusted_by)) in roles {
             let documents = template.role_documents(&logical_id, &names)?;
             for document in &documents {
                 check_policy(document).map_err(|source| IamError::Policy {
@@ -161,6 +172,7 @@ impl RoleKeys {
                 name,
                 logical_id,
                 functions,
+                trusted_by,
                 documents,
             };
             by_key.insert(access_key_id, role);
@@ -213,7 +225,14 @@ impl RoleKeys {
     fn of_key(&self, access_key_id: &str) -> Option<&Role> {
         self.by_key.get(access_key_id)
     }
+
+    fn of_arn(&self, arn: &str) -> Option<&Role> {
+        let name = arn.strip_prefix(&format!("arn:aws:iam::{}:role/", workflow_tests::ACCOUNT_ID))?;
+        self.roles().find(|role| role.name == name)
+    }
 }
+
+pub(crate) use sts::serve as assume_role;
 
 /// `None` when the call may go on; else the `AccessDenied` answer, in the service's protocol.
 pub(crate) async fn authorize(

@@ -23,6 +23,8 @@ pub(crate) async fn requests(lookup: &Lookup<'_>, service: &str, body: &Bytes) -
     let action = param("Action");
     let requests = match (service, action.as_str()) {
         ("sts", "GetCallerIdentity") => Vec::new(),
+        // The identity policy's half; the role's trust is the other (`super::sts`).
+        ("sts", "AssumeRole") => vec![Request::new("sts:AssumeRole", param("RoleArn"))],
         ("iam", "GetOpenIDConnectProvider") => vec![Request::new(
             "iam:GetOpenIDConnectProvider",
             param("OpenIDConnectProviderArn"),

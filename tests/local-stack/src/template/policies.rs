@@ -41,6 +41,42 @@ impl Template {
         Ok(roles)
     }
 
+    /// Every role whose trust policy lets other roles of the template assume it (`Principal: {AWS:
+    /// [!GetAtt <Role>.Arn, ...]}`), by logical id, with the logical ids of those roles.
+    pub fn assumable_roles(&self) -> BTreeMap<String, Vec<String>> {
+        let mut roles = BTreeMap::new();
+        let Some(resources) = self.root["Resources"].as_mapping() else {
+            return roles;
+        };
+        for (logical_id, resource) in resources {
+            let (Some(logical_id), Some("AWS::IAM::Role")) = (logical_id.as_str(), resource["Type"].as_str()) else {
+                continue;
+            };
+            let statements = resource["Properties"]["AssumeRolePolicyDocument"]["Statement"].as_sequence();
+            let principals: Vec<String> = statements
+                .into_iter()
+                .flatten()
+                .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
+                .flat_map(|statement| match &statement["Principal"]["AWS"] {
+                    Yaml::Sequence(items) => items.clone(),
+                    single => vec![single.clone()],
+                })
+                .filter_map(|principal| match principal {
+                    Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
+                        .value
+                        .as_str()
+                        .and_then(|v| v.strip_suffix(".Arn"))
+                        .map(str::to_string),
+                    _ => None,
+                })
+                .collect();
+            if !principals.is_empty() {
+                roles.insert(logical_id.to_string(), principals);
+            }
+        }
+        roles
+    }
+
     /// The policy documents of role `role`, resolved against `names`.
     pub fn role_documents(&self, role: &str, names: &Names) -> Result<Vec<Json>, TemplateError> {
         let resolver = Resolver { template: self, names };

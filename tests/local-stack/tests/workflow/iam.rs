@@ -64,8 +64,8 @@ fn prepare_event(stack: &Stack, name: &str) -> Value {
 }
 
 #[tokio::test]
-async fn a_run_fails_with_access_denied_where_the_cluster_access_role_lacks_a_statement() {
-    let stack = stack(without("ClusterAccessRole", "ReadFargateProfiles")).await;
+async fn a_run_fails_with_access_denied_where_the_fargate_profile_role_lacks_a_statement() {
+    let stack = stack(without("FargateProfileRole", "ReadFargateProfiles")).await;
     let run = stack
         .provision(
             "iam-no-profile-reads",
@@ -75,7 +75,7 @@ async fn a_run_fails_with_access_denied_where_the_cluster_access_role_lacks_a_st
     assert_eq!(run.error.as_deref(), Some("AccessDenied"), "{run:?}");
     let cause = run.cause.clone().unwrap_or_default();
     assert!(
-        cause.contains("eks:DescribeFargateProfile") && cause.contains("efs-workflow-cluster-access"),
+        cause.contains("eks:DescribeFargateProfile") && cause.contains("efs-workflow-fargate-profile"),
         "{cause}"
     );
     assert!(stack.stack.gateway_stats().iam_denied >= 1);

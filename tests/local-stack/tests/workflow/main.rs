@@ -9,6 +9,7 @@ mod dry_run;
 mod failures;
 mod happy_path;
 mod iam;
+mod iam_roles;
 mod least_privilege;
 mod paced;
 mod resilience;
