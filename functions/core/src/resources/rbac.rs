@@ -1,15 +1,17 @@
-//! The workflow's own RBAC. The Kubernetes steps' IAM role reaches the API through an access entry
-//! that carries only the group [`GROUP`]. Two roles of ours hold exactly what the workflow does:
+//! The workflow's own RBAC. The workflow's Kubernetes identity (the IAM role the Kubernetes steps
+//! assume for their tokens) reaches the API through an access entry that carries only the group
+//! [`GROUP`]. Two roles of ours hold exactly what the workflow does:
 //!
 //! - [`NAME`], bound cluster-wide, only what must be cluster-wide: namespaces, persistent
 //!   volumes, storage classes and CSI drivers; creating a ConfigMap (Fargate's `aws-logging` may
 //!   go into a logging namespace that is not ours) and reading or deleting that one by name;
 //!   creating the RoleBinding [`NAME`] in a namespace and binding it only to [`NAMESPACE_ROLE`];
-//!   reading and deleting its own role; the Container Insights collectors' ClusterRoleBindings,
+//!   reading and deleting its own role; the Container Insights collector's ClusterRoleBinding,
 //!   which RBAC's escalation check lets it point only at [`COLLECTOR_READER`].
 //! - [`NAMESPACE_ROLE`], bound by a RoleBinding in each namespace the workflow provisions
-//!   (`namespace_access`): pods, their logs, claims, config maps, events, the collector's service
-//!   account and Deployment. No secrets, no exec, anywhere.
+//!   (`namespace_access`, and in the collector's own namespace): pods, their logs, claims, config
+//!   maps, events, service accounts and Deployments (the admission policy admits only the
+//!   collector's, in its namespace). No secrets, no exec, anywhere.
 //!
 //! RBAC says which kinds; the admission policy installed with it (`admission_policy`) says which
 //! objects, so the API server itself keeps the group to the namespaces and objects it labels.
@@ -37,7 +39,7 @@ pub const GROUP: &str = "efs-fargate-workflow";
 pub const NAME: &str = "efs-fargate-workflow";
 /// The namespaced rights, bound in each namespace the workflow provisions.
 pub const NAMESPACE_ROLE: &str = "efs-fargate-workflow-namespace";
-/// What each namespace's Container Insights collector is bound to: read the nodes and their
+/// What the cluster's Container Insights collector is bound to: read the nodes and their
 /// cAdvisor metrics through the API server's node proxy. Owned by our role, and goes with it.
 pub const COLLECTOR_READER: &str = "efs-fargate-workflow-insights-reader";
 /// Carries a hash of the rules, so an older workflow's RBAC is recognised and updated.
@@ -98,7 +100,7 @@ fn rules() -> Vec<PolicyRule> {
             &["get", "delete"],
             &[NAME],
         ),
-        // Each collector's binding: created once (a binding's role never changes), never patched.
+        // The collector's binding: created once (a binding's role never changes), never patched.
         rule(
             &["rbac.authorization.k8s.io"],
             &["clusterrolebindings"],
