@@ -1,6 +1,6 @@
 //! Command-line arguments.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Start and follow efs-fargate-workflow executions. The same commands work against AWS and the
@@ -14,6 +14,15 @@ pub struct Cli {
     /// ARN of the cleanup state machine (stack output `CleanupStateMachineArn`).
     #[arg(long, env = "EFS_WORKFLOW_CLEANUP_ARN", global = true)]
     pub cleanup_state_machine: Option<String>,
+    /// The AWS region of the deployment (default: the SDK's, from AWS_REGION or the profile).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// A named profile of the AWS config files (default: AWS_PROFILE, else `default`).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// `text` for people; `json` for scripts: one JSON document on stdout, no progress display.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -34,6 +43,27 @@ pub enum Command {
     /// Check a cluster for everything that would make a run fail (a dry-run execution); exits
     /// non-zero when a check fails. Takes the same flags as `start`.
     Doctor(StartArgs),
+    /// The latest executions (provisioning and cleanup) of a cluster, or of one of its namespaces.
+    List(ListArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The EKS cluster.
+    #[arg(long)]
+    pub cluster: String,
+    /// Only this namespace's executions.
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// How many of each state machine's latest executions to look at.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub limit: i32,
 }
 
 #[derive(Debug, Args)]

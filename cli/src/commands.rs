@@ -1,6 +1,6 @@
 //! The subcommands, over the Step Functions API.
 
-use crate::args::{CleanupArgs, StartArgs, WatchArgs};
+use crate::args::{CleanupArgs, Output, StartArgs, WatchArgs};
 use crate::aws_error::caller_error;
 use crate::error::CliError;
 use crate::input::execution_input;
@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use std::time::Duration;
 
-pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs) -> Result<String, CliError> {
+pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs, output: Output) -> Result<String, CliError> {
     let input = execution_input(args)?;
     let name = args.name.clone().unwrap_or_else(|| {
         let cluster = input["clusterName"].as_str().unwrap_or("cluster");
@@ -22,7 +22,7 @@ pub async fn start(sfn: &Client, state_machine: &str, args: &StartArgs) -> Resul
             .unwrap_or(efs_fargate_core::input::DEFAULT_NAMESPACE);
         execution_name("provision", cluster, namespace)
     });
-    start_execution(sfn, state_machine, &name, &input).await
+    start_execution(sfn, state_machine, &name, &input, output).await
 }
 
 /// Asks before a cleanup deletes anything, unless `--yes`: the person types the namespace.
@@ -49,7 +49,12 @@ pub fn confirm_cleanup(args: &CleanupArgs) -> Result<(), CliError> {
     }
 }
 
-pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> Result<String, CliError> {
+pub async fn cleanup(
+    sfn: &Client,
+    state_machine: &str,
+    args: &CleanupArgs,
+    output: Output,
+) -> Result<String, CliError> {
     let request = CleanupRequest {
         cluster_name: args.cluster.clone(),
         namespace: args.namespace.clone(),
@@ -63,6 +68,7 @@ pub async fn cleanup(sfn: &Client, state_machine: &str, args: &CleanupArgs) -> R
         state_machine,
         &execution_name("cleanup", &args.cluster, &args.namespace),
         &input,
+        output,
     )
     .await
 }
@@ -78,7 +84,14 @@ pub fn execution_name(kind: &str, cluster: &str, namespace: &str) -> String {
         + &format!("-{time}")
 }
 
-pub async fn start_execution(sfn: &Client, state_machine: &str, name: &str, input: &Value) -> Result<String, CliError> {
+/// Starts an execution; says so to a person (a script reads the ARN its command prints).
+pub async fn start_execution(
+    sfn: &Client,
+    state_machine: &str,
+    name: &str,
+    input: &Value,
+    output: Output,
+) -> Result<String, CliError> {
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine)
@@ -87,13 +100,16 @@ pub async fn start_execution(sfn: &Client, state_machine: &str, name: &str, inpu
         .send()
         .await
         .map_err(|e| caller_error("states:StartExecution", e))?;
-    println!("started {}", started.execution_arn());
+    if output == Output::Text {
+        println!("started {}", started.execution_arn());
+    }
     Ok(started.execution_arn().to_string())
 }
 
-/// Follows the history until the execution ends; prints the summary and the output.
-pub async fn watch(sfn: &Client, args: &WatchArgs) -> Result<Progress, CliError> {
-    let display = Display::new();
+/// Follows the history until the execution ends; prints the summary and the output (as JSON: the
+/// execution, as `status` prints it).
+pub async fn watch(sfn: &Client, args: &WatchArgs, output: Output) -> Result<Progress, CliError> {
+    let display = (output == Output::Text).then(Display::new);
     let mut progress = Progress::default();
     loop {
         let events = sfn
@@ -106,18 +122,25 @@ pub async fn watch(sfn: &Client, args: &WatchArgs) -> Result<Progress, CliError>
             .await
             .map_err(|e| caller_error("states:GetExecutionHistory", e))?;
         let lines = progress.apply(&events);
-        display.show(&lines, &progress);
+        if let Some(display) = &display {
+            display.show(&lines, &progress);
+        }
         if progress.outcome.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_secs(args.interval)).await;
     }
-    display.finish();
-    println!("\n{}", summary(&progress));
+    match display {
+        Some(display) => {
+            display.finish();
+            println!("\n{}", summary(&progress));
+        }
+        None => status(sfn, &args.execution_arn, output).await?,
+    }
     match progress.outcome.clone() {
-        Some(Outcome::Succeeded { output }) => {
-            if let Some(output) = output {
-                println!("{}", pretty(&output));
+        Some(Outcome::Succeeded { output: result }) => {
+            if let (Some(result), Output::Text) = (result, output) {
+                println!("{}", pretty(&result));
             }
             Ok(progress)
         }
@@ -129,13 +152,27 @@ pub async fn watch(sfn: &Client, args: &WatchArgs) -> Result<Progress, CliError>
     }
 }
 
-pub async fn status(sfn: &Client, execution_arn: &str) -> Result<(), CliError> {
+pub async fn status(sfn: &Client, execution_arn: &str, output: Output) -> Result<(), CliError> {
     let execution = sfn
         .describe_execution()
         .execution_arn(execution_arn)
         .send()
         .await
         .map_err(|e| caller_error("states:DescribeExecution", e))?;
+    if output == Output::Json {
+        let json = |text: Option<&str>| text.map(|t| serde_json::from_str::<Value>(t).unwrap_or_else(|_| t.into()));
+        let document = serde_json::json!({
+            "executionArn": execution.execution_arn(),
+            "name": execution.name(),
+            "status": execution.status().as_str(),
+            "input": json(execution.input()),
+            "output": json(execution.output()),
+            "error": execution.error(),
+            "cause": json(execution.cause()),
+        });
+        println!("{}", serde_json::to_string_pretty(&document).expect("JSON serializes"));
+        return Ok(());
+    }
     println!(
         "{}  {}",
         execution.name().unwrap_or_default(),

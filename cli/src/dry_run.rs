@@ -2,7 +2,7 @@
 //! which runs `prepare` and the doctor with the functions' own roles and settings and changes
 //! nothing, then its output as tables.
 
-use crate::args::StartArgs;
+use crate::args::{Output, StartArgs};
 use crate::aws_error::caller_error;
 use crate::commands::start_execution;
 use crate::error::CliError;
@@ -11,19 +11,25 @@ use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::ExecutionStatus;
 use efs_fargate_core::steps::doctor::{CheckStatus, DoctorReport};
 use efs_fargate_core::steps::plan::Plan;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The dry run's output (`Planned` in the state machine).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct DryRun {
     pub doctor: DoctorReport,
     pub plan: Plan,
 }
 
 /// Starts the dry run of the input `args` describe and waits for its output.
-pub async fn dry_run(sfn: &Client, state_machine: &str, args: &StartArgs, kind: &str) -> Result<DryRun, CliError> {
+pub async fn dry_run(
+    sfn: &Client,
+    state_machine: &str,
+    args: &StartArgs,
+    kind: &str,
+    output: Output,
+) -> Result<DryRun, CliError> {
     let mut input = execution_input(args)?;
     input["dryRun"] = json!(true);
     let name = args.name.clone().unwrap_or_else(|| {
@@ -33,7 +39,7 @@ pub async fn dry_run(sfn: &Client, state_machine: &str, args: &StartArgs, kind: 
             .unwrap_or(efs_fargate_core::input::DEFAULT_NAMESPACE);
         crate::commands::execution_name(kind, cluster, namespace)
     });
-    let execution_arn = start_execution(sfn, state_machine, &name, &input).await?;
+    let execution_arn = start_execution(sfn, state_machine, &name, &input, output).await?;
     loop {
         let execution = sfn
             .describe_execution()

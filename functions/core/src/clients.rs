@@ -16,10 +16,12 @@ pub fn https_client() -> SharedHttpClient {
 
 /// Loads the shared SDK configuration the way every AWS SDK does.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await
+    sdk_config_loader().load().await
+}
+
+/// The loader behind [`load_sdk_config`], for a caller that names its region or profile.
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client())
 }
 
 /// Every AWS client the steps use, built once per cold start from one [`SdkConfig`].
