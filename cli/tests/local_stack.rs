@@ -49,21 +49,13 @@ async fn a_script_starts_a_run_follows_it_and_finds_it_again_as_json() {
     assert_eq!(ended["input"]["namespace"], namespace);
     assert!(ended["output"]["efs"]["fileSystemId"].is_string(), "{ended}");
 
-    let listed = json(
-        &efs_workflow(
-            &stack,
-            &[
-                "list",
-                "--cluster",
-                CLUSTER,
-                "--namespace",
-                namespace,
-                "--output",
-                "json",
-            ],
-        )
-        .await,
-    );
+    let list = |cluster: &'static str, namespace: Option<&'static str>| {
+        let mut args = vec!["list", "--cluster", cluster, "--output", "json"];
+        args.extend(namespace.map(|n| ["--namespace", n]).into_iter().flatten());
+        let stack = &stack;
+        async move { json(&efs_workflow(stack, &args).await) }
+    };
+    let listed = list(CLUSTER, Some(namespace)).await;
     let [only] = listed.as_array().expect("a list").as_slice() else {
         panic!("one execution: {listed}")
     };
@@ -71,24 +63,8 @@ async fn a_script_starts_a_run_follows_it_and_finds_it_again_as_json() {
         (&only["kind"], &only["status"], &only["executionArn"]),
         (&"provision".into(), &"SUCCEEDED".into(), &arn.clone().into())
     );
-    let nobody = json(
-        &efs_workflow(
-            &stack,
-            &[
-                "list",
-                "--cluster",
-                CLUSTER,
-                "--namespace",
-                "nobody",
-                "--output",
-                "json",
-            ],
-        )
-        .await,
-    );
-    assert_eq!(nobody, serde_json::json!([]));
-    let other_cluster = json(&efs_workflow(&stack, &["list", "--cluster", "elsewhere", "--output", "json"]).await);
-    assert_eq!(other_cluster, serde_json::json!([]));
+    assert_eq!(list(CLUSTER, Some("nobody")).await, serde_json::json!([]));
+    assert_eq!(list("elsewhere", None).await, serde_json::json!([]));
 
     // For a person: a table.
     let table = efs_workflow(&stack, &["list", "--cluster", CLUSTER]).await;

@@ -19,6 +19,18 @@ use super::{Template, TemplateError, shape};
 /// (`ClusterAccessRole`) and attributes (`ClusterAccessRole.Arn`). Parameters take their defaults.
 pub type Names = BTreeMap<String, String>;
 
+/// The logical id `value` names as `!GetAtt <LogicalId>.Arn`.
+fn arn_of_resource(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
+            .value
+            .as_str()
+            .and_then(|v| v.strip_suffix(".Arn"))
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
 impl Template {
     /// Every role a function runs as, by logical id, with the workflow functions
     /// (`EFS_WORKFLOW_FUNCTION` names) that run as it.
@@ -27,15 +39,8 @@ impl Template {
         for function in self.functions()? {
             let at = format!("Resources.{}.Properties.Role", function.logical_id);
             let role = &self.root["Resources"][&function.logical_id]["Properties"]["Role"];
-            let logical_id = match role {
-                Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
-                    .value
-                    .as_str()
-                    .and_then(|v| v.strip_suffix(".Arn"))
-                    .map(str::to_string),
-                _ => None,
-            }
-            .ok_or_else(|| shape(&at, "is not `!GetAtt <Role>.Arn` of a role in the template"))?;
+            let logical_id = arn_of_resource(role)
+                .ok_or_else(|| shape(&at, "is not `!GetAtt <Role>.Arn` of a role in the template"))?;
             roles.entry(logical_id).or_default().push(function.function);
         }
         Ok(roles)
@@ -61,14 +66,7 @@ impl Template {
                     Yaml::Sequence(items) => items.clone(),
                     single => vec![single.clone()],
                 })
-                .filter_map(|principal| match principal {
-                    Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => tagged
-                        .value
-                        .as_str()
-                        .and_then(|v| v.strip_suffix(".Arn"))
-                        .map(str::to_string),
-                    _ => None,
-                })
+                .filter_map(|principal| arn_of_resource(&principal))
                 .collect();
             if !principals.is_empty() {
                 roles.insert(logical_id.to_string(), principals);
