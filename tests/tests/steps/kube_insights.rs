@@ -5,6 +5,7 @@
 //! cluster's last namespace (never by a rollback of a later run); refused, before anything is
 //! created, without an OIDC provider or with someone else's role under the collector's name.
 
+use aws_sdk_eks::types::FargateProfileSelector;
 use efs_fargate_core::ownership::RUN_ID_KEY;
 use efs_fargate_core::resources::collector::objects::ROLE_ANNOTATION;
 use efs_fargate_core::resources::collector::profile::PROFILE;
@@ -14,6 +15,7 @@ use efs_fargate_core::resources::rbac::COLLECTOR_READER;
 use efs_fargate_core::run::Run;
 use efs_fargate_core::settings::DEFAULT_DEPLOYMENT;
 use efs_fargate_core::steps::cleanup::{CleanupAction, cleanup};
+use efs_fargate_core::steps::fargate;
 use efs_fargate_core::steps::plan::{Action, Kind};
 use efs_fargate_core::steps::prepare::PrepareOutput;
 use efs_fargate_core::steps::storage_class::StorageOutput;
@@ -393,4 +395,40 @@ async fn runs_of_two_namespaces_at_once_both_end_up_reported() {
     );
     assert!(x.container_insights.is_some() && y.container_insights.is_some());
     assert_eq!(reporting(&world), ("team-ci-x|team-ci-y".to_string(), json!(1)));
+}
+
+#[tokio::test]
+async fn someone_elses_profile_under_the_collectors_name_is_a_conflict_and_survives_cleanup() {
+    let world = World::with_kube().await;
+    world
+        .clients
+        .eks
+        .create_fargate_profile()
+        .cluster_name(CLUSTER)
+        .fargate_profile_name(PROFILE)
+        .pod_execution_role_arn(workflow_tests::POD_ROLE)
+        .selectors(FargateProfileSelector::builder().namespace(NAMESPACE).build())
+        .send()
+        .await
+        .or_panic("eks create_fargate_profile");
+    let run = world.prepared(input("team-ci-lookalike", true)).await;
+    world.ensure_namespace(&run).await.expect("namespace");
+    // The namespace's own profile first (created, then ACTIVE on moto), then the collector's.
+    let mut attempt = 0;
+    let refused = loop {
+        match fargate::profile(&world.clients, &world.settings, &run, None, attempt).await {
+            Ok(poll) if !poll.ready && poll.attempt < 5 => attempt = poll.attempt,
+            other => break other,
+        }
+    };
+    let (name, err) = error_name(refused);
+    assert_eq!(name, "FargateProfileConflict", "{err}");
+    assert!(err.to_string().contains(PROFILE), "{err}");
+
+    world.clean_up("team-ci-lookalike").await;
+    let profiles = world.inventory().await.fargate_profiles;
+    assert!(
+        profiles.iter().any(|p| p.name == PROFILE),
+        "someone else's profile is never deleted: {profiles:?}"
+    );
 }

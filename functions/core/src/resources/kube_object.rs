@@ -132,6 +132,27 @@ where
     Ok(Origin::Created)
 }
 
+/// [`ensure`] for an object only the workflow may hold under its name: one found that the ledger
+/// does not record is a `KubernetesObjectConflict`, never used.
+pub async fn ensure_ours<K>(
+    kube: &Kube,
+    recorder: Recorder<'_>,
+    place: Place<'_>,
+    kind: Kind,
+    api: &Api<K>,
+    object: &K,
+) -> Result<Origin>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+{
+    match ensure(kube, recorder, place, kind, api, object).await? {
+        Origin::Existing => Err(WorkflowError::KubernetesObjectConflict {
+            object: describe(object),
+        }),
+        origin => Ok(origin),
+    }
+}
+
 /// Deletes the recorded object `record` names when it is still that object; forgets the record
 /// once the object is gone. While it still exists (deletion takes a while), says which it is
 /// (`kind/namespace/name`).

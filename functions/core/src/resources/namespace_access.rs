@@ -5,10 +5,10 @@
 //! a namespace the workflow deletes, and is deleted last from one it keeps.
 
 use super::rbac::{GROUP, NAME, NAMESPACE_ROLE};
-use crate::error::{Result, WorkflowError};
+use crate::error::Result;
 use crate::k8s::{Kube, metadata};
 use crate::ledger::{Ledger, Place};
-use crate::resources::kube_object::{self, Origin, Sweep};
+use crate::resources::kube_object::{self, Sweep};
 use crate::resources::{Kind, Recorder, Removal};
 use crate::run::Run;
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
@@ -41,12 +41,8 @@ pub async fn ensure(
     namespace: &str,
 ) -> Result<()> {
     let api = kube.namespaced::<RoleBinding>(namespace);
-    match kube_object::ensure(kube, recorder, place, kind, &api, &role_binding(run, namespace)).await? {
-        Origin::Existing => Err(WorkflowError::KubernetesObjectConflict {
-            object: format!("rolebinding/{namespace}/{NAME}"),
-        }),
-        Origin::Created | Origin::Workflow => Ok(()),
-    }
+    kube_object::ensure_ours(kube, recorder, place, kind, &api, &role_binding(run, namespace)).await?;
+    Ok(())
 }
 
 /// Deletes the recorded binding in `namespace` and forgets it (a binding has no finalizer: it is

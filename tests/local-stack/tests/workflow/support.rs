@@ -122,7 +122,6 @@ impl Stack {
             .collect()
     }
 
-    /// An EKS client that goes through the gateway, as a person creating clusters would.
     /// Starts provisioning `run` and stops it once it waits for its Fargate profile (the stack needs
     /// create latency for that); returns the execution's ARN once it has ended ABORTED.
     pub async fn provision_stopped_while_waiting(&self, run: &str) -> String {
@@ -167,6 +166,7 @@ impl Stack {
             .to_string()
     }
 
+    /// An EKS client that goes through the gateway, as a person creating clusters would.
     pub fn eks(&self) -> aws_sdk_eks::Client {
         aws_sdk_eks::Client::new(&workflow_tests::sdk_config(self.stack.gateway_endpoint()))
     }

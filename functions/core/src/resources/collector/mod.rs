@@ -20,7 +20,7 @@ pub mod role;
 
 use crate::clients::AwsClients;
 use crate::error::{Result, WorkflowError};
-use crate::k8s::{Kube, describe};
+use crate::k8s::Kube;
 use crate::ledger::{Ledger, NamespaceView, Place};
 use crate::ownership::Owner;
 use crate::resources::kube_object::{self, Origin, Sweep, is_recorded};
@@ -150,19 +150,13 @@ pub async fn converge(
     }))
 }
 
-/// One of the collector's objects, made when missing and never changed here ([`sync`] converges
-/// the configuration and the pod template); one of its name the ledger does not record is a
-/// conflict.
+/// One of the collector's objects, in the cluster's part of the ledger: made when missing and never
+/// changed here ([`sync`] converges the configuration and the pod template).
 async fn ensure<K>(kube: &Kube, recorder: Recorder<'_>, kind: Kind, api: &kube::Api<K>, object: &K) -> Result<Origin>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + Serialize + Debug,
 {
-    match kube_object::ensure(kube, recorder, recorder.cluster(), kind, api, object).await? {
-        Origin::Existing => Err(WorkflowError::KubernetesObjectConflict {
-            object: describe(object),
-        }),
-        origin => Ok(origin),
-    }
+    kube_object::ensure_ours(kube, recorder, recorder.cluster(), kind, api, object).await
 }
 
 /// Writes the namespaces the ledger says the collector reports into its configuration, and the

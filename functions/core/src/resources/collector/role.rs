@@ -232,24 +232,22 @@ pub async fn ensure_role(
     Ok(role.arn().to_string())
 }
 
-/// Deletes the cluster's collector role when the ledger records it (the caller decided that no
-/// namespace needs it any more); a role under its name that the ledger does not record is reported
-/// and never touched.
+/// Deletes the cluster's collector role `name` when the ledger records it as `record` (the caller
+/// decided that no namespace needs it any more); a role of that name that the ledger does not
+/// record is reported and never touched.
 pub async fn remove_cluster_role(
     iam: &aws_sdk_iam::Client,
     ledger: &Ledger,
-    cluster: &str,
-    region: &str,
+    name: &str,
+    record: Option<&Record>,
 ) -> Result<Removal> {
-    let place = Place::Cluster(cluster);
-    let name = role_name(ledger.deployment(), region, cluster);
-    let Some(record) = ledger.get(place, Kind::CollectorRole, &name).await? else {
-        return Ok(match aws::iam::role_named(iam, &name).await? {
+    let Some(record) = record else {
+        return Ok(match aws::iam::role_named(iam, name).await? {
             Some(role) => Removal::done().kept(format!("IAM role {}", role.role_name()), NOT_RECORDED),
             None => Removal::done(),
         });
     };
-    remove_recorded(iam, ledger, [&record], &CleanupScope::default()).await
+    remove_recorded(iam, ledger, [record], &CleanupScope::default()).await
 }
 
 /// Deletes the recorded collector roles (in a rollback: its run's) and forgets them: the cluster's,

@@ -285,19 +285,19 @@ async fn act(action: CleanupAction, cx: &kubernetes::Context<'_>) -> Result<Remo
             let own = role::remove_recorded(&clients.iam, ledger, view.of_kind(Kind::CollectorRole), scope).await?;
             let region = clients.config.region().map(|r| r.to_string()).unwrap_or_default();
             let name = role::role_name(ledger.deployment(), &region, &owner.cluster);
-            if ledger
+            let record = ledger
                 .get(
                     crate::ledger::Place::Cluster(&owner.cluster),
                     Kind::CollectorRole,
                     &name,
                 )
-                .await?
-                .is_some()
+                .await?;
+            if record.is_some()
                 && let Some(kept) = last::claim(cx, &format!("IAM role {name}"), "remove-collector-role").await?
             {
                 return Ok(own.and(kept));
             }
-            own.and(role::remove_cluster_role(&clients.iam, ledger, &owner.cluster, &region).await?)
+            own.and(role::remove_cluster_role(&clients.iam, ledger, &name, record.as_ref()).await?)
         }
         CleanupAction::FargateProfile => fargate(cx).await?,
         CleanupAction::MountTargets => mount_targets::remove(&clients.efs, ledger, owner, view, scope).await?,
